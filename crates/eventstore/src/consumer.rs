@@ -1,0 +1,417 @@
+//! Projections fed by durable JetStream consumers, and their rebuild.
+//!
+//! For every message, one Postgres transaction records the event id in the
+//! consumer's inbox, applies the projection (only if the id was new) and moves
+//! the checkpoint; the message is acked only after that commit. A redelivery,
+//! even long after JetStream's duplicate window, finds the id in the inbox and
+//! changes nothing. `rebuild` replays the event store into the same tables.
+
+use std::{future::Future, sync::Arc, time::Duration};
+
+use async_nats::jetstream::{
+    self, AckKind,
+    consumer::{AckPolicy, DeliverPolicy, pull},
+};
+use futures::StreamExt;
+use sqlx::{Connection, PgConnection, PgPool};
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use crate::{
+    envelope,
+    error::StoreError,
+    metrics as m,
+    model::{GlobalPosition, RecordedEvent},
+    store::{EventStore, event_columns, position_of},
+    upcast::Upcasters,
+};
+
+/// A read model kept in the service's Postgres schema.
+///
+/// `apply` must be deterministic in the event alone (no clocks, no random
+/// ids, no reads of other mutable state) so that a rebuild reproduces the
+/// live rows exactly.
+pub trait Projection: Send + Sync + 'static {
+    /// Stable name: the durable consumer, inbox and checkpoint are keyed by it.
+    fn name(&self) -> &str;
+
+    /// Applies one event inside the consumer's transaction. Events the
+    /// projection does not care about are ignored.
+    fn apply(
+        &self,
+        tx: &mut PgConnection,
+        event: &RecordedEvent,
+    ) -> impl Future<Output = Result<(), ProjectionError>> + Send;
+
+    /// Empties the projection's tables before a rebuild.
+    fn reset(&self, tx: &mut PgConnection) -> impl Future<Output = Result<(), ProjectionError>> + Send;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProjectionError {
+    #[error("projection database error")]
+    Database(#[from] sqlx::Error),
+    /// The event can never be applied (a bug or a payload it cannot read);
+    /// retrying will not help.
+    #[error("event {event_id} ({event_type}) cannot be applied: {reason}")]
+    Rejected {
+        event_id: Uuid,
+        event_type: String,
+        reason: String,
+    },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConsumerError {
+    #[error(transparent)]
+    Projection(#[from] ProjectionError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("consumer database error")]
+    Database(#[from] sqlx::Error),
+    #[error("jetstream consumer error: {0}")]
+    JetStream(String),
+}
+
+/// Where a projection reads from.
+#[derive(Debug, Clone)]
+pub struct ConsumerConfig {
+    /// The JetStream stream, e.g. `HELLOWORK_REGISTRATION`.
+    pub stream_name: String,
+    /// Subjects to receive, e.g. `hellowork.registration.v1.>`.
+    pub filter_subject: String,
+    /// Redelivery if a message is not acked in time.
+    pub ack_wait: Duration,
+    /// Delay before a message that failed (database down) is retried.
+    pub retry_delay: Duration,
+}
+
+impl ConsumerConfig {
+    pub fn new(stream_name: impl Into<String>, filter_subject: impl Into<String>) -> Self {
+        Self {
+            stream_name: stream_name.into(),
+            filter_subject: filter_subject.into(),
+            ack_wait: Duration::from_secs(30),
+            retry_delay: Duration::from_millis(500),
+        }
+    }
+}
+
+/// Runs one projection from its durable consumer.
+#[derive(Debug)]
+pub struct ProjectionRunner<P> {
+    projection: Arc<P>,
+    pool: PgPool,
+    jetstream: jetstream::Context,
+    config: ConsumerConfig,
+    upcasters: Upcasters,
+}
+
+impl<P: Projection> ProjectionRunner<P> {
+    pub fn new(
+        projection: Arc<P>,
+        pool: PgPool,
+        jetstream: jetstream::Context,
+        config: ConsumerConfig,
+        upcasters: Upcasters,
+    ) -> Self {
+        Self {
+            projection,
+            pool,
+            jetstream,
+            config,
+            upcasters,
+        }
+    }
+
+    /// Consumes until `shutdown`, re-attaching after NATS outages.
+    pub async fn run(self, shutdown: CancellationToken) {
+        while !shutdown.is_cancelled() {
+            if let Err(error) = self.consume(&shutdown).await {
+                tracing::warn!(
+                    consumer = self.projection.name(),
+                    error = &error as &dyn std::error::Error,
+                    "consumer interrupted; re-attaching"
+                );
+                tokio::select! {
+                    () = shutdown.cancelled() => {}
+                    () = tokio::time::sleep(self.config.retry_delay) => {}
+                }
+            }
+        }
+    }
+
+    async fn consume(&self, shutdown: &CancellationToken) -> Result<(), ConsumerError> {
+        let consumer = self.attach().await?;
+        let mut messages = consumer
+            .messages()
+            .await
+            .map_err(|e| ConsumerError::JetStream(e.to_string()))?;
+        loop {
+            let message = tokio::select! {
+                () = shutdown.cancelled() => return Ok(()),
+                next = messages.next() => match next {
+                    Some(message) => message.map_err(|e| ConsumerError::JetStream(e.to_string()))?,
+                    None => return Err(ConsumerError::JetStream("message stream ended".into())),
+                },
+            };
+            self.handle(&message).await;
+        }
+    }
+
+    /// The durable consumer; if JetStream lost it, it is re-created from the
+    /// checkpoint rather than from the beginning.
+    async fn attach(&self) -> Result<jetstream::consumer::PullConsumer, ConsumerError> {
+        let name = self.projection.name();
+        let stream = self
+            .jetstream
+            .get_stream(&self.config.stream_name)
+            .await
+            .map_err(|e| ConsumerError::JetStream(e.to_string()))?;
+        let checkpoint: Option<i64> = sqlx::query_scalar(
+            "SELECT stream_sequence FROM consumer_checkpoints WHERE consumer = $1",
+        )
+        .bind(name)
+        .fetch_optional(&self.pool)
+        .await?;
+        let deliver_policy = match checkpoint {
+            Some(sequence) if sequence > 0 => DeliverPolicy::ByStartSequence {
+                start_sequence: sequence.unsigned_abs() + 1,
+            },
+            _ => DeliverPolicy::All,
+        };
+        stream
+            .get_or_create_consumer(
+                name,
+                pull::Config {
+                    durable_name: Some(name.to_owned()),
+                    filter_subject: self.config.filter_subject.clone(),
+                    ack_policy: AckPolicy::Explicit,
+                    ack_wait: self.config.ack_wait,
+                    deliver_policy,
+                    ..Default::default()
+                },
+            )
+            .await
+            .map_err(|e| ConsumerError::JetStream(e.to_string()))
+    }
+
+    async fn handle(&self, message: &jetstream::Message) {
+        let name = self.projection.name();
+        let (sequence, delivered, pending) = match message.info() {
+            Ok(info) => (info.stream_sequence, info.delivered, info.pending),
+            Err(error) => {
+                tracing::warn!(consumer = name, %error, "message without jetstream info");
+                return;
+            }
+        };
+        metrics::gauge!(m::CONSUMER_LAG, "consumer" => name.to_owned()).set(pending as f64);
+        if delivered > 1 {
+            metrics::counter!(m::CONSUMER_REDELIVERIES, "consumer" => name.to_owned()).increment(1);
+        }
+        let event = match envelope::decode(&message.payload)
+            .map_err(|e| e.to_string())
+            .and_then(|event| self.upcasters.upcast(event).map_err(|e| e.to_string()))
+        {
+            Ok(event) => event,
+            Err(reason) => {
+                // A message that can never be read must not block the ones behind it.
+                tracing::error!(consumer = name, sequence, %reason, "undecodable event dropped");
+                self.count(name, "undecodable");
+                ack(message, AckKind::Term).await;
+                return;
+            }
+        };
+        let span = tracing::debug_span!(
+            "eventstore.consume",
+            consumer = name,
+            event_type = %event.event_type,
+            traceparent = event.metadata.traceparent.as_deref().unwrap_or(""),
+        );
+        let _entered = span.enter();
+        match apply_once(&self.pool, self.projection.as_ref(), &event, sequence).await {
+            Ok(applied) => {
+                self.count(name, if applied { "applied" } else { "duplicate" });
+                ack(message, AckKind::Ack).await;
+            }
+            Err(ConsumerError::Projection(error @ ProjectionError::Rejected { .. })) => {
+                tracing::error!(consumer = name, error = &error as &dyn std::error::Error, "event rejected by projection");
+                self.count(name, "rejected");
+                ack(message, AckKind::Term).await;
+            }
+            Err(error) => {
+                tracing::warn!(consumer = name, error = &error as &dyn std::error::Error, "event not applied; will retry");
+                self.count(name, "retry");
+                ack(message, AckKind::Nak(Some(self.config.retry_delay))).await;
+            }
+        }
+    }
+
+    fn count(&self, consumer: &str, outcome: &'static str) {
+        metrics::counter!(m::CONSUMER_HANDLED, "consumer" => consumer.to_owned(), "outcome" => outcome)
+            .increment(1);
+    }
+}
+
+async fn ack(message: &jetstream::Message, kind: AckKind) {
+    // A lost ack only means a redelivery, which the inbox absorbs.
+    if let Err(error) = message.ack_with(kind).await {
+        tracing::debug!(%error, "ack not sent");
+    }
+}
+
+/// Key of the advisory lock that keeps live consumption (shared) and a
+/// rebuild (exclusive) of one projection apart.
+fn projection_lock(name: &str) -> String {
+    format!("hellowork.projection.{name}")
+}
+
+/// Applies `event` unless the inbox has seen it; returns whether it applied.
+async fn apply_once<P: Projection>(
+    pool: &PgPool,
+    projection: &P,
+    event: &RecordedEvent,
+    stream_sequence: u64,
+) -> Result<bool, ConsumerError> {
+    let name = projection.name();
+    let mut tx = pool.begin().await?;
+    sqlx::query("SELECT pg_advisory_xact_lock_shared(hashtextextended($1, 0))")
+        .bind(projection_lock(name))
+        .execute(&mut *tx)
+        .await?;
+    let fresh = record_in_inbox(&mut tx, name, event.event_id).await?;
+    if fresh {
+        projection.apply(&mut tx, event).await?;
+    }
+    sqlx::query(
+        "INSERT INTO consumer_checkpoints (consumer, stream_sequence, last_event_id) \
+         VALUES ($1, $2, $3) \
+         ON CONFLICT (consumer) DO UPDATE SET \
+             stream_sequence = GREATEST(consumer_checkpoints.stream_sequence, EXCLUDED.stream_sequence), \
+             last_event_id = EXCLUDED.last_event_id, updated_at = now()",
+    )
+    .bind(name)
+    .bind(i64::try_from(stream_sequence).unwrap_or(i64::MAX))
+    .bind(event.event_id)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(fresh)
+}
+
+async fn record_in_inbox(
+    tx: &mut PgConnection,
+    consumer: &str,
+    event_id: Uuid,
+) -> Result<bool, sqlx::Error> {
+    let inserted = sqlx::query(
+        "INSERT INTO consumer_inbox (consumer, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+    )
+    .bind(consumer)
+    .bind(event_id)
+    .execute(tx)
+    .await?;
+    Ok(inserted.rows_affected() == 1)
+}
+
+/// What a rebuild did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RebuildReport {
+    pub events_replayed: u64,
+    pub last_position: GlobalPosition,
+}
+
+/// Rebuilds `projection` from the event store, atomically: readers see the
+/// old rows until the new ones commit.
+///
+/// Live consumption of the projection pauses meanwhile (an exclusive advisory
+/// lock against the consumers' shared one). The replay reads one REPEATABLE
+/// READ snapshot, so it sees every event committed before it began and none
+/// after; those later ones are not in the rebuilt inbox, so the live consumer
+/// applies them when it resumes, exactly once.
+pub async fn rebuild<P: Projection>(
+    store: &EventStore,
+    projection: &P,
+) -> Result<RebuildReport, ConsumerError> {
+    let name = projection.name();
+    let mut conn = store.pool().acquire().await?;
+    sqlx::query("SELECT pg_advisory_lock(hashtextextended($1, 0))")
+        .bind(projection_lock(name))
+        .execute(&mut *conn)
+        .await?;
+    let result = replay(store, projection, &mut conn).await;
+    let unlocked = sqlx::query("SELECT pg_advisory_unlock(hashtextextended($1, 0))")
+        .bind(projection_lock(name))
+        .execute(&mut *conn)
+        .await;
+    if unlocked.is_err() {
+        // Never hand a connection that may still hold the lock back to the pool.
+        let _ = conn.detach().close().await;
+    }
+    let report = result?;
+    metrics::counter!(m::PROJECTION_REBUILDS, "consumer" => name.to_owned()).increment(1);
+    tracing::info!(consumer = name, events = report.events_replayed, "projection rebuilt");
+    Ok(report)
+}
+
+const REBUILD_PAGE: i64 = 1000;
+
+async fn replay<P: Projection>(
+    store: &EventStore,
+    projection: &P,
+    conn: &mut PgConnection,
+) -> Result<RebuildReport, ConsumerError> {
+    let name = projection.name();
+    let mut tx = Connection::begin(conn).await?;
+    sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        .execute(&mut *tx)
+        .await?;
+    projection.reset(&mut tx).await?;
+    sqlx::query("DELETE FROM consumer_inbox WHERE consumer = $1")
+        .bind(name)
+        .execute(&mut *tx)
+        .await?;
+
+    let mut report = RebuildReport {
+        events_replayed: 0,
+        last_position: GlobalPosition::START,
+    };
+    loop {
+        // One snapshot for the whole transaction: ordering by
+        // (transaction id, position) pages through it without gaps.
+        let rows = sqlx::query(&format!(
+            "SELECT transaction_id, position, {} FROM events \
+             WHERE (transaction_id, position) > ($1, $2) \
+             ORDER BY transaction_id, position LIMIT $3",
+            event_columns()
+        ))
+        .bind(report.last_position.transaction_id)
+        .bind(report.last_position.position)
+        .bind(REBUILD_PAGE)
+        .fetch_all(&mut *tx)
+        .await?;
+        if rows.is_empty() {
+            break;
+        }
+        for row in &rows {
+            let event = store.decode(row)?;
+            record_in_inbox(&mut tx, name, event.event_id).await?;
+            projection.apply(&mut tx, &event).await?;
+            report.events_replayed += 1;
+            report.last_position = position_of(row)?;
+        }
+    }
+    sqlx::query(
+        "INSERT INTO consumer_checkpoints (consumer, store_transaction_id, store_position) \
+         VALUES ($1, $2, $3) \
+         ON CONFLICT (consumer) DO UPDATE SET store_transaction_id = EXCLUDED.store_transaction_id, \
+             store_position = EXCLUDED.store_position, updated_at = now()",
+    )
+    .bind(name)
+    .bind(report.last_position.transaction_id)
+    .bind(report.last_position.position)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(report)
+}

@@ -1,0 +1,70 @@
+//! Connecting a service to its own Postgres schema and migrating it.
+
+use sqlx::{
+    Connection, PgConnection, PgPool,
+    migrate::Migrator,
+    postgres::{PgConnectOptions, PgPoolOptions},
+};
+
+use crate::error::StoreError;
+
+/// A Postgres schema name a service owns: lowercase letters, digits and `_`,
+/// starting with a letter or `_`, at most 63 bytes (Postgres' identifier limit).
+/// Being this strict makes it safe to interpolate into DDL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SchemaName(String);
+
+impl SchemaName {
+    pub fn new(name: impl Into<String>) -> Result<Self, String> {
+        let name = name.into();
+        let valid_start = name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_lowercase() || c == '_');
+        let valid_rest = name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        if valid_start && valid_rest && name.len() <= 63 && !name.starts_with("pg_") {
+            Ok(Self(name))
+        } else {
+            Err(format!(
+                "schema name must match [a-z_][a-z0-9_]{{0,62}} and not start with pg_: {name:?}"
+            ))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Opens a pool whose connections work in `schema` (created if missing).
+pub async fn connect(
+    options: PgConnectOptions,
+    schema: &SchemaName,
+    max_connections: u32,
+) -> Result<PgPool, StoreError> {
+    let mut admin = PgConnection::connect_with(&options).await?;
+    // The name is validated by `SchemaName`, so it needs no further quoting.
+    sqlx::query(&format!("CREATE SCHEMA IF NOT EXISTS {}", schema.as_str()))
+        .execute(&mut admin)
+        .await?;
+    admin.close().await?;
+
+    let pool = PgPoolOptions::new()
+        .max_connections(max_connections)
+        .connect_with(options.options([("search_path", schema.as_str())]))
+        .await?;
+    Ok(pool)
+}
+
+/// Applies the store's migrations to the pool's schema. sqlx holds a Postgres
+/// advisory lock while migrating, so replicas starting together are safe.
+/// Migrations the store does not know (a service's own, recorded in the same
+/// table) are left alone.
+pub async fn migrate(pool: &PgPool) -> Result<(), StoreError> {
+    let mut migrator: Migrator = sqlx::migrate!();
+    migrator.set_ignore_missing(true);
+    migrator.run(pool).await?;
+    Ok(())
+}

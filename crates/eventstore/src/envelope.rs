@@ -1,0 +1,137 @@
+//! What a recorded event looks like on the wire: the `EventEnvelope` protobuf
+//! as message body, and NATS headers for de-duplication and trace context.
+
+use async_nats::HeaderMap;
+use chrono::{DateTime, Utc};
+use prost::Message;
+use uuid::Uuid;
+
+use hellowork_proto::events::v1::{self as proto, EventEnvelope};
+
+use crate::model::{Actor, EventMetadata, RecordedEvent, StreamId};
+
+pub const TRACEPARENT: &str = "traceparent";
+pub const TRACESTATE: &str = "tracestate";
+
+/// Why a message is not a valid event envelope.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EnvelopeError {
+    #[error("message is not an EventEnvelope: {0}")]
+    Decode(String),
+    #[error("envelope field {field} is invalid: {reason}")]
+    Field { field: &'static str, reason: String },
+}
+
+/// The JetStream subject of an event: `<prefix>.<EventType>`, where the prefix
+/// is e.g. `hellowork.registration.v1`.
+pub fn subject(prefix: &str, event_type: &str) -> String {
+    format!("{prefix}.{event_type}")
+}
+
+pub fn to_envelope(service: &str, event: &RecordedEvent) -> EventEnvelope {
+    let meta = &event.metadata;
+    EventEnvelope {
+        event_id: event.event_id.to_string(),
+        stream_id: event.stream_id.as_str().to_owned(),
+        stream_version: event.stream_version,
+        event_type: event.event_type.clone(),
+        schema_version: event.schema_version,
+        occurred_at: Some(timestamp(event.occurred_at)),
+        recorded_at: Some(timestamp(event.recorded_at)),
+        correlation_id: meta.correlation_id.to_string(),
+        causation_id: meta.causation_id.map(|id| id.to_string()).unwrap_or_default(),
+        actor: Some(proto::Actor {
+            subject: meta.actor.subject.clone(),
+            role: meta.actor.role.into(),
+        }),
+        traceparent: meta.traceparent.clone().unwrap_or_default(),
+        tracestate: meta.tracestate.clone().unwrap_or_default(),
+        service: service.to_owned(),
+        payload: event.payload.clone(),
+    }
+}
+
+/// Headers of a published event: `Nats-Msg-Id` (JetStream de-duplication)
+/// and the W3C trace context, so consumers continue the producer's trace.
+pub fn headers(event: &RecordedEvent) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    headers.insert(async_nats::header::NATS_MESSAGE_ID, event.event_id.to_string().as_str());
+    if let Some(traceparent) = &event.metadata.traceparent {
+        headers.insert(TRACEPARENT, traceparent.as_str());
+    }
+    if let Some(tracestate) = &event.metadata.tracestate {
+        headers.insert(TRACESTATE, tracestate.as_str());
+    }
+    headers
+}
+
+/// Decodes and checks an envelope; every field a consumer relies on must be
+/// present and well formed.
+pub fn decode(bytes: &[u8]) -> Result<RecordedEvent, EnvelopeError> {
+    let envelope =
+        EventEnvelope::decode(bytes).map_err(|error| EnvelopeError::Decode(error.to_string()))?;
+    from_envelope(envelope)
+}
+
+pub fn from_envelope(envelope: EventEnvelope) -> Result<RecordedEvent, EnvelopeError> {
+    let field = |field: &'static str, reason: &dyn std::fmt::Display| EnvelopeError::Field {
+        field,
+        reason: reason.to_string(),
+    };
+    let actor = envelope.actor.ok_or_else(|| field("actor", &"missing"))?;
+    let role = proto::Role::try_from(actor.role).map_err(|e| field("actor.role", &e))?;
+    if envelope.stream_version == 0 {
+        return Err(field("stream_version", &"must be at least 1"));
+    }
+    if envelope.schema_version == 0 {
+        return Err(field("schema_version", &"must be at least 1"));
+    }
+    if envelope.event_type.is_empty() {
+        return Err(field("event_type", &"missing"));
+    }
+    Ok(RecordedEvent {
+        event_id: Uuid::parse_str(&envelope.event_id).map_err(|e| field("event_id", &e))?,
+        stream_id: StreamId::new(envelope.stream_id).map_err(|e| field("stream_id", &e))?,
+        stream_version: envelope.stream_version,
+        event_type: envelope.event_type,
+        schema_version: envelope.schema_version,
+        payload: envelope.payload,
+        occurred_at: datetime(envelope.occurred_at).ok_or_else(|| field("occurred_at", &"missing or out of range"))?,
+        recorded_at: datetime(envelope.recorded_at).ok_or_else(|| field("recorded_at", &"missing or out of range"))?,
+        metadata: EventMetadata {
+            correlation_id: Uuid::parse_str(&envelope.correlation_id)
+                .map_err(|e| field("correlation_id", &e))?,
+            causation_id: optional_uuid(&envelope.causation_id).map_err(|e| field("causation_id", &e))?,
+            actor: Actor {
+                subject: actor.subject,
+                role,
+            },
+            traceparent: non_empty(envelope.traceparent),
+            tracestate: non_empty(envelope.tracestate),
+        },
+    })
+}
+
+fn timestamp(at: DateTime<Utc>) -> prost_types::Timestamp {
+    prost_types::Timestamp {
+        seconds: at.timestamp(),
+        nanos: i32::try_from(at.timestamp_subsec_nanos()).unwrap_or(0),
+    }
+}
+
+fn datetime(at: Option<prost_types::Timestamp>) -> Option<DateTime<Utc>> {
+    let at = at?;
+    DateTime::from_timestamp(at.seconds, u32::try_from(at.nanos).ok()?)
+}
+
+fn optional_uuid(text: &str) -> Result<Option<Uuid>, uuid::Error> {
+    if text.is_empty() {
+        Ok(None)
+    } else {
+        Uuid::parse_str(text).map(Some)
+    }
+}
+
+fn non_empty(text: String) -> Option<String> {
+    (!text.is_empty()).then_some(text)
+}

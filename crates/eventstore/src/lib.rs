@@ -1,0 +1,42 @@
+//! The event-sourcing kernel every Hello Work service stands on.
+//!
+//! - [`EventStore`]: append-only streams in the service's own Postgres schema,
+//!   optimistic concurrency per stream, idempotent on event id, group commit,
+//!   and a transactional outbox written in the same statement as the events.
+//! - [`Relay`]: publishes the outbox to NATS JetStream with `Nats-Msg-Id` =
+//!   event id, in commit order, surviving outages; one leader per store.
+//! - [`ProjectionRunner`] and [`rebuild`]: checkpointed, idempotent read
+//!   models fed by durable JetStream consumers, rebuildable from the store.
+//! - [`Aggregate`] and [`Repository`]: the pure decide/apply shape of domain
+//!   code and its loading and saving.
+//! - [`Upcasters`]: old event schemas stay readable.
+
+mod aggregate;
+mod consumer;
+mod db;
+pub mod envelope;
+mod error;
+mod jetstream;
+pub mod metrics;
+mod model;
+mod plan;
+mod relay;
+mod store;
+mod upcast;
+mod writer;
+
+pub use aggregate::{Aggregate, DomainEvent, ExecuteError, Loaded, Repository};
+pub use consumer::{
+    ConsumerConfig, ConsumerError, Projection, ProjectionError, ProjectionRunner, RebuildReport,
+    rebuild,
+};
+pub use db::{SchemaName, connect, migrate};
+pub use error::{AppendError, InvalidInput, StoreError};
+pub use jetstream::{EventStreamConfig, ensure_stream};
+pub use model::{
+    Actor, AppendOutcome, EventMetadata, ExpectedVersion, GlobalPosition, NewEvent, RecordedEvent,
+    StreamId,
+};
+pub use relay::{Relay, RelayConfig, RelayError};
+pub use store::{EventStore, StoreConfig};
+pub use upcast::{UpcastError, Upcasters};

@@ -1,0 +1,268 @@
+//! The event store: appends (through the group-commit writer) and reads.
+
+use std::{
+    hash::{DefaultHasher, Hash, Hasher},
+    sync::Arc,
+    time::Instant,
+};
+
+use sqlx::{PgPool, Row, postgres::PgRow};
+use tokio::sync::{mpsc, oneshot};
+use tracing::Instrument;
+
+use crate::{
+    error::{AppendError, InvalidInput, StoreError},
+    metrics as m,
+    model::{
+        Actor, AppendOutcome, EventMetadata, ExpectedVersion, GlobalPosition, NewEvent,
+        RecordedEvent, StreamId,
+    },
+    upcast::Upcasters,
+    writer::{AppendJob, run_writer},
+};
+
+/// How the store writes.
+#[derive(Debug, Clone)]
+pub struct StoreConfig {
+    /// The owning service (`registration`, …); a metrics label.
+    pub service: String,
+    /// Parallel writer tasks. Streams are assigned to writers by hash, so one
+    /// stream's appends are always serialized by the same writer while
+    /// different writers' transactions overlap (one commits while the next
+    /// one is being filled).
+    pub writers: usize,
+    /// Most appends coalesced into one transaction.
+    pub max_batch: usize,
+}
+
+impl StoreConfig {
+    pub fn new(service: impl Into<String>) -> Self {
+        Self {
+            service: service.into(),
+            writers: 4,
+            max_batch: 512,
+        }
+    }
+}
+
+/// A handle to one service's event store. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct EventStore {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    pool: PgPool,
+    service: String,
+    writers: Vec<mpsc::Sender<AppendJob>>,
+    upcasters: Upcasters,
+}
+
+const EVENT_COLUMNS: &str = "event_id, stream_id, stream_version, event_type, schema_version, \
+     payload, occurred_at, recorded_at, correlation_id, causation_id, actor_subject, actor_role, \
+     traceparent, tracestate";
+
+impl EventStore {
+    /// Starts the writer tasks; must be called inside a Tokio runtime. The
+    /// pool's schema must be migrated ([`crate::migrate`]).
+    pub fn new(pool: PgPool, config: StoreConfig, upcasters: Upcasters) -> Self {
+        let writers = (0..config.writers.max(1))
+            .map(|_| {
+                let (sender, receiver) = mpsc::channel(config.max_batch * 4);
+                tokio::spawn(run_writer(
+                    pool.clone(),
+                    config.service.clone(),
+                    receiver,
+                    config.max_batch.max(1),
+                ));
+                sender
+            })
+            .collect();
+        Self {
+            inner: Arc::new(Inner {
+                pool,
+                service: config.service,
+                writers,
+                upcasters,
+            }),
+        }
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.inner.pool
+    }
+
+    pub fn service(&self) -> &str {
+        &self.inner.service
+    }
+
+    pub fn upcasters(&self) -> &Upcasters {
+        &self.inner.upcasters
+    }
+
+    /// Appends `events` to `stream` if its version meets `expected`, together
+    /// with their outbox entries, atomically. Concurrent appends share
+    /// transactions (group commit) but each keeps its own version check.
+    pub async fn append(
+        &self,
+        stream: &StreamId,
+        expected: ExpectedVersion,
+        events: Vec<NewEvent>,
+    ) -> Result<AppendOutcome, AppendError> {
+        validate(&events)?;
+        let started = Instant::now();
+        let span = tracing::debug_span!("eventstore.append", stream = %stream, %expected, events = events.len());
+        let (reply, outcome) = oneshot::channel();
+        let job = AppendJob {
+            stream: stream.clone(),
+            expected,
+            events,
+            reply,
+        };
+        let writer = &self.inner.writers[writer_for(stream, self.inner.writers.len())];
+        let result = async {
+            writer
+                .send(job)
+                .await
+                .map_err(|_| StoreError::WriterStopped)?;
+            outcome.await.map_err(|_| StoreError::WriterStopped)?
+        }
+        .instrument(span)
+        .await;
+        m::record_append(&self.inner.service, &result, started.elapsed());
+        result
+    }
+
+    /// The events of `stream` after version `after_version`, in order.
+    pub async fn read_stream(
+        &self,
+        stream: &StreamId,
+        after_version: u64,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {EVENT_COLUMNS} FROM events \
+             WHERE stream_id = $1 AND stream_version > $2 ORDER BY stream_version"
+        ))
+        .bind(stream.as_str())
+        .bind(to_i64(after_version))
+        .fetch_all(&self.inner.pool)
+        .await?;
+        rows.iter().map(|row| self.decode(row)).collect()
+    }
+
+    /// Up to `limit` events after `after`, in commit order.
+    ///
+    /// Positions come from a sequence drawn *before* commit, so a slow
+    /// transaction can commit a smaller position after a faster one committed a
+    /// larger one; a reader that only asked for "position > last seen" would
+    /// skip it forever. Here every row carries its writer's transaction id and
+    /// only rows of transactions older than the oldest one still running
+    /// (`pg_snapshot_xmin`) are returned: every such transaction has ended, so
+    /// nothing can ever appear behind the returned rows.
+    pub async fn read_all(
+        &self,
+        after: GlobalPosition,
+        limit: u32,
+    ) -> Result<Vec<(GlobalPosition, RecordedEvent)>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT transaction_id, position, {EVENT_COLUMNS} FROM events \
+             WHERE (transaction_id, position) > ($1, $2) \
+               AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())::text::bigint \
+             ORDER BY transaction_id, position LIMIT $3"
+        ))
+        .bind(after.transaction_id)
+        .bind(after.position)
+        .bind(i64::from(limit))
+        .fetch_all(&self.inner.pool)
+        .await?;
+        rows.iter()
+            .map(|row| Ok((position_of(row)?, self.decode(row)?)))
+            .collect()
+    }
+
+    /// Decodes and upcasts a row selected with the store's event columns.
+    pub(crate) fn decode(&self, row: &PgRow) -> Result<RecordedEvent, StoreError> {
+        let event = decode_row(row)?;
+        Ok(self.inner.upcasters.upcast(event)?)
+    }
+}
+
+pub(crate) fn event_columns() -> &'static str {
+    EVENT_COLUMNS
+}
+
+pub(crate) fn position_of(row: &PgRow) -> Result<GlobalPosition, StoreError> {
+    Ok(GlobalPosition {
+        transaction_id: row.try_get("transaction_id")?,
+        position: row.try_get("position")?,
+    })
+}
+
+pub(crate) fn decode_row(row: &PgRow) -> Result<RecordedEvent, StoreError> {
+    let event_id: uuid::Uuid = row.try_get("event_id")?;
+    let corrupt = |reason: String| StoreError::Corrupt { event_id, reason };
+    let role_name: String = row.try_get("actor_role")?;
+    let role = hellowork_proto::events::v1::Role::from_str_name(&role_name)
+        .ok_or_else(|| corrupt(format!("unknown actor role {role_name:?}")))?;
+    let stream_id = StreamId::new(row.try_get::<String, _>("stream_id")?)
+        .map_err(|error| corrupt(error.to_string()))?;
+    let stream_version: i64 = row.try_get("stream_version")?;
+    let schema_version: i32 = row.try_get("schema_version")?;
+    Ok(RecordedEvent {
+        event_id,
+        stream_id,
+        stream_version: u64::try_from(stream_version)
+            .map_err(|_| corrupt("negative stream version".into()))?,
+        event_type: row.try_get("event_type")?,
+        schema_version: u32::try_from(schema_version)
+            .map_err(|_| corrupt("negative schema version".into()))?,
+        payload: row.try_get("payload")?,
+        occurred_at: row.try_get("occurred_at")?,
+        recorded_at: row.try_get("recorded_at")?,
+        metadata: EventMetadata {
+            correlation_id: row.try_get("correlation_id")?,
+            causation_id: row.try_get("causation_id")?,
+            actor: Actor {
+                subject: row.try_get("actor_subject")?,
+                role,
+            },
+            traceparent: row.try_get("traceparent")?,
+            tracestate: row.try_get("tracestate")?,
+        },
+    })
+}
+
+fn validate(events: &[NewEvent]) -> Result<(), InvalidInput> {
+    if events.is_empty() {
+        return Err(InvalidInput::NoEvents);
+    }
+    let mut seen = std::collections::HashSet::with_capacity(events.len());
+    for event in events {
+        if !seen.insert(event.event_id) {
+            return Err(InvalidInput::DuplicateEventId(event.event_id));
+        }
+        // The type becomes the last token of a NATS subject.
+        let valid_type = !event.event_type.is_empty()
+            && event
+                .event_type
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        if !valid_type {
+            return Err(InvalidInput::EventType(event.event_type.clone()));
+        }
+    }
+    Ok(())
+}
+
+fn writer_for(stream: &StreamId, writers: usize) -> usize {
+    let mut hasher = DefaultHasher::new();
+    stream.hash(&mut hasher);
+    (hasher.finish() % writers as u64) as usize
+}
+
+/// Stream versions are u64 in the API and bigint in Postgres; a version past
+/// i64::MAX cannot exist (it would take 2^63 appends).
+pub(crate) fn to_i64(version: u64) -> i64 {
+    i64::try_from(version).unwrap_or(i64::MAX)
+}

@@ -1,0 +1,38 @@
+//! Test support shared by every crate's tests.
+//!
+//! - [`TestSchema`]: a Postgres schema of its own per test, migrated, dropped
+//!   afterwards, so tests run in parallel and never see each other's rows.
+//! - [`TestStream`]: a JetStream stream with its own name and subjects on the
+//!   shared NATS server, deleted afterwards.
+//! - [`NatsServer`]: a private `nats-server` on a free port, for tests that
+//!   must stop and restart the broker.
+//! - [`Scenario`]: given/when/then for pure aggregates.
+
+mod nats_server;
+mod postgres;
+mod scenario;
+mod stream;
+
+pub use nats_server::NatsServer;
+pub use postgres::{TestSchema, database_url};
+pub use scenario::Scenario;
+pub use stream::{TestStream, nats_url};
+
+/// Runs an async clean-up to completion from `Drop`, on a thread of its own so
+/// it works whether or not the dropping thread is inside a Tokio runtime.
+fn block_on_cleanup<F: std::future::Future<Output = ()> + Send + 'static>(cleanup: F) {
+    let worker = std::thread::spawn(move || {
+        if let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        {
+            runtime.block_on(cleanup);
+        }
+    });
+    let _ = worker.join();
+}
+
+/// A short unique suffix for names of per-test resources.
+fn unique_suffix() -> String {
+    uuid::Uuid::new_v4().simple().to_string()[..12].to_owned()
+}

@@ -1,0 +1,86 @@
+use std::{
+    net::{TcpListener, TcpStream},
+    path::PathBuf,
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+/// A private `nats-server` with JetStream on a free port and its own store
+/// directory, for tests that stop and restart the broker. Killed and its
+/// directory removed on drop. The port survives restarts, so clients
+/// reconnect on their own.
+#[derive(Debug)]
+pub struct NatsServer {
+    port: u16,
+    store_dir: PathBuf,
+    child: Option<Child>,
+}
+
+impl NatsServer {
+    pub fn start() -> Self {
+        let port = free_port();
+        let store_dir = std::env::temp_dir().join(format!("hellowork-nats-{}", crate::unique_suffix()));
+        std::fs::create_dir_all(&store_dir).expect("create the nats store dir");
+        let mut server = Self {
+            port,
+            store_dir,
+            child: None,
+        };
+        server.restart();
+        server
+    }
+
+    pub fn url(&self) -> String {
+        format!("nats://127.0.0.1:{}", self.port)
+    }
+
+    /// Kills the server (SIGKILL: no goodbye to clients).
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts it again on the same port and store, and waits until it accepts
+    /// connections.
+    pub fn restart(&mut self) {
+        self.stop();
+        let child = Command::new(binary())
+            .args(["-a", "127.0.0.1", "-p", &self.port.to_string(), "-js", "-sd"])
+            .arg(&self.store_dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn nats-server (is it installed?)");
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            assert!(Instant::now() < deadline, "nats-server did not start on port {}", self.port);
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for NatsServer {
+    fn drop(&mut self) {
+        self.stop();
+        let _ = std::fs::remove_dir_all(&self.store_dir);
+    }
+}
+
+fn binary() -> PathBuf {
+    let packaged = PathBuf::from("/usr/sbin/nats-server");
+    if packaged.exists() {
+        packaged
+    } else {
+        PathBuf::from("nats-server")
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind(("127.0.0.1", 0))
+        .and_then(|listener| listener.local_addr())
+        .map(|addr| addr.port())
+        .expect("a free port")
+}
