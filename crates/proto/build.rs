@@ -2,7 +2,10 @@
 //! so a fresh machine builds with cargo alone, and keeps the file descriptor set
 //! for gRPC server reflection.
 
-use std::{env, fs, path::PathBuf};
+use std::{
+    env, fs,
+    path::{Path, PathBuf},
+};
 
 use prost::Message;
 
@@ -26,9 +29,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 }
 
 /// Every `.proto` below `root`, sorted so the build is reproducible.
-fn proto_files(root: &PathBuf) -> std::io::Result<Vec<PathBuf>> {
+fn proto_files(root: &Path) -> std::io::Result<Vec<PathBuf>> {
     let mut found = Vec::new();
-    let mut pending = vec![root.clone()];
+    let mut pending = vec![root.to_path_buf()];
     while let Some(dir) = pending.pop() {
         for entry in fs::read_dir(&dir)? {
             let path = entry?.path();

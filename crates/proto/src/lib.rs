@@ -9,6 +9,34 @@ pub mod events {
     }
 }
 
+/// `hellowork.registration.v1`: registration, application, attestations, eligibility (Art. 2, 5, 6).
+pub mod registration {
+    pub mod v1 {
+        tonic::include_proto!("hellowork.registration.v1");
+    }
+}
+
+/// `hellowork.consent.v1`: terms documents, consent receipts and revisions (Art. 2(1), 4, 6, 13).
+pub mod consent {
+    pub mod v1 {
+        tonic::include_proto!("hellowork.consent.v1");
+    }
+}
+
+/// `hellowork.scheduling.v1`: offerings, bookings and the session rules (Art. 1, 3, 12).
+pub mod scheduling {
+    pub mod v1 {
+        tonic::include_proto!("hellowork.scheduling.v1");
+    }
+}
+
+/// `hellowork.auditlog.v1`: the device-anonymized access log and legal requests (Art. 7).
+pub mod auditlog {
+    pub mod v1 {
+        tonic::include_proto!("hellowork.auditlog.v1");
+    }
+}
+
 /// Encoded `FileDescriptorSet` of every Hello Work proto file, for
 /// `tonic-reflection`.
 pub const FILE_DESCRIPTOR_SET: &[u8] =

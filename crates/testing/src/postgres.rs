@@ -41,9 +41,9 @@ impl Drop for TestSchema {
     fn drop(&mut self) {
         let options = self.options.clone();
         let schema = self.name.as_str().to_owned();
-        let pool = self.pool.clone();
+        // The pool is not closed here: its connections are driven by the
+        // test's runtime, which is blocked while this clean-up runs.
         crate::block_on_cleanup(async move {
-            pool.close().await;
             if let Ok(mut conn) = PgConnection::connect_with(&options).await {
                 let _ = sqlx::query(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
                     .execute(&mut conn)
