@@ -1,1 +1,1 @@
-//! Cross-service tests live in `tests/`; this library is intentionally empty.
+//! Cross-service checks of the whole repository; the tests live in `tests/`.

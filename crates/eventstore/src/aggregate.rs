@@ -108,12 +108,13 @@ impl<A: Aggregate> Repository<A> {
             version: 0,
         };
         for recorded in self.store.read_stream(stream, 0).await? {
-            let event = A::Event::decode(&recorded.event_type, &recorded.payload).map_err(
-                |reason| ExecuteError::Decode {
-                    event_id: recorded.event_id,
-                    reason,
-                },
-            )?;
+            let event =
+                A::Event::decode(&recorded.event_type, &recorded.payload).map_err(|reason| {
+                    ExecuteError::Decode {
+                        event_id: recorded.event_id,
+                        reason,
+                    }
+                })?;
             loaded.state = loaded.state.apply(&event);
             loaded.version = recorded.stream_version;
         }

@@ -44,7 +44,10 @@ pub trait Projection: Send + Sync + 'static {
     ) -> impl Future<Output = Result<(), ProjectionError>> + Send;
 
     /// Empties the projection's tables before a rebuild.
-    fn reset(&self, tx: &mut PgConnection) -> impl Future<Output = Result<(), ProjectionError>> + Send;
+    fn reset(
+        &self,
+        tx: &mut PgConnection,
+    ) -> impl Future<Output = Result<(), ProjectionError>> + Send;
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -235,12 +238,20 @@ impl<P: Projection> ProjectionRunner<P> {
                 ack(message, AckKind::Ack).await;
             }
             Err(ConsumerError::Projection(error @ ProjectionError::Rejected { .. })) => {
-                tracing::error!(consumer = name, error = &error as &dyn std::error::Error, "event rejected by projection");
+                tracing::error!(
+                    consumer = name,
+                    error = &error as &dyn std::error::Error,
+                    "event rejected by projection"
+                );
                 self.count(name, "rejected");
                 ack(message, AckKind::Term).await;
             }
             Err(error) => {
-                tracing::warn!(consumer = name, error = &error as &dyn std::error::Error, "event not applied; will retry");
+                tracing::warn!(
+                    consumer = name,
+                    error = &error as &dyn std::error::Error,
+                    "event not applied; will retry"
+                );
                 self.count(name, "retry");
                 ack(message, AckKind::Nak(Some(self.config.retry_delay))).await;
             }
@@ -350,7 +361,11 @@ pub async fn rebuild<P: Projection>(
     }
     let report = result?;
     metrics::counter!(m::PROJECTION_REBUILDS, "consumer" => name.to_owned()).increment(1);
-    tracing::info!(consumer = name, events = report.events_replayed, "projection rebuilt");
+    tracing::info!(
+        consumer = name,
+        events = report.events_replayed,
+        "projection rebuilt"
+    );
     Ok(report)
 }
 

@@ -39,7 +39,10 @@ pub fn to_envelope(service: &str, event: &RecordedEvent) -> EventEnvelope {
         occurred_at: Some(timestamp(event.occurred_at)),
         recorded_at: Some(timestamp(event.recorded_at)),
         correlation_id: meta.correlation_id.to_string(),
-        causation_id: meta.causation_id.map(|id| id.to_string()).unwrap_or_default(),
+        causation_id: meta
+            .causation_id
+            .map(|id| id.to_string())
+            .unwrap_or_default(),
         actor: Some(proto::Actor {
             subject: meta.actor.subject.clone(),
             role: meta.actor.role.into(),
@@ -55,7 +58,10 @@ pub fn to_envelope(service: &str, event: &RecordedEvent) -> EventEnvelope {
 /// and the W3C trace context, so consumers continue the producer's trace.
 pub fn headers(event: &RecordedEvent) -> HeaderMap {
     let mut headers = HeaderMap::new();
-    headers.insert(async_nats::header::NATS_MESSAGE_ID, event.event_id.to_string().as_str());
+    headers.insert(
+        async_nats::header::NATS_MESSAGE_ID,
+        event.event_id.to_string().as_str(),
+    );
     if let Some(traceparent) = &event.metadata.traceparent {
         headers.insert(TRACEPARENT, traceparent.as_str());
     }
@@ -96,12 +102,15 @@ pub fn from_envelope(envelope: EventEnvelope) -> Result<RecordedEvent, EnvelopeE
         event_type: envelope.event_type,
         schema_version: envelope.schema_version,
         payload: envelope.payload,
-        occurred_at: datetime(envelope.occurred_at).ok_or_else(|| field("occurred_at", &"missing or out of range"))?,
-        recorded_at: datetime(envelope.recorded_at).ok_or_else(|| field("recorded_at", &"missing or out of range"))?,
+        occurred_at: datetime(envelope.occurred_at)
+            .ok_or_else(|| field("occurred_at", &"missing or out of range"))?,
+        recorded_at: datetime(envelope.recorded_at)
+            .ok_or_else(|| field("recorded_at", &"missing or out of range"))?,
         metadata: EventMetadata {
             correlation_id: Uuid::parse_str(&envelope.correlation_id)
                 .map_err(|e| field("correlation_id", &e))?,
-            causation_id: optional_uuid(&envelope.causation_id).map_err(|e| field("causation_id", &e))?,
+            causation_id: optional_uuid(&envelope.causation_id)
+                .map_err(|e| field("causation_id", &e))?,
             actor: Actor {
                 subject: actor.subject,
                 role,

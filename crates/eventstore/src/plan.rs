@@ -129,8 +129,16 @@ mod tests {
     fn appends_to_one_stream_in_a_batch_see_each_other() {
         let s = stream("a-1");
         let appends = [
-            PlannedAppend { stream: &s, expected: ExpectedVersion::NoStream, event_ids: ids(2) },
-            PlannedAppend { stream: &s, expected: ExpectedVersion::Exact(2), event_ids: ids(1) },
+            PlannedAppend {
+                stream: &s,
+                expected: ExpectedVersion::NoStream,
+                event_ids: ids(2),
+            },
+            PlannedAppend {
+                stream: &s,
+                expected: ExpectedVersion::Exact(2),
+                event_ids: ids(1),
+            },
         ];
         let verdicts = plan(&appends, HashMap::new(), HashMap::new());
         assert_eq!(outcome(&verdicts[0]), Some(1));
@@ -141,8 +149,16 @@ mod tests {
     fn the_second_writer_at_the_same_version_gets_the_actual_version() {
         let s = stream("a-1");
         let appends = [
-            PlannedAppend { stream: &s, expected: ExpectedVersion::Exact(4), event_ids: ids(1) },
-            PlannedAppend { stream: &s, expected: ExpectedVersion::Exact(4), event_ids: ids(1) },
+            PlannedAppend {
+                stream: &s,
+                expected: ExpectedVersion::Exact(4),
+                event_ids: ids(1),
+            },
+            PlannedAppend {
+                stream: &s,
+                expected: ExpectedVersion::Exact(4),
+                event_ids: ids(1),
+            },
         ];
         let heads = HashMap::from([("a-1".to_owned(), 4)]);
         let verdicts = plan(&appends, heads, HashMap::new());
@@ -156,8 +172,16 @@ mod tests {
     #[test]
     fn no_stream_fails_on_an_existing_stream() {
         let s = stream("a-1");
-        let appends = [PlannedAppend { stream: &s, expected: ExpectedVersion::NoStream, event_ids: ids(1) }];
-        let verdicts = plan(&appends, HashMap::from([("a-1".to_owned(), 1)]), HashMap::new());
+        let appends = [PlannedAppend {
+            stream: &s,
+            expected: ExpectedVersion::NoStream,
+            event_ids: ids(1),
+        }];
+        let verdicts = plan(
+            &appends,
+            HashMap::from([("a-1".to_owned(), 1)]),
+            HashMap::new(),
+        );
         assert!(matches!(
             verdicts[0],
             Verdict::Done(Err(AppendError::WrongExpectedVersion { actual: 1, .. }))
@@ -169,14 +193,33 @@ mod tests {
         let s = stream("a-1");
         let retried = ids(2);
         let stored = HashMap::from([
-            (retried[0], StoredAt { stream: "a-1".into(), version: 3 }),
-            (retried[1], StoredAt { stream: "a-1".into(), version: 4 }),
+            (
+                retried[0],
+                StoredAt {
+                    stream: "a-1".into(),
+                    version: 3,
+                },
+            ),
+            (
+                retried[1],
+                StoredAt {
+                    stream: "a-1".into(),
+                    version: 4,
+                },
+            ),
         ]);
-        let appends = [PlannedAppend { stream: &s, expected: ExpectedVersion::Exact(2), event_ids: retried }];
+        let appends = [PlannedAppend {
+            stream: &s,
+            expected: ExpectedVersion::Exact(2),
+            event_ids: retried,
+        }];
         let verdicts = plan(&appends, HashMap::from([("a-1".to_owned(), 9)]), stored);
         assert!(matches!(
             verdicts[0],
-            Verdict::Done(Ok(AppendOutcome { stream_version: 4, already_recorded: true }))
+            Verdict::Done(Ok(AppendOutcome {
+                stream_version: 4,
+                already_recorded: true
+            }))
         ));
     }
 
@@ -185,14 +228,25 @@ mod tests {
         let s = stream("a-1");
         let same = ids(1);
         let appends = [
-            PlannedAppend { stream: &s, expected: ExpectedVersion::NoStream, event_ids: same.clone() },
-            PlannedAppend { stream: &s, expected: ExpectedVersion::NoStream, event_ids: same },
+            PlannedAppend {
+                stream: &s,
+                expected: ExpectedVersion::NoStream,
+                event_ids: same.clone(),
+            },
+            PlannedAppend {
+                stream: &s,
+                expected: ExpectedVersion::NoStream,
+                event_ids: same,
+            },
         ];
         let verdicts = plan(&appends, HashMap::new(), HashMap::new());
         assert_eq!(outcome(&verdicts[0]), Some(1));
         assert!(matches!(
             verdicts[1],
-            Verdict::Done(Ok(AppendOutcome { stream_version: 1, already_recorded: true }))
+            Verdict::Done(Ok(AppendOutcome {
+                stream_version: 1,
+                already_recorded: true
+            }))
         ));
     }
 
@@ -200,20 +254,46 @@ mod tests {
     fn an_event_id_reused_on_another_stream_is_refused() {
         let s = stream("a-1");
         let reused = ids(1);
-        let stored = HashMap::from([(reused[0], StoredAt { stream: "b-1".into(), version: 1 })]);
-        let appends = [PlannedAppend { stream: &s, expected: ExpectedVersion::Any, event_ids: reused }];
+        let stored = HashMap::from([(
+            reused[0],
+            StoredAt {
+                stream: "b-1".into(),
+                version: 1,
+            },
+        )]);
+        let appends = [PlannedAppend {
+            stream: &s,
+            expected: ExpectedVersion::Any,
+            event_ids: reused,
+        }];
         let verdicts = plan(&appends, HashMap::new(), stored);
-        assert!(matches!(verdicts[0], Verdict::Done(Err(AppendError::EventIdReused { .. }))));
+        assert!(matches!(
+            verdicts[0],
+            Verdict::Done(Err(AppendError::EventIdReused { .. }))
+        ));
     }
 
     #[test]
     fn a_partly_stored_append_is_refused() {
         let s = stream("a-1");
         let mixed = ids(2);
-        let stored = HashMap::from([(mixed[0], StoredAt { stream: "a-1".into(), version: 1 })]);
-        let appends = [PlannedAppend { stream: &s, expected: ExpectedVersion::Any, event_ids: mixed }];
+        let stored = HashMap::from([(
+            mixed[0],
+            StoredAt {
+                stream: "a-1".into(),
+                version: 1,
+            },
+        )]);
+        let appends = [PlannedAppend {
+            stream: &s,
+            expected: ExpectedVersion::Any,
+            event_ids: mixed,
+        }];
         let verdicts = plan(&appends, HashMap::from([("a-1".to_owned(), 1)]), stored);
-        assert!(matches!(verdicts[0], Verdict::Done(Err(AppendError::EventIdReused { .. }))));
+        assert!(matches!(
+            verdicts[0],
+            Verdict::Done(Err(AppendError::EventIdReused { .. }))
+        ));
     }
 
     #[derive(Debug, Clone)]
@@ -224,8 +304,13 @@ mod tests {
     }
 
     fn spec() -> impl Strategy<Value = Spec> {
-        (0..3usize, proptest::option::of(0..6u64), 1..4usize)
-            .prop_map(|(stream, expected, events)| Spec { stream, expected, events })
+        (0..3usize, proptest::option::of(0..6u64), 1..4usize).prop_map(
+            |(stream, expected, events)| Spec {
+                stream,
+                expected,
+                events,
+            },
+        )
     }
 
     proptest! {

@@ -94,7 +94,11 @@ impl Relay {
                 Ok(()) => backoff = self.config.backoff_min,
                 Err(error) => {
                     metrics::counter!(m::RELAY_FAILURES, "service" => self.service()).increment(1);
-                    tracing::warn!(error = &error as &dyn std::error::Error, backoff_ms = backoff.as_millis() as u64, "relay interrupted; retrying");
+                    tracing::warn!(
+                        error = &error as &dyn std::error::Error,
+                        backoff_ms = backoff.as_millis() as u64,
+                        "relay interrupted; retrying"
+                    );
                     sleep_unless(&shutdown, backoff).await;
                     backoff = (backoff * 2).min(self.config.backoff_max);
                 }
@@ -128,7 +132,9 @@ impl Relay {
 
         let mut listener = PgListener::connect_with(self.store.pool()).await?;
         listener.listen(&format!("{schema}_outbox")).await?;
-        let result = self.publish_until_stopped(&mut conn, &mut listener, shutdown).await;
+        let result = self
+            .publish_until_stopped(&mut conn, &mut listener, shutdown)
+            .await;
         metrics::gauge!(m::RELAY_LEADER, "service" => self.service()).set(0.0);
         result
     }
@@ -211,10 +217,10 @@ impl Relay {
         let mut in_flight: VecDeque<(i64, PublishAckFuture)> = VecDeque::new();
         let mut acknowledged = Vec::with_capacity(pending.len());
         for (position, event) in pending {
-            if in_flight.len() >= self.config.max_in_flight {
-                if let Some(error) = self.await_oldest(&mut in_flight, &mut acknowledged).await {
-                    return (acknowledged, Some(error));
-                }
+            if in_flight.len() >= self.config.max_in_flight
+                && let Some(error) = self.await_oldest(&mut in_flight, &mut acknowledged).await
+            {
+                return (acknowledged, Some(error));
             }
             let subject = envelope::subject(&self.config.stream.subject_prefix, &event.event_type);
             let body = envelope::to_envelope(self.store.service(), event).encode_to_vec();
@@ -226,7 +232,10 @@ impl Relay {
                 Ok(ack) => in_flight.push_back((position.position, ack)),
                 Err(error) => {
                     // Keep what was acknowledged before this one.
-                    return (self.drain(in_flight, acknowledged).await.0, Some(error.into()));
+                    return (
+                        self.drain(in_flight, acknowledged).await.0,
+                        Some(error.into()),
+                    );
                 }
             }
         }

@@ -85,7 +85,10 @@ async fn commit_with_retries(
                 if is_transient_sqlx(&error) {
                     tracing::warn!(error = %error, "append batch failed: database unavailable");
                 } else {
-                    tracing::error!(error = &error as &dyn std::error::Error, "append batch failed");
+                    tracing::error!(
+                        error = &error as &dyn std::error::Error,
+                        "append batch failed"
+                    );
                 }
                 let shared = std::sync::Arc::new(error);
                 return fail_all(batch, || StoreError::Shared(shared.clone()));
@@ -191,10 +194,12 @@ async fn stored_events(
         .iter()
         .flat_map(|job| job.events.iter().map(|e| e.event_id))
         .collect();
-    let rows = sqlx::query("SELECT event_id, stream_id, stream_version FROM events WHERE event_id = ANY($1)")
-        .bind(&ids)
-        .fetch_all(&mut **tx)
-        .await?;
+    let rows = sqlx::query(
+        "SELECT event_id, stream_id, stream_version FROM events WHERE event_id = ANY($1)",
+    )
+    .bind(&ids)
+    .fetch_all(&mut **tx)
+    .await?;
     rows.into_iter()
         .map(|row| {
             let version: i64 = row.try_get("stream_version")?;
@@ -237,7 +242,8 @@ impl EventRows {
             let meta = &event.metadata;
             self.event_id.push(event.event_id);
             self.stream_id.push(job.stream.as_str().to_owned());
-            self.stream_version.push(to_i64(first_version + offset as u64));
+            self.stream_version
+                .push(to_i64(first_version + offset as u64));
             self.event_type.push(event.event_type.clone());
             self.schema_version
                 .push(i32::try_from(event.schema_version).unwrap_or(i32::MAX));
@@ -246,7 +252,8 @@ impl EventRows {
             self.correlation_id.push(meta.correlation_id);
             self.causation_id.push(meta.causation_id);
             self.actor_subject.push(meta.actor.subject.clone());
-            self.actor_role.push(meta.actor.role.as_str_name().to_owned());
+            self.actor_role
+                .push(meta.actor.role.as_str_name().to_owned());
             self.traceparent.push(meta.traceparent.clone());
             self.tracestate.push(meta.tracestate.clone());
         }

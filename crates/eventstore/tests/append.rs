@@ -15,7 +15,11 @@ async fn of_32_racing_writers_at_one_version_exactly_one_wins() {
     let store = store(&db.pool);
     let stream = StreamId::new("account-race").unwrap();
     store
-        .append(&stream, ExpectedVersion::NoStream, vec![deposited(1), deposited(2)])
+        .append(
+            &stream,
+            ExpectedVersion::NoStream,
+            vec![deposited(1), deposited(2)],
+        )
         .await
         .unwrap();
 
@@ -39,7 +43,9 @@ async fn of_32_racing_writers_at_one_version_exactly_one_wins() {
                 winners += 1;
                 assert_eq!(outcome.stream_version, 3);
             }
-            Err(AppendError::WrongExpectedVersion { actual, expected, .. }) => {
+            Err(AppendError::WrongExpectedVersion {
+                actual, expected, ..
+            }) => {
                 assert_eq!(actual, 3, "the conflict carries the actual version");
                 assert_eq!(expected, ExpectedVersion::Exact(2));
             }
@@ -60,11 +66,17 @@ async fn racing_writers_in_two_store_instances_never_overwrite() {
     let barrier = Arc::new(Barrier::new(16));
     let racers: Vec<_> = (0..16)
         .map(|i| {
-            let store = if i % 2 == 0 { first.clone() } else { second.clone() };
+            let store = if i % 2 == 0 {
+                first.clone()
+            } else {
+                second.clone()
+            };
             let (stream, barrier) = (stream.clone(), barrier.clone());
             tokio::spawn(async move {
                 barrier.wait().await;
-                store.append(&stream, ExpectedVersion::NoStream, vec![deposited(i)]).await
+                store
+                    .append(&stream, ExpectedVersion::NoStream, vec![deposited(i)])
+                    .await
             })
         })
         .collect();
@@ -85,24 +97,59 @@ async fn expectations_no_stream_any_and_exact() {
     let store = store(&db.pool);
     let stream = StreamId::new("account-expect").unwrap();
 
-    let missing = store.append(&stream, ExpectedVersion::Exact(1), vec![deposited(1)]).await;
-    assert!(matches!(missing, Err(AppendError::WrongExpectedVersion { actual: 0, .. })));
+    let missing = store
+        .append(&stream, ExpectedVersion::Exact(1), vec![deposited(1)])
+        .await;
+    assert!(matches!(
+        missing,
+        Err(AppendError::WrongExpectedVersion { actual: 0, .. })
+    ));
 
-    let created = store.append(&stream, ExpectedVersion::NoStream, vec![deposited(1)]).await.unwrap();
+    let created = store
+        .append(&stream, ExpectedVersion::NoStream, vec![deposited(1)])
+        .await
+        .unwrap();
     assert_eq!(created.stream_version, 1);
 
-    let again = store.append(&stream, ExpectedVersion::NoStream, vec![deposited(1)]).await;
-    assert!(matches!(again, Err(AppendError::WrongExpectedVersion { actual: 1, .. })));
+    let again = store
+        .append(&stream, ExpectedVersion::NoStream, vec![deposited(1)])
+        .await;
+    assert!(matches!(
+        again,
+        Err(AppendError::WrongExpectedVersion { actual: 1, .. })
+    ));
 
-    let any = store.append(&stream, ExpectedVersion::Any, vec![deposited(2), deposited(3)]).await.unwrap();
+    let any = store
+        .append(
+            &stream,
+            ExpectedVersion::Any,
+            vec![deposited(2), deposited(3)],
+        )
+        .await
+        .unwrap();
     assert_eq!(any.stream_version, 3);
 
-    let exact = store.append(&stream, ExpectedVersion::Exact(3), vec![deposited(4)]).await.unwrap();
+    let exact = store
+        .append(&stream, ExpectedVersion::Exact(3), vec![deposited(4)])
+        .await
+        .unwrap();
     assert_eq!(exact.stream_version, 4);
 
-    let versions: Vec<u64> = store.read_stream(&stream, 0).await.unwrap().iter().map(|e| e.stream_version).collect();
+    let versions: Vec<u64> = store
+        .read_stream(&stream, 0)
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| e.stream_version)
+        .collect();
     assert_eq!(versions, vec![1, 2, 3, 4]);
-    let tail: Vec<u64> = store.read_stream(&stream, 2).await.unwrap().iter().map(|e| e.stream_version).collect();
+    let tail: Vec<u64> = store
+        .read_stream(&stream, 2)
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| e.stream_version)
+        .collect();
     assert_eq!(tail, vec![3, 4]);
 }
 
@@ -113,18 +160,30 @@ async fn a_retried_append_is_idempotent_on_event_id() {
     let stream = StreamId::new("account-idem").unwrap();
     let events = vec![deposited(10), deposited(20)];
 
-    let first = store.append(&stream, ExpectedVersion::NoStream, events.clone()).await.unwrap();
+    let first = store
+        .append(&stream, ExpectedVersion::NoStream, events.clone())
+        .await
+        .unwrap();
     assert!(!first.already_recorded);
     // The client never saw the answer and sends the very same command again.
-    let retried = store.append(&stream, ExpectedVersion::NoStream, events.clone()).await.unwrap();
+    let retried = store
+        .append(&stream, ExpectedVersion::NoStream, events.clone())
+        .await
+        .unwrap();
     assert!(retried.already_recorded);
     assert_eq!(retried.stream_version, 2);
     assert_eq!(store.read_stream(&stream, 0).await.unwrap().len(), 2);
-    assert_eq!(common::outbox_count(&db.pool).await, 2, "nothing published twice either");
+    assert_eq!(
+        common::outbox_count(&db.pool).await,
+        2,
+        "nothing published twice either"
+    );
 
     // The same id on another stream is not a retry: it is refused.
     let elsewhere = StreamId::new("account-other").unwrap();
-    let reused = store.append(&elsewhere, ExpectedVersion::Any, vec![events[0].clone()]).await;
+    let reused = store
+        .append(&elsewhere, ExpectedVersion::Any, vec![events[0].clone()])
+        .await;
     assert!(matches!(reused, Err(AppendError::EventIdReused { .. })));
 }
 
@@ -135,16 +194,29 @@ async fn invalid_appends_are_refused_before_writing() {
     let stream = StreamId::new("account-invalid").unwrap();
 
     let empty = store.append(&stream, ExpectedVersion::Any, vec![]).await;
-    assert!(matches!(empty, Err(AppendError::Invalid(InvalidInput::NoEvents))));
+    assert!(matches!(
+        empty,
+        Err(AppendError::Invalid(InvalidInput::NoEvents))
+    ));
 
     let twice = deposited(1);
-    let duplicated = store.append(&stream, ExpectedVersion::Any, vec![twice.clone(), twice]).await;
-    assert!(matches!(duplicated, Err(AppendError::Invalid(InvalidInput::DuplicateEventId(_)))));
+    let duplicated = store
+        .append(&stream, ExpectedVersion::Any, vec![twice.clone(), twice])
+        .await;
+    assert!(matches!(
+        duplicated,
+        Err(AppendError::Invalid(InvalidInput::DuplicateEventId(_)))
+    ));
 
     let mut bad_type = deposited(1);
     bad_type.event_type = "Not.A.Subject".into();
-    let refused = store.append(&stream, ExpectedVersion::Any, vec![bad_type]).await;
-    assert!(matches!(refused, Err(AppendError::Invalid(InvalidInput::EventType(_)))));
+    let refused = store
+        .append(&stream, ExpectedVersion::Any, vec![bad_type])
+        .await;
+    assert!(matches!(
+        refused,
+        Err(AppendError::Invalid(InvalidInput::EventType(_)))
+    ));
 
     assert!(StreamId::new("").is_err());
     assert!(StreamId::new("has space").is_err());
@@ -157,14 +229,20 @@ async fn events_keep_their_metadata() {
     let store = store(&db.pool);
     let stream = StreamId::new("account-meta").unwrap();
     let event = deposited(42);
-    store.append(&stream, ExpectedVersion::NoStream, vec![event.clone()]).await.unwrap();
+    store
+        .append(&stream, ExpectedVersion::NoStream, vec![event.clone()])
+        .await
+        .unwrap();
 
     let stored = &store.read_stream(&stream, 0).await.unwrap()[0];
     assert_eq!(stored.event_id, event.event_id);
     assert_eq!(stored.event_type, "Deposited");
     assert_eq!(stored.payload, event.payload);
     assert_eq!(stored.metadata, event.metadata);
-    assert_eq!(stored.occurred_at.timestamp_micros(), event.occurred_at.timestamp_micros());
+    assert_eq!(
+        stored.occurred_at.timestamp_micros(),
+        event.occurred_at.timestamp_micros()
+    );
 }
 
 #[tokio::test]
@@ -177,7 +255,10 @@ async fn many_concurrent_appends_to_many_streams_all_land_in_order() {
             tokio::spawn(async move {
                 let stream = StreamId::new(format!("account-{}", w % 8)).unwrap();
                 for i in 0..10 {
-                    store.append(&stream, ExpectedVersion::Any, vec![deposited(w * 100 + i)]).await.unwrap();
+                    store
+                        .append(&stream, ExpectedVersion::Any, vec![deposited(w * 100 + i)])
+                        .await
+                        .unwrap();
                 }
             })
         })
@@ -187,7 +268,13 @@ async fn many_concurrent_appends_to_many_streams_all_land_in_order() {
     }
     for s in 0..8 {
         let stream = StreamId::new(format!("account-{s}")).unwrap();
-        let versions: Vec<u64> = store.read_stream(&stream, 0).await.unwrap().iter().map(|e| e.stream_version).collect();
+        let versions: Vec<u64> = store
+            .read_stream(&stream, 0)
+            .await
+            .unwrap()
+            .iter()
+            .map(|e| e.stream_version)
+            .collect();
         assert_eq!(versions, (1..=80).collect::<Vec<u64>>());
     }
 }

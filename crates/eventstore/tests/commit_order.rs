@@ -58,19 +58,32 @@ async fn a_slow_transaction_committing_a_smaller_position_is_not_skipped() {
     let fast_event = deposited(2);
     let fast_id = fast_event.event_id;
     store
-        .append(&StreamId::new("fast-1").unwrap(), ExpectedVersion::NoStream, vec![fast_event])
+        .append(
+            &StreamId::new("fast-1").unwrap(),
+            ExpectedVersion::NoStream,
+            vec![fast_event],
+        )
         .await
         .unwrap();
 
     // A naive reader now sees only the fast event and moves its cursor past
     // the slow one's position...
     let naive = naive_read_after(&db.pool, 0).await;
-    assert_eq!(naive.iter().map(|(_, id)| *id).collect::<Vec<_>>(), vec![fast_id]);
+    assert_eq!(
+        naive.iter().map(|(_, id)| *id).collect::<Vec<_>>(),
+        vec![fast_id]
+    );
     let naive_cursor = naive[0].0;
 
     // ...while read_all holds back: the slow transaction might still commit
     // something that belongs before the fast event.
-    assert!(store.read_all(GlobalPosition::START, 100).await.unwrap().is_empty());
+    assert!(
+        store
+            .read_all(GlobalPosition::START, 100)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
     slow.commit().await.unwrap();
 
@@ -81,7 +94,12 @@ async fn a_slow_transaction_committing_a_smaller_position_is_not_skipped() {
     // may lag while any other transaction on the server is still open, since
     // such a transaction could yet commit events that belong in between.)
     common::eventually(Duration::from_secs(10), "both events readable", || async {
-        store.read_all(GlobalPosition::START, 100).await.unwrap().len() == 2
+        store
+            .read_all(GlobalPosition::START, 100)
+            .await
+            .unwrap()
+            .len()
+            == 2
     })
     .await;
     let all = store.read_all(GlobalPosition::START, 100).await.unwrap();
@@ -123,7 +141,10 @@ async fn a_tailing_reader_sees_every_event_once_under_interleaved_slow_and_fast_
                 for _ in 0..60 {
                     let event = deposited(1);
                     ids.push(event.event_id);
-                    store.append(&stream, ExpectedVersion::Any, vec![event]).await.unwrap();
+                    store
+                        .append(&stream, ExpectedVersion::Any, vec![event])
+                        .await
+                        .unwrap();
                 }
                 ids
             })
@@ -148,7 +169,11 @@ async fn a_tailing_reader_sees_every_event_once_under_interleaved_slow_and_fast_
                 for (position, event) in page {
                     assert!(position > cursor, "positions only move forward");
                     cursor = position;
-                    seen.push((event.stream_id.to_string(), event.stream_version, event.event_id));
+                    seen.push((
+                        event.stream_id.to_string(),
+                        event.stream_version,
+                        event.event_id,
+                    ));
                 }
             }
             seen
@@ -162,7 +187,11 @@ async fn a_tailing_reader_sees_every_event_once_under_interleaved_slow_and_fast_
     let seen = tailer.await.unwrap();
 
     let mut seen_ids: Vec<Uuid> = seen.iter().map(|(_, _, id)| *id).collect();
-    assert_eq!(seen_ids.len(), written.len(), "every event seen exactly once");
+    assert_eq!(
+        seen_ids.len(),
+        written.len(),
+        "every event seen exactly once"
+    );
     seen_ids.sort();
     written.sort();
     assert_eq!(seen_ids, written);

@@ -34,12 +34,18 @@ async fn the_same_event_delivered_twice_changes_nothing() {
     let store = store(&db.pool);
     for i in 0..10 {
         let stream = StreamId::new(format!("account-{}", i % 3)).unwrap();
-        store.append(&stream, ExpectedVersion::Any, vec![deposited(i)]).await.unwrap();
+        store
+            .append(&stream, ExpectedVersion::Any, vec![deposited(i)])
+            .await
+            .unwrap();
     }
     let totals = Totals::create(&db.pool, "totals").await;
     let consumer = spawn_consumer(totals, &db.pool, &nats.jetstream, &nats.config);
     let relay = spawn_relay(&store, &nats.jetstream, &nats.config);
-    eventually(PATIENCE, "first delivery", || async { inbox_count(&db.pool, "totals").await == 10 }).await;
+    eventually(PATIENCE, "first delivery", || async {
+        inbox_count(&db.pool, "totals").await == 10
+    })
+    .await;
     let before = totals_rows(&db.pool).await;
 
     // Deliver every event again, under fresh message ids so JetStream's
@@ -47,11 +53,22 @@ async fn the_same_event_delivered_twice_changes_nothing() {
     for (_, event) in store.read_all(GlobalPosition::START, 100).await.unwrap() {
         let subject = envelope::subject(&nats.config.subject_prefix, &event.event_type);
         let mut headers = envelope::headers(&event);
-        headers.insert(async_nats::header::NATS_MESSAGE_ID, uuid::Uuid::now_v7().to_string().as_str());
+        headers.insert(
+            async_nats::header::NATS_MESSAGE_ID,
+            uuid::Uuid::now_v7().to_string().as_str(),
+        );
         let body = envelope::to_envelope("test", &event).encode_to_vec();
-        nats.jetstream.publish_with_headers(subject, headers, body.into()).await.unwrap().await.unwrap();
+        nats.jetstream
+            .publish_with_headers(subject, headers, body.into())
+            .await
+            .unwrap()
+            .await
+            .unwrap();
     }
-    eventually(PATIENCE, "redelivered copies handled", || async { checkpoint_sequence(&db, "totals").await == 20 }).await;
+    eventually(PATIENCE, "redelivered copies handled", || async {
+        checkpoint_sequence(&db, "totals").await == 20
+    })
+    .await;
     relay.cancel();
     consumer.cancel();
 
@@ -67,24 +84,42 @@ async fn an_undecodable_message_does_not_block_the_ones_behind_it() {
     let consumer = spawn_consumer(totals, &db.pool, &nats.jetstream, &nats.config);
 
     let subject = envelope::subject(&nats.config.subject_prefix, "Deposited");
-    nats.jetstream.publish(subject, "not an envelope".into()).await.unwrap().await.unwrap();
+    nats.jetstream
+        .publish(subject, "not an envelope".into())
+        .await
+        .unwrap()
+        .await
+        .unwrap();
     let store = store(&db.pool);
     let relay = spawn_relay(&store, &nats.jetstream, &nats.config);
     store
-        .append(&StreamId::new("account-1").unwrap(), ExpectedVersion::NoStream, vec![deposited(5)])
+        .append(
+            &StreamId::new("account-1").unwrap(),
+            ExpectedVersion::NoStream,
+            vec![deposited(5)],
+        )
         .await
         .unwrap();
-    eventually(PATIENCE, "the good event applied", || async { inbox_count(&db.pool, "totals").await == 1 }).await;
+    eventually(PATIENCE, "the good event applied", || async {
+        inbox_count(&db.pool, "totals").await == 1
+    })
+    .await;
     relay.cancel();
     consumer.cancel();
-    assert_eq!(totals_rows(&db.pool).await, vec![("account-1".to_owned(), 1, 1, 5)]);
+    assert_eq!(
+        totals_rows(&db.pool).await,
+        vec![("account-1".to_owned(), 1, 1, 5)]
+    );
 }
 
 #[tokio::test]
 async fn a_stored_v1_event_is_read_as_v2() {
     let db = TestSchema::create("upcast").await;
     let stream = StreamId::new("account-upcast").unwrap();
-    store(&db.pool).append(&stream, ExpectedVersion::NoStream, vec![deposited(7)]).await.unwrap();
+    store(&db.pool)
+        .append(&stream, ExpectedVersion::NoStream, vec![deposited(7)])
+        .await
+        .unwrap();
 
     // v2 of Deposited adds a currency code after the amount.
     let upcasters = Upcasters::new().register("Deposited", 1, |v1: &[u8]| {
@@ -96,7 +131,10 @@ async fn a_stored_v1_event_is_read_as_v2() {
     let upgraded = EventStore::new(db.pool.clone(), StoreConfig::new("test"), upcasters);
     let event = &upgraded.read_stream(&stream, 0).await.unwrap()[0];
     assert_eq!(event.schema_version, 2);
-    assert_eq!(event.payload, [7_i64.to_le_bytes().as_slice(), b"JPY"].concat());
+    assert_eq!(
+        event.payload,
+        [7_i64.to_le_bytes().as_slice(), b"JPY"].concat()
+    );
 
     let all = upgraded.read_all(GlobalPosition::START, 10).await;
     // read_all may lag behind other tests' open transactions; when it
@@ -123,7 +161,10 @@ async fn live_equals_rebuild(commands: Vec<(u8, i64, u8)>) {
     for (stream, amount, count) in commands {
         let stream = StreamId::new(format!("account-{stream}")).unwrap();
         let events = (0..count).map(|_| deposited(amount)).collect();
-        store.append(&stream, ExpectedVersion::Any, events).await.unwrap();
+        store
+            .append(&stream, ExpectedVersion::Any, events)
+            .await
+            .unwrap();
         appended += i64::from(count);
     }
     eventually(PATIENCE, "live projection caught up", || async {
@@ -164,7 +205,10 @@ async fn a_rebuild_during_live_consumption_loses_and_doubles_nothing() {
         tokio::spawn(async move {
             for i in 0..400 {
                 let stream = StreamId::new(format!("account-{}", i % 5)).unwrap();
-                store.append(&stream, ExpectedVersion::Any, vec![deposited(i)]).await.unwrap();
+                store
+                    .append(&stream, ExpectedVersion::Any, vec![deposited(i)])
+                    .await
+                    .unwrap();
             }
         })
     };
@@ -173,12 +217,21 @@ async fn a_rebuild_during_live_consumption_loses_and_doubles_nothing() {
         rebuild(&store, totals.as_ref()).await.unwrap();
     }
     writer.await.unwrap();
-    eventually(PATIENCE, "all 400 applied", || async { inbox_count(&db.pool, "totals").await == 400 }).await;
+    eventually(PATIENCE, "all 400 applied", || async {
+        inbox_count(&db.pool, "totals").await == 400
+    })
+    .await;
     relay.cancel();
     consumer.cancel();
 
     let expected: i64 = (0..400).sum();
     let rows = totals_rows(&db.pool).await;
-    assert_eq!(rows.iter().map(|(_, events, _, _)| events).sum::<i64>(), 400);
-    assert_eq!(rows.iter().map(|(_, _, _, total)| total).sum::<i64>(), expected);
+    assert_eq!(
+        rows.iter().map(|(_, events, _, _)| events).sum::<i64>(),
+        400
+    );
+    assert_eq!(
+        rows.iter().map(|(_, _, _, total)| total).sum::<i64>(),
+        expected
+    );
 }

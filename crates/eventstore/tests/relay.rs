@@ -45,11 +45,22 @@ async fn publish_like_a_crashed_relay(
 }
 
 async fn stream_messages(js: &jetstream::Context, name: &str) -> u64 {
-    js.get_stream(name).await.unwrap().info().await.unwrap().state.messages
+    js.get_stream(name)
+        .await
+        .unwrap()
+        .info()
+        .await
+        .unwrap()
+        .state
+        .messages
 }
 
 async fn projected_events(db: &TestSchema) -> i64 {
-    totals_rows(&db.pool).await.iter().map(|(_, events, _, _)| events).sum()
+    totals_rows(&db.pool)
+        .await
+        .iter()
+        .map(|(_, events, _, _)| events)
+        .sum()
 }
 
 #[tokio::test]
@@ -69,7 +80,10 @@ async fn a_crash_between_commit_and_publish_delivers_every_event_exactly_once() 
     let totals = Totals::create(&db.pool, "totals").await;
     let consumer = spawn_consumer(totals, &db.pool, &nats.jetstream, &nats.config);
     let relay = spawn_relay(&store, &nats.jetstream, &nats.config);
-    eventually(PATIENCE, "outbox drained", || async { outbox_count(&db.pool).await == 0 }).await;
+    eventually(PATIENCE, "outbox drained", || async {
+        outbox_count(&db.pool).await == 0
+    })
+    .await;
     eventually(PATIENCE, "all events consumed", || async {
         inbox_count(&db.pool, "totals").await == 100
     })
@@ -77,7 +91,11 @@ async fn a_crash_between_commit_and_publish_delivers_every_event_exactly_once() 
     relay.cancel();
     consumer.cancel();
 
-    assert_eq!(stream_messages(&nats.jetstream, &nats.config.stream_name).await, 100, "JetStream dropped the re-published 40");
+    assert_eq!(
+        stream_messages(&nats.jetstream, &nats.config.stream_name).await,
+        100,
+        "JetStream dropped the re-published 40"
+    );
     assert_eq!(projected_events(&db).await, 100);
     for (_, events, last_version, _) in totals_rows(&db.pool).await {
         assert_eq!((events, last_version), (10, 10));
@@ -90,7 +108,10 @@ async fn republishing_after_the_duplicate_window_is_absorbed_by_the_inbox() {
     let client = async_nats::connect(nats_url()).await.unwrap();
     let js = jetstream::new(client);
     let suffix = uuid::Uuid::new_v4().simple().to_string();
-    let mut config = EventStreamConfig::new(format!("TEST_WINDOW_{suffix}"), format!("test_{suffix}.window.v1"));
+    let mut config = EventStreamConfig::new(
+        format!("TEST_WINDOW_{suffix}"),
+        format!("test_{suffix}.window.v1"),
+    );
     config.duplicate_window = Duration::from_millis(200);
     ensure_stream(&js, &config).await.unwrap();
 
@@ -103,21 +124,34 @@ async fn republishing_after_the_duplicate_window_is_absorbed_by_the_inbox() {
     let totals = Totals::create(&db.pool, "totals").await;
     let consumer = spawn_consumer(totals, &db.pool, &js, &config);
     let relay = spawn_relay(&store, &js, &config);
-    eventually(PATIENCE, "outbox drained", || async { outbox_count(&db.pool).await == 0 }).await;
+    eventually(PATIENCE, "outbox drained", || async {
+        outbox_count(&db.pool).await == 0
+    })
+    .await;
     eventually(PATIENCE, "all 60 messages handled", || async {
-        let handled: Option<i64> = sqlx::query_scalar("SELECT stream_sequence FROM consumer_checkpoints WHERE consumer = 'totals'")
-            .fetch_optional(&db.pool)
-            .await
-            .unwrap();
+        let handled: Option<i64> = sqlx::query_scalar(
+            "SELECT stream_sequence FROM consumer_checkpoints WHERE consumer = 'totals'",
+        )
+        .fetch_optional(&db.pool)
+        .await
+        .unwrap();
         handled == Some(60)
     })
     .await;
     relay.cancel();
     consumer.cancel();
 
-    assert_eq!(stream_messages(&js, &config.stream_name).await, 60, "every event really was delivered twice");
+    assert_eq!(
+        stream_messages(&js, &config.stream_name).await,
+        60,
+        "every event really was delivered twice"
+    );
     assert_eq!(inbox_count(&db.pool, "totals").await, 30);
-    assert_eq!(projected_events(&db).await, 30, "the projection counted each event once");
+    assert_eq!(
+        projected_events(&db).await,
+        30,
+        "the projection counted each event once"
+    );
     js.delete_stream(&config.stream_name).await.unwrap();
 }
 
@@ -140,21 +174,33 @@ async fn events_appended_while_nats_is_down_are_delivered_once_it_returns() {
         tokio::spawn(async move {
             for i in 0..total {
                 let stream = StreamId::new(format!("account-{}", i % 7)).unwrap();
-                store.append(&stream, ExpectedVersion::Any, vec![deposited(1)]).await.unwrap();
+                store
+                    .append(&stream, ExpectedVersion::Any, vec![deposited(1)])
+                    .await
+                    .unwrap();
                 tokio::time::sleep(Duration::from_millis(5)).await;
             }
         })
     };
-    eventually(PATIENCE, "some events delivered", || async { inbox_count(&db.pool, "totals").await >= 50 }).await;
+    eventually(PATIENCE, "some events delivered", || async {
+        inbox_count(&db.pool, "totals").await >= 50
+    })
+    .await;
 
     server.stop();
     let during_outage = inbox_count(&db.pool, "totals").await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    assert!(outbox_count(&db.pool).await > 0, "appends go on and wait in the outbox");
+    assert!(
+        outbox_count(&db.pool).await > 0,
+        "appends go on and wait in the outbox"
+    );
     server.restart();
 
     writer.await.unwrap();
-    eventually(PATIENCE, "outbox drained after the outage", || async { outbox_count(&db.pool).await == 0 }).await;
+    eventually(PATIENCE, "outbox drained after the outage", || async {
+        outbox_count(&db.pool).await == 0
+    })
+    .await;
     eventually(PATIENCE, "every event consumed", || async {
         inbox_count(&db.pool, "totals").await == total as i64
     })
@@ -163,9 +209,16 @@ async fn events_appended_while_nats_is_down_are_delivered_once_it_returns() {
     consumer.cancel();
 
     assert!(during_outage < total as i64);
-    assert_eq!(projected_events(&db).await, total as i64, "none lost, none twice");
+    assert_eq!(
+        projected_events(&db).await,
+        total as i64,
+        "none lost, none twice"
+    );
     for (stream, events, last_version, _) in totals_rows(&db.pool).await {
-        assert_eq!(events, last_version, "stream {stream} has each version once");
+        assert_eq!(
+            events, last_version,
+            "stream {stream} has each version once"
+        );
     }
 }
 
@@ -185,14 +238,20 @@ async fn two_relays_on_one_outbox_publish_each_event_once_and_take_over() {
     let second = spawn_relay(&store, &nats.jetstream, &nats.config);
     append_spread_from(&store, 4, 25, 25).await;
     eventually(PATIENCE, "published with two relays", drained).await;
-    assert_eq!(stream_messages(&nats.jetstream, &nats.config.stream_name).await, 200);
+    assert_eq!(
+        stream_messages(&nats.jetstream, &nats.config.stream_name).await,
+        200
+    );
 
     // The leader goes away; the standby takes over.
     first.cancel();
     append_spread_from(&store, 4, 50, 25).await;
     eventually(PATIENCE, "published by the standby", drained).await;
     second.cancel();
-    assert_eq!(stream_messages(&nats.jetstream, &nats.config.stream_name).await, 300);
+    assert_eq!(
+        stream_messages(&nats.jetstream, &nats.config.stream_name).await,
+        300
+    );
 }
 
 async fn append_spread_from(store: &EventStore, streams: u64, from: u64, count: u64) {

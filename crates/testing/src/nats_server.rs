@@ -19,7 +19,8 @@ pub struct NatsServer {
 impl NatsServer {
     pub fn start() -> Self {
         let port = free_port();
-        let store_dir = std::env::temp_dir().join(format!("hellowork-nats-{}", crate::unique_suffix()));
+        let store_dir =
+            std::env::temp_dir().join(format!("hellowork-nats-{}", crate::unique_suffix()));
         std::fs::create_dir_all(&store_dir).expect("create the nats store dir");
         let mut server = Self {
             port,
@@ -47,7 +48,14 @@ impl NatsServer {
     pub fn restart(&mut self) {
         self.stop();
         let child = Command::new(binary())
-            .args(["-a", "127.0.0.1", "-p", &self.port.to_string(), "-js", "-sd"])
+            .args([
+                "-a",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+                "-js",
+                "-sd",
+            ])
             .arg(&self.store_dir)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -56,7 +64,11 @@ impl NatsServer {
         self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(10);
         while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
-            assert!(Instant::now() < deadline, "nats-server did not start on port {}", self.port);
+            assert!(
+                Instant::now() < deadline,
+                "nats-server did not start on port {}",
+                self.port
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }

@@ -33,7 +33,11 @@ impl TestSchema {
             .await
             .expect("connect to the test database");
         migrate(&pool).await.expect("migrate the test schema");
-        Self { pool, name, options }
+        Self {
+            pool,
+            name,
+            options,
+        }
     }
 }
 

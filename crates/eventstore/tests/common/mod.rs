@@ -77,7 +77,11 @@ impl Projection for Totals {
         &self.name
     }
 
-    async fn apply(&self, tx: &mut PgConnection, event: &RecordedEvent) -> Result<(), ProjectionError> {
+    async fn apply(
+        &self,
+        tx: &mut PgConnection,
+        event: &RecordedEvent,
+    ) -> Result<(), ProjectionError> {
         sqlx::query(
             "INSERT INTO totals (stream_id, events, last_version, total) VALUES ($1, 1, $2, $3) \
              ON CONFLICT (stream_id) DO UPDATE SET events = totals.events + 1, \
@@ -147,7 +151,11 @@ pub async fn jetstream_at(url: &str) -> jetstream::Context {
         .build(client)
 }
 
-pub fn spawn_relay(store: &EventStore, js: &jetstream::Context, stream: &EventStreamConfig) -> CancellationToken {
+pub fn spawn_relay(
+    store: &EventStore,
+    js: &jetstream::Context,
+    stream: &EventStreamConfig,
+) -> CancellationToken {
     let shutdown = CancellationToken::new();
     let mut config = RelayConfig::new(stream.clone());
     config.backoff_max = Duration::from_millis(500);
@@ -165,7 +173,13 @@ pub fn spawn_consumer<P: Projection>(
     let shutdown = CancellationToken::new();
     let mut config = ConsumerConfig::new(stream.stream_name.clone(), stream.all_subjects());
     config.retry_delay = Duration::from_millis(100);
-    let runner = ProjectionRunner::new(projection, pool.clone(), js.clone(), config, Upcasters::new());
+    let runner = ProjectionRunner::new(
+        projection,
+        pool.clone(),
+        js.clone(),
+        config,
+        Upcasters::new(),
+    );
     tokio::spawn(runner.run(shutdown.clone()));
     shutdown
 }
