@@ -144,3 +144,100 @@ fn optional_uuid(text: &str) -> Result<Option<Uuid>, uuid::Error> {
 fn non_empty(text: String) -> Option<String> {
     (!text.is_empty()).then_some(text)
 }
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn recorded(stream: String, version: u64, payload: Vec<u8>, seconds: i64) -> RecordedEvent {
+        let at = DateTime::from_timestamp(seconds, 123_456_000).unwrap();
+        RecordedEvent {
+            event_id: Uuid::now_v7(),
+            stream_id: StreamId::new(stream).unwrap(),
+            stream_version: version,
+            event_type: "OnlineServicesApplied".into(),
+            schema_version: 1,
+            payload,
+            occurred_at: at,
+            recorded_at: at,
+            metadata: EventMetadata {
+                correlation_id: Uuid::now_v7(),
+                causation_id: Some(Uuid::now_v7()),
+                actor: Actor {
+                    subject: "seeker-1".into(),
+                    role: proto::Role::JobSeeker,
+                },
+                traceparent: Some("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".into()),
+                tracestate: None,
+            },
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn an_envelope_round_trips(
+            stream in "[a-z]{1,20}-[0-9a-f]{1,36}",
+            version in 1..u64::MAX,
+            payload in proptest::collection::vec(any::<u8>(), 0..256),
+            seconds in 0..4_000_000_000i64,
+        ) {
+            let event = recorded(stream, version, payload, seconds);
+            let bytes = to_envelope("registration", &event).encode_to_vec();
+            prop_assert_eq!(decode(&bytes).unwrap(), event);
+        }
+
+        /// Whatever arrives on a subject, decoding answers with a value or an
+        /// error, never a panic.
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+            let _ = decode(&bytes);
+        }
+
+        #[test]
+        fn stream_ids_are_printable_ascii_without_spaces(id in "\\PC{0,210}") {
+            let valid = !id.is_empty() && id.len() <= 200 && id.bytes().all(|b| b.is_ascii_graphic());
+            prop_assert_eq!(StreamId::new(id).is_ok(), valid);
+        }
+    }
+
+    #[test]
+    fn an_envelope_without_actor_or_version_is_refused() {
+        let event = recorded("registration-1".into(), 1, vec![], 0);
+        let mut envelope = to_envelope("registration", &event);
+        envelope.actor = None;
+        assert!(matches!(
+            from_envelope(envelope),
+            Err(EnvelopeError::Field { field: "actor", .. })
+        ));
+
+        let mut envelope = to_envelope("registration", &event);
+        envelope.stream_version = 0;
+        assert!(matches!(
+            from_envelope(envelope),
+            Err(EnvelopeError::Field {
+                field: "stream_version",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn headers_carry_the_message_id_and_trace_context() {
+        let event = recorded("registration-1".into(), 1, vec![], 0);
+        let headers = headers(&event);
+        let id = event.event_id.to_string();
+        assert_eq!(
+            headers
+                .get(async_nats::header::NATS_MESSAGE_ID)
+                .map(|v| v.as_str()),
+            Some(id.as_str())
+        );
+        assert_eq!(
+            headers.get(TRACEPARENT).map(|v| v.as_str()),
+            event.metadata.traceparent.as_deref()
+        );
+        assert!(headers.get(TRACESTATE).is_none());
+    }
+}
