@@ -28,10 +28,10 @@ pub struct StoreConfig {
     pub service: String,
     /// Parallel writer tasks. Streams are assigned to writers by hash, so one
     /// stream's appends are always serialized by the same writer while
-    /// different writers' transactions overlap (one commits while the next
-    /// one is being filled).
+    /// different writers' commits overlap (one commits while the next batch
+    /// is being filled).
     pub writers: usize,
-    /// Most appends coalesced into one transaction.
+    /// Most appends coalesced into one commit.
     pub max_batch: usize,
 }
 
@@ -102,8 +102,8 @@ impl EventStore {
     }
 
     /// Appends `events` to `stream` if its version meets `expected`, together
-    /// with their outbox entries, atomically. Concurrent appends share
-    /// transactions (group commit) but each keeps its own version check.
+    /// with their outbox entries, atomically. Concurrent appends share one
+    /// commit (group commit) but each keeps its own version check.
     pub async fn append(
         &self,
         stream: &StreamId,

@@ -1,10 +1,10 @@
 //! Group commit: one writer task drains every append waiting for it into a
-//! single transaction, so 64 concurrent writers cost a handful of commits
+//! single insert statement, so 64 concurrent writers cost a handful of commits
 //! (and fsyncs) instead of 64, while each append keeps its own version check.
 
 use std::{collections::HashMap, time::Duration};
 
-use sqlx::{PgPool, Postgres, Row, Transaction};
+use sqlx::{PgConnection, PgPool, Row};
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
@@ -27,11 +27,10 @@ pub(crate) struct AppendJob {
     pub reply: oneshot::Sender<Result<AppendOutcome, AppendError>>,
 }
 
-/// Why a batch transaction was abandoned.
+/// Why a batch was abandoned before writing.
 enum BatchError {
-    /// Another process committed to one of our streams first (unique
-    /// violation), or committed a stream head with a newer transaction id than
-    /// ours; planning again in a fresh transaction resolves it.
+    /// Another process appended to one of our streams (or stored one of our
+    /// event ids) between our read and our insert; planning again resolves it.
     Race,
     Database(sqlx::Error),
 }
@@ -104,17 +103,23 @@ fn fail_all(
     batch.iter().map(|_| Err(error().into())).collect()
 }
 
+/// Plans the batch from one read and writes it with one statement.
+///
+/// No explicit transaction: the read is a plain snapshot, and the insert (events
+/// and outbox rows in one statement) commits on its own. If anything changed in
+/// between — another process appended to one of the streams or stored one of
+/// the event ids — the insert hits a unique constraint, writes nothing, and the
+/// batch is planned again. Two round trips per batch.
+///
+/// This also keeps each stream's versions in commit order, (transaction id,
+/// position): the head a batch plans against committed before the batch's
+/// insert began, so its transaction id is smaller than the insert's.
 async fn commit_batch(
     pool: &PgPool,
     batch: &[AppendJob],
 ) -> Result<Vec<Result<AppendOutcome, AppendError>>, BatchError> {
-    let mut tx = pool.begin().await?;
-    let own_xid: i64 = sqlx::query_scalar("SELECT pg_current_xact_id()::text::bigint")
-        .fetch_one(&mut *tx)
-        .await?;
-    let heads = stream_heads(&mut tx, batch, own_xid).await?;
-    let stored = stored_events(&mut tx, batch).await?;
-
+    let mut conn = pool.acquire().await?;
+    let (heads, stored) = current_state(&mut conn, batch).await?;
     let planned: Vec<PlannedAppend<'_>> = batch
         .iter()
         .map(|job| PlannedAppend {
@@ -142,76 +147,54 @@ async fn commit_batch(
         .collect();
 
     if !rows.is_empty() {
-        rows.insert(&mut tx).await?;
+        rows.insert(&mut conn).await?;
     }
-    tx.commit().await?;
     Ok(outcomes)
 }
 
-/// The committed head of every stream in the batch.
-///
-/// Commit order is (transaction id, position): if a head we can see was
-/// committed by a transaction *younger* than ours, appending after it here
-/// would place the next version before it in commit order. Retrying in a new
-/// (younger) transaction keeps every stream's versions in commit order.
-async fn stream_heads(
-    tx: &mut Transaction<'_, Postgres>,
+/// In one query: the head version of every stream in the batch, and where
+/// the batch's event ids are already stored (retried appends).
+async fn current_state(
+    conn: &mut PgConnection,
     batch: &[AppendJob],
-    own_xid: i64,
-) -> Result<HashMap<String, u64>, BatchError> {
+) -> Result<(HashMap<String, u64>, HashMap<Uuid, StoredAt>), BatchError> {
     let mut streams: Vec<&str> = batch.iter().map(|job| job.stream.as_str()).collect();
     streams.sort_unstable();
     streams.dedup();
-    let rows = sqlx::query(
-        "SELECT s.stream_id, h.stream_version, h.transaction_id \
-         FROM unnest($1::text[]) AS s(stream_id) \
-         CROSS JOIN LATERAL ( \
-             SELECT stream_version, transaction_id FROM events e \
-             WHERE e.stream_id = s.stream_id ORDER BY stream_version DESC LIMIT 1 \
-         ) AS h",
-    )
-    .bind(&streams)
-    .fetch_all(&mut **tx)
-    .await?;
-    let mut heads = HashMap::with_capacity(rows.len());
-    for row in rows {
-        let head_xid: i64 = row.try_get("transaction_id")?;
-        if head_xid > own_xid {
-            return Err(BatchError::Race);
-        }
-        let version: i64 = row.try_get("stream_version")?;
-        heads.insert(row.try_get("stream_id")?, version.unsigned_abs());
-    }
-    Ok(heads)
-}
-
-/// Where the batch's event ids are already stored (retried appends).
-async fn stored_events(
-    tx: &mut Transaction<'_, Postgres>,
-    batch: &[AppendJob],
-) -> Result<HashMap<Uuid, StoredAt>, BatchError> {
     let ids: Vec<Uuid> = batch
         .iter()
         .flat_map(|job| job.events.iter().map(|e| e.event_id))
         .collect();
     let rows = sqlx::query(
-        "SELECT event_id, stream_id, stream_version FROM events WHERE event_id = ANY($1)",
+        "SELECT s.stream_id, h.stream_version, NULL::uuid AS event_id \
+         FROM unnest($1::text[]) AS s(stream_id) \
+         CROSS JOIN LATERAL ( \
+             SELECT stream_version FROM events e \
+             WHERE e.stream_id = s.stream_id ORDER BY stream_version DESC LIMIT 1 \
+         ) AS h \
+         UNION ALL \
+         SELECT stream_id, stream_version, event_id FROM events WHERE event_id = ANY($2)",
     )
+    .bind(&streams)
     .bind(&ids)
-    .fetch_all(&mut **tx)
+    .fetch_all(&mut *conn)
     .await?;
-    rows.into_iter()
-        .map(|row| {
-            let version: i64 = row.try_get("stream_version")?;
-            Ok((
-                row.try_get("event_id")?,
-                StoredAt {
-                    stream: row.try_get("stream_id")?,
-                    version: version.unsigned_abs(),
-                },
-            ))
-        })
-        .collect()
+
+    let mut heads = HashMap::with_capacity(streams.len());
+    let mut stored = HashMap::new();
+    for row in rows {
+        let stream: String = row.try_get("stream_id")?;
+        let version = row.try_get::<i64, _>("stream_version")?.unsigned_abs();
+        match row.try_get::<Option<Uuid>, _>("event_id")? {
+            Some(event_id) => {
+                stored.insert(event_id, StoredAt { stream, version });
+            }
+            None => {
+                heads.insert(stream, version);
+            }
+        }
+    }
+    Ok((heads, stored))
 }
 
 /// Column arrays for one multi-row insert.
@@ -259,9 +242,10 @@ impl EventRows {
         }
     }
 
-    /// One statement writes the events and their outbox rows; positions are
-    /// drawn in array order, so a stream's versions ascend with position too.
-    async fn insert(self, tx: &mut Transaction<'_, Postgres>) -> Result<(), sqlx::Error> {
+    /// One statement (so one atomic commit) writes the events and their
+    /// outbox rows; positions are drawn in array order, so a stream's versions
+    /// ascend with position too.
+    async fn insert(self, conn: &mut PgConnection) -> Result<(), sqlx::Error> {
         sqlx::query(
             "WITH inserted AS ( \
                  INSERT INTO events (event_id, stream_id, stream_version, event_type, \
@@ -295,7 +279,7 @@ impl EventRows {
         .bind(self.actor_role)
         .bind(self.traceparent)
         .bind(self.tracestate)
-        .execute(&mut **tx)
+        .execute(conn)
         .await?;
         Ok(())
     }
