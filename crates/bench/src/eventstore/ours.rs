@@ -1,0 +1,121 @@
+//! Contender: our `EventStore::append` with the default `StoreConfig`
+//! (group commit: concurrent appends share transactions, each keeping its
+//! own version check, and every event gets its outbox row).
+
+use anyhow::Context as _;
+use chrono::Utc;
+use hellowork_eventstore::{
+    Actor, EventMetadata, EventStore, ExpectedVersion, NewEvent, SchemaName, StoreConfig, StreamId,
+    Upcasters, connect, migrate,
+};
+use hellowork_proto::events::v1::Role;
+use sqlx::{PgPool, postgres::PgConnectOptions};
+use uuid::Uuid;
+
+use super::{
+    measure::{Measurement, Timing, Writer, run_writers},
+    workload::{Streams, payload},
+};
+use crate::scratch::Scratch;
+
+/// Enough for the store's writer tasks (each holds one connection while its
+/// batch is open) plus the relay's reads; more would only sit idle.
+pub const POOL_CONNECTIONS: u32 = 8;
+
+#[derive(Debug)]
+pub struct Ours {
+    database: PgConnectOptions,
+    schema: SchemaName,
+}
+
+impl Ours {
+    /// A migrated schema of its own.
+    pub async fn setup(scratch: &mut Scratch) -> anyhow::Result<Self> {
+        let ours = Self {
+            database: scratch.database().clone(),
+            schema: scratch.schema("ours")?,
+        };
+        let pool = ours.pool().await?;
+        migrate(&pool)
+            .await
+            .context("migrating the event store schema")?;
+        pool.close().await;
+        Ok(ours)
+    }
+
+    async fn pool(&self) -> anyhow::Result<PgPool> {
+        Ok(connect(self.database.clone(), &self.schema, POOL_CONNECTIONS).await?)
+    }
+
+    pub async fn measure(&self, writers: usize, timing: Timing) -> anyhow::Result<Measurement> {
+        let pool = self.pool().await?;
+        let store = store(pool.clone());
+        let label = format!("c{writers}");
+        let writers = (0..writers)
+            .map(|w| AppendWriter::new(store.clone(), Streams::new(&label, w)))
+            .collect();
+        let measurement = run_writers(writers, timing).await;
+        pool.close().await;
+        measurement
+    }
+}
+
+/// A store as a service would open it.
+pub fn store(pool: PgPool) -> EventStore {
+    EventStore::new(pool, StoreConfig::new("bench"), Upcasters::new())
+}
+
+/// Appends one `Deposited` event per command at the version it expects.
+#[derive(Debug)]
+pub struct AppendWriter {
+    store: EventStore,
+    streams: Streams,
+    payload: Vec<u8>,
+}
+
+impl AppendWriter {
+    pub fn new(store: EventStore, streams: Streams) -> Self {
+        Self {
+            store,
+            streams,
+            payload: payload(),
+        }
+    }
+}
+
+impl Writer for AppendWriter {
+    async fn command(&mut self) -> anyhow::Result<()> {
+        let (stream, version) = self.streams.next();
+        let stream = StreamId::new(stream)?;
+        // What a command handler records: ids, actor and trace context.
+        let event = NewEvent {
+            event_id: Uuid::now_v7(),
+            event_type: "Deposited".to_owned(),
+            schema_version: 1,
+            payload: self.payload.clone(),
+            occurred_at: Utc::now(),
+            metadata: EventMetadata {
+                correlation_id: Uuid::now_v7(),
+                causation_id: None,
+                actor: Actor {
+                    subject: "bench".to_owned(),
+                    role: Role::System,
+                },
+                traceparent: Some(
+                    "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".to_owned(),
+                ),
+                tracestate: None,
+            },
+        };
+        let outcome = self
+            .store
+            .append(&stream, ExpectedVersion::Exact(version), vec![event])
+            .await
+            .with_context(|| format!("appending to {stream} at version {version}"))?;
+        anyhow::ensure!(
+            outcome.stream_version == version + 1 && !outcome.already_recorded,
+            "append to {stream} at version {version} reported {outcome:?}"
+        );
+        Ok(())
+    }
+}
