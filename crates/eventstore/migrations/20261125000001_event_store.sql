@@ -31,27 +31,19 @@ CREATE TABLE events (
 CREATE INDEX events_commit_order ON events (transaction_id, position);
 
 -- Events committed but not yet acknowledged by JetStream. Written in the same
--- statement as the events; the relay deletes a row once JetStream acked it.
+-- statement as the events (which is what keeps it consistent, not a foreign key:
+-- a key check per row would be paid on the hot path); the relay deletes a row
+-- once JetStream acked it. Keyed in the relay's reading order.
+--
+-- There is deliberately no NOTIFY trigger: a transaction that notifies holds a
+-- database-wide lock through its commit, which would serialize all appends.
+-- The store notifies the relay from a connection of its own after commits.
 CREATE TABLE outbox (
-    position       bigint      PRIMARY KEY REFERENCES events (position),
     transaction_id bigint      NOT NULL,
-    enqueued_at    timestamptz NOT NULL DEFAULT now()
+    position       bigint      NOT NULL,
+    enqueued_at    timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (transaction_id, position)
 );
-
-CREATE INDEX outbox_commit_order ON outbox (transaction_id, position);
-
--- Wakes the relay as soon as a transaction that wrote outbox rows commits
--- (NOTIFY is delivered on commit and collapsed to one per transaction).
-CREATE FUNCTION notify_outbox() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    PERFORM pg_notify(TG_TABLE_SCHEMA || '_outbox', '');
-    RETURN NULL;
-END;
-$$;
-
-CREATE TRIGGER outbox_notify
-    AFTER INSERT ON outbox
-    FOR EACH STATEMENT EXECUTE FUNCTION notify_outbox();
 
 -- Event ids a consumer has applied, written in the same transaction as the
 -- projection update, so a redelivery (even after JetStream's duplicate window)

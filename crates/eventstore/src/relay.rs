@@ -10,10 +10,13 @@
 //!   acknowledged prefix is removed, so a failure resumes at the first gap.
 //! - Only one relay per store publishes: the leader holds a Postgres advisory
 //!   lock on its own connection; the others wait and take over if it dies.
-//! - It wakes on `NOTIFY <schema>_outbox` (sent by a trigger when outbox rows
-//!   commit) and polls as a fallback.
+//! - It wakes on `NOTIFY <schema>_outbox` (sent by the store after commits)
+//!   and polls as a fallback.
 
-use std::{collections::VecDeque, time::Duration};
+use std::{
+    collections::VecDeque,
+    time::{Duration, Instant},
+};
 
 use async_nats::jetstream::{self, context::PublishAckFuture};
 use chrono::Utc;
@@ -28,6 +31,8 @@ use crate::{
     model::{GlobalPosition, RecordedEvent},
     store::{EventStore, decode_row, event_columns, position_of},
 };
+
+const BACKLOG_REPORT_INTERVAL: Duration = Duration::from_secs(1);
 
 #[derive(Debug, Clone)]
 pub struct RelayConfig {
@@ -145,9 +150,14 @@ impl Relay {
         listener: &mut PgListener,
         shutdown: &CancellationToken,
     ) -> Result<(), RelayError> {
+        let mut last_report: Option<Instant> = None;
         while !shutdown.is_cancelled() {
             let pending = self.pending(conn).await?;
-            self.report_backlog(conn).await?;
+            // Counting the outbox costs a scan: at most once a second.
+            if last_report.is_none_or(|at| at.elapsed() >= BACKLOG_REPORT_INTERVAL) {
+                self.report_backlog(conn).await?;
+                last_report = Some(Instant::now());
+            }
             if pending.is_empty() {
                 tokio::select! {
                     () = shutdown.cancelled() => {}
@@ -158,10 +168,20 @@ impl Relay {
             }
             let (published, failure) = self.publish(&pending).await;
             if !published.is_empty() {
-                sqlx::query("DELETE FROM outbox WHERE position = ANY($1)")
-                    .bind(&published)
-                    .execute(&mut *conn)
-                    .await?;
+                // Exactly the published rows: a range would also remove rows
+                // that committed after this round read the outbox.
+                let (transactions, positions): (Vec<i64>, Vec<i64>) = published
+                    .iter()
+                    .map(|at| (at.transaction_id, at.position))
+                    .unzip();
+                sqlx::query(
+                    "DELETE FROM outbox WHERE (transaction_id, position) IN \
+                     (SELECT * FROM unnest($1::bigint[], $2::bigint[]))",
+                )
+                .bind(transactions)
+                .bind(positions)
+                .execute(&mut *conn)
+                .await?;
             }
             if let Some(error) = failure {
                 return Err(error);
@@ -213,8 +233,8 @@ impl Relay {
     async fn publish(
         &self,
         pending: &[(GlobalPosition, RecordedEvent)],
-    ) -> (Vec<i64>, Option<RelayError>) {
-        let mut in_flight: VecDeque<(i64, PublishAckFuture)> = VecDeque::new();
+    ) -> (Vec<GlobalPosition>, Option<RelayError>) {
+        let mut in_flight: VecDeque<(GlobalPosition, PublishAckFuture)> = VecDeque::new();
         let mut acknowledged = Vec::with_capacity(pending.len());
         for (position, event) in pending {
             if in_flight.len() >= self.config.max_in_flight
@@ -229,7 +249,7 @@ impl Relay {
                 .publish_with_headers(subject, envelope::headers(event), body.into())
                 .await
             {
-                Ok(ack) => in_flight.push_back((position.position, ack)),
+                Ok(ack) => in_flight.push_back((*position, ack)),
                 Err(error) => {
                     // Keep what was acknowledged before this one.
                     return (
@@ -244,9 +264,9 @@ impl Relay {
 
     async fn drain(
         &self,
-        mut in_flight: VecDeque<(i64, PublishAckFuture)>,
-        mut acknowledged: Vec<i64>,
-    ) -> (Vec<i64>, Option<RelayError>) {
+        mut in_flight: VecDeque<(GlobalPosition, PublishAckFuture)>,
+        mut acknowledged: Vec<GlobalPosition>,
+    ) -> (Vec<GlobalPosition>, Option<RelayError>) {
         while !in_flight.is_empty() {
             if let Some(error) = self.await_oldest(&mut in_flight, &mut acknowledged).await {
                 return (acknowledged, Some(error));
@@ -257,8 +277,8 @@ impl Relay {
 
     async fn await_oldest(
         &self,
-        in_flight: &mut VecDeque<(i64, PublishAckFuture)>,
-        acknowledged: &mut Vec<i64>,
+        in_flight: &mut VecDeque<(GlobalPosition, PublishAckFuture)>,
+        acknowledged: &mut Vec<GlobalPosition>,
     ) -> Option<RelayError> {
         let (position, ack) = in_flight.pop_front()?;
         match ack.await {

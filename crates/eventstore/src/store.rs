@@ -67,6 +67,8 @@ impl EventStore {
     /// Starts the writer tasks; must be called inside a Tokio runtime. The
     /// pool's schema must be migrated ([`crate::migrate`]).
     pub fn new(pool: PgPool, config: StoreConfig, upcasters: Upcasters) -> Self {
+        // Capacity 1: signals arriving while one is pending coalesce into it.
+        let (committed, commits) = mpsc::channel(1);
         let writers = (0..config.writers.max(1))
             .map(|_| {
                 let (sender, receiver) = mpsc::channel(config.max_batch * 4);
@@ -75,10 +77,12 @@ impl EventStore {
                     config.service.clone(),
                     receiver,
                     config.max_batch.max(1),
+                    committed.clone(),
                 ));
                 sender
             })
             .collect();
+        tokio::spawn(notify_relays(pool.clone(), commits));
         Self {
             inner: Arc::new(Inner {
                 pool,
@@ -185,6 +189,22 @@ impl EventStore {
     pub(crate) fn decode(&self, row: &PgRow) -> Result<RecordedEvent, StoreError> {
         let event = decode_row(row)?;
         Ok(self.inner.upcasters.upcast(event)?)
+    }
+}
+
+/// Wakes relays (in any process) listening on `<schema>_outbox` after
+/// commits, from a connection of its own and outside the appends'
+/// transactions, so the notification's commit lock never delays an append.
+/// Ends when the writers are gone.
+async fn notify_relays(pool: PgPool, mut commits: mpsc::Receiver<()>) {
+    while commits.recv().await.is_some() {
+        let notified = sqlx::query("SELECT pg_notify(current_schema() || '_outbox', '')")
+            .execute(&pool)
+            .await;
+        if let Err(error) = notified {
+            // The relay's polling covers a lost wake-up.
+            tracing::debug!(%error, "outbox notification not sent");
+        }
     }
 }
 

@@ -45,16 +45,26 @@ impl From<sqlx::Error> for BatchError {
     }
 }
 
+/// Drains `jobs` into batches until every sender is gone; after each batch
+/// that wrote, signals `committed` (never blocking: a pending signal already
+/// covers this commit).
 pub(crate) async fn run_writer(
     pool: PgPool,
     service: String,
     mut jobs: mpsc::Receiver<AppendJob>,
     max_batch: usize,
+    committed: mpsc::Sender<()>,
 ) {
     let mut batch = Vec::with_capacity(max_batch);
     while jobs.recv_many(&mut batch, max_batch).await > 0 {
         m::record_batch(&service, batch.len());
         let verdicts = commit_with_retries(&pool, &service, &batch).await;
+        if verdicts
+            .iter()
+            .any(|v| matches!(v, Ok(outcome) if !outcome.already_recorded))
+        {
+            let _ = committed.try_send(());
+        }
         for (job, verdict) in batch.drain(..).zip(verdicts) {
             // The caller may have gone away (cancelled); the outcome stands.
             let _ = job.reply.send(verdict);

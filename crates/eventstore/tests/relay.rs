@@ -265,3 +265,39 @@ async fn append_spread_from(store: &EventStore, streams: u64, from: u64, count: 
         }
     }
 }
+
+#[tokio::test]
+async fn the_relay_is_woken_by_commits_not_by_its_poll() {
+    let db = TestSchema::create("wake").await;
+    let nats = TestStream::create("wake").await;
+    let store = store(&db.pool);
+    let mut config = hellowork_eventstore::RelayConfig::new(nats.config.clone());
+    config.poll_interval = Duration::from_secs(600);
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    tokio::spawn(
+        hellowork_eventstore::Relay::new(store.clone(), nats.jetstream.clone(), config)
+            .run(shutdown.clone()),
+    );
+
+    // Let the relay reach its idle wait, listening.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    store
+        .append(
+            &StreamId::new("account-1").unwrap(),
+            ExpectedVersion::NoStream,
+            vec![deposited(1)],
+        )
+        .await
+        .unwrap();
+    eventually(
+        Duration::from_secs(2),
+        "published long before the next poll",
+        || async { outbox_count(&db.pool).await == 0 },
+    )
+    .await;
+    shutdown.cancel();
+    assert_eq!(
+        stream_messages(&nats.jetstream, &nats.config.stream_name).await,
+        1
+    );
+}
