@@ -4,17 +4,23 @@
 //!   afterwards, so tests run in parallel and never see each other's rows.
 //! - [`TestStream`]: a JetStream stream with its own name and subjects on the
 //!   shared NATS server, deleted afterwards.
-//! - [`NatsServer`]: a private `nats-server` on a free port, for tests that
-//!   must stop and restart the broker.
+//! - [`TestDatabase`]: a database of its own per test, cloned from a
+//!   template migrated once.
+//! - [`NatsServer`] and [`PostgresServer`]: private servers on free ports,
+//!   for tests that must stop and restart the broker or the database.
 //! - [`Scenario`]: given/when/then for pure aggregates.
 
+mod database;
 mod nats_server;
 mod postgres;
+mod postgres_server;
 mod scenario;
 mod stream;
 
+pub use database::TestDatabase;
 pub use nats_server::NatsServer;
 pub use postgres::{TestSchema, database_url};
+pub use postgres_server::PostgresServer;
 pub use scenario::Scenario;
 pub use stream::{TestStream, nats_url};
 

@@ -1,0 +1,221 @@
+//! The identified caller of a request and the permission checks handlers make
+//! on it: least privilege per role (Art. 8), and a job seeker acting only on
+//! their own records.
+
+use std::collections::BTreeSet;
+
+use crate::error::AuthError;
+use crate::role::Role;
+
+/// Who is calling: a pseudonymous subject and the roles it holds (at least one).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    subject: String,
+    roles: BTreeSet<Role>,
+}
+
+/// The order [`Caller::actor_role`] picks from, most specific first.
+const ACTOR_ROLE_PRECEDENCE: [Role; 8] = [
+    Role::LegalOfficer,
+    Role::Approver,
+    Role::Auditor,
+    Role::Supervisor,
+    Role::Counsellor,
+    Role::Operator,
+    Role::JobSeeker,
+    Role::System,
+];
+
+impl Caller {
+    /// A caller with the given subject and roles.
+    ///
+    /// Fails with [`AuthError::NoSubject`] for a blank subject and
+    /// [`AuthError::NoRoles`] when no role is given.
+    pub fn new(
+        subject: impl Into<String>,
+        roles: impl IntoIterator<Item = Role>,
+    ) -> Result<Self, AuthError> {
+        let subject = subject.into();
+        if subject.trim().is_empty() {
+            return Err(AuthError::NoSubject);
+        }
+        let roles: BTreeSet<Role> = roles.into_iter().collect();
+        if roles.is_empty() {
+            return Err(AuthError::NoRoles);
+        }
+        Ok(Self { subject, roles })
+    }
+
+    /// The pseudonymous subject id (the token's `sub`); never a name.
+    pub fn subject(&self) -> &str {
+        &self.subject
+    }
+
+    /// The roles held; never empty.
+    pub fn roles(&self) -> &BTreeSet<Role> {
+        &self.roles
+    }
+
+    /// Whether the caller holds `role`.
+    pub fn has_role(&self, role: Role) -> bool {
+        self.roles.contains(&role)
+    }
+
+    /// Succeeds when the caller holds at least one of `allowed`; otherwise
+    /// [`AuthError::PermissionDenied`] naming them.
+    pub fn require_any(&self, allowed: &[Role]) -> Result<(), AuthError> {
+        if allowed.iter().any(|role| self.has_role(*role)) {
+            return Ok(());
+        }
+        Err(AuthError::PermissionDenied {
+            allowed: allowed.to_vec(),
+        })
+    }
+
+    /// Access to a record owned by `owner_subject`: a caller holding one of
+    /// `others` may act on anyone's record; a caller holding `self_role` (e.g.
+    /// [`Role::JobSeeker`]) only on a record whose owner is the caller itself.
+    ///
+    /// Fails with [`AuthError::NotOwner`] when the caller holds only
+    /// `self_role` and the record is someone else's, and with
+    /// [`AuthError::PermissionDenied`] when it holds none of the roles.
+    pub fn require_self_or(
+        &self,
+        owner_subject: &str,
+        self_role: Role,
+        others: &[Role],
+    ) -> Result<(), AuthError> {
+        if others.iter().any(|role| self.has_role(*role)) {
+            return Ok(());
+        }
+        if !self.has_role(self_role) {
+            let mut allowed = vec![self_role];
+            allowed.extend_from_slice(others);
+            return Err(AuthError::PermissionDenied { allowed });
+        }
+        if self.subject == owner_subject {
+            return Ok(());
+        }
+        Err(AuthError::NotOwner)
+    }
+
+    /// The role to record as the actor of the events this caller causes: the
+    /// most specific role it holds, in the order legal_officer, approver,
+    /// auditor, supervisor, counsellor, operator, job_seeker, system. The
+    /// duties of Art. 7(2) come first because the log must show in which of
+    /// them a disclosure was made; `system` comes last because a person's role
+    /// says more than a service identity.
+    pub fn actor_role(&self) -> Role {
+        let role = ACTOR_ROLE_PRECEDENCE
+            .into_iter()
+            .find(|role| self.has_role(*role));
+        debug_assert!(role.is_some(), "a caller always holds a role");
+        role.unwrap_or(Role::System)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn caller(subject: &str, roles: &[Role]) -> Caller {
+        Caller::new(subject, roles.iter().copied()).unwrap()
+    }
+
+    #[test]
+    fn needs_a_subject_and_a_role() {
+        assert_eq!(
+            Caller::new("", [Role::Counsellor]),
+            Err(AuthError::NoSubject)
+        );
+        assert_eq!(
+            Caller::new("  ", [Role::Counsellor]),
+            Err(AuthError::NoSubject)
+        );
+        assert_eq!(Caller::new("s-1", []), Err(AuthError::NoRoles));
+        let duplicated = caller("s-1", &[Role::Counsellor, Role::Counsellor]);
+        assert_eq!(duplicated.roles().len(), 1);
+        assert_eq!(duplicated.subject(), "s-1");
+    }
+
+    #[test]
+    fn require_any_accepts_one_matching_role() {
+        let counsellor = caller("c-1", &[Role::Counsellor]);
+        assert!(counsellor.has_role(Role::Counsellor));
+        assert!(!counsellor.has_role(Role::Supervisor));
+        assert_eq!(
+            counsellor.require_any(&[Role::Supervisor, Role::Counsellor]),
+            Ok(())
+        );
+        assert_eq!(
+            counsellor.require_any(&[Role::LegalOfficer, Role::Approver]),
+            Err(AuthError::PermissionDenied {
+                allowed: vec![Role::LegalOfficer, Role::Approver]
+            })
+        );
+        assert!(matches!(
+            counsellor.require_any(&[]),
+            Err(AuthError::PermissionDenied { .. })
+        ));
+    }
+
+    #[test]
+    fn job_seeker_acts_only_on_own_records() {
+        let seeker = caller("seeker-1", &[Role::JobSeeker]);
+        let staff = [Role::Counsellor, Role::Supervisor];
+        assert_eq!(
+            seeker.require_self_or("seeker-1", Role::JobSeeker, &staff),
+            Ok(())
+        );
+        assert_eq!(
+            seeker.require_self_or("seeker-2", Role::JobSeeker, &staff),
+            Err(AuthError::NotOwner)
+        );
+    }
+
+    #[test]
+    fn listed_other_roles_act_on_anyones_records() {
+        let staff = [Role::Counsellor, Role::Supervisor];
+        let counsellor = caller("c-1", &[Role::Counsellor]);
+        assert_eq!(
+            counsellor.require_self_or("seeker-2", Role::JobSeeker, &staff),
+            Ok(())
+        );
+        let operator = caller("o-1", &[Role::Operator]);
+        assert_eq!(
+            operator.require_self_or("seeker-2", Role::JobSeeker, &staff),
+            Err(AuthError::PermissionDenied {
+                allowed: vec![Role::JobSeeker, Role::Counsellor, Role::Supervisor]
+            })
+        );
+        assert!(matches!(
+            operator.require_self_or("o-1", Role::JobSeeker, &staff),
+            Err(AuthError::PermissionDenied { .. })
+        ));
+    }
+
+    #[test]
+    fn actor_role_picks_the_most_specific_role() {
+        assert_eq!(
+            caller("s", &[Role::JobSeeker]).actor_role(),
+            Role::JobSeeker
+        );
+        assert_eq!(caller("s", &[Role::System]).actor_role(), Role::System);
+        assert_eq!(
+            caller("s", &[Role::Counsellor, Role::Supervisor]).actor_role(),
+            Role::Supervisor
+        );
+        assert_eq!(
+            caller("s", &[Role::Operator, Role::LegalOfficer]).actor_role(),
+            Role::LegalOfficer
+        );
+        assert_eq!(
+            caller("s", &[Role::System, Role::Operator]).actor_role(),
+            Role::Operator
+        );
+        for role in Role::ALL {
+            assert!(ACTOR_ROLE_PRECEDENCE.contains(&role));
+            assert_eq!(caller("s", &[role]).actor_role(), role);
+        }
+    }
+}

@@ -1,0 +1,27 @@
+//! The claims a Hello Work bearer token carries (RFC 7519 names, plus `roles`).
+
+use serde::{Deserialize, Serialize};
+
+use crate::role::Role;
+
+/// The payload of a bearer token. Times are seconds since the Unix epoch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claims {
+    /// Who issued the token.
+    pub iss: String,
+    /// The service(s) the token is meant for.
+    pub aud: String,
+    /// The caller's pseudonymous subject id; never a name.
+    pub sub: String,
+    /// The roles granted; a token without roles is rejected.
+    #[serde(default)]
+    pub roles: Vec<Role>,
+    /// Expiry: the token is not accepted after this instant.
+    pub exp: u64,
+    /// Not before: the token is not accepted before this instant.
+    pub nbf: u64,
+    /// When the token was issued.
+    pub iat: u64,
+    /// Unique token id.
+    pub jti: String,
+}

@@ -1,0 +1,88 @@
+//! Why a request was not allowed: the caller could not be identified
+//! (UNAUTHENTICATED) or holds no role that may do what it asked
+//! (PERMISSION_DENIED). Messages are fixed text, safe to return to clients:
+//! they never echo the token or any personal data (Art. 8).
+
+use crate::role::Role;
+
+/// A request whose caller could not be identified or may not do what it asked.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AuthError {
+    /// No bearer token was presented.
+    #[error("missing bearer token")]
+    Missing,
+    /// The credential is not a well-formed bearer token of the accepted kind.
+    #[error("malformed bearer token")]
+    Malformed,
+    /// The token names no key, or a key this service does not trust.
+    #[error("token signed by an unknown key")]
+    UnknownKey,
+    /// The signature does not verify against the key the token names.
+    #[error("invalid token signature")]
+    BadSignature,
+    /// The token's `exp` has passed.
+    #[error("token has expired")]
+    Expired,
+    /// The token's `nbf` is still in the future.
+    #[error("token is not yet valid")]
+    NotYetValid,
+    /// The token was issued by an issuer this service does not trust.
+    #[error("token issuer is not trusted")]
+    WrongIssuer,
+    /// The token was issued for another audience.
+    #[error("token is not intended for this service")]
+    WrongAudience,
+    /// The token names no subject.
+    #[error("token has no subject")]
+    NoSubject,
+    /// The token grants no role.
+    #[error("token carries no roles")]
+    NoRoles,
+    /// The caller holds none of the roles the action requires.
+    #[error("permission denied: requires one of the roles {}", role_list(.allowed))]
+    PermissionDenied {
+        /// The roles that may perform the action.
+        allowed: Vec<Role>,
+    },
+    /// The caller may act only on their own records and the record is someone else's.
+    #[error("permission denied: may act only on own records")]
+    NotOwner,
+}
+
+impl AuthError {
+    /// Whether this is a failure to identify the caller (UNAUTHENTICATED), as
+    /// opposed to an identified caller lacking permission (PERMISSION_DENIED).
+    pub fn is_unauthenticated(&self) -> bool {
+        !matches!(
+            self,
+            AuthError::PermissionDenied { .. } | AuthError::NotOwner
+        )
+    }
+}
+
+fn role_list(roles: &[Role]) -> String {
+    roles
+        .iter()
+        .map(|role| role.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn permission_denied_names_the_allowed_roles() {
+        let error = AuthError::PermissionDenied {
+            allowed: vec![Role::Counsellor, Role::Supervisor],
+        };
+        assert_eq!(
+            error.to_string(),
+            "permission denied: requires one of the roles counsellor, supervisor"
+        );
+        assert!(!error.is_unauthenticated());
+        assert!(!AuthError::NotOwner.is_unauthenticated());
+        assert!(AuthError::Expired.is_unauthenticated());
+    }
+}

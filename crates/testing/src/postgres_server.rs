@@ -1,0 +1,120 @@
+use std::{
+    net::TcpStream,
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+const BIN: &str = "/usr/lib/postgresql/15/bin";
+
+/// A private PostgreSQL 15 (`initdb` + `postgres`) on a free port with its own
+/// data directory, for tests that stop and restart the database. Runs as the
+/// `postgres` user when the test runs as root (PostgreSQL refuses root).
+/// Stopped and its directory removed on drop.
+#[derive(Debug)]
+pub struct PostgresServer {
+    port: u16,
+    data_dir: PathBuf,
+    child: Option<Child>,
+}
+
+impl PostgresServer {
+    pub fn start() -> Self {
+        let root = std::env::temp_dir().join(format!("hellowork-pg-{}", crate::unique_suffix()));
+        let data_dir = root.join("data");
+        std::fs::create_dir_all(&root).expect("create the postgres dir");
+        if is_root() {
+            chown_to_postgres(&root);
+        }
+        let status = as_postgres(Path::new(BIN).join("initdb"))
+            .args(["-A", "trust", "-U", "postgres", "--no-sync", "-D"])
+            .arg(&data_dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .expect("run initdb (is PostgreSQL 15 installed?)");
+        assert!(status.success(), "initdb failed");
+        let mut server = Self {
+            port: crate::nats_server::free_port(),
+            data_dir,
+            child: None,
+        };
+        server.restart();
+        server
+    }
+
+    /// URL of its `postgres` database.
+    pub fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+
+    /// Fast shutdown: connections are cut, as in an outage. (The child may
+    /// be `runuser`, which does not pass signals on, so `pg_ctl` stops the
+    /// postmaster itself.)
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = as_postgres(Path::new(BIN).join("pg_ctl"))
+                .args(["stop", "-m", "fast", "-w", "-D"])
+                .arg(&self.data_dir)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts it again on the same port and data, waiting until it accepts
+    /// connections.
+    pub fn restart(&mut self) {
+        self.stop();
+        let child = as_postgres(Path::new(BIN).join("postgres"))
+            .arg("-D")
+            .arg(&self.data_dir)
+            .args(["-p", &self.port.to_string(), "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"])
+            .args(["-k", &self.data_dir.display().to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn postgres");
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            assert!(Instant::now() < deadline, "postgres did not start on port {}", self.port);
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        // Accepting TCP is not yet accepting queries; give it a moment.
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+impl Drop for PostgresServer {
+    fn drop(&mut self) {
+        self.stop();
+        if let Some(root) = self.data_dir.parent() {
+            let _ = std::fs::remove_dir_all(root);
+        }
+    }
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|out| String::from_utf8_lossy(&out.stdout).trim() == "0")
+}
+
+fn chown_to_postgres(dir: &Path) {
+    let status = Command::new("chown").args(["-R", "postgres:postgres"]).arg(dir).status();
+    assert!(status.is_ok_and(|s| s.success()), "chown to postgres failed");
+}
+
+/// `program` run as `postgres` if we are root, else as ourselves.
+fn as_postgres(program: PathBuf) -> Command {
+    if is_root() {
+        let mut command = Command::new("runuser");
+        command.args(["-u", "postgres", "--"]).arg(program);
+        command
+    } else {
+        Command::new(program)
+    }
+}
