@@ -38,11 +38,12 @@ impl SchemaName {
     }
 }
 
-/// Opens a pool whose connections work in `schema` (created if missing).
+/// Opens a pool (sized and timed by `pool`) whose connections work in
+/// `schema`, which is created if missing.
 pub async fn connect(
     options: PgConnectOptions,
     schema: &SchemaName,
-    max_connections: u32,
+    pool: PgPoolOptions,
 ) -> Result<PgPool, StoreError> {
     let mut admin = PgConnection::connect_with(&options).await?;
     // The name is validated by `SchemaName`, so it needs no further quoting.
@@ -51,11 +52,24 @@ pub async fn connect(
         .await?;
     admin.close().await?;
 
-    let pool = PgPoolOptions::new()
-        .max_connections(max_connections)
+    let pool = pool
         .connect_with(options.options([("search_path", schema.as_str())]))
         .await?;
     Ok(pool)
+}
+
+/// Identifies the store's schema: changes whenever one of its migrations
+/// does (test templates are keyed by it, so a stale one is never used).
+pub fn schema_fingerprint() -> String {
+    let migrator: Migrator = sqlx::migrate!();
+    migrator
+        .iter()
+        .map(|m| {
+            let checksum: String = m.checksum.iter().map(|b| format!("{b:02x}")).collect();
+            format!("{}:{checksum}", m.version)
+        })
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// Applies the store's migrations to the pool's schema. sqlx holds a Postgres

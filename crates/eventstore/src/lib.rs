@@ -30,7 +30,7 @@ pub use consumer::{
     ConsumerConfig, ConsumerError, Projection, ProjectionError, ProjectionRunner, RebuildReport,
     rebuild,
 };
-pub use db::{SchemaName, connect, migrate};
+pub use db::{SchemaName, connect, migrate, schema_fingerprint};
 pub use error::{AppendError, InvalidInput, StoreError};
 pub use jetstream::{EventStreamConfig, ensure_stream};
 pub use model::{

@@ -22,25 +22,33 @@ impl TestDatabase {
     /// `prepare(url)` if no process has. `fingerprint` must change whenever
     /// what `prepare` creates changes (hash the migrations), so a stale
     /// template is never used.
-    pub async fn from_template<F, Fut>(server_url: &str, key: &str, fingerprint: &str, prepare: F) -> Self
+    pub async fn from_template<F, Fut>(
+        server_url: &str,
+        key: &str,
+        fingerprint: &str,
+        prepare: F,
+    ) -> Self
     where
         F: FnOnce(String) -> Fut,
         Fut: std::future::Future<Output = ()>,
     {
         let admin = PgConnectOptions::from_str(server_url).expect("valid database url");
         let template = format!("tmpl_{key}_{}", short_hash(fingerprint));
-        let mut conn = PgConnection::connect_with(&admin).await.expect("connect as admin");
+        let mut conn = PgConnection::connect_with(&admin)
+            .await
+            .expect("connect as admin");
         // One process prepares the template; the others wait for it.
         sqlx::query("SELECT pg_advisory_lock(hashtextextended($1, 0))")
             .bind(&template)
             .execute(&mut conn)
             .await
             .expect("template lock");
-        let ready: Option<bool> = sqlx::query_scalar("SELECT datistemplate FROM pg_database WHERE datname = $1")
-            .bind(&template)
-            .fetch_optional(&mut conn)
-            .await
-            .expect("look up template");
+        let ready: Option<bool> =
+            sqlx::query_scalar("SELECT datistemplate FROM pg_database WHERE datname = $1")
+                .bind(&template)
+                .fetch_optional(&mut conn)
+                .await
+                .expect("look up template");
         if ready != Some(true) {
             // Absent, or left half-prepared by a crashed run.
             sqlx::query(&format!("DROP DATABASE IF EXISTS {template} WITH (FORCE)"))
@@ -122,7 +130,13 @@ mod tests {
 
     #[test]
     fn urls_get_the_database_replaced() {
-        assert_eq!(url_for("postgres://postgres@127.0.0.1:5432/test", "t_1"), "postgres://postgres@127.0.0.1:5432/t_1");
-        assert_eq!(url_for("postgres://u@h:1/test?sslmode=disable", "t_1"), "postgres://u@h:1/t_1?sslmode=disable");
+        assert_eq!(
+            url_for("postgres://postgres@127.0.0.1:5432/test", "t_1"),
+            "postgres://postgres@127.0.0.1:5432/t_1"
+        );
+        assert_eq!(
+            url_for("postgres://u@h:1/test?sslmode=disable", "t_1"),
+            "postgres://u@h:1/t_1?sslmode=disable"
+        );
     }
 }

@@ -8,6 +8,8 @@
 //!   template migrated once.
 //! - [`NatsServer`] and [`PostgresServer`]: private servers on free ports,
 //!   for tests that must stop and restart the broker or the database.
+//! - [`ServiceEnv`]: what one service under test needs (database, stream,
+//!   signing key, `HELLOWORK_*` variables) and tokens for any role.
 //! - [`Scenario`]: given/when/then for pure aggregates.
 
 mod database;
@@ -15,6 +17,7 @@ mod nats_server;
 mod postgres;
 mod postgres_server;
 mod scenario;
+mod service_env;
 mod stream;
 
 pub use database::TestDatabase;
@@ -22,6 +25,7 @@ pub use nats_server::NatsServer;
 pub use postgres::{TestSchema, database_url};
 pub use postgres_server::PostgresServer;
 pub use scenario::Scenario;
+pub use service_env::ServiceEnv;
 pub use stream::{TestStream, nats_url};
 
 /// Runs an async clean-up to completion from `Drop`, on a thread of its own so

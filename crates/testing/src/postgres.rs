@@ -1,7 +1,10 @@
 use std::str::FromStr;
 
 use hellowork_eventstore::{SchemaName, connect, migrate};
-use sqlx::{Connection, PgConnection, PgPool, postgres::PgConnectOptions};
+use sqlx::{
+    Connection, PgConnection, PgPool,
+    postgres::{PgConnectOptions, PgPoolOptions},
+};
 
 /// The database tests use: `HELLOWORK_TEST_DATABASE_URL`, by default the
 /// machine's `test` database.
@@ -29,9 +32,13 @@ impl TestSchema {
         let options = PgConnectOptions::from_str(url).expect("valid test database url");
         let name = SchemaName::new(format!("t_{prefix}_{}", crate::unique_suffix()))
             .expect("test schema name");
-        let pool = connect(options.clone(), &name, 16)
-            .await
-            .expect("connect to the test database");
+        let pool = connect(
+            options.clone(),
+            &name,
+            PgPoolOptions::new().max_connections(16),
+        )
+        .await
+        .expect("connect to the test database");
         migrate(&pool).await.expect("migrate the test schema");
         Self {
             pool,

@@ -70,7 +70,14 @@ impl PostgresServer {
         let child = as_postgres(Path::new(BIN).join("postgres"))
             .arg("-D")
             .arg(&self.data_dir)
-            .args(["-p", &self.port.to_string(), "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"])
+            .args([
+                "-p",
+                &self.port.to_string(),
+                "-c",
+                "listen_addresses=127.0.0.1",
+                "-c",
+                "fsync=off",
+            ])
             .args(["-k", &self.data_dir.display().to_string()])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -79,7 +86,11 @@ impl PostgresServer {
         self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(20);
         while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
-            assert!(Instant::now() < deadline, "postgres did not start on port {}", self.port);
+            assert!(
+                Instant::now() < deadline,
+                "postgres did not start on port {}",
+                self.port
+            );
             std::thread::sleep(Duration::from_millis(25));
         }
         // Accepting TCP is not yet accepting queries; give it a moment.
@@ -104,8 +115,14 @@ fn is_root() -> bool {
 }
 
 fn chown_to_postgres(dir: &Path) {
-    let status = Command::new("chown").args(["-R", "postgres:postgres"]).arg(dir).status();
-    assert!(status.is_ok_and(|s| s.success()), "chown to postgres failed");
+    let status = Command::new("chown")
+        .args(["-R", "postgres:postgres"])
+        .arg(dir)
+        .status();
+    assert!(
+        status.is_ok_and(|s| s.success()),
+        "chown to postgres failed"
+    );
 }
 
 /// `program` run as `postgres` if we are root, else as ourselves.

@@ -6,7 +6,9 @@ use hellowork_testing::{PostgresServer, TestDatabase, database_url};
 use sqlx::{Connection, PgConnection, postgres::PgConnectOptions};
 
 async fn answers(url: &str) -> bool {
-    let Ok(options) = PgConnectOptions::from_str(url) else { return false };
+    let Ok(options) = PgConnectOptions::from_str(url) else {
+        return false;
+    };
     match PgConnection::connect_with(&options).await {
         Ok(mut conn) => sqlx::query("SELECT 1").execute(&mut conn).await.is_ok(),
         Err(_) => false,
@@ -18,14 +20,20 @@ async fn a_private_postgres_stops_and_restarts_with_its_data() {
     let mut server = PostgresServer::start();
     let url = server.url();
     let mut conn = PgConnection::connect(&url).await.unwrap();
-    sqlx::raw_sql("CREATE TABLE kept (n int); INSERT INTO kept VALUES (7)").execute(&mut conn).await.unwrap();
+    sqlx::raw_sql("CREATE TABLE kept (n int); INSERT INTO kept VALUES (7)")
+        .execute(&mut conn)
+        .await
+        .unwrap();
     drop(conn);
 
     server.stop();
     assert!(!answers(&url).await);
     server.restart();
     let mut conn = PgConnection::connect(&url).await.unwrap();
-    let kept: i32 = sqlx::query_scalar("SELECT n FROM kept").fetch_one(&mut conn).await.unwrap();
+    let kept: i32 = sqlx::query_scalar("SELECT n FROM kept")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
     assert_eq!(kept, 7);
 }
 
@@ -33,7 +41,10 @@ async fn a_private_postgres_stops_and_restarts_with_its_data() {
 async fn databases_are_cloned_from_a_prepared_template_and_dropped() {
     let prepare = |url: String| async move {
         let mut conn = PgConnection::connect(&url).await.unwrap();
-        sqlx::query("CREATE TABLE prepared (n int)").execute(&mut conn).await.unwrap();
+        sqlx::query("CREATE TABLE prepared (n int)")
+            .execute(&mut conn)
+            .await
+            .unwrap();
         conn.close().await.unwrap();
     };
     let first = TestDatabase::from_template(&database_url(), "servers", "v1", prepare).await;
@@ -41,7 +52,10 @@ async fn databases_are_cloned_from_a_prepared_template_and_dropped() {
     assert_ne!(first.url, second.url);
     for db in [&first, &second] {
         let mut conn = PgConnection::connect(&db.url).await.unwrap();
-        sqlx::query("INSERT INTO prepared VALUES (1)").execute(&mut conn).await.unwrap();
+        sqlx::query("INSERT INTO prepared VALUES (1)")
+            .execute(&mut conn)
+            .await
+            .unwrap();
     }
     let url = first.url.clone();
     drop(first);

@@ -7,6 +7,7 @@
 //! the aggregate first, a read per command that our `append` does not do;
 //! leaving it out compares append with append.
 
+use sqlx::postgres::PgPoolOptions;
 use std::convert::Infallible;
 
 use anyhow::Context as _;
@@ -41,7 +42,12 @@ impl CqrsEs {
             database: scratch.database().clone(),
             schema: scratch.schema("cqrs")?,
         };
-        let pool = connect(peer.database.clone(), &peer.schema, 1).await?;
+        let pool = connect(
+            peer.database.clone(),
+            &peer.schema,
+            PgPoolOptions::new().max_connections(1),
+        )
+        .await?;
         // postgres-es' `db/init.sql`; its snapshot table is not needed since
         // nothing here snapshots.
         sqlx::query(
@@ -64,7 +70,12 @@ impl CqrsEs {
 
     pub async fn measure(&self, writers: usize, timing: Timing) -> anyhow::Result<Measurement> {
         let connections = u32::try_from(writers)?;
-        let pool = connect(self.database.clone(), &self.schema, connections).await?;
+        let pool = connect(
+            self.database.clone(),
+            &self.schema,
+            PgPoolOptions::new().max_connections(connections),
+        )
+        .await?;
         let label = format!("c{writers}");
         let event = serde_json::to_value(deposited())?;
         let writers = (0..writers)

@@ -9,6 +9,7 @@ use hellowork_eventstore::{
     Upcasters, connect, migrate,
 };
 use hellowork_proto::events::v1::Role;
+use sqlx::postgres::PgPoolOptions;
 use sqlx::{PgPool, postgres::PgConnectOptions};
 use uuid::Uuid;
 
@@ -44,7 +45,12 @@ impl Ours {
     }
 
     async fn pool(&self) -> anyhow::Result<PgPool> {
-        Ok(connect(self.database.clone(), &self.schema, POOL_CONNECTIONS).await?)
+        Ok(connect(
+            self.database.clone(),
+            &self.schema,
+            PgPoolOptions::new().max_connections(POOL_CONNECTIONS),
+        )
+        .await?)
     }
 
     pub async fn measure(&self, writers: usize, timing: Timing) -> anyhow::Result<Measurement> {

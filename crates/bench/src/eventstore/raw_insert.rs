@@ -4,6 +4,7 @@
 
 use anyhow::Context as _;
 use hellowork_eventstore::{SchemaName, connect};
+use sqlx::postgres::PgPoolOptions;
 use sqlx::{PgPool, postgres::PgConnectOptions};
 use uuid::Uuid;
 
@@ -25,7 +26,12 @@ impl RawInsert {
             database: scratch.database().clone(),
             schema: scratch.schema("raw")?,
         };
-        let pool = connect(raw.database.clone(), &raw.schema, 1).await?;
+        let pool = connect(
+            raw.database.clone(),
+            &raw.schema,
+            PgPoolOptions::new().max_connections(1),
+        )
+        .await?;
         // The same row shape as an event, with the unique (stream, version)
         // that the event stores' concurrency checks rely on, so the index
         // work per row is comparable too.
@@ -42,7 +48,12 @@ impl RawInsert {
 
     pub async fn measure(&self, writers: usize, timing: Timing) -> anyhow::Result<Measurement> {
         let connections = u32::try_from(writers)?;
-        let pool = connect(self.database.clone(), &self.schema, connections).await?;
+        let pool = connect(
+            self.database.clone(),
+            &self.schema,
+            PgPoolOptions::new().max_connections(connections),
+        )
+        .await?;
         let label = format!("c{writers}");
         let writers = (0..writers)
             .map(|w| InsertWriter {

@@ -2,6 +2,7 @@
 //! stream, timed from its start until the outbox is empty (a row leaves the
 //! outbox only once JetStream acknowledged it).
 
+use sqlx::postgres::PgPoolOptions;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
@@ -43,7 +44,12 @@ pub struct RelayRun {
 
 pub async fn measure(scratch: &mut Scratch, events: usize) -> anyhow::Result<RelayRun> {
     let schema = scratch.schema("relay")?;
-    let pool = connect(scratch.database().clone(), &schema, ours::POOL_CONNECTIONS).await?;
+    let pool = connect(
+        scratch.database().clone(),
+        &schema,
+        PgPoolOptions::new().max_connections(ours::POOL_CONNECTIONS),
+    )
+    .await?;
     let run = fill_and_drain(scratch, &pool, events).await;
     pool.close().await;
     run

@@ -1,0 +1,305 @@
+//! Starting, running and stopping a service, the same way for all four.
+
+use std::{net::SocketAddr, sync::Arc, time::Duration};
+
+use async_nats::jetstream;
+use futures::future::BoxFuture;
+use hellowork_auth::TokenVerifier;
+use hellowork_eventstore::{EventStore, Relay, RelayConfig, StoreConfig, Upcasters};
+use sqlx::{PgPool, migrate::Migrator};
+use tokio::{net::TcpListener, task::JoinSet};
+use tokio_stream::wrappers::TcpListenerStream;
+use tokio_util::sync::CancellationToken;
+use tonic::{service::Routes, transport::Server};
+use tonic_health::ServingStatus;
+use tower::{ServiceBuilder, limit::GlobalConcurrencyLimitLayer, load_shed::LoadShedLayer};
+
+use crate::{
+    auth::{AuthLayer, KeyLoadError, load_verifier},
+    config::PlatformConfig,
+    migrate::prepare_database,
+    readiness,
+};
+
+/// Why a service could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("cannot prepare the database")]
+    Database(#[source] sqlx::Error),
+    #[error("cannot connect to NATS")]
+    Nats(#[source] async_nats::ConnectError),
+    #[error("cannot create the JetStream stream")]
+    Stream(#[source] async_nats::jetstream::context::CreateStreamError),
+    #[error("cannot load the token verification keys")]
+    Auth(#[source] KeyLoadError),
+    #[error("cannot bind {what} on {addr}")]
+    Bind {
+        what: &'static str,
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot build gRPC reflection")]
+    Reflection(#[source] tonic_reflection::server::Error),
+    #[error("the gRPC server failed")]
+    Serve(#[source] tonic::transport::Error),
+    #[error("the gRPC server task panicked")]
+    ServerPanicked,
+}
+
+/// Connections every service shares: its database schema and event store,
+/// NATS, and the token verifier.
+#[derive(Debug, Clone)]
+pub struct Platform {
+    pub config: PlatformConfig,
+    pub pool: PgPool,
+    pub store: EventStore,
+    pub nats: async_nats::Client,
+    pub jetstream: jetstream::Context,
+    pub verifier: Arc<TokenVerifier>,
+}
+
+impl Platform {
+    /// Prepares the schema (under an advisory lock), connects to NATS,
+    /// ensures the service's JetStream stream and loads the verification keys.
+    pub async fn connect(
+        config: PlatformConfig,
+        migrations: &Migrator,
+        upcasters: Upcasters,
+    ) -> Result<Self, StartupError> {
+        let pool = prepare_database(&config.database, migrations)
+            .await
+            .map_err(StartupError::Database)?;
+        let nats = async_nats::ConnectOptions::new()
+            .name(format!("hellowork-{}", config.service.name()))
+            .retry_on_initial_connect()
+            .connect(config.nats_url.expose().as_str())
+            .await
+            .map_err(StartupError::Nats)?;
+        let jetstream = jetstream::new(nats.clone());
+        hellowork_eventstore::ensure_stream(&jetstream, &config.stream)
+            .await
+            .map_err(StartupError::Stream)?;
+        let verifier = Arc::new(load_verifier(&config).map_err(StartupError::Auth)?);
+        let store = EventStore::new(
+            pool.clone(),
+            StoreConfig::new(config.service.name()),
+            upcasters,
+        );
+        Ok(Self {
+            config,
+            pool,
+            store,
+            nats,
+            jetstream,
+            verifier,
+        })
+    }
+}
+
+/// A background task (a projection, a sweeper) run until shutdown.
+pub type BackgroundTask = Box<dyn FnOnce(CancellationToken) -> BoxFuture<'static, ()> + Send>;
+
+/// What a service adds to the platform.
+pub struct ServiceParts {
+    /// The service's gRPC servers.
+    pub routes: Routes,
+    /// Fully qualified gRPC service names reported by health checks, e.g.
+    /// `hellowork.consent.v1.ConsentService`.
+    pub health_names: Vec<String>,
+    /// Encoded `FileDescriptorSet`s served by reflection (for the real
+    /// services, `hellowork_proto::FILE_DESCRIPTOR_SET`).
+    pub file_descriptor_sets: Vec<&'static [u8]>,
+    pub background: Vec<BackgroundTask>,
+}
+
+impl std::fmt::Debug for ServiceParts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServiceParts")
+            .field("health_names", &self.health_names)
+            .field("background", &self.background.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A service whose listeners are bound; [`Application::run_until_stopped`]
+/// serves until SIGTERM/SIGINT or [`Application::shutdown_token`] is cancelled.
+#[derive(Debug)]
+pub struct Application {
+    platform: Platform,
+    parts: ServiceParts,
+    grpc: TcpListener,
+    metrics: TcpListener,
+    shutdown: CancellationToken,
+}
+
+impl Application {
+    /// Binds the gRPC and metrics listeners (port 0 picks a free port).
+    pub async fn build(platform: Platform, parts: ServiceParts) -> Result<Self, StartupError> {
+        let grpc = bind("grpc", platform.config.grpc_addr).await?;
+        let metrics = bind("metrics", platform.config.metrics_addr).await?;
+        Ok(Self {
+            platform,
+            parts,
+            grpc,
+            metrics,
+            shutdown: CancellationToken::new(),
+        })
+    }
+
+    pub fn grpc_addr(&self) -> SocketAddr {
+        self.grpc
+            .local_addr()
+            .expect("a bound listener has an address")
+    }
+
+    pub fn metrics_addr(&self) -> SocketAddr {
+        self.metrics
+            .local_addr()
+            .expect("a bound listener has an address")
+    }
+
+    /// Cancel to stop gracefully, as SIGTERM does.
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.shutdown.clone()
+    }
+
+    /// Serves until stopped, then shuts down in order: health turns
+    /// NOT_SERVING, the listener closes and in-flight RPCs finish (bounded by
+    /// the grace period), then the relay and background tasks stop.
+    pub async fn run_until_stopped(self) -> Result<(), StartupError> {
+        let Self {
+            platform,
+            parts,
+            grpc,
+            metrics,
+            shutdown,
+        } = self;
+        let config = &platform.config;
+        let service = config.service.name();
+        let reflection = parts
+            .file_descriptor_sets
+            .iter()
+            .fold(
+                tonic_reflection::server::Builder::configure()
+                    .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET),
+                |builder, set| builder.register_encoded_file_descriptor_set(set),
+            )
+            .build_v1()
+            .map_err(StartupError::Reflection)?;
+        let (reporter, health) = tonic_health::server::health_reporter();
+        readiness::set_all(&reporter, &parts.health_names, ServingStatus::NotServing).await;
+
+        let background_stop = CancellationToken::new();
+        let mut background = JoinSet::new();
+        let relay = Relay::new(
+            platform.store.clone(),
+            platform.jetstream.clone(),
+            RelayConfig::new(config.stream.clone()),
+        );
+        background.spawn(relay.run(background_stop.clone()));
+        for task in parts.background {
+            background.spawn(task(background_stop.clone()));
+        }
+        let readiness_stop = CancellationToken::new();
+        background.spawn(readiness::monitor(
+            reporter.clone(),
+            parts.health_names.clone(),
+            platform.pool.clone(),
+            platform.nats.clone(),
+            config.readiness_interval,
+            readiness_stop.clone(),
+        ));
+        background.spawn(hellowork_telemetry::serve_metrics(
+            metrics,
+            background_stop.clone().cancelled_owned(),
+        ));
+
+        let layers = ServiceBuilder::new()
+            .layer(hellowork_telemetry::GrpcTelemetryLayer::new(service))
+            .layer(LoadShedLayer::new())
+            .layer(GlobalConcurrencyLimitLayer::new(
+                config.limits.max_concurrent_requests,
+            ))
+            .layer(AuthLayer::new(platform.verifier.clone()))
+            .into_inner();
+        let server_stop = CancellationToken::new();
+        let mut server = tokio::spawn(
+            Server::builder()
+                .timeout(config.limits.request_timeout)
+                .layer(layers)
+                .add_routes(parts.routes)
+                .add_service(health)
+                .add_service(reflection)
+                .serve_with_incoming_shutdown(
+                    TcpListenerStream::new(grpc),
+                    server_stop.clone().cancelled_owned(),
+                ),
+        );
+        tracing::info!(service, "serving");
+
+        let served = tokio::select! {
+            () = shutdown.cancelled() => None,
+            () = terminate_signal() => None,
+            served = &mut server => Some(served),
+        };
+        readiness_stop.cancel();
+        readiness::set_all(&reporter, &parts.health_names, ServingStatus::NotServing).await;
+        if served.is_none() {
+            tracing::info!(service, "shutting down: draining in-flight requests");
+            server_stop.cancel();
+            if tokio::time::timeout(config.shutdown_grace, &mut server)
+                .await
+                .is_err()
+            {
+                tracing::warn!(service, "grace period over; aborting remaining requests");
+                server.abort();
+            }
+        }
+        background_stop.cancel();
+        let drained = tokio::time::timeout(Duration::from_secs(10), async {
+            while background.join_next().await.is_some() {}
+        });
+        if drained.await.is_err() {
+            tracing::warn!(service, "background tasks did not stop in time");
+        }
+        platform.pool.close().await;
+        tracing::info!(service, "stopped");
+        match served {
+            Some(Ok(Err(error))) => Err(StartupError::Serve(error)),
+            Some(Err(_)) => Err(StartupError::ServerPanicked),
+            Some(Ok(Ok(()))) | None => Ok(()),
+        }
+    }
+}
+
+async fn bind(what: &'static str, addr: SocketAddr) -> Result<TcpListener, StartupError> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|source| StartupError::Bind { what, addr, source })
+}
+
+/// SIGTERM (orchestrators) or SIGINT (Ctrl-C).
+async fn terminate_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(signal) => signal,
+                Err(error) => {
+                    tracing::warn!(%error, "cannot listen for SIGTERM");
+                    let _ = interrupt.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = interrupt.await;
+    }
+}

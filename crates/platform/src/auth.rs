@@ -1,0 +1,184 @@
+//! Authentication at the gRPC edge: every request but health checks and
+//! reflection must carry a valid bearer token; the verified [`Caller`] is put
+//! into the request for handlers, which check roles per RPC.
+
+use std::{
+    path::PathBuf,
+    sync::Arc,
+    task::{Context, Poll},
+};
+
+use futures::future::BoxFuture;
+use hellowork_auth::{
+    AuthError, Caller, DevKey, DevKeyError, KeyError, PublicKey, Role, TokenVerifier,
+    VerifierConfig, VerifierConfigError, bearer_token,
+};
+use tonic::Status;
+use tower::{Layer, Service};
+
+use crate::{
+    config::{Environment, PlatformConfig},
+    error::ServiceError,
+};
+
+/// Paths any client may call without a token.
+const PUBLIC_PREFIXES: [&str; 3] = [
+    "/grpc.health.v1.Health/",
+    "/grpc.reflection.v1.ServerReflection/",
+    "/grpc.reflection.v1alpha.ServerReflection/",
+];
+
+/// Token leeway for clock differences between machines.
+const LEEWAY_SECONDS: u64 = 30;
+
+/// Why the token verification keys could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyLoadError {
+    #[error("cannot load the development signing key")]
+    DevKey(#[from] DevKeyError),
+    #[error("cannot read public key file {path}")]
+    File {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("public key {kid} is not an Ed25519 public key PEM")]
+    Key {
+        kid: String,
+        #[source]
+        source: KeyError,
+    },
+    #[error("invalid token verifier configuration")]
+    Verifier(#[from] VerifierConfigError),
+}
+
+/// The verifier for the configured keys; in development without configured
+/// keys, for the local development key (generated on first use).
+pub(crate) fn load_verifier(config: &PlatformConfig) -> Result<TokenVerifier, KeyLoadError> {
+    let keys = if config.auth.public_keys.is_empty() {
+        let environment = match config.environment {
+            Environment::Development => "development",
+            Environment::Production => hellowork_auth::PRODUCTION,
+        };
+        let dev = DevKey::load_or_generate(&config.auth.dev_key_dir, environment)?;
+        vec![(dev.kid().to_owned(), dev.public_key().clone())]
+    } else {
+        config
+            .auth
+            .public_keys
+            .iter()
+            .map(|(kid, path)| {
+                let pem = std::fs::read_to_string(path).map_err(|source| KeyLoadError::File {
+                    path: path.clone(),
+                    source,
+                })?;
+                let key = PublicKey::from_pem(&pem).map_err(|source| KeyLoadError::Key {
+                    kid: kid.clone(),
+                    source,
+                })?;
+                Ok((kid.clone(), key))
+            })
+            .collect::<Result<_, KeyLoadError>>()?
+    };
+    Ok(TokenVerifier::new(VerifierConfig {
+        issuer: config.auth.issuer.clone(),
+        audience: config.auth.audience.clone(),
+        keys,
+        leeway_seconds: LEEWAY_SECONDS,
+    })?)
+}
+
+/// The caller a handler serves; the auth layer guarantees it is there.
+pub fn caller<T>(request: &tonic::Request<T>) -> Result<&Caller, ServiceError> {
+    request
+        .extensions()
+        .get::<Caller>()
+        .ok_or_else(|| ServiceError::Unauthenticated("no verified caller".into()))
+}
+
+/// Declares which roles may call an RPC.
+pub fn require_any(caller: &Caller, allowed: &[Role]) -> Result<(), ServiceError> {
+    caller
+        .require_any(allowed)
+        .map_err(|e| ServiceError::PermissionDenied(e.to_string()))
+}
+
+/// A job seeker only on their own records; the other roles on anyone's.
+pub fn require_self_or(caller: &Caller, owner: &str, others: &[Role]) -> Result<(), ServiceError> {
+    caller
+        .require_self_or(owner, Role::JobSeeker, others)
+        .map_err(|e| ServiceError::PermissionDenied(e.to_string()))
+}
+
+fn authenticate(verifier: &TokenVerifier, headers: &http::HeaderMap) -> Result<Caller, AuthError> {
+    let header = headers
+        .get(http::header::AUTHORIZATION)
+        .ok_or(AuthError::Missing)?;
+    let value = header.to_str().map_err(|_| AuthError::Malformed)?;
+    verifier.verify(bearer_token(value)?)
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct AuthLayer {
+    verifier: Arc<TokenVerifier>,
+}
+
+impl AuthLayer {
+    pub(crate) fn new(verifier: Arc<TokenVerifier>) -> Self {
+        Self { verifier }
+    }
+}
+
+impl<S> Layer<S> for AuthLayer {
+    type Service = AuthService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        AuthService {
+            inner,
+            verifier: self.verifier.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct AuthService<S> {
+    inner: S,
+    verifier: Arc<TokenVerifier>,
+}
+
+impl<S, ReqBody, ResBody> Service<http::Request<ReqBody>> for AuthService<S>
+where
+    S: Service<http::Request<ReqBody>, Response = http::Response<ResBody>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    ReqBody: Send + 'static,
+    ResBody: Default + Send + 'static,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = BoxFuture<'static, Result<Self::Response, Self::Error>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: http::Request<ReqBody>) -> Self::Future {
+        // Take the service that was polled ready; leave a fresh clone behind.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        if !PUBLIC_PREFIXES
+            .iter()
+            .any(|p| request.uri().path().starts_with(p))
+        {
+            match authenticate(&self.verifier, request.headers()) {
+                Ok(caller) => {
+                    request.extensions_mut().insert(caller);
+                }
+                Err(error) => {
+                    let status = Status::unauthenticated(error.to_string());
+                    return Box::pin(async move { Ok(status.into_http()) });
+                }
+            }
+        }
+        Box::pin(inner.call(request))
+    }
+}

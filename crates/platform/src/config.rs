@@ -1,0 +1,382 @@
+//! Configuration from `HELLOWORK_*` environment variables (12-factor), typed
+//! and validated at start: an invalid value stops the service with the exact
+//! variable named, and secrets are never echoed.
+
+use std::{
+    collections::HashMap, fmt, net::SocketAddr, path::PathBuf, str::FromStr, time::Duration,
+};
+
+use hellowork_eventstore::{EventStreamConfig, SchemaName};
+use sqlx::postgres::PgConnectOptions;
+
+pub const PREFIX: &str = "HELLOWORK_";
+
+/// One of the four services; fixes its default ports, schema and stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Service {
+    Registration,
+    Consent,
+    Scheduling,
+    AuditLog,
+}
+
+impl Service {
+    /// The name used in proto packages, subjects and metrics (`auditlog` has
+    /// no dash there, as in `hellowork.auditlog.v1`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Registration => "registration",
+            Self::Consent => "consent",
+            Self::Scheduling => "scheduling",
+            Self::AuditLog => "auditlog",
+        }
+    }
+
+    fn default_ports(self) -> (u16, u16) {
+        match self {
+            Self::Registration => (50051, 9101),
+            Self::Consent => (50052, 9102),
+            Self::Scheduling => (50053, 9103),
+            Self::AuditLog => (50054, 9104),
+        }
+    }
+}
+
+/// Development (the default) allows the generated dev signing key;
+/// production refuses it and requires configured keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Environment {
+    Development,
+    Production,
+}
+
+/// A value that must not appear in logs or error messages.
+#[derive(Clone)]
+pub struct Secret<T>(T);
+
+impl<T> Secret<T> {
+    pub fn expose(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T> fmt::Debug for Secret<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct DatabaseConfig {
+    /// Parsed from `HELLOWORK_DATABASE_URL`, which may carry a password.
+    pub options: Secret<PgConnectOptions>,
+    pub schema: SchemaName,
+    pub max_connections: u32,
+    /// How long a request waits for a connection before the database counts
+    /// as unavailable (UNAVAILABLE, not a request hanging until its deadline).
+    pub acquire_timeout: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct AuthConfig {
+    pub issuer: String,
+    pub audience: String,
+    /// `(kid, public key PEM file)` pairs; empty in development means "trust
+    /// the local development key".
+    pub public_keys: Vec<(String, PathBuf)>,
+    /// Where the development signing key lives (generated on first use,
+    /// never in production); `hellowork token` mints with the same key.
+    pub dev_key_dir: PathBuf,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Requests served at once across all connections; beyond it requests are
+    /// shed with RESOURCE_EXHAUSTED instead of queueing without bound.
+    pub max_concurrent_requests: usize,
+    pub max_message_bytes: usize,
+    /// Upper bound on any request; a caller's shorter `grpc-timeout` wins.
+    pub request_timeout: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct TelemetrySettings {
+    pub log_filter: String,
+    pub json_logs: bool,
+    /// The standard `OTEL_EXPORTER_OTLP_ENDPOINT` (unprefixed, as every
+    /// OpenTelemetry SDK reads it).
+    pub otlp_endpoint: Option<String>,
+}
+
+/// Everything a service needs to start.
+#[derive(Debug, Clone)]
+pub struct PlatformConfig {
+    pub service: Service,
+    pub environment: Environment,
+    pub grpc_addr: SocketAddr,
+    pub metrics_addr: SocketAddr,
+    pub database: DatabaseConfig,
+    pub nats_url: Secret<String>,
+    pub stream: EventStreamConfig,
+    pub auth: AuthConfig,
+    pub limits: Limits,
+    pub shutdown_grace: Duration,
+    pub readiness_interval: Duration,
+    pub telemetry: TelemetrySettings,
+}
+
+/// A configuration problem, naming the variable. Never contains the value of
+/// a secret variable.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{variable}: {problem}")]
+pub struct ConfigError {
+    pub variable: String,
+    pub problem: String,
+}
+
+impl PlatformConfig {
+    /// Reads the process environment.
+    pub fn from_env(service: Service) -> Result<Self, ConfigError> {
+        Self::from_vars(service, std::env::vars())
+    }
+
+    /// Reads the given variables (tests pass their own).
+    pub fn from_vars(
+        service: Service,
+        vars: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let env = Vars(vars.into_iter().collect());
+        let (grpc_port, metrics_port) = service.default_ports();
+        let environment = match env
+            .text("ENVIRONMENT", "development")
+            .to_ascii_lowercase()
+            .as_str()
+        {
+            "development" => Environment::Development,
+            "production" => Environment::Production,
+            _ => return Err(env.error("ENVIRONMENT", "must be development or production")),
+        };
+        let auth = AuthConfig {
+            issuer: env.text("JWT_ISSUER", "hellowork-dev"),
+            audience: env.text("JWT_AUDIENCE", "hellowork"),
+            public_keys: env.key_files("JWT_PUBLIC_KEYS")?,
+            dev_key_dir: PathBuf::from(env.text("DEV_KEY_DIR", ".data/dev-keys")),
+        };
+        if environment == Environment::Production && auth.public_keys.is_empty() {
+            return Err(env.error(
+                "JWT_PUBLIC_KEYS",
+                "required in production (kid=path.pem,...)",
+            ));
+        }
+        let schema_default = service.name().to_owned();
+        let schema = SchemaName::new(env.text("DATABASE_SCHEMA", &schema_default))
+            .map_err(|problem| env.error("DATABASE_SCHEMA", &problem))?;
+        let stream = EventStreamConfig::new(
+            env.text(
+                "NATS_STREAM",
+                &format!("HELLOWORK_{}", service.name().to_uppercase()),
+            ),
+            env.text(
+                "NATS_SUBJECT_PREFIX",
+                &format!("hellowork.{}.v1", service.name()),
+            ),
+        );
+        Ok(Self {
+            service,
+            environment,
+            grpc_addr: env.parsed("GRPC_ADDR", SocketAddr::from(([127, 0, 0, 1], grpc_port)))?,
+            metrics_addr: env.parsed(
+                "METRICS_ADDR",
+                SocketAddr::from(([127, 0, 0, 1], metrics_port)),
+            )?,
+            database: DatabaseConfig {
+                options: Secret(env.database_url()?),
+                schema,
+                max_connections: env.parsed("DATABASE_MAX_CONNECTIONS", 16)?,
+                acquire_timeout: env
+                    .duration("DATABASE_ACQUIRE_TIMEOUT", Duration::from_secs(3))?,
+            },
+            nats_url: Secret(env.text("NATS_URL", "nats://127.0.0.1:4222")),
+            stream,
+            auth,
+            limits: Limits {
+                max_concurrent_requests: env.parsed("MAX_CONCURRENT_REQUESTS", 256)?,
+                max_message_bytes: env.parsed("MAX_MESSAGE_BYTES", 4 * 1024 * 1024)?,
+                request_timeout: env.duration("REQUEST_TIMEOUT", Duration::from_secs(10))?,
+            },
+            shutdown_grace: env.duration("SHUTDOWN_GRACE", Duration::from_secs(20))?,
+            readiness_interval: env.duration("READINESS_INTERVAL", Duration::from_secs(1))?,
+            telemetry: TelemetrySettings {
+                log_filter: env.text("LOG", "info"),
+                json_logs: match env.text("LOG_FORMAT", "pretty").as_str() {
+                    "pretty" => false,
+                    "json" => true,
+                    _ => return Err(env.error("LOG_FORMAT", "must be pretty or json")),
+                },
+                otlp_endpoint: env
+                    .raw("OTEL_EXPORTER_OTLP_ENDPOINT")
+                    .filter(|v| !v.is_empty()),
+            },
+        })
+    }
+}
+
+struct Vars(HashMap<String, String>);
+
+impl Vars {
+    fn raw(&self, name: &str) -> Option<String> {
+        self.0.get(name).cloned()
+    }
+
+    fn get(&self, name: &str) -> Option<&str> {
+        self.0.get(&format!("{PREFIX}{name}")).map(String::as_str)
+    }
+
+    fn error(&self, name: &str, problem: &str) -> ConfigError {
+        ConfigError {
+            variable: format!("{PREFIX}{name}"),
+            problem: problem.to_owned(),
+        }
+    }
+
+    fn text(&self, name: &str, default: &str) -> String {
+        self.get(name).unwrap_or(default).to_owned()
+    }
+
+    fn parsed<T: FromStr>(&self, name: &str, default: T) -> Result<T, ConfigError>
+    where
+        T::Err: fmt::Display,
+    {
+        match self.get(name) {
+            None => Ok(default),
+            Some(value) => value
+                .parse()
+                .map_err(|e| self.error(name, &format!("{value:?} is invalid: {e}"))),
+        }
+    }
+
+    /// `DATABASE_URL`; the error never includes the value (it may hold a
+    /// password).
+    fn database_url(&self) -> Result<PgConnectOptions, ConfigError> {
+        const NAME: &str = "DATABASE_URL";
+        let url = self
+            .get(NAME)
+            .unwrap_or("postgres://postgres@127.0.0.1:5432/test");
+        let problem = "must be a postgres://user@host:port/database url";
+        if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            return Err(self.error(NAME, problem));
+        }
+        url.parse().map_err(|_| self.error(NAME, problem))
+    }
+
+    fn duration(&self, name: &str, default: Duration) -> Result<Duration, ConfigError> {
+        match self.get(name) {
+            None => Ok(default),
+            Some(value) => humantime::parse_duration(value).map_err(|e| {
+                self.error(
+                    name,
+                    &format!("{value:?} is not a duration like 500ms or 10s: {e}"),
+                )
+            }),
+        }
+    }
+
+    /// `kid=path,kid=path`.
+    fn key_files(&self, name: &str) -> Result<Vec<(String, PathBuf)>, ConfigError> {
+        let Some(value) = self.get(name).filter(|v| !v.trim().is_empty()) else {
+            return Ok(Vec::new());
+        };
+        value
+            .split(',')
+            .map(|entry| match entry.trim().split_once('=') {
+                Some((kid, path)) if !kid.is_empty() && !path.is_empty() => {
+                    Ok((kid.to_owned(), PathBuf::from(path)))
+                }
+                _ => Err(self.error(name, &format!("entry {entry:?} is not kid=path.pem"))),
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_work_on_the_development_machine() {
+        let config = PlatformConfig::from_vars(Service::AuditLog, vars(&[])).unwrap();
+        assert_eq!(config.environment, Environment::Development);
+        assert_eq!(config.grpc_addr, "127.0.0.1:50054".parse().unwrap());
+        assert_eq!(config.database.schema.as_str(), "auditlog");
+        assert_eq!(config.stream.stream_name, "HELLOWORK_AUDITLOG");
+        assert_eq!(config.stream.subject_prefix, "hellowork.auditlog.v1");
+        assert_eq!(config.nats_url.expose(), "nats://127.0.0.1:4222");
+    }
+
+    #[test]
+    fn an_invalid_value_names_its_variable() {
+        let error = PlatformConfig::from_vars(
+            Service::Consent,
+            vars(&[("HELLOWORK_GRPC_ADDR", "localhost")]),
+        )
+        .unwrap_err();
+        assert_eq!(error.variable, "HELLOWORK_GRPC_ADDR");
+        let error = PlatformConfig::from_vars(
+            Service::Consent,
+            vars(&[("HELLOWORK_REQUEST_TIMEOUT", "soon")]),
+        )
+        .unwrap_err();
+        assert_eq!(error.variable, "HELLOWORK_REQUEST_TIMEOUT");
+        let error = PlatformConfig::from_vars(
+            Service::Consent,
+            vars(&[("HELLOWORK_DATABASE_SCHEMA", "Bad-Name")]),
+        )
+        .unwrap_err();
+        assert_eq!(error.variable, "HELLOWORK_DATABASE_SCHEMA");
+    }
+
+    #[test]
+    fn a_bad_database_url_is_reported_without_its_secret() {
+        let url = "mysql://admin:hunter2@db/x";
+        let error =
+            PlatformConfig::from_vars(Service::Consent, vars(&[("HELLOWORK_DATABASE_URL", url)]))
+                .unwrap_err();
+        assert_eq!(error.variable, "HELLOWORK_DATABASE_URL");
+        assert!(!error.to_string().contains("hunter2"));
+        let config = PlatformConfig::from_vars(
+            Service::Consent,
+            vars(&[("HELLOWORK_DATABASE_URL", "postgres://admin:hunter2@db/x")]),
+        )
+        .unwrap();
+        assert!(!format!("{config:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn production_requires_configured_signing_keys() {
+        let error = PlatformConfig::from_vars(
+            Service::Scheduling,
+            vars(&[("HELLOWORK_ENVIRONMENT", "production")]),
+        )
+        .unwrap_err();
+        assert_eq!(error.variable, "HELLOWORK_JWT_PUBLIC_KEYS");
+        let config = PlatformConfig::from_vars(
+            Service::Scheduling,
+            vars(&[
+                ("HELLOWORK_ENVIRONMENT", "Production"),
+                ("HELLOWORK_JWT_PUBLIC_KEYS", "k1=/etc/keys/k1.pem"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(
+            config.auth.public_keys,
+            vec![("k1".to_owned(), PathBuf::from("/etc/keys/k1.pem"))]
+        );
+    }
+}

@@ -1,0 +1,346 @@
+//! The small, closed error vocabulary of every service, mapped once to a gRPC
+//! status with `google.rpc` rich details. Handlers return [`ServiceError`];
+//! nothing below the gRPC edge builds a `tonic::Status`.
+
+use std::{collections::HashMap, fmt};
+
+use hellowork_eventstore::{AppendError, ExecuteError, StoreError};
+use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, StatusExt};
+
+/// The `ErrorInfo.domain` of every error this backend raises.
+pub const ERROR_DOMAIN: &str = "hellowork";
+
+/// One invalid request field (`BadRequest.field_violations`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldViolation {
+    /// Path of the field, e.g. `records[3].device.ip_address`.
+    pub field: String,
+    pub description: String,
+}
+
+impl FieldViolation {
+    pub fn new(field: impl Into<String>, description: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            description: description.into(),
+        }
+    }
+}
+
+/// An article of the terms of use, e.g. `5(3)`, that forbids an action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Article(pub &'static str);
+
+impl Article {
+    /// The `ErrorInfo.reason`: `5(3)` → `ART_5_3`, `13` → `ART_13`.
+    pub fn reason(self) -> String {
+        let mut reason = String::from("ART_");
+        for c in self.0.chars() {
+            match c {
+                '(' => reason.push('_'),
+                ')' => {}
+                c => reason.push(c.to_ascii_uppercase()),
+            }
+        }
+        reason
+    }
+}
+
+impl fmt::Display for Article {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Art. {}", self.0)
+    }
+}
+
+/// One unmet condition that an article imposes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArticleViolation {
+    pub article: Article,
+    /// What it concerns, e.g. `environment.os` or a booking id.
+    pub subject: String,
+    pub description: String,
+}
+
+/// Why a request failed. Each variant maps to exactly one gRPC code; each has
+/// a fixed answer to "retry?" and "log?".
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// INVALID_ARGUMENT with `BadRequest`; not retryable, not logged.
+    #[error("invalid request: {}", summarize(.0))]
+    InvalidArgument(Vec<FieldViolation>),
+    /// FAILED_PRECONDITION: the terms forbid it. `ErrorInfo` names the first
+    /// article (reason `ART_5_3`, metadata `article`), `PreconditionFailure`
+    /// lists every unmet condition. Not retryable until the condition changes.
+    #[error("{}", describe(.0))]
+    Forbidden(Vec<ArticleViolation>),
+    /// FAILED_PRECONDITION for a state the request does not fit (not an
+    /// article), e.g. cancelling a booking that has already taken place.
+    #[error("{0}")]
+    FailedPrecondition(String),
+    /// NOT_FOUND with `ResourceInfo`.
+    #[error("{resource_type} {resource_name} not found")]
+    NotFound {
+        resource_type: &'static str,
+        resource_name: String,
+    },
+    /// ALREADY_EXISTS with `ResourceInfo`.
+    #[error("{resource_type} {resource_name} already exists")]
+    AlreadyExists {
+        resource_type: &'static str,
+        resource_name: String,
+    },
+    /// ABORTED: a concurrent change won; retry the whole request.
+    #[error("concurrent modification; retry")]
+    Conflict,
+    /// UNAUTHENTICATED.
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// PERMISSION_DENIED.
+    #[error("{0}")]
+    PermissionDenied(String),
+    /// UNAVAILABLE: a dependency (database, broker, another service) cannot
+    /// be reached; retry with backoff. Logged as a warning.
+    #[error("{0} is unavailable")]
+    Unavailable(&'static str),
+    /// INTERNAL: a bug or corrupt data. Logged with its cause chain; the
+    /// client sees an opaque message, never SQL or internals.
+    #[error("internal error")]
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+fn summarize(violations: &[FieldViolation]) -> String {
+    violations
+        .iter()
+        .map(|v| format!("{}: {}", v.field, v.description))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+fn describe(violations: &[ArticleViolation]) -> String {
+    violations
+        .iter()
+        .map(|v| format!("{}: {}", v.article, v.description))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+impl ServiceError {
+    pub fn internal(error: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self::Internal(Box::new(error))
+    }
+
+    /// A single article violation.
+    pub fn forbidden(
+        article: Article,
+        subject: impl Into<String>,
+        description: impl Into<String>,
+    ) -> Self {
+        Self::Forbidden(vec![ArticleViolation {
+            article,
+            subject: subject.into(),
+            description: description.into(),
+        }])
+    }
+
+    pub fn invalid(field: impl Into<String>, description: impl Into<String>) -> Self {
+        Self::InvalidArgument(vec![FieldViolation::new(field, description)])
+    }
+
+    pub fn code(&self) -> Code {
+        match self {
+            Self::InvalidArgument(_) => Code::InvalidArgument,
+            Self::Forbidden(_) | Self::FailedPrecondition(_) => Code::FailedPrecondition,
+            Self::NotFound { .. } => Code::NotFound,
+            Self::AlreadyExists { .. } => Code::AlreadyExists,
+            Self::Conflict => Code::Aborted,
+            Self::Unauthenticated(_) => Code::Unauthenticated,
+            Self::PermissionDenied(_) => Code::PermissionDenied,
+            Self::Unavailable(_) => Code::Unavailable,
+            Self::Internal(_) => Code::Internal,
+        }
+    }
+
+    /// Whether the same request may succeed if simply sent again later.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, Self::Conflict | Self::Unavailable(_))
+    }
+
+    /// The status sent to the client, with rich details.
+    pub fn into_status(self) -> Status {
+        let code = self.code();
+        let message = self.to_string();
+        match self {
+            Self::InvalidArgument(violations) => {
+                let mut details = ErrorDetails::new();
+                for v in violations {
+                    details.add_bad_request_violation(v.field, v.description);
+                }
+                Status::with_error_details(code, message, details)
+            }
+            Self::Forbidden(violations) => {
+                let mut details = ErrorDetails::new();
+                if let Some(first) = violations.first() {
+                    let articles: Vec<&str> = violations.iter().map(|v| v.article.0).collect();
+                    let metadata = HashMap::from([
+                        ("article".to_owned(), first.article.0.to_owned()),
+                        ("articles".to_owned(), articles.join(",")),
+                    ]);
+                    details.set_error_info(first.article.reason(), ERROR_DOMAIN, metadata);
+                }
+                for v in violations {
+                    details.add_precondition_failure_violation(
+                        v.article.reason(),
+                        v.subject,
+                        v.description,
+                    );
+                }
+                Status::with_error_details(code, message, details)
+            }
+            Self::NotFound {
+                resource_type,
+                resource_name,
+            }
+            | Self::AlreadyExists {
+                resource_type,
+                resource_name,
+            } => Status::with_error_details(
+                code,
+                message,
+                ErrorDetails::with_resource_info(resource_type, resource_name, "", ""),
+            ),
+            Self::Unavailable(_) => {
+                tracing::warn!(error = %message, "dependency unavailable");
+                Status::new(code, message)
+            }
+            Self::Internal(source) => {
+                tracing::error!(error = %cause_chain(source.as_ref()), "internal error");
+                Status::new(code, message)
+            }
+            Self::FailedPrecondition(_)
+            | Self::Conflict
+            | Self::Unauthenticated(_)
+            | Self::PermissionDenied(_) => Status::new(code, message),
+        }
+    }
+}
+
+impl From<ServiceError> for Status {
+    fn from(error: ServiceError) -> Self {
+        error.into_status()
+    }
+}
+
+/// `outer: inner: innermost`, for logs.
+fn cause_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut chain = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        chain.push_str(": ");
+        chain.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    chain
+}
+
+impl From<StoreError> for ServiceError {
+    fn from(error: StoreError) -> Self {
+        if error.is_transient() {
+            Self::Unavailable("the database")
+        } else {
+            Self::internal(error)
+        }
+    }
+}
+
+impl From<AppendError> for ServiceError {
+    fn from(error: AppendError) -> Self {
+        match error {
+            AppendError::WrongExpectedVersion { .. } => Self::Conflict,
+            AppendError::Store(store) => store.into(),
+            other => Self::internal(other),
+        }
+    }
+}
+
+/// A domain error converts to a [`ServiceError`] by its own rules.
+impl<E> From<ExecuteError<E>> for ServiceError
+where
+    E: std::error::Error + Into<ServiceError> + 'static,
+{
+    fn from(error: ExecuteError<E>) -> Self {
+        match error {
+            ExecuteError::Domain(domain) => domain.into(),
+            ExecuteError::Contention { .. } => Self::Conflict,
+            ExecuteError::Append(append) => append.into(),
+            ExecuteError::Store(store) => store.into(),
+            ExecuteError::Decode { event_id, reason } => Self::Internal(
+                format!("stored event {event_id} cannot be decoded: {reason}").into(),
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn article_reasons() {
+        assert_eq!(Article("5(3)").reason(), "ART_5_3");
+        assert_eq!(Article("12(1)").reason(), "ART_12_1");
+        assert_eq!(Article("13").reason(), "ART_13");
+    }
+
+    #[test]
+    fn a_forbidden_action_names_its_articles_in_rich_details() {
+        let status = ServiceError::Forbidden(vec![
+            ArticleViolation {
+                article: Article("5(3)"),
+                subject: "environment.os".into(),
+                description: "OS support ended".into(),
+            },
+            ArticleViolation {
+                article: Article("5(5)"),
+                subject: "environment.file_sharing".into(),
+                description: "file-sharing software present".into(),
+            },
+        ])
+        .into_status();
+        assert_eq!(status.code(), Code::FailedPrecondition);
+        let details = status.get_error_details();
+        let info = details.error_info().unwrap();
+        assert_eq!(info.reason, "ART_5_3");
+        assert_eq!(info.metadata["article"], "5(3)");
+        assert_eq!(info.metadata["articles"], "5(3),5(5)");
+        let failures = &details.precondition_failure().unwrap().violations;
+        assert_eq!(failures.len(), 2);
+        assert_eq!(failures[1].r#type, "ART_5_5");
+    }
+
+    #[test]
+    fn invalid_input_lists_every_field() {
+        let status = ServiceError::InvalidArgument(vec![
+            FieldViolation::new("name.family", "must not be empty"),
+            FieldViolation::new("date_of_birth", "must be in the past"),
+        ])
+        .into_status();
+        assert_eq!(status.code(), Code::InvalidArgument);
+        let details = status.get_error_details();
+        let violations = &details.bad_request().unwrap().field_violations;
+        assert_eq!(violations[0].field, "name.family");
+        assert_eq!(violations[1].field, "date_of_birth");
+    }
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("relation \"secret_table\" does not exist")]
+    struct LeakySqlError;
+
+    #[test]
+    fn internal_errors_are_opaque() {
+        let status = ServiceError::internal(LeakySqlError).into_status();
+        assert_eq!(status.code(), Code::Internal);
+        assert_eq!(status.message(), "internal error");
+        assert!(status.details().is_empty());
+    }
+}

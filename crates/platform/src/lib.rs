@@ -1,0 +1,30 @@
+//! The service platform: every Hello Work service is configured, started,
+//! authenticated, observed and stopped the same way.
+//!
+//! - [`PlatformConfig`]: `HELLOWORK_*` variables, validated, secrets redacted.
+//! - [`Platform::connect`]: schema and migrations under an advisory lock,
+//!   event store, NATS and the JetStream stream, token verification keys.
+//! - [`Application`]: binds gRPC and metrics listeners (port 0 allowed),
+//!   serves with health (reflecting Postgres and NATS readiness), reflection,
+//!   deadlines, message size and concurrency limits with load shedding,
+//!   bearer-token authentication and telemetry; runs the relay and the
+//!   service's background tasks; shuts down gracefully on SIGTERM/SIGINT.
+//! - [`ServiceError`]: the closed error vocabulary, mapped once to gRPC
+//!   statuses with `google.rpc` rich details.
+
+mod app;
+mod auth;
+mod config;
+mod error;
+mod migrate;
+mod readiness;
+
+pub use app::{Application, BackgroundTask, Platform, ServiceParts, StartupError};
+pub use auth::{KeyLoadError, caller, require_any, require_self_or};
+pub use config::{
+    AuthConfig, ConfigError, DatabaseConfig, Environment, Limits, PlatformConfig, Secret, Service,
+    TelemetrySettings,
+};
+pub use error::{Article, ArticleViolation, ERROR_DOMAIN, FieldViolation, ServiceError};
+pub use hellowork_auth::{Caller, Role};
+pub use migrate::prepare_database;

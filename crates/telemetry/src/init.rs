@@ -1,0 +1,116 @@
+//! The one telemetry init of a process: global subscriber, propagator and
+//! tracer provider.
+
+use std::sync::{Mutex, PoisonError};
+
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_sdk::{propagation::TraceContextPropagator, trace::SdkTracerProvider};
+use tokio::runtime::{Handle, RuntimeFlavor};
+use tracing::Level;
+use tracing_subscriber::{
+    EnvFilter, Layer,
+    filter::{FilterExt, Targets},
+    layer::SubscriberExt,
+    util::SubscriberInitExt,
+};
+
+use crate::{TelemetryConfig, TelemetryError, provider};
+
+/// The provider installed by the first successful [`init`] of the process.
+static INSTALLED: Mutex<Option<SdkTracerProvider>> = Mutex::new(None);
+
+/// Flushes the spans not yet exported when dropped; keep it alive until the
+/// service has stopped. With an OTLP endpoint the drop waits for the
+/// collector's answer (bounded by the SDK's flush timeout).
+///
+/// The provider itself is never shut down: several services may share one
+/// process (tests), and a shut-down provider would leave the remaining ones
+/// without trace ids.
+#[derive(Debug)]
+#[must_use = "dropping the guard flushes spans; keep it until the service stops"]
+pub struct TelemetryGuard {
+    provider: SdkTracerProvider,
+}
+
+impl Drop for TelemetryGuard {
+    fn drop(&mut self) {
+        let flush = || self.provider.force_flush();
+        // The exporter's channel is driven by this runtime: let it keep
+        // running while this thread waits.
+        let flushed = match Handle::try_current() {
+            Ok(handle) if handle.runtime_flavor() == RuntimeFlavor::MultiThread => {
+                tokio::task::block_in_place(flush)
+            }
+            _ => flush(),
+        };
+        if let Err(error) = flushed {
+            tracing::warn!(%error, "spans not flushed");
+        }
+    }
+}
+
+/// Installs the global `tracing` subscriber (env filter; text or JSON logs),
+/// the W3C trace-context propagator, and the tracer provider: exporting over
+/// OTLP/gRPC when `otlp_endpoint` is set, otherwise only giving spans trace
+/// ids so that context still propagates.
+///
+/// Spans are traced by the same filter as logs, except the server spans of
+/// [`GrpcTelemetryLayer`](crate::GrpcTelemetryLayer), which are always traced
+/// so that a quiet log filter never breaks propagation.
+///
+/// Only the first successful call of a process installs anything; later calls
+/// (several services in one test process) return a guard over the same
+/// provider and ignore their configuration. With an OTLP endpoint it must be
+/// called inside a multi-thread Tokio runtime.
+pub fn init(config: &TelemetryConfig) -> Result<TelemetryGuard, TelemetryError> {
+    let mut installed = INSTALLED.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(provider) = installed.as_ref() {
+        return Ok(TelemetryGuard {
+            provider: provider.clone(),
+        });
+    }
+    let provider = install(config)?;
+    *installed = Some(provider.clone());
+    Ok(TelemetryGuard { provider })
+}
+
+fn install(config: &TelemetryConfig) -> Result<SdkTracerProvider, TelemetryError> {
+    let log_filter = env_filter(&config.log_filter)?;
+    let own_spans = Targets::new().with_target(env!("CARGO_CRATE_NAME"), Level::INFO);
+    let trace_filter = env_filter(&config.log_filter)?.or(own_spans);
+    let provider = provider::build(config)?;
+
+    let logs = if config.json_logs {
+        tracing_subscriber::fmt::layer()
+            .json()
+            .flatten_event(true)
+            .with_filter(log_filter)
+            .boxed()
+    } else {
+        tracing_subscriber::fmt::layer()
+            .with_filter(log_filter)
+            .boxed()
+    };
+    let traces = tracing_opentelemetry::layer()
+        .with_tracer(provider.tracer(env!("CARGO_PKG_NAME")))
+        .with_filter(trace_filter);
+    if let Err(error) = tracing_subscriber::registry()
+        .with(logs)
+        .with(traces)
+        .try_init()
+    {
+        // Nothing else holds this provider; stop its exporter thread.
+        let _ = provider.shutdown();
+        return Err(TelemetryError::Subscriber(error));
+    }
+    opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
+    opentelemetry::global::set_tracer_provider(provider.clone());
+    Ok(provider)
+}
+
+fn env_filter(directives: &str) -> Result<EnvFilter, TelemetryError> {
+    EnvFilter::try_new(directives).map_err(|source| TelemetryError::LogFilter {
+        directives: directives.to_owned(),
+        source,
+    })
+}

@@ -1,0 +1,114 @@
+use std::time::Duration;
+
+use hellowork_auth::{MintRequest, Role, TokenIssuer};
+
+use crate::TestDatabase;
+
+const ISSUER: &str = "hellowork-test";
+const AUDIENCE: &str = "hellowork";
+
+/// Everything one service under test needs of its own: a database cloned
+/// from a migrated template, a unique JetStream stream and subject prefix, a
+/// signing key its tokens are verified against, and `HELLOWORK_*` variables
+/// saying so (ports 0). Tokens for any role come from [`ServiceEnv::token`].
+#[derive(Debug)]
+pub struct ServiceEnv {
+    pub database: TestDatabase,
+    pub stream_name: String,
+    pub subject_prefix: String,
+    issuer: TokenIssuer,
+    key_dir: std::path::PathBuf,
+    nats_url: String,
+}
+
+impl ServiceEnv {
+    /// `service` is the service's name (`consent`); `database` a database
+    /// prepared for it (see [`TestDatabase::from_template`]).
+    pub fn new(service: &str, database: TestDatabase, nats_url: &str) -> Self {
+        let id = crate::unique_suffix();
+        let issuer = TokenIssuer::generate(format!("test-{id}")).expect("generate a signing key");
+        let key_dir = std::env::temp_dir().join(format!("hellowork-keys-{id}"));
+        std::fs::create_dir_all(&key_dir).expect("create the key dir");
+        std::fs::write(key_dir.join("public.pem"), issuer.public_key().to_pem())
+            .expect("write the public key");
+        Self {
+            database,
+            stream_name: format!("TEST_{}_{id}", service.to_uppercase()),
+            subject_prefix: format!("test_{id}.{service}.v1"),
+            issuer,
+            key_dir,
+            nats_url: nats_url.to_owned(),
+        }
+    }
+
+    /// The service's configuration, as environment variables.
+    pub fn vars(&self) -> Vec<(String, String)> {
+        let public_key = format!(
+            "{}={}",
+            self.issuer.kid(),
+            self.key_dir.join("public.pem").display()
+        );
+        [
+            ("HELLOWORK_DATABASE_URL", self.database.url.clone()),
+            ("HELLOWORK_NATS_URL", self.nats_url.clone()),
+            ("HELLOWORK_NATS_STREAM", self.stream_name.clone()),
+            ("HELLOWORK_NATS_SUBJECT_PREFIX", self.subject_prefix.clone()),
+            ("HELLOWORK_GRPC_ADDR", "127.0.0.1:0".to_owned()),
+            ("HELLOWORK_METRICS_ADDR", "127.0.0.1:0".to_owned()),
+            ("HELLOWORK_JWT_ISSUER", ISSUER.to_owned()),
+            ("HELLOWORK_JWT_AUDIENCE", AUDIENCE.to_owned()),
+            ("HELLOWORK_JWT_PUBLIC_KEYS", public_key),
+            ("HELLOWORK_READINESS_INTERVAL", "100ms".to_owned()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect()
+    }
+
+    /// A valid bearer token (`Bearer …`) for `subject` with `roles`.
+    pub fn token(&self, subject: &str, roles: &[Role]) -> String {
+        let token = self
+            .issuer
+            .mint(&MintRequest {
+                subject: subject.to_owned(),
+                roles: roles.to_vec(),
+                ttl: Duration::from_secs(600),
+                issuer: ISSUER.to_owned(),
+                audience: AUDIENCE.to_owned(),
+                not_before: None,
+            })
+            .expect("mint a test token");
+        format!("Bearer {token}")
+    }
+
+    /// `message` as a request carrying a token for `subject` with `role`.
+    pub fn request<T>(&self, message: T, subject: &str, role: Role) -> tonic::Request<T> {
+        let mut request = tonic::Request::new(message);
+        let token = self
+            .token(subject, &[role])
+            .parse()
+            .expect("a token is valid metadata");
+        request.metadata_mut().insert("authorization", token);
+        request
+    }
+
+    /// The issuer tokens are verified against (to mint odd ones in tests).
+    pub fn issuer(&self) -> &TokenIssuer {
+        &self.issuer
+    }
+}
+
+impl Drop for ServiceEnv {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.key_dir);
+        let url = self.nats_url.clone();
+        let stream = self.stream_name.clone();
+        crate::block_on_cleanup(async move {
+            if let Ok(client) = async_nats::connect(url).await {
+                let _ = async_nats::jetstream::new(client)
+                    .delete_stream(stream)
+                    .await;
+            }
+        });
+    }
+}
