@@ -15,6 +15,7 @@ use async_nats::jetstream::{
 use futures::StreamExt;
 use sqlx::{Connection, PgConnection, PgPool};
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 use uuid::Uuid;
 
 use crate::{
@@ -225,14 +226,23 @@ impl<P: Projection> ProjectionRunner<P> {
                 return;
             }
         };
-        let span = tracing::debug_span!(
-            "eventstore.consume",
-            consumer = name,
-            event_type = %event.event_type,
-            traceparent = event.metadata.traceparent.as_deref().unwrap_or(""),
-        );
-        let _entered = span.enter();
-        match apply_once(&self.pool, self.projection.as_ref(), &event, sequence).await {
+        // The consumer's span continues the trace of the request that
+        // produced the event (W3C context from the NATS headers).
+        let span = tracing::info_span!("eventstore.consume", consumer = name, event_type = %event.event_type);
+        hellowork_telemetry::set_parent_from_nats_headers(&span, message.headers.as_ref());
+        self.apply_and_ack(message, &event, sequence)
+            .instrument(span)
+            .await;
+    }
+
+    async fn apply_and_ack(
+        &self,
+        message: &jetstream::Message,
+        event: &RecordedEvent,
+        sequence: u64,
+    ) {
+        let name = self.projection.name();
+        match apply_once(&self.pool, self.projection.as_ref(), event, sequence).await {
             Ok(applied) => {
                 self.count(name, if applied { "applied" } else { "duplicate" });
                 ack(message, AckKind::Ack).await;

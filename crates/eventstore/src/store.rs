@@ -116,7 +116,9 @@ impl EventStore {
     ) -> Result<AppendOutcome, AppendError> {
         validate(&events)?;
         let started = Instant::now();
-        let span = tracing::debug_span!("eventstore.append", stream = %stream, %expected, events = events.len());
+        // No stream id here: it contains a person's id (e.g. registration-<id>),
+        // which must not reach logs or traces (Art. 8).
+        let span = tracing::debug_span!("eventstore.append", %expected, events = events.len());
         let (reply, outcome) = oneshot::channel();
         let job = AppendJob {
             stream: stream.clone(),

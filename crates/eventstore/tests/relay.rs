@@ -12,8 +12,7 @@ use common::{
     spawn_relay, store, totals_rows,
 };
 use hellowork_eventstore::{
-    EventStore, EventStreamConfig, ExpectedVersion, GlobalPosition, StreamId, ensure_stream,
-    envelope,
+    EventStore, EventStreamConfig, ExpectedVersion, StreamId, ensure_stream, envelope,
 };
 use hellowork_testing::{NatsServer, TestSchema, TestStream, nats_url};
 use prost::Message;
@@ -31,9 +30,9 @@ async fn publish_like_a_crashed_relay(
     store: &EventStore,
     js: &jetstream::Context,
     stream: &EventStreamConfig,
-    count: u32,
+    count: usize,
 ) {
-    for (_, event) in store.read_all(GlobalPosition::START, count).await.unwrap() {
+    for event in common::committed(store, count).await {
         let subject = envelope::subject(&stream.subject_prefix, &event.event_type);
         let body = envelope::to_envelope("test", &event).encode_to_vec();
         js.publish_with_headers(subject, envelope::headers(&event), body.into())
@@ -69,8 +68,7 @@ async fn a_crash_between_commit_and_publish_delivers_every_event_exactly_once() 
     let nats = TestStream::create("crash").await;
     let store = store(&db.pool);
     append_spread(&store, 10, 10).await;
-    let all = store.read_all(GlobalPosition::START, 1000).await.unwrap();
-    assert_eq!(all.len(), 100);
+    common::committed(&store, 100).await;
 
     // The first relay published 40 events and died before removing them
     // from the outbox.

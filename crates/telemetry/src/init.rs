@@ -10,6 +10,7 @@ use tracing::Level;
 use tracing_subscriber::{
     EnvFilter, Layer,
     filter::{FilterExt, Targets},
+    fmt::MakeWriter,
     layer::SubscriberExt,
     util::SubscriberInitExt,
 };
@@ -63,18 +64,34 @@ impl Drop for TelemetryGuard {
 /// provider and ignore their configuration. With an OTLP endpoint it must be
 /// called inside a multi-thread Tokio runtime.
 pub fn init(config: &TelemetryConfig) -> Result<TelemetryGuard, TelemetryError> {
+    init_with_writer(config, std::io::stdout)
+}
+
+/// [`init`], with logs written to `writer` instead of standard output (to a
+/// file, or to a buffer a test scans for what the service emitted). JSON
+/// lines carry the fields of every enclosing span.
+pub fn init_with_writer<W>(
+    config: &TelemetryConfig,
+    writer: W,
+) -> Result<TelemetryGuard, TelemetryError>
+where
+    W: for<'writer> MakeWriter<'writer> + Send + Sync + 'static,
+{
     let mut installed = INSTALLED.lock().unwrap_or_else(PoisonError::into_inner);
     if let Some(provider) = installed.as_ref() {
         return Ok(TelemetryGuard {
             provider: provider.clone(),
         });
     }
-    let provider = install(config)?;
+    let provider = install(config, writer)?;
     *installed = Some(provider.clone());
     Ok(TelemetryGuard { provider })
 }
 
-fn install(config: &TelemetryConfig) -> Result<SdkTracerProvider, TelemetryError> {
+fn install<W>(config: &TelemetryConfig, writer: W) -> Result<SdkTracerProvider, TelemetryError>
+where
+    W: for<'writer> MakeWriter<'writer> + Send + Sync + 'static,
+{
     let log_filter = env_filter(&config.log_filter)?;
     let own_spans = Targets::new().with_target(env!("CARGO_CRATE_NAME"), Level::INFO);
     let trace_filter = env_filter(&config.log_filter)?.or(own_spans);
@@ -84,10 +101,14 @@ fn install(config: &TelemetryConfig) -> Result<SdkTracerProvider, TelemetryError
         tracing_subscriber::fmt::layer()
             .json()
             .flatten_event(true)
+            .with_current_span(true)
+            .with_span_list(true)
+            .with_writer(writer)
             .with_filter(log_filter)
             .boxed()
     } else {
         tracing_subscriber::fmt::layer()
+            .with_writer(writer)
             .with_filter(log_filter)
             .boxed()
     };

@@ -35,7 +35,7 @@ pub use grpc::{
     GRPC_SERVER_IN_FLIGHT, GRPC_SERVER_REQUEST_DURATION, GRPC_SERVER_REQUESTS, GrpcTelemetry,
     GrpcTelemetryLayer, ObservedBody, ResponseFuture, inject_into_metadata,
 };
-pub use init::{TelemetryGuard, init};
+pub use init::{TelemetryGuard, init, init_with_writer};
 pub use nats::{context_from_nats_headers, inject_into_nats_headers, set_parent_from_nats_headers};
 pub use prometheus::{LATENCY_BUCKETS, install_metrics_recorder, serve_metrics};
 pub use propagation::{TraceContext, current_trace_context};

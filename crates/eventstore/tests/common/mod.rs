@@ -183,3 +183,25 @@ pub fn spawn_consumer<P: Projection>(
     tokio::spawn(runner.run(shutdown.clone()));
     shutdown
 }
+
+/// The first `count` events in commit order, waiting for them: `read_all`
+/// holds back while any older transaction on the server (another test's) is
+/// still open, so right after appending it may not show them all yet.
+pub async fn committed(store: &EventStore, count: usize) -> Vec<RecordedEvent> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let page = store
+            .read_all(hellowork_eventstore::GlobalPosition::START, count as u32)
+            .await
+            .expect("read_all");
+        if page.len() == count {
+            return page.into_iter().map(|(_, event)| event).collect();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "only {} of {count} events readable",
+            page.len()
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
