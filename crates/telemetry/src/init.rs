@@ -10,7 +10,7 @@ use tracing::Level;
 use tracing_subscriber::{
     EnvFilter, Layer,
     filter::{FilterExt, Targets},
-    fmt::MakeWriter,
+    fmt::{MakeWriter, format::FmtSpan},
     layer::SubscriberExt,
     util::SubscriberInitExt,
 };
@@ -69,7 +69,8 @@ pub fn init(config: &TelemetryConfig) -> Result<TelemetryGuard, TelemetryError> 
 
 /// [`init`], with logs written to `writer` instead of standard output (to a
 /// file, or to a buffer a test scans for what the service emitted). JSON
-/// lines carry the fields of every enclosing span.
+/// lines carry the fields of every enclosing span, and each span is logged
+/// when it closes.
 pub fn init_with_writer<W>(
     config: &TelemetryConfig,
     writer: W,
@@ -103,6 +104,10 @@ where
             .flatten_event(true)
             .with_current_span(true)
             .with_span_list(true)
+            // One line per closed span, with its fields and timings: an
+            // access log per RPC, and every span attribute as visible (and
+            // as checkable for personal data) as the log lines.
+            .with_span_events(FmtSpan::CLOSE)
             .with_writer(writer)
             .with_filter(log_filter)
             .boxed()
