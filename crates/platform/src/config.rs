@@ -147,27 +147,7 @@ impl PlatformConfig {
     ) -> Result<Self, ConfigError> {
         let env = Vars(vars.into_iter().collect());
         let (grpc_port, metrics_port) = service.default_ports();
-        let environment = match env
-            .text("ENVIRONMENT", "development")
-            .to_ascii_lowercase()
-            .as_str()
-        {
-            "development" => Environment::Development,
-            "production" => Environment::Production,
-            _ => return Err(env.error("ENVIRONMENT", "must be development or production")),
-        };
-        let auth = AuthConfig {
-            issuer: env.text("JWT_ISSUER", "hellowork-dev"),
-            audience: env.text("JWT_AUDIENCE", "hellowork"),
-            public_keys: env.key_files("JWT_PUBLIC_KEYS")?,
-            dev_key_dir: PathBuf::from(env.text("DEV_KEY_DIR", ".data/dev-keys")),
-        };
-        if environment == Environment::Production && auth.public_keys.is_empty() {
-            return Err(env.error(
-                "JWT_PUBLIC_KEYS",
-                "required in production (kid=path.pem,...)",
-            ));
-        }
+        let (environment, auth) = env.auth()?;
         let schema_default = service.name().to_owned();
         let schema = SchemaName::new(env.text("DATABASE_SCHEMA", &schema_default))
             .map_err(|problem| env.error("DATABASE_SCHEMA", &problem))?;
@@ -221,9 +201,55 @@ impl PlatformConfig {
     }
 }
 
+impl AuthConfig {
+    /// The environment and token settings alone, as `hellowork token` needs
+    /// them: the same variables and defaults the services read.
+    pub fn from_env() -> Result<(Environment, Self), ConfigError> {
+        Vars(std::env::vars().collect()).auth()
+    }
+}
+
+impl PlatformConfig {
+    /// The telemetry settings in the form `hellowork_telemetry::init` takes.
+    pub fn telemetry_config(&self) -> hellowork_telemetry::TelemetryConfig {
+        hellowork_telemetry::TelemetryConfig {
+            service_name: self.service.name().to_owned(),
+            service_version: env!("CARGO_PKG_VERSION").to_owned(),
+            log_filter: self.telemetry.log_filter.clone(),
+            json_logs: self.telemetry.json_logs,
+            otlp_endpoint: self.telemetry.otlp_endpoint.clone(),
+        }
+    }
+}
+
 struct Vars(HashMap<String, String>);
 
 impl Vars {
+    fn auth(&self) -> Result<(Environment, AuthConfig), ConfigError> {
+        let environment = match self
+            .text("ENVIRONMENT", "development")
+            .to_ascii_lowercase()
+            .as_str()
+        {
+            "development" => Environment::Development,
+            "production" => Environment::Production,
+            _ => return Err(self.error("ENVIRONMENT", "must be development or production")),
+        };
+        let auth = AuthConfig {
+            issuer: self.text("JWT_ISSUER", "hellowork-dev"),
+            audience: self.text("JWT_AUDIENCE", "hellowork"),
+            public_keys: self.key_files("JWT_PUBLIC_KEYS")?,
+            dev_key_dir: PathBuf::from(self.text("DEV_KEY_DIR", ".data/dev-keys")),
+        };
+        if environment == Environment::Production && auth.public_keys.is_empty() {
+            return Err(self.error(
+                "JWT_PUBLIC_KEYS",
+                "required in production (kid=path.pem,...)",
+            ));
+        }
+        Ok((environment, auth))
+    }
+
     fn raw(&self, name: &str) -> Option<String> {
         self.0.get(name).cloned()
     }

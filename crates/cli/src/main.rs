@@ -1,0 +1,45 @@
+//! `hellowork`: the command a person runs against this backend.
+// A command-line program: its output is the point.
+#![allow(clippy::print_stdout)]
+
+mod token;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "hellowork",
+    version,
+    about = "Hello Work Takamatsu online-services backend"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Mints a bearer token signed with the local development key, which the
+    /// services trust in development (refused when HELLOWORK_ENVIRONMENT is
+    /// production).
+    Token(token::TokenArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Token(args) => token::run(&args),
+    };
+    match result {
+        Ok(output) => {
+            println!("{output}");
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("hellowork: {error}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,41 @@
+//! `hellowork token`: a development bearer token for any subject and roles.
+
+use std::time::Duration;
+
+use clap::Args;
+use hellowork_auth::{DevKey, MintRequest, Role};
+use hellowork_platform::{AuthConfig, Environment};
+
+#[derive(Debug, Args)]
+pub struct TokenArgs {
+    /// Whom the token speaks for: a pseudonymous id, never a name.
+    #[arg(long)]
+    subject: String,
+    /// A role (repeat for several): job_seeker, counsellor, supervisor,
+    /// operator, legal_officer, approver, auditor, system.
+    #[arg(long = "role", required = true)]
+    roles: Vec<Role>,
+    /// How long the token is valid, e.g. 30m or 8h.
+    #[arg(long, default_value = "1h", value_parser = humantime::parse_duration)]
+    ttl: Duration,
+}
+
+/// The token, ready for an `authorization: Bearer …` header.
+pub fn run(args: &TokenArgs) -> Result<String, String> {
+    let (environment, auth) = AuthConfig::from_env().map_err(|e| e.to_string())?;
+    let environment = match environment {
+        Environment::Development => "development",
+        Environment::Production => hellowork_auth::PRODUCTION,
+    };
+    let key =
+        DevKey::load_or_generate(&auth.dev_key_dir, environment).map_err(|e| e.to_string())?;
+    key.mint(&MintRequest {
+        subject: args.subject.clone(),
+        roles: args.roles.clone(),
+        ttl: args.ttl,
+        issuer: auth.issuer,
+        audience: auth.audience,
+        not_before: None,
+    })
+    .map_err(|e| e.to_string())
+}
