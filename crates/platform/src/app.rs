@@ -19,6 +19,7 @@ use crate::{
     config::PlatformConfig,
     migrate::prepare_database,
     readiness,
+    system_token::SystemCredentials,
 };
 
 /// Why a service could not start.
@@ -57,6 +58,8 @@ pub struct Platform {
     pub nats: async_nats::Client,
     pub jetstream: jetstream::Context,
     pub verifier: Arc<TokenVerifier>,
+    /// Credentials for this service's calls to other services.
+    pub system: Arc<SystemCredentials>,
 }
 
 impl Platform {
@@ -81,6 +84,7 @@ impl Platform {
             .await
             .map_err(StartupError::Stream)?;
         let verifier = Arc::new(load_verifier(&config).map_err(StartupError::Auth)?);
+        let system = Arc::new(SystemCredentials::from_config(&config).map_err(StartupError::Auth)?);
         let store = EventStore::new(
             pool.clone(),
             StoreConfig::new(config.service.name()),
@@ -93,6 +97,7 @@ impl Platform {
             nats,
             jetstream,
             verifier,
+            system,
         })
     }
 }

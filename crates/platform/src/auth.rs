@@ -50,6 +50,8 @@ pub enum KeyLoadError {
     },
     #[error("invalid token verifier configuration")]
     Verifier(#[from] VerifierConfigError),
+    #[error("HELLOWORK_SYSTEM_TOKEN_FILE: required in production for calls to other services")]
+    MissingSystemToken,
 }
 
 /// The verifier for the configured keys; in development without configured

@@ -87,6 +87,9 @@ pub struct AuthConfig {
     /// Where the development signing key lives (generated on first use,
     /// never in production); `hellowork token` mints with the same key.
     pub dev_key_dir: PathBuf,
+    /// The `system` token for calls to other services, issued by the
+    /// identity provider (production); in development one is minted.
+    pub system_token_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -240,6 +243,10 @@ impl Vars {
             audience: self.text("JWT_AUDIENCE", "hellowork"),
             public_keys: self.key_files("JWT_PUBLIC_KEYS")?,
             dev_key_dir: PathBuf::from(self.text("DEV_KEY_DIR", ".data/dev-keys")),
+            system_token_file: self
+                .get("SYSTEM_TOKEN_FILE")
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from),
         };
         if environment == Environment::Production && auth.public_keys.is_empty() {
             return Err(self.error(

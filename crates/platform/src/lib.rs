@@ -18,6 +18,7 @@ mod config;
 mod error;
 mod migrate;
 mod readiness;
+mod system_token;
 
 pub use app::{Application, BackgroundTask, Platform, ServiceParts, StartupError};
 pub use auth::{KeyLoadError, caller, require_any, require_self_or};
@@ -28,3 +29,4 @@ pub use config::{
 pub use error::{Article, ArticleViolation, ERROR_DOMAIN, FieldViolation, ServiceError};
 pub use hellowork_auth::{Caller, Role};
 pub use migrate::prepare_database;
+pub use system_token::{SystemAuth, SystemCredentials, SystemTokenError};

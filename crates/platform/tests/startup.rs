@@ -49,6 +49,16 @@ async fn replicas_starting_together_migrate_once_and_all_start() {
         .split(',')
         .count() as i64;
     assert_eq!(applied, expected, "each migration applied once");
+    // In development a replica mints its own `system` token for calls to
+    // other services, signed with the key they all trust.
+    let system = platforms[0].verifier.verify(
+        platforms[0]
+            .system
+            .bearer()
+            .unwrap()
+            .trim_start_matches("Bearer "),
+    );
+    assert!(system.unwrap().has_role(hellowork_platform::Role::System));
     for platform in &platforms {
         platform.pool.close().await;
     }

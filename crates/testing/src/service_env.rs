@@ -58,6 +58,10 @@ impl ServiceEnv {
             ("HELLOWORK_JWT_ISSUER", ISSUER.to_owned()),
             ("HELLOWORK_JWT_AUDIENCE", AUDIENCE.to_owned()),
             ("HELLOWORK_JWT_PUBLIC_KEYS", public_key),
+            (
+                "HELLOWORK_SYSTEM_TOKEN_FILE",
+                self.key_dir.join("system.token").display().to_string(),
+            ),
             ("HELLOWORK_READINESS_INTERVAL", "100ms".to_owned()),
         ]
         .into_iter()

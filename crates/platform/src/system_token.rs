@@ -1,0 +1,184 @@
+//! How a service authenticates its own calls to other services: a bearer
+//! token with the `system` role, plus the current trace context, on every
+//! outgoing request.
+
+use std::{
+    path::PathBuf,
+    sync::{Arc, Mutex, PoisonError},
+    time::{Duration, Instant},
+};
+
+use hellowork_auth::{DevKey, MintRequest, Role};
+use tonic::{Request, Status, metadata::MetadataValue, service::Interceptor};
+
+use crate::{
+    auth::KeyLoadError,
+    config::{Environment, PlatformConfig},
+};
+
+/// Lifetime of a minted development token; renewed a minute before expiry.
+const DEV_TOKEN_TTL: Duration = Duration::from_secs(15 * 60);
+const RENEW_BEFORE: Duration = Duration::from_secs(60);
+
+#[derive(Debug, thiserror::Error)]
+pub enum SystemTokenError {
+    #[error("cannot read the system token file {path}")]
+    File {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot mint a development system token")]
+    Mint(#[from] hellowork_auth::MintError),
+}
+
+#[derive(Debug)]
+enum Source {
+    /// Development: minted with the development key.
+    DevKey {
+        key: Box<DevKey>,
+        subject: String,
+        issuer: String,
+        audience: String,
+    },
+    /// Production: issued by the identity provider into a file, re-read on
+    /// renewal so rotation needs no restart.
+    File(PathBuf),
+}
+
+/// The `system` credentials of this service.
+#[derive(Debug)]
+pub struct SystemCredentials {
+    source: Source,
+    cached: Mutex<Option<(String, Instant)>>,
+}
+
+impl SystemCredentials {
+    pub fn from_config(config: &PlatformConfig) -> Result<Self, KeyLoadError> {
+        let source = match (&config.auth.system_token_file, config.environment) {
+            (Some(path), _) => Source::File(path.clone()),
+            (None, Environment::Development) => Source::DevKey {
+                key: Box::new(DevKey::load_or_generate(
+                    &config.auth.dev_key_dir,
+                    "development",
+                )?),
+                subject: format!("system:{}", config.service.name()),
+                issuer: config.auth.issuer.clone(),
+                audience: config.auth.audience.clone(),
+            },
+            (None, Environment::Production) => return Err(KeyLoadError::MissingSystemToken),
+        };
+        Ok(Self {
+            source,
+            cached: Mutex::new(None),
+        })
+    }
+
+    /// `Bearer <token>`, renewed when it is about to expire.
+    pub fn bearer(&self) -> Result<String, SystemTokenError> {
+        let mut cached = self.cached.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some((token, renew_at)) = cached.as_ref()
+            && Instant::now() < *renew_at
+        {
+            return Ok(token.clone());
+        }
+        let (token, valid_for) = match &self.source {
+            Source::DevKey {
+                key,
+                subject,
+                issuer,
+                audience,
+            } => {
+                let token = key.mint(&MintRequest {
+                    subject: subject.clone(),
+                    roles: vec![Role::System],
+                    ttl: DEV_TOKEN_TTL,
+                    issuer: issuer.clone(),
+                    audience: audience.clone(),
+                    not_before: None,
+                })?;
+                (token, DEV_TOKEN_TTL)
+            }
+            Source::File(path) => {
+                let token = std::fs::read_to_string(path)
+                    .map_err(|source| SystemTokenError::File {
+                        path: path.clone(),
+                        source,
+                    })?
+                    .trim()
+                    .to_owned();
+                // Re-read the file every few minutes to pick up rotation.
+                (token, RENEW_BEFORE * 5)
+            }
+        };
+        let bearer = format!("Bearer {token}");
+        let renew_at = Instant::now() + valid_for.saturating_sub(RENEW_BEFORE);
+        *cached = Some((bearer.clone(), renew_at));
+        Ok(bearer)
+    }
+
+    /// A client interceptor adding the token and the current trace context.
+    pub fn interceptor(self: &Arc<Self>) -> SystemAuth {
+        SystemAuth(self.clone())
+    }
+}
+
+/// Tonic client interceptor: `authorization` with the system token, and
+/// `traceparent`/`tracestate` so the callee continues the caller's trace.
+#[derive(Debug, Clone)]
+pub struct SystemAuth(Arc<SystemCredentials>);
+
+impl Interceptor for SystemAuth {
+    fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
+        let bearer = self.0.bearer().map_err(|error| {
+            tracing::error!(error = &error as &dyn std::error::Error, "no system token");
+            Status::unauthenticated("this service has no system credentials")
+        })?;
+        let value = MetadataValue::try_from(bearer.as_str())
+            .map_err(|_| Status::internal("system token is not a valid header value"))?;
+        request.metadata_mut().insert("authorization", value);
+        hellowork_telemetry::inject_into_metadata(request.metadata_mut());
+        Ok(request)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Service;
+
+    fn config_with(vars: &[(&str, String)]) -> PlatformConfig {
+        let vars = vars.iter().map(|(k, v)| ((*k).to_owned(), v.clone()));
+        PlatformConfig::from_vars(Service::Scheduling, vars).unwrap()
+    }
+
+    #[test]
+    fn outgoing_calls_carry_the_issued_system_token() {
+        let dir = std::env::temp_dir().join(format!("hellowork-system-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("system.token");
+        std::fs::write(&file, "issued.by.idp\n").unwrap();
+        let config = config_with(&[
+            ("HELLOWORK_ENVIRONMENT", "production".into()),
+            ("HELLOWORK_JWT_PUBLIC_KEYS", "k1=/nonexistent.pem".into()),
+            ("HELLOWORK_SYSTEM_TOKEN_FILE", file.display().to_string()),
+        ]);
+        let credentials = Arc::new(SystemCredentials::from_config(&config).unwrap());
+        let request = credentials.interceptor().call(Request::new(())).unwrap();
+        assert_eq!(
+            request.metadata().get("authorization").unwrap(),
+            "Bearer issued.by.idp"
+        );
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn production_without_a_system_token_is_refused_at_start() {
+        let config = config_with(&[
+            ("HELLOWORK_ENVIRONMENT", "production".into()),
+            ("HELLOWORK_JWT_PUBLIC_KEYS", "k1=/nonexistent.pem".into()),
+        ]);
+        let error = SystemCredentials::from_config(&config).unwrap_err();
+        assert!(error.to_string().contains("HELLOWORK_SYSTEM_TOKEN_FILE"));
+    }
+}
