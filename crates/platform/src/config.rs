@@ -32,6 +32,13 @@ impl Service {
         }
     }
 
+    pub const ALL: [Service; 4] = [
+        Self::Registration,
+        Self::Consent,
+        Self::Scheduling,
+        Self::AuditLog,
+    ];
+
     fn default_ports(self) -> (u16, u16) {
         match self {
             Self::Registration => (50051, 9101),
@@ -120,7 +127,13 @@ pub struct PlatformConfig {
     pub metrics_addr: SocketAddr,
     pub database: DatabaseConfig,
     pub nats_url: Secret<String>,
+    /// This service's own event stream.
     pub stream: EventStreamConfig,
+    /// Every service's event stream (this one's included), for consumers of
+    /// other services' events: `HELLOWORK_<SERVICE>_NATS_STREAM` and
+    /// `HELLOWORK_<SERVICE>_NATS_SUBJECT_PREFIX` (defaults
+    /// `HELLOWORK_<SERVICE>`, `hellowork.<service>.v1`).
+    pub streams: Vec<(Service, EventStreamConfig)>,
     pub auth: AuthConfig,
     pub limits: Limits,
     pub shutdown_grace: Duration,
@@ -154,16 +167,23 @@ impl PlatformConfig {
         let schema_default = service.name().to_owned();
         let schema = SchemaName::new(env.text("DATABASE_SCHEMA", &schema_default))
             .map_err(|problem| env.error("DATABASE_SCHEMA", &problem))?;
-        let stream = EventStreamConfig::new(
-            env.text(
-                "NATS_STREAM",
-                &format!("HELLOWORK_{}", service.name().to_uppercase()),
-            ),
-            env.text(
-                "NATS_SUBJECT_PREFIX",
-                &format!("hellowork.{}.v1", service.name()),
-            ),
-        );
+        let stream_of = |of: Service| {
+            let upper = of.name().to_uppercase();
+            let (stream_var, prefix_var) = if of == service {
+                ("NATS_STREAM".to_owned(), "NATS_SUBJECT_PREFIX".to_owned())
+            } else {
+                (
+                    format!("{upper}_NATS_STREAM"),
+                    format!("{upper}_NATS_SUBJECT_PREFIX"),
+                )
+            };
+            EventStreamConfig::new(
+                env.text(&stream_var, &format!("HELLOWORK_{upper}")),
+                env.text(&prefix_var, &format!("hellowork.{}.v1", of.name())),
+            )
+        };
+        let stream = stream_of(service);
+        let streams = Service::ALL.iter().map(|&s| (s, stream_of(s))).collect();
         Ok(Self {
             service,
             environment,
@@ -181,6 +201,7 @@ impl PlatformConfig {
             },
             nats_url: Secret(env.text("NATS_URL", "nats://127.0.0.1:4222")),
             stream,
+            streams,
             auth,
             limits: Limits {
                 max_concurrent_requests: env.parsed("MAX_CONCURRENT_REQUESTS", 256)?,
@@ -201,6 +222,17 @@ impl PlatformConfig {
                     .filter(|v| !v.is_empty()),
             },
         })
+    }
+}
+
+impl PlatformConfig {
+    /// The event stream of `service` (this one's or another's).
+    pub fn stream_of(&self, service: Service) -> &EventStreamConfig {
+        self.streams
+            .iter()
+            .find(|(s, _)| *s == service)
+            .map(|(_, stream)| stream)
+            .unwrap_or(&self.stream)
     }
 }
 
@@ -351,6 +383,37 @@ mod tests {
         assert_eq!(config.stream.stream_name, "HELLOWORK_AUDITLOG");
         assert_eq!(config.stream.subject_prefix, "hellowork.auditlog.v1");
         assert_eq!(config.nats_url.expose(), "nats://127.0.0.1:4222");
+        assert_eq!(
+            config.stream_of(Service::Registration).stream_name,
+            "HELLOWORK_REGISTRATION"
+        );
+        assert_eq!(
+            config.stream_of(Service::AuditLog).subject_prefix,
+            "hellowork.auditlog.v1"
+        );
+    }
+
+    #[test]
+    fn other_services_streams_are_configurable() {
+        let config = PlatformConfig::from_vars(
+            Service::Registration,
+            vars(&[
+                ("HELLOWORK_NATS_STREAM", "OWN"),
+                ("HELLOWORK_CONSENT_NATS_STREAM", "TEST_CONSENT_1"),
+                ("HELLOWORK_CONSENT_NATS_SUBJECT_PREFIX", "test_1.consent.v1"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(config.stream.stream_name, "OWN");
+        assert_eq!(config.stream_of(Service::Registration).stream_name, "OWN");
+        assert_eq!(
+            config.stream_of(Service::Consent).stream_name,
+            "TEST_CONSENT_1"
+        );
+        assert_eq!(
+            config.stream_of(Service::Consent).subject_prefix,
+            "test_1.consent.v1"
+        );
     }
 
     #[test]

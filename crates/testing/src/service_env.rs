@@ -16,6 +16,7 @@ pub struct ServiceEnv {
     pub database: TestDatabase,
     pub stream_name: String,
     pub subject_prefix: String,
+    service: String,
     issuer: TokenIssuer,
     key_dir: std::path::PathBuf,
     nats_url: String,
@@ -35,6 +36,7 @@ impl ServiceEnv {
             database,
             stream_name: format!("TEST_{}_{id}", service.to_uppercase()),
             subject_prefix: format!("test_{id}.{service}.v1"),
+            service: service.to_owned(),
             issuer,
             key_dir,
             nats_url: nats_url.to_owned(),
@@ -67,6 +69,22 @@ impl ServiceEnv {
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v))
         .collect()
+    }
+
+    /// The variables that tell *another* service under test where this
+    /// one's events are (`HELLOWORK_<SERVICE>_NATS_STREAM`, `…_SUBJECT_PREFIX`).
+    pub fn peer_vars(&self) -> Vec<(String, String)> {
+        let upper = self.service.to_uppercase();
+        vec![
+            (
+                format!("HELLOWORK_{upper}_NATS_STREAM"),
+                self.stream_name.clone(),
+            ),
+            (
+                format!("HELLOWORK_{upper}_NATS_SUBJECT_PREFIX"),
+                self.subject_prefix.clone(),
+            ),
+        ]
     }
 
     /// A valid bearer token (`Bearer …`) for `subject` with `roles`.
