@@ -10,6 +10,7 @@
 //!   for tests that must stop and restart the broker or the database.
 //! - [`ServiceEnv`]: what one service under test needs (database, stream,
 //!   signing key, `HELLOWORK_*` variables) and tokens for any role.
+//! - [`ServiceProcess`]: a service binary running as its own process.
 //! - [`Scenario`]: given/when/then for pure aggregates.
 
 mod database;
@@ -18,6 +19,7 @@ mod postgres;
 mod postgres_server;
 mod scenario;
 mod service_env;
+mod service_process;
 mod stream;
 
 pub use database::TestDatabase;
@@ -26,6 +28,7 @@ pub use postgres::{TestSchema, database_url};
 pub use postgres_server::PostgresServer;
 pub use scenario::Scenario;
 pub use service_env::ServiceEnv;
+pub use service_process::ServiceProcess;
 pub use stream::{TestStream, nats_url};
 
 /// Runs an async clean-up to completion from `Drop`, on a thread of its own so

@@ -1,0 +1,146 @@
+use std::{
+    net::SocketAddr,
+    path::PathBuf,
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use tonic_health::pb::{
+    HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
+};
+
+/// A service binary running as its own process (as in production), on free
+/// ports, with its output kept in a log file shown when something fails.
+/// Killed on drop.
+#[derive(Debug)]
+pub struct ServiceProcess {
+    pub grpc_addr: SocketAddr,
+    pub metrics_addr: SocketAddr,
+    name: String,
+    log: PathBuf,
+    child: Option<Child>,
+}
+
+impl ServiceProcess {
+    /// Starts `binary` (e.g. `hellowork-consent`, built by `cargo test
+    /// --workspace` next to the test executables) with `vars`.
+    pub fn spawn(binary: &str, vars: &[(String, String)]) -> Self {
+        let path = binary_path(binary);
+        assert!(
+            path.exists(),
+            "{} is not built; run `cargo build -p {binary}` or `cargo test --workspace`",
+            path.display()
+        );
+        let grpc_addr = SocketAddr::from(([127, 0, 0, 1], crate::nats_server::free_port()));
+        let metrics_addr = SocketAddr::from(([127, 0, 0, 1], crate::nats_server::free_port()));
+        let log = std::env::temp_dir().join(format!("{binary}-{}.log", crate::unique_suffix()));
+        let output = std::fs::File::create(&log).expect("create the service log");
+        let child = Command::new(&path)
+            .envs(vars.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .env("HELLOWORK_GRPC_ADDR", grpc_addr.to_string())
+            .env("HELLOWORK_METRICS_ADDR", metrics_addr.to_string())
+            .stdout(output.try_clone().expect("clone the log handle"))
+            .stderr(output)
+            .stdin(Stdio::null())
+            .spawn()
+            .expect("spawn the service");
+        Self {
+            grpc_addr,
+            metrics_addr,
+            name: binary.to_owned(),
+            log,
+            child: Some(child),
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.grpc_addr)
+    }
+
+    /// Polls gRPC health of `service` until SERVING (30 s at most).
+    pub async fn wait_until_serving(&mut self, service: &str) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if self.health(service).await == Some(ServingStatus::Serving) {
+                return;
+            }
+            if let Some(status) = self
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten())
+            {
+                panic!("{} exited with {status}:\n{}", self.name, self.log_tail());
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{} never became SERVING:\n{}",
+                self.name,
+                self.log_tail()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    async fn health(&self, service: &str) -> Option<ServingStatus> {
+        let channel = tonic::transport::Channel::from_shared(self.url())
+            .ok()?
+            .connect()
+            .await
+            .ok()?;
+        let response = HealthClient::new(channel)
+            .check(HealthCheckRequest {
+                service: service.to_owned(),
+            })
+            .await
+            .ok()?;
+        Some(response.into_inner().status())
+    }
+
+    /// SIGTERM, as an orchestrator stops it; returns whether it exited
+    /// successfully within 30 s.
+    pub fn terminate(&mut self) -> bool {
+        let Some(mut child) = self.child.take() else {
+            return false;
+        };
+        let _ = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = child.try_wait() {
+                return status.success();
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = child.kill();
+        false
+    }
+
+    /// The last lines the service wrote.
+    pub fn log_tail(&self) -> String {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(40)..].join("\n")
+    }
+}
+
+impl Drop for ServiceProcess {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        let _ = std::fs::remove_file(&self.log);
+    }
+}
+
+/// Binaries of the workspace sit in the target profile directory, one level
+/// above the test executable's `deps/`.
+fn binary_path(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("the test executable's path");
+    let profile_dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target/<profile>/deps/<test>");
+    profile_dir.join(name)
+}
