@@ -2,6 +2,7 @@
 // A command-line program: its output is the point.
 #![allow(clippy::print_stdout)]
 
+mod terms;
 mod token;
 
 use std::process::ExitCode;
@@ -25,12 +26,16 @@ enum Command {
     /// services trust in development (refused when HELLOWORK_ENVIRONMENT is
     /// production).
     Token(token::TokenArgs),
+    /// Publishes terms texts to the consent service.
+    #[command(subcommand)]
+    Terms(terms::TermsCommand),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Token(args) => token::run(&args),
+        Command::Terms(command) => terms::run(&command),
     };
     match result {
         Ok(output) => {

@@ -1,0 +1,207 @@
+//! `hellowork terms publish FILE`: publishes a terms text (the office's
+//! terms of use, or the designated meeting app's terms, Art. 4) to the
+//! consent service, which computes and records its SHA-256. The text is read
+//! from the file at run time; it is never part of the code.
+
+use std::{path::PathBuf, time::Duration};
+
+use chrono::{Datelike, NaiveDate};
+use clap::{Args, Subcommand, ValueEnum};
+use hellowork_auth::{DevKey, MintRequest, Role};
+use hellowork_platform::{AuthConfig, Environment};
+use hellowork_proto::consent::v1::{self as proto, consent_service_client::ConsentServiceClient};
+use sha2::{Digest, Sha256};
+
+#[derive(Debug, Subcommand)]
+pub enum TermsCommand {
+    /// Publishes a version of a terms text from FILE (UTF-8) and prints its
+    /// version and SHA-256.
+    Publish(PublishArgs),
+}
+
+/// Which terms FILE holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Kind {
+    /// The office's terms of use.
+    Terms,
+    /// The designated meeting app's terms (Art. 4).
+    MeetingApp,
+}
+
+#[derive(Debug, Args)]
+pub struct PublishArgs {
+    /// The text to publish, exactly as the office publishes it.
+    file: PathBuf,
+    /// Version label, e.g. 2023-12-18.
+    #[arg(long)]
+    version: String,
+    /// The version applies from 00:00 Asia/Tokyo on this date (YYYY-MM-DD).
+    #[arg(long, value_parser = parse_date)]
+    effective_date: NaiveDate,
+    /// BCP 47 language tag of the text.
+    #[arg(long, default_value = "ja")]
+    language: String,
+    #[arg(long, value_enum, default_value = "terms")]
+    kind: Kind,
+    /// Title as published; by default the file's first non-blank line.
+    #[arg(long)]
+    title: Option<String>,
+    /// Terms of use: when they were first established (default: the
+    /// effective date).
+    #[arg(long, value_parser = parse_date)]
+    established_date: Option<NaiveDate>,
+    /// Terms of use: when this version was revised.
+    #[arg(long, value_parser = parse_date)]
+    revised_date: Option<NaiveDate>,
+    /// Meeting-app terms: the app's name.
+    #[arg(long, required_if_eq("kind", "meeting-app"))]
+    app_name: Option<String>,
+    /// Meeting-app terms: where the vendor publishes them.
+    #[arg(long)]
+    source_uri: Option<String>,
+    /// The consent service.
+    #[arg(long, default_value = "http://127.0.0.1:50052")]
+    endpoint: String,
+    /// A bearer token with the operator role; by default one is minted with
+    /// the development key (development only).
+    #[arg(long, env = "HELLOWORK_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+}
+
+fn parse_date(text: &str) -> Result<NaiveDate, String> {
+    NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| format!("{text:?} is not YYYY-MM-DD"))
+}
+
+fn date(date: NaiveDate) -> proto::Date {
+    proto::Date {
+        year: date.year(),
+        month: i32::try_from(date.month()).unwrap_or_default(),
+        day: i32::try_from(date.day()).unwrap_or_default(),
+    }
+}
+
+/// Runs a `terms` subcommand; returns what to print.
+pub fn run(command: &TermsCommand) -> Result<String, String> {
+    let TermsCommand::Publish(args) = command;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    runtime.block_on(publish(args))
+}
+
+/// An operator token minted with the development key, as `hellowork token`
+/// does (refused in production).
+fn development_operator_token() -> Result<String, String> {
+    let (environment, auth) = AuthConfig::from_env().map_err(|e| e.to_string())?;
+    let environment = match environment {
+        Environment::Development => "development",
+        Environment::Production => hellowork_auth::PRODUCTION,
+    };
+    let key =
+        DevKey::load_or_generate(&auth.dev_key_dir, environment).map_err(|e| e.to_string())?;
+    key.mint(&MintRequest {
+        subject: "hellowork-cli".into(),
+        roles: vec![Role::Operator],
+        ttl: Duration::from_secs(300),
+        issuer: auth.issuer,
+        audience: auth.audience,
+        not_before: None,
+    })
+    .map_err(|e| e.to_string())
+}
+
+/// A request id derived from what is published, so running the same
+/// command again returns the first result instead of a second version.
+fn request_id(args: &PublishArgs, sha256: &str) -> String {
+    let digest = Sha256::new()
+        .chain_update(format!(
+            "{:?}\0{}\0{}\0",
+            args.kind, args.language, args.version
+        ))
+        .chain_update(sha256)
+        .finalize();
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    uuid::Builder::from_custom_bytes(bytes)
+        .into_uuid()
+        .to_string()
+}
+
+async fn publish(args: &PublishArgs) -> Result<String, String> {
+    let text = std::fs::read_to_string(&args.file)
+        .map_err(|e| format!("cannot read {}: {e}", args.file.display()))?;
+    let sha256 = format!("{:x}", Sha256::digest(text.as_bytes()));
+    let title = match &args.title {
+        Some(title) => title.clone(),
+        None => text
+            .lines()
+            .map(str::trim)
+            .find(|line| !line.is_empty())
+            .ok_or_else(|| format!("{} is empty", args.file.display()))?
+            .to_owned(),
+    };
+    let token = match &args.token {
+        Some(token) => token.clone(),
+        None => development_operator_token()?,
+    };
+    let bearer = format!("Bearer {}", token.trim_start_matches("Bearer ").trim())
+        .parse::<tonic::metadata::MetadataValue<_>>()
+        .map_err(|_| "the token is not valid header text".to_owned())?;
+    let mut client = ConsentServiceClient::connect(args.endpoint.clone())
+        .await
+        .map_err(|e| format!("cannot connect to {}: {e}", args.endpoint))?;
+    let request_id = request_id(args, &sha256);
+    let document = match args.kind {
+        Kind::Terms => {
+            let mut request = tonic::Request::new(proto::PublishTermsDocumentRequest {
+                request_id,
+                version: args.version.clone(),
+                language: args.language.clone(),
+                title,
+                full_text: text,
+                sha256: sha256.clone(),
+                established_date: Some(date(args.established_date.unwrap_or(args.effective_date))),
+                revised_date: args.revised_date.map(date),
+                effective_date: Some(date(args.effective_date)),
+            });
+            request.metadata_mut().insert("authorization", bearer);
+            client
+                .publish_terms_document(request)
+                .await
+                .map_err(describe)?
+                .into_inner()
+                .terms_document
+        }
+        Kind::MeetingApp => {
+            let mut request = tonic::Request::new(proto::PublishMeetingAppTermsRequest {
+                request_id,
+                meeting_app_name: args.app_name.clone().unwrap_or_default(),
+                version: args.version.clone(),
+                language: args.language.clone(),
+                title,
+                full_text: text,
+                sha256: sha256.clone(),
+                effective_date: Some(date(args.effective_date)),
+                source_uri: args.source_uri.clone().unwrap_or_default(),
+            });
+            request.metadata_mut().insert("authorization", bearer);
+            client
+                .publish_meeting_app_terms(request)
+                .await
+                .map_err(describe)?
+                .into_inner()
+                .terms_document
+        }
+    }
+    .ok_or("the service returned no document")?;
+    Ok(format!(
+        "version {}\nsha256 {}\nterms_document_id {}",
+        document.version, document.sha256, document.terms_document_id
+    ))
+}
+
+/// The status as a person reads it: code and message.
+fn describe(status: tonic::Status) -> String {
+    format!("{:?}: {}", status.code(), status.message())
+}

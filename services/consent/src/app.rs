@@ -1,0 +1,101 @@
+//! Wiring: the platform, the gRPC service, and the consumers that keep the
+//! read models and record deemed consent.
+
+use std::sync::Arc;
+
+use hellowork_eventstore::{ConsumerConfig, Projection, ProjectionRunner, Upcasters};
+use hellowork_platform::{
+    Application, BackgroundTask, Platform, PlatformConfig, Service, ServiceParts, StartupError,
+};
+use hellowork_proto::consent::v1::consent_service_server::ConsentServiceServer;
+use tonic::service::Routes;
+
+use crate::{
+    commands::ConsentService,
+    deemed_consent::DeemedConsent,
+    grpc::ConsentApi,
+    projections::{
+        notices::{RegisteredUsers, RevisionNotices},
+        terms_documents::TermsDocuments,
+    },
+};
+
+/// The service's own migrations (read models), run after the event store's.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// The name health checks report.
+pub const HEALTH_NAME: &str = "hellowork.consent.v1.ConsentService";
+
+/// Connects, migrates and binds the consent service (port 0 allowed).
+pub async fn build(config: PlatformConfig) -> Result<Application, StartupError> {
+    let platform = Platform::connect(config, &MIGRATOR, Upcasters::new()).await?;
+    // Registration's stream may not exist yet (registration never ran); the
+    // consumers attach to it all the same.
+    let registration = platform.config.stream_of(Service::Registration).clone();
+    hellowork_eventstore::ensure_stream(&platform.jetstream, &registration)
+        .await
+        .map_err(StartupError::Stream)?;
+
+    let service = ConsentService::new(platform.store.clone());
+    let api = ConsentServiceServer::new(ConsentApi::new(service.clone()))
+        .max_decoding_message_size(platform.config.limits.max_message_bytes);
+
+    let own = &platform.config.stream;
+    let from_registration = |event_type: &str| {
+        ConsumerConfig::new(
+            registration.stream_name.clone(),
+            hellowork_eventstore::envelope::subject(&registration.subject_prefix, event_type),
+        )
+    };
+    let background = vec![
+        consumer(
+            &platform,
+            TermsDocuments,
+            ConsumerConfig::new(own.stream_name.clone(), own.all_subjects()),
+        ),
+        consumer(
+            &platform,
+            RevisionNotices,
+            ConsumerConfig::new(
+                own.stream_name.clone(),
+                hellowork_eventstore::envelope::subject(
+                    &own.subject_prefix,
+                    "TermsRevisionAnnounced",
+                ),
+            ),
+        ),
+        consumer(
+            &platform,
+            RegisteredUsers,
+            from_registration("JobSeekerRegistered"),
+        ),
+        consumer(
+            &platform,
+            DeemedConsent::new(service),
+            from_registration("OnlineServicesApplied"),
+        ),
+    ];
+    let parts = ServiceParts {
+        routes: Routes::new(api),
+        health_names: vec![HEALTH_NAME.to_owned()],
+        file_descriptor_sets: vec![hellowork_proto::FILE_DESCRIPTOR_SET],
+        background,
+    };
+    Application::build(platform, parts).await
+}
+
+/// A projection run from its durable consumer until shutdown.
+fn consumer<P: Projection>(
+    platform: &Platform,
+    projection: P,
+    config: ConsumerConfig,
+) -> BackgroundTask {
+    let runner = ProjectionRunner::new(
+        Arc::new(projection),
+        platform.pool.clone(),
+        platform.jetstream.clone(),
+        config,
+        platform.store.upcasters().clone(),
+    );
+    Box::new(move |shutdown| Box::pin(runner.run(shutdown)))
+}

@@ -1,0 +1,264 @@
+//! The thin tonic adapter of `hellowork.consent.v1.ConsentService`: roles,
+//! validation, event metadata, then the [`ConsentService`] commands and
+//! queries; every error leaves through [`ServiceError`].
+
+pub mod convert;
+pub mod validate;
+
+use chrono::Utc;
+use hellowork_eventstore::{Actor, EventMetadata};
+use hellowork_platform::{Caller, Role, ServiceError, caller, require_any, require_self_or};
+use hellowork_proto::consent::v1::{self as proto, consent_service_server};
+use tonic::{Request, Response, Status};
+use uuid::Uuid;
+
+use crate::commands::ConsentService;
+
+/// Who may read terms documents and the version in force.
+const READERS: [Role; 5] = [
+    Role::JobSeeker,
+    Role::Counsellor,
+    Role::Supervisor,
+    Role::Operator,
+    Role::System,
+];
+
+/// Request header carrying the caller's correlation id (a UUID); a new one
+/// is drawn when absent.
+pub const CORRELATION_HEADER: &str = "x-correlation-id";
+
+/// The gRPC face of the consent service.
+#[derive(Debug, Clone)]
+pub struct ConsentApi {
+    service: ConsentService,
+}
+
+impl ConsentApi {
+    pub fn new(service: ConsentService) -> Self {
+        Self { service }
+    }
+}
+
+/// The metadata of the events a request causes: its correlation id, the
+/// caller as actor and the current W3C trace context.
+fn metadata<T>(request: &Request<T>, caller: &Caller) -> EventMetadata {
+    let correlation_id = request
+        .metadata()
+        .get(CORRELATION_HEADER)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| Uuid::parse_str(value).ok())
+        .unwrap_or_else(Uuid::now_v7);
+    let trace = hellowork_telemetry::current_trace_context();
+    EventMetadata {
+        correlation_id,
+        causation_id: None,
+        actor: Actor {
+            subject: caller.subject().to_owned(),
+            role: caller.actor_role().into(),
+        },
+        traceparent: trace.as_ref().map(|t| t.traceparent.clone()),
+        tracestate: trace.and_then(|t| t.tracestate),
+    }
+}
+
+#[tonic::async_trait]
+impl consent_service_server::ConsentService for ConsentApi {
+    async fn publish_terms_document(
+        &self,
+        request: Request<proto::PublishTermsDocumentRequest>,
+    ) -> Result<Response<proto::PublishTermsDocumentResponse>, Status> {
+        let caller = caller(&request)?;
+        require_any(caller, &[Role::Operator])?;
+        let new = validate::publish_terms(request.get_ref(), Utc::now())?;
+        let document = self
+            .service
+            .publish(new, &metadata(&request, caller))
+            .await?;
+        Ok(Response::new(proto::PublishTermsDocumentResponse {
+            terms_document: Some(convert::document(&document)),
+        }))
+    }
+
+    async fn publish_meeting_app_terms(
+        &self,
+        request: Request<proto::PublishMeetingAppTermsRequest>,
+    ) -> Result<Response<proto::PublishMeetingAppTermsResponse>, Status> {
+        let caller = caller(&request)?;
+        require_any(caller, &[Role::Operator])?;
+        let new = validate::publish_meeting_app_terms(request.get_ref(), Utc::now())?;
+        let document = self
+            .service
+            .publish(new, &metadata(&request, caller))
+            .await?;
+        Ok(Response::new(proto::PublishMeetingAppTermsResponse {
+            terms_document: Some(convert::document(&document)),
+        }))
+    }
+
+    async fn get_terms_document(
+        &self,
+        request: Request<proto::GetTermsDocumentRequest>,
+    ) -> Result<Response<proto::GetTermsDocumentResponse>, Status> {
+        require_any(caller(&request)?, &READERS)?;
+        let id = validate::terms_document_id(request.get_ref())?;
+        let document = self
+            .service
+            .document(id)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound {
+                resource_type: "terms document",
+                resource_name: id.to_string(),
+            })?;
+        Ok(Response::new(proto::GetTermsDocumentResponse {
+            terms_document: Some(convert::document(&document)),
+        }))
+    }
+
+    async fn get_terms_in_force(
+        &self,
+        request: Request<proto::GetTermsInForceRequest>,
+    ) -> Result<Response<proto::GetTermsInForceResponse>, Status> {
+        require_any(caller(&request)?, &READERS)?;
+        let (kind, language, at) = validate::terms_in_force(request.get_ref(), Utc::now())?;
+        let in_force = self
+            .service
+            .in_force(kind, &language, at)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound {
+                resource_type: "terms in force",
+                resource_name: format!("{}/{language}", kind.as_str()),
+            })?;
+        Ok(Response::new(proto::GetTermsInForceResponse {
+            terms_document: Some(convert::document(&in_force.document)),
+            in_force_since: Some(crate::domain::event::timestamp(in_force.since)),
+            revision_id: in_force.revision_id.unwrap_or_default(),
+        }))
+    }
+
+    async fn record_consent(
+        &self,
+        request: Request<proto::RecordConsentRequest>,
+    ) -> Result<Response<proto::RecordConsentResponse>, Status> {
+        let caller = caller(&request)?;
+        let message = request.get_ref();
+        // Art. 6: deemed consent is the system's to record; explicit consent
+        // is the person's own act.
+        if message.method() == proto::ConsentMethod::DeemedByApplication {
+            require_any(caller, &[Role::System])?;
+        } else {
+            require_self_or(caller, &message.job_seeker_id, &[])?;
+        }
+        let input = validate::record_consent(message, Utc::now())?;
+        let receipt = self
+            .service
+            .record_consent(input, &metadata(&request, caller))
+            .await?;
+        Ok(Response::new(proto::RecordConsentResponse {
+            receipt: Some(convert::receipt(&receipt)),
+        }))
+    }
+
+    async fn withdraw_consent(
+        &self,
+        request: Request<proto::WithdrawConsentRequest>,
+    ) -> Result<Response<proto::WithdrawConsentResponse>, Status> {
+        let caller = caller(&request)?;
+        require_self_or(
+            caller,
+            &request.get_ref().job_seeker_id,
+            &[Role::Counsellor],
+        )?;
+        let command = validate::withdraw_consent(request.get_ref(), Utc::now())?;
+        let receipt = self
+            .service
+            .withdraw(command, &metadata(&request, caller))
+            .await?;
+        Ok(Response::new(proto::WithdrawConsentResponse {
+            receipt: Some(convert::receipt(&receipt)),
+        }))
+    }
+
+    async fn get_consent_status(
+        &self,
+        request: Request<proto::GetConsentStatusRequest>,
+    ) -> Result<Response<proto::GetConsentStatusResponse>, Status> {
+        require_self_or(
+            caller(&request)?,
+            &request.get_ref().job_seeker_id,
+            &[Role::Counsellor, Role::Supervisor, Role::System],
+        )?;
+        let (job_seeker_id, at) = validate::consent_status(request.get_ref(), Utc::now())?;
+        let status = self.service.status(job_seeker_id, at).await?;
+        Ok(Response::new(convert::status(job_seeker_id, &status)))
+    }
+
+    async fn list_consent_receipts(
+        &self,
+        request: Request<proto::ListConsentReceiptsRequest>,
+    ) -> Result<Response<proto::ListConsentReceiptsResponse>, Status> {
+        let message = request.get_ref();
+        require_self_or(
+            caller(&request)?,
+            &message.job_seeker_id,
+            &[Role::Counsellor, Role::Supervisor],
+        )?;
+        let (job_seeker_id, page) = validate::person_page(
+            &message.job_seeker_id,
+            message.page_size,
+            &message.page_token,
+        )?;
+        let receipts: Vec<_> = self
+            .service
+            .receipts(job_seeker_id)
+            .await?
+            .iter()
+            .skip(usize::try_from(page.offset).unwrap_or(usize::MAX))
+            .take(usize::try_from(page.size).unwrap_or(0))
+            .map(convert::receipt)
+            .collect();
+        Ok(Response::new(proto::ListConsentReceiptsResponse {
+            next_page_token: page.next_token(receipts.len()),
+            receipts,
+        }))
+    }
+
+    async fn announce_revision(
+        &self,
+        request: Request<proto::AnnounceRevisionRequest>,
+    ) -> Result<Response<proto::AnnounceRevisionResponse>, Status> {
+        let caller = caller(&request)?;
+        require_any(caller, &[Role::Operator])?;
+        let command = validate::announce_revision(request.get_ref(), Utc::now())?;
+        let revision = self
+            .service
+            .announce(command, &metadata(&request, caller))
+            .await?;
+        Ok(Response::new(proto::AnnounceRevisionResponse {
+            revision: Some(convert::revision(&revision)),
+        }))
+    }
+
+    async fn list_notices(
+        &self,
+        request: Request<proto::ListNoticesRequest>,
+    ) -> Result<Response<proto::ListNoticesResponse>, Status> {
+        let message = request.get_ref();
+        require_self_or(caller(&request)?, &message.job_seeker_id, &[Role::Operator])?;
+        let (job_seeker_id, page) = validate::person_page(
+            &message.job_seeker_id,
+            message.page_size,
+            &message.page_token,
+        )?;
+        let notices: Vec<_> = self
+            .service
+            .notices(job_seeker_id, page.offset, page.size)
+            .await?
+            .iter()
+            .map(convert::notice)
+            .collect();
+        Ok(Response::new(proto::ListNoticesResponse {
+            next_page_token: page.next_token(notices.len()),
+            notices,
+        }))
+    }
+}
