@@ -10,7 +10,11 @@ fn compose() -> Value {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docker-compose.yml");
     let text =
         std::fs::read_to_string(path).expect("docker-compose.yml exists at the workspace root");
-    serde_yaml_ng::from_str(&text).expect("docker-compose.yml is valid YAML")
+    let mut compose: Value =
+        serde_yaml_ng::from_str(&text).expect("docker-compose.yml is valid YAML");
+    // Resolve `<<: *anchor` merges as Compose does, so shared settings are checked too.
+    compose.apply_merge().expect("merge keys resolve");
+    compose
 }
 
 fn names(section: &Value) -> BTreeSet<String> {
@@ -83,6 +87,39 @@ fn references_resolve() {
             );
         }
     }
+}
+
+#[test]
+fn every_built_service_has_a_dockerfile_target_and_dependencies() {
+    let compose = compose();
+    for name in ["registration", "consent"] {
+        let service = &compose["services"][name];
+        assert_eq!(
+            service["build"]["dockerfile"].as_str(),
+            Some("deploy/Dockerfile"),
+            "{name}"
+        );
+        assert_eq!(
+            service["build"]["args"]["SERVICE"].as_str(),
+            Some(name),
+            "{name}"
+        );
+        assert!(
+            service["depends_on"]["postgres"].is_mapping(),
+            "{name} waits for postgres"
+        );
+        assert!(
+            service["depends_on"]["nats"].is_mapping(),
+            "{name} waits for nats"
+        );
+        assert!(
+            service["environment"]["HELLOWORK_GRPC_ADDR"]
+                .as_str()
+                .is_some_and(|a| a.starts_with("0.0.0.0:"))
+        );
+    }
+    let dockerfile = concat!(env!("CARGO_MANIFEST_DIR"), "/../deploy/Dockerfile");
+    assert!(std::path::Path::new(dockerfile).exists());
 }
 
 #[test]

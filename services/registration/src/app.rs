@@ -1,0 +1,82 @@
+//! Wiring the registration service onto the platform: its migrations, the
+//! gRPC server, and the projections of the consent service's and
+//! scheduling's events.
+
+use std::sync::Arc;
+
+use hellowork_eventstore::{ConsumerConfig, Projection, ProjectionRunner, Upcasters};
+use hellowork_platform::{
+    Application, BackgroundTask, Platform, PlatformConfig, Service, ServiceParts, StartupError,
+};
+use hellowork_proto::registration::v1::registration_service_server::RegistrationServiceServer;
+use tonic::service::Routes;
+
+use crate::{
+    grpc::RegistrationApi,
+    projections::{ConsentStatusProjection, RefusalProjection},
+    settings::RegistrationSettings,
+};
+
+/// The service's own migrations (its read models), run after the event
+/// store's in the same schema.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();
+
+/// The name health checks report.
+pub const SERVICE_NAME: &str = "hellowork.registration.v1.RegistrationService";
+
+/// Builds the service with its settings read from the environment.
+pub async fn build(config: PlatformConfig) -> Result<Application, StartupError> {
+    let settings = RegistrationSettings::from_env(config.environment)
+        .map_err(|error| StartupError::Database(sqlx::Error::Configuration(Box::new(error))))?;
+    build_with(config, settings).await
+}
+
+/// Builds the service with explicit settings (tests pass their own).
+pub async fn build_with(
+    config: PlatformConfig,
+    settings: RegistrationSettings,
+) -> Result<Application, StartupError> {
+    let platform = Platform::connect(config, &MIGRATOR, Upcasters::new()).await?;
+    // The peers' streams may not exist yet (a peer that never ran): creating
+    // them with the producer's own settings lets our consumers attach now.
+    let consent = platform.config.stream_of(Service::Consent).clone();
+    let scheduling = platform.config.stream_of(Service::Scheduling).clone();
+    for stream in [&consent, &scheduling] {
+        hellowork_eventstore::ensure_stream(&platform.jetstream, stream)
+            .await
+            .map_err(StartupError::Stream)?;
+    }
+    let api = RegistrationServiceServer::new(RegistrationApi::new(
+        platform.store.clone(),
+        platform.pool.clone(),
+        settings,
+    ))
+    .max_decoding_message_size(platform.config.limits.max_message_bytes);
+    let background = vec![
+        runner(&platform, ConsentStatusProjection, &consent),
+        runner(&platform, RefusalProjection, &scheduling),
+    ];
+    let parts = ServiceParts {
+        routes: Routes::new(api),
+        health_names: vec![SERVICE_NAME.to_owned()],
+        file_descriptor_sets: vec![hellowork_proto::FILE_DESCRIPTOR_SET],
+        background,
+    };
+    Application::build(platform, parts).await
+}
+
+/// A projection fed by a durable consumer on every subject of `stream`.
+fn runner<P: Projection>(
+    platform: &Platform,
+    projection: P,
+    stream: &hellowork_eventstore::EventStreamConfig,
+) -> BackgroundTask {
+    let runner = ProjectionRunner::new(
+        Arc::new(projection),
+        platform.pool.clone(),
+        platform.jetstream.clone(),
+        ConsumerConfig::new(stream.stream_name.clone(), stream.all_subjects()),
+        Upcasters::new(),
+    );
+    Box::new(move |stop| Box::pin(runner.run(stop)))
+}

@@ -1,0 +1,71 @@
+//! What a job seeker's aggregate is asked to do. Every instant a rule needs
+//! is part of the command; the domain never reads a clock.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use super::{
+    birth::DateOfBirth,
+    contact::Contact,
+    device::DeviceCapability,
+    environment::{EnvironmentPolicy, EnvironmentReport},
+    identity::JobSeekerId,
+    job_seeker::Channel,
+    name::PersonName,
+    terms::TermsShown,
+};
+
+/// A command for one job seeker's stream.
+#[derive(Debug, Clone)]
+pub enum Command {
+    Register(RegisterJobSeeker),
+    CompleteRegistration { job_seeker_id: JobSeekerId },
+    Apply(ApplyForOnlineServices),
+    AttestDevice(AttestDevice),
+    AttestEnvironment(AttestEnvironment),
+}
+
+/// Register a job seeker (求職登録), online or at the counter.
+#[derive(Debug, Clone)]
+pub struct RegisterJobSeeker {
+    /// Derived from the identity (see `identity::derived_id`).
+    pub job_seeker_id: JobSeekerId,
+    pub channel: Channel,
+    /// Online only: the office still has to complete it (Art. 2(2)).
+    pub provisional: bool,
+    pub name: PersonName,
+    pub date_of_birth: DateOfBirth,
+    pub contact: Contact,
+}
+
+/// Apply for online services (Art. 2(1), 6).
+#[derive(Debug, Clone)]
+pub struct ApplyForOnlineServices {
+    pub job_seeker_id: JobSeekerId,
+    /// Derived from the client's request id, so a retry is recognised.
+    pub application_id: Uuid,
+    pub terms: TermsShown,
+}
+
+/// Attest a device (Art. 2(3)).
+#[derive(Debug, Clone)]
+pub struct AttestDevice {
+    pub job_seeker_id: JobSeekerId,
+    pub device_attestation_id: Uuid,
+    pub capability: DeviceCapability,
+}
+
+/// Attest the environment of a capable device (Art. 5(1)-(6), 12(4)).
+#[derive(Debug, Clone)]
+pub struct AttestEnvironment {
+    pub job_seeker_id: JobSeekerId,
+    pub environment_attestation_id: Uuid,
+    pub device_attestation_id: Uuid,
+    pub report: EnvironmentReport,
+    /// When the attestation is made: the OS support date and pattern age are
+    /// judged at this instant, and its expiry counts from it.
+    pub at: DateTime<Utc>,
+    pub policy: Arc<EnvironmentPolicy>,
+}

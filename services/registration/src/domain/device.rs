@@ -1,0 +1,50 @@
+//! Art. 2(3): the person owns a webcam-capable device (smartphone, PC,
+//! tablet) and can prepare the designated meeting app (Art. 4) on it.
+
+use hellowork_proto::registration::v1::{DeviceCapabilityFailure, DeviceKind as ProtoDeviceKind};
+
+/// Kind of device (Art. 2(3)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeviceKind {
+    Smartphone,
+    Tablet,
+    Pc,
+}
+
+impl From<DeviceKind> for ProtoDeviceKind {
+    fn from(kind: DeviceKind) -> Self {
+        match kind {
+            DeviceKind::Smartphone => Self::Smartphone,
+            DeviceKind::Tablet => Self::Tablet,
+            DeviceKind::Pc => Self::Pc,
+        }
+    }
+}
+
+/// What the person attests about one device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeviceCapability {
+    pub kind: DeviceKind,
+    pub owned: bool,
+    pub has_webcam: bool,
+    pub can_prepare_meeting_app: bool,
+}
+
+impl DeviceCapability {
+    /// Art. 2(3): every reason the device does not qualify; empty when it is
+    /// capable. A device that does not qualify is recorded, not refused.
+    pub fn failures(&self) -> Vec<DeviceCapabilityFailure> {
+        [
+            // Art. 2(3): the person must own (保有) the device.
+            (!self.owned).then_some(DeviceCapabilityFailure::NotOwned),
+            // Art. 2(3): it must communicate by webcam.
+            (!self.has_webcam).then_some(DeviceCapabilityFailure::NoWebcam),
+            // Art. 2(3), 4: the designated meeting app must be preparable on it.
+            (!self.can_prepare_meeting_app)
+                .then_some(DeviceCapabilityFailure::MeetingAppUnavailable),
+        ]
+        .into_iter()
+        .flatten()
+        .collect()
+    }
+}

@@ -1,0 +1,54 @@
+//! Why the domain refuses a command. Each refusal a rule of the terms causes
+//! cites its article, in its message and in the gRPC error it becomes.
+
+use hellowork_platform::{Article, FieldViolation, ServiceError};
+use uuid::Uuid;
+
+use super::identity::JobSeekerId;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DomainError {
+    #[error("job seeker {0} is not registered")]
+    NotRegistered(JobSeekerId),
+    /// Art. 2(2): only a person whose job-seeker registration is complete may
+    /// apply for online services.
+    #[error(
+        "Art. 2(2): the job-seeker registration is not complete; the office must complete it before the person applies"
+    )]
+    RegistrationIncomplete,
+    #[error("device attestation {0} not found for this job seeker")]
+    UnknownDevice(Uuid),
+    /// Art. 2(3): an environment is attested for a device that qualifies.
+    #[error(
+        "Art. 2(3): device attestation {0} is not of a capable device (owned, webcam, meeting app)"
+    )]
+    DeviceNotCapable(Uuid),
+    /// Only an online registration can be provisional.
+    #[error("only an online registration can be provisional")]
+    ProvisionalAtCounter,
+}
+
+impl From<DomainError> for ServiceError {
+    fn from(error: DomainError) -> Self {
+        let message = error.to_string();
+        match error {
+            DomainError::NotRegistered(id) => Self::NotFound {
+                resource_type: "job seeker",
+                resource_name: id.to_string(),
+            },
+            DomainError::RegistrationIncomplete => {
+                Self::forbidden(Article("2(2)"), "registration.status", message)
+            }
+            DomainError::UnknownDevice(id) => Self::NotFound {
+                resource_type: "device attestation",
+                resource_name: id.to_string(),
+            },
+            DomainError::DeviceNotCapable(_) => {
+                Self::forbidden(Article("2(3)"), "device_attestation_id", message)
+            }
+            DomainError::ProvisionalAtCounter => {
+                Self::InvalidArgument(vec![FieldViolation::new("provisional", message)])
+            }
+        }
+    }
+}

@@ -1,0 +1,361 @@
+//! The `JobSeeker` aggregate: one person's registration, applications for
+//! online services and attestations (Art. 2, 5, 6, 12(4)). Pure decide/apply.
+
+use hellowork_eventstore::Aggregate;
+use hellowork_proto::registration::v1::{
+    self as proto, DeviceCapabilityAttested, EnvironmentAttested, JobSeekerRegistered,
+    JobSeekerRegistrationCompleted, OnlineServicesApplied, RegistrantConvertedToHelloWorkUser,
+};
+use uuid::Uuid;
+
+use super::{
+    command::{
+        ApplyForOnlineServices, AttestDevice, AttestEnvironment, Command, RegisterJobSeeker,
+    },
+    environment::evaluate_environment,
+    error::DomainError,
+    event::Event,
+};
+
+/// How the person registered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Channel {
+    /// オンライン登録: by the person over the internet.
+    Online,
+    /// At the office counter, by staff.
+    Counter,
+}
+
+/// Art. 2(2): the registrant category.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RegistrantCategory {
+    /// オンライン登録者.
+    OnlineRegistrant,
+    /// ハローワーク利用登録者.
+    HelloWorkUser,
+}
+
+/// Art. 2(2): whether the registration is complete.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RegistrationStatus {
+    Provisional,
+    Complete,
+}
+
+/// The registration as recorded.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Registration {
+    pub job_seeker_id: String,
+    pub channel: Channel,
+    pub category: RegistrantCategory,
+    pub status: RegistrationStatus,
+    pub name: proto::PersonName,
+    pub date_of_birth: proto::Date,
+    pub contact: proto::Contact,
+}
+
+/// One job seeker, folded from their stream.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct JobSeeker {
+    registration: Option<Registration>,
+    /// In order; the last is the latest.
+    applications: Vec<OnlineServicesApplied>,
+    devices: Vec<DeviceCapabilityAttested>,
+    environments: Vec<EnvironmentAttested>,
+}
+
+impl JobSeeker {
+    pub fn registration(&self) -> Option<&Registration> {
+        self.registration.as_ref()
+    }
+
+    /// Every application, oldest first.
+    pub fn applications(&self) -> &[OnlineServicesApplied] {
+        &self.applications
+    }
+
+    pub fn latest_application(&self) -> Option<&OnlineServicesApplied> {
+        self.applications.last()
+    }
+
+    pub fn application(&self, id: Uuid) -> Option<&OnlineServicesApplied> {
+        let id = id.to_string();
+        self.applications.iter().find(|a| a.application_id == id)
+    }
+
+    pub fn device(&self, id: Uuid) -> Option<&DeviceCapabilityAttested> {
+        let id = id.to_string();
+        self.devices.iter().find(|d| d.device_attestation_id == id)
+    }
+
+    pub fn environment(&self, id: Uuid) -> Option<&EnvironmentAttested> {
+        let id = id.to_string();
+        self.environments
+            .iter()
+            .find(|e| e.environment_attestation_id == id)
+    }
+
+    /// Art. 2(3): whether any attested device qualifies.
+    pub fn has_capable_device(&self) -> bool {
+        self.devices.iter().any(|d| d.capable)
+    }
+
+    /// Art. 5, 12(4): the latest environment attestation of a capable
+    /// device: the one that speaks for the person's environment now.
+    pub fn current_environment(&self) -> Option<&EnvironmentAttested> {
+        self.environments.iter().rev().find(|environment| {
+            self.devices
+                .iter()
+                .any(|d| d.capable && d.device_attestation_id == environment.device_attestation_id)
+        })
+    }
+
+    fn registered(&self, id: super::JobSeekerId) -> Result<&Registration, DomainError> {
+        self.registration
+            .as_ref()
+            .ok_or(DomainError::NotRegistered(id))
+    }
+
+    fn register(&self, command: &RegisterJobSeeker) -> Result<Vec<Event>, DomainError> {
+        if command.provisional && command.channel == Channel::Counter {
+            return Err(DomainError::ProvisionalAtCounter);
+        }
+        // The same person (same derived id) registering again gets the
+        // existing registration: nothing is written.
+        if self.registration.is_some() {
+            return Ok(Vec::new());
+        }
+        let (channel, category) = match command.channel {
+            Channel::Online => (
+                proto::RegistrationChannel::Online,
+                proto::RegistrantCategory::OnlineRegistrant,
+            ),
+            // Art. 2(2): registering at the counter makes a Hello Work user
+            // registrant directly.
+            Channel::Counter => (
+                proto::RegistrationChannel::Counter,
+                proto::RegistrantCategory::HelloWorkUser,
+            ),
+        };
+        let status = if command.provisional {
+            proto::RegistrationStatus::Provisional
+        } else {
+            proto::RegistrationStatus::Complete
+        };
+        let name = &command.name;
+        let dob = command.date_of_birth.date();
+        Ok(vec![Event::Registered(JobSeekerRegistered {
+            job_seeker_id: command.job_seeker_id.to_string(),
+            channel: channel.into(),
+            category: category.into(),
+            status: status.into(),
+            name: Some(proto::PersonName {
+                family_name: name.family.as_str().to_owned(),
+                given_name: name.given.as_str().to_owned(),
+                family_name_reading: name.family_reading.as_str().to_owned(),
+                given_name_reading: name.given_reading.as_str().to_owned(),
+            }),
+            date_of_birth: Some(proto::Date {
+                year: chrono::Datelike::year(&dob),
+                month: i32::try_from(chrono::Datelike::month(&dob)).unwrap_or_default(),
+                day: i32::try_from(chrono::Datelike::day(&dob)).unwrap_or_default(),
+            }),
+            contact: Some(proto::Contact {
+                email: command
+                    .contact
+                    .email
+                    .as_ref()
+                    .map(|e| e.as_str().to_owned())
+                    .unwrap_or_default(),
+                phone_number: command
+                    .contact
+                    .phone
+                    .as_ref()
+                    .map(|p| p.as_str().to_owned())
+                    .unwrap_or_default(),
+            }),
+        })])
+    }
+
+    fn complete(&self, id: super::JobSeekerId) -> Result<Vec<Event>, DomainError> {
+        let registration = self.registered(id)?;
+        if registration.status == RegistrationStatus::Complete {
+            return Ok(Vec::new());
+        }
+        Ok(vec![Event::RegistrationCompleted(
+            JobSeekerRegistrationCompleted {
+                job_seeker_id: id.to_string(),
+                category: proto_category(registration.category).into(),
+            },
+        )])
+    }
+
+    /// Art. 2(1), 2(2), 6: applying needs a complete registration; it records
+    /// the terms shown (deemed consent, recorded by the consent service) and
+    /// converts an online registrant into a Hello Work user registrant.
+    fn apply_for_online_services(
+        &self,
+        command: &ApplyForOnlineServices,
+    ) -> Result<Vec<Event>, DomainError> {
+        let registration = self.registered(command.job_seeker_id)?;
+        // Art. 2(2): only a complete job-seeker registration may apply.
+        if registration.status != RegistrationStatus::Complete {
+            return Err(DomainError::RegistrationIncomplete);
+        }
+        if self.application(command.application_id).is_some() {
+            return Ok(Vec::new());
+        }
+        let application_id = command.application_id.to_string();
+        let job_seeker_id = command.job_seeker_id.to_string();
+        let terms = &command.terms;
+        let mut events = vec![Event::OnlineServicesApplied(OnlineServicesApplied {
+            application_id: application_id.clone(),
+            job_seeker_id: job_seeker_id.clone(),
+            terms_version: terms.terms_version.as_str().to_owned(),
+            terms_sha256: terms.terms_sha256.as_str().to_owned(),
+            meeting_app_terms_version: terms.meeting_app_terms_version.as_str().to_owned(),
+            meeting_app_terms_sha256: terms.meeting_app_terms_sha256.as_str().to_owned(),
+            language: terms.language.as_str().to_owned(),
+        })];
+        // Art. 2(2): an online registrant becomes a Hello Work user
+        // registrant by applying, as an explicit event.
+        if registration.category == RegistrantCategory::OnlineRegistrant {
+            events.push(Event::ConvertedToHelloWorkUser(
+                RegistrantConvertedToHelloWorkUser {
+                    job_seeker_id,
+                    application_id,
+                    from_category: proto::RegistrantCategory::OnlineRegistrant.into(),
+                    to_category: proto::RegistrantCategory::HelloWorkUser.into(),
+                },
+            ));
+        }
+        Ok(events)
+    }
+
+    /// Art. 2(3): records the device and every reason it does not qualify.
+    fn attest_device(&self, command: &AttestDevice) -> Result<Vec<Event>, DomainError> {
+        self.registered(command.job_seeker_id)?;
+        if self.device(command.device_attestation_id).is_some() {
+            return Ok(Vec::new());
+        }
+        let capability = command.capability;
+        let failures = capability.failures();
+        Ok(vec![Event::DeviceCapabilityAttested(
+            DeviceCapabilityAttested {
+                device_attestation_id: command.device_attestation_id.to_string(),
+                job_seeker_id: command.job_seeker_id.to_string(),
+                device_kind: proto::DeviceKind::from(capability.kind).into(),
+                owned: capability.owned,
+                has_webcam: capability.has_webcam,
+                can_prepare_meeting_app: capability.can_prepare_meeting_app,
+                capable: failures.is_empty(),
+                failures: failures.into_iter().map(i32::from).collect(),
+            },
+        )])
+    }
+
+    /// Art. 5(1)-(6), 12(4): evaluates and records the environment of a
+    /// capable device (Art. 2(3)); failing items are recorded, not refused.
+    fn attest_environment(&self, command: &AttestEnvironment) -> Result<Vec<Event>, DomainError> {
+        self.registered(command.job_seeker_id)?;
+        if self
+            .environment(command.environment_attestation_id)
+            .is_some()
+        {
+            return Ok(Vec::new());
+        }
+        let device = self
+            .device(command.device_attestation_id)
+            .ok_or(DomainError::UnknownDevice(command.device_attestation_id))?;
+        // Art. 2(3): an environment belongs to a device that qualifies.
+        if !device.capable {
+            return Err(DomainError::DeviceNotCapable(command.device_attestation_id));
+        }
+        let evaluation = evaluate_environment(&command.report, &command.policy, command.at);
+        Ok(vec![Event::EnvironmentAttested(EnvironmentAttested {
+            environment_attestation_id: command.environment_attestation_id.to_string(),
+            job_seeker_id: command.job_seeker_id.to_string(),
+            device_attestation_id: command.device_attestation_id.to_string(),
+            expires_at: Some(timestamp(evaluation.expires_at)),
+            passed: evaluation.passed,
+            items: evaluation.items,
+            os_support: Some(evaluation.os_support),
+            file_sharing_software_found: evaluation.file_sharing_found,
+        })])
+    }
+}
+
+impl Aggregate for JobSeeker {
+    type Command = Command;
+    type Event = Event;
+    type Error = DomainError;
+
+    fn decide(&self, command: &Command) -> Result<Vec<Event>, DomainError> {
+        match command {
+            Command::Register(command) => self.register(command),
+            Command::CompleteRegistration { job_seeker_id } => self.complete(*job_seeker_id),
+            Command::Apply(command) => self.apply_for_online_services(command),
+            Command::AttestDevice(command) => self.attest_device(command),
+            Command::AttestEnvironment(command) => self.attest_environment(command),
+        }
+    }
+
+    fn apply(mut self, event: &Event) -> Self {
+        match event {
+            Event::Registered(event) => {
+                self.registration = Some(Registration {
+                    job_seeker_id: event.job_seeker_id.clone(),
+                    channel: match event.channel() {
+                        proto::RegistrationChannel::Counter => Channel::Counter,
+                        _ => Channel::Online,
+                    },
+                    category: domain_category(event.category()),
+                    status: match event.status() {
+                        proto::RegistrationStatus::Complete => RegistrationStatus::Complete,
+                        _ => RegistrationStatus::Provisional,
+                    },
+                    name: event.name.clone().unwrap_or_default(),
+                    date_of_birth: event.date_of_birth.unwrap_or_default(),
+                    contact: event.contact.clone().unwrap_or_default(),
+                });
+            }
+            Event::RegistrationCompleted(event) => {
+                if let Some(registration) = self.registration.as_mut() {
+                    registration.status = RegistrationStatus::Complete;
+                    registration.category = domain_category(event.category());
+                }
+            }
+            Event::OnlineServicesApplied(event) => self.applications.push(event.clone()),
+            Event::ConvertedToHelloWorkUser(event) => {
+                if let Some(registration) = self.registration.as_mut() {
+                    registration.category = domain_category(event.to_category());
+                }
+            }
+            Event::DeviceCapabilityAttested(event) => self.devices.push(event.clone()),
+            Event::EnvironmentAttested(event) => self.environments.push(event.clone()),
+        }
+        self
+    }
+}
+
+fn domain_category(category: proto::RegistrantCategory) -> RegistrantCategory {
+    match category {
+        proto::RegistrantCategory::HelloWorkUser => RegistrantCategory::HelloWorkUser,
+        _ => RegistrantCategory::OnlineRegistrant,
+    }
+}
+
+/// The contract's name of a category.
+pub fn proto_category(category: RegistrantCategory) -> proto::RegistrantCategory {
+    match category {
+        RegistrantCategory::OnlineRegistrant => proto::RegistrantCategory::OnlineRegistrant,
+        RegistrantCategory::HelloWorkUser => proto::RegistrantCategory::HelloWorkUser,
+    }
+}
+
+fn timestamp(at: chrono::DateTime<chrono::Utc>) -> prost_types::Timestamp {
+    prost_types::Timestamp {
+        seconds: at.timestamp(),
+        nanos: i32::try_from(at.timestamp_subsec_nanos()).unwrap_or_default(),
+    }
+}

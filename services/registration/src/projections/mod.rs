@@ -1,0 +1,27 @@
+//! Read models of other services' events, in the registration schema, fed by
+//! durable JetStream consumers on those services' streams: what eligibility
+//! needs to know about consent (Art. 2(1), 4, 6) and refusals (Art. 12(1)).
+//! The job seeker's own facts are read from their event stream directly,
+//! which is always current.
+
+mod consent_status;
+mod refusals;
+
+pub use consent_status::{CONSENT_STATUS_CONSUMER, ConsentStatusProjection, consents_of};
+pub use refusals::{REFUSALS_CONSUMER, RefusalProjection, refusals_of};
+
+use hellowork_eventstore::{ProjectionError, RecordedEvent};
+
+/// Decodes a peer's event payload, or rejects the event (it can never apply).
+fn decode<M: prost::Message + Default>(event: &RecordedEvent) -> Result<M, ProjectionError> {
+    M::decode(event.payload.as_slice()).map_err(|error| ProjectionError::Rejected {
+        event_id: event.event_id,
+        event_type: event.event_type.clone(),
+        reason: error.to_string(),
+    })
+}
+
+fn datetime(at: Option<&prost_types::Timestamp>) -> Option<chrono::DateTime<chrono::Utc>> {
+    let at = at?;
+    chrono::DateTime::from_timestamp(at.seconds, u32::try_from(at.nanos).ok()?)
+}

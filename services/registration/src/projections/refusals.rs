@@ -1,0 +1,82 @@
+//! Art. 12(1): refusals of a person's online services and their lifting,
+//! from scheduling's events.
+
+use hellowork_eventstore::{Projection, ProjectionError, RecordedEvent};
+use hellowork_proto::scheduling::v1::{OnlineServicesRefused, RefusalLifted};
+use sqlx::{PgConnection, PgPool};
+
+use super::decode;
+use crate::domain::RefusalRecord;
+
+/// A nullable point in time, as the read models store it.
+type Instant = Option<chrono::DateTime<chrono::Utc>>;
+
+/// The durable consumer's name on the scheduling stream, unique to this service.
+pub const REFUSALS_CONSUMER: &str = "registration-refusals";
+
+#[derive(Debug, Default)]
+pub struct RefusalProjection;
+
+impl Projection for RefusalProjection {
+    fn name(&self) -> &str {
+        REFUSALS_CONSUMER
+    }
+
+    async fn apply(
+        &self,
+        tx: &mut PgConnection,
+        event: &RecordedEvent,
+    ) -> Result<(), ProjectionError> {
+        // When a refusal was made or lifted is the envelope's `occurred_at`.
+        let (refusal_id, job_seeker_id, column) = match event.event_type.as_str() {
+            "OnlineServicesRefused" => {
+                let refused: OnlineServicesRefused = decode(event)?;
+                (refused.refusal_id, refused.job_seeker_id, "refused_at")
+            }
+            "RefusalLifted" => {
+                let lifted: RefusalLifted = decode(event)?;
+                (lifted.refusal_id, lifted.job_seeker_id, "lifted_at")
+            }
+            _ => return Ok(()),
+        };
+        // `column` is one of two literals above, never input.
+        sqlx::query(&format!(
+            "INSERT INTO online_services_refusals (refusal_id, job_seeker_id, {column}) \
+             VALUES ($1, $2, $3) \
+             ON CONFLICT (refusal_id) DO UPDATE SET {column} = EXCLUDED.{column}"
+        ))
+        .bind(&refusal_id)
+        .bind(&job_seeker_id)
+        .bind(event.occurred_at)
+        .execute(tx)
+        .await?;
+        Ok(())
+    }
+
+    async fn reset(&self, tx: &mut PgConnection) -> Result<(), ProjectionError> {
+        sqlx::query("DELETE FROM online_services_refusals")
+            .execute(tx)
+            .await?;
+        Ok(())
+    }
+}
+
+/// Every refusal of a person.
+pub async fn refusals_of(
+    pool: &PgPool,
+    job_seeker_id: &str,
+) -> Result<Vec<RefusalRecord>, sqlx::Error> {
+    let rows: Vec<(Instant, Instant)> = sqlx::query_as(
+        "SELECT refused_at, lifted_at FROM online_services_refusals WHERE job_seeker_id = $1",
+    )
+    .bind(job_seeker_id)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(refused_at, lifted_at)| RefusalRecord {
+            refused_at,
+            lifted_at,
+        })
+        .collect())
+}

@@ -1,0 +1,243 @@
+//! The registration service started on the platform for a test: its own
+//! database (cloned from a migrated template), its own JetStream stream,
+//! peer streams standing in for the consent service and scheduling, and
+//! tokens for any role.
+
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use hellowork_eventstore::{Actor, EventMetadata, RecordedEvent, StreamId, envelope};
+use hellowork_platform::{Environment, PlatformConfig, Role, Service};
+use hellowork_proto::registration::v1::registration_service_client::RegistrationServiceClient;
+use hellowork_registration::{MIGRATOR, RegistrationSettings, SERVICE_NAME};
+use hellowork_testing::{ServiceEnv, TestDatabase, TestStream, database_url, nats_url};
+use prost::Message;
+use tonic::transport::Channel;
+use tonic_health::pb::{
+    HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
+};
+use uuid::Uuid;
+
+/// The template is keyed by the event store's schema and our migrations.
+fn fingerprint() -> String {
+    let ours: Vec<String> = MIGRATOR
+        .iter()
+        .map(|m| {
+            format!(
+                "{}:{}",
+                m.version,
+                m.checksum
+                    .iter()
+                    .map(|b| format!("{b:02x}"))
+                    .collect::<String>()
+            )
+        })
+        .collect();
+    format!(
+        "{};{}",
+        hellowork_eventstore::schema_fingerprint(),
+        ours.join(",")
+    )
+}
+
+/// A running service and what it stands on.
+pub struct Harness {
+    pub env: ServiceEnv,
+    pub consent: TestStream,
+    pub scheduling: TestStream,
+    pub addr: std::net::SocketAddr,
+    shutdown: tokio_util::sync::CancellationToken,
+    nats: async_nats::jetstream::Context,
+}
+
+impl Drop for Harness {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+pub async fn start() -> Harness {
+    let database = TestDatabase::from_template(
+        &database_url(),
+        "registration",
+        &fingerprint(),
+        |url| async move {
+            let vars = vec![("HELLOWORK_DATABASE_URL".to_owned(), url)];
+            let config = PlatformConfig::from_vars(Service::Registration, vars).unwrap();
+            let pool = hellowork_platform::prepare_database(&config.database, &MIGRATOR)
+                .await
+                .unwrap();
+            pool.close().await;
+        },
+    )
+    .await;
+    let env = ServiceEnv::new("registration", database, &nats_url());
+    let consent = TestStream::create("consent").await;
+    let scheduling = TestStream::create("scheduling").await;
+    let mut vars = env.vars();
+    for (service, stream) in [("CONSENT", &consent), ("SCHEDULING", &scheduling)] {
+        vars.push((
+            format!("HELLOWORK_{service}_NATS_STREAM"),
+            stream.config.stream_name.clone(),
+        ));
+        vars.push((
+            format!("HELLOWORK_{service}_NATS_SUBJECT_PREFIX"),
+            stream.config.subject_prefix.clone(),
+        ));
+    }
+    let config = PlatformConfig::from_vars(Service::Registration, vars).unwrap();
+    let settings = RegistrationSettings::from_vars(Environment::Development, Vec::new()).unwrap();
+    let app = hellowork_registration::build_with(config, settings)
+        .await
+        .unwrap();
+    let addr = app.grpc_addr();
+    let shutdown = app.shutdown_token();
+    tokio::spawn(app.run_until_stopped());
+    let nats = consent.jetstream.clone();
+    let harness = Harness {
+        env,
+        consent,
+        scheduling,
+        addr,
+        shutdown,
+        nats,
+    };
+    harness.wait_until_serving().await;
+    harness
+}
+
+impl Harness {
+    pub async fn client(&self) -> RegistrationServiceClient<Channel> {
+        RegistrationServiceClient::connect(format!("http://{}", self.addr))
+            .await
+            .unwrap()
+    }
+
+    pub fn request<T>(&self, message: T, subject: &str, role: Role) -> tonic::Request<T> {
+        self.env.request(message, subject, role)
+    }
+
+    /// A request by the job seeker themself: their token's subject is their id.
+    pub fn seeker<T>(&self, id: &str, message: T) -> tonic::Request<T> {
+        self.env.request(message, id, Role::JobSeeker)
+    }
+
+    async fn wait_until_serving(&self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let channel = Channel::from_shared(format!("http://{}", self.addr))
+                .unwrap()
+                .connect()
+                .await
+                .unwrap();
+            let status = HealthClient::new(channel)
+                .check(HealthCheckRequest {
+                    service: SERVICE_NAME.into(),
+                })
+                .await
+                .map(|r| r.into_inner().status());
+            if matches!(status, Ok(ServingStatus::Serving)) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the service never became SERVING"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Events in the registration store.
+    pub async fn stored_events(&self) -> Vec<String> {
+        let pool = sqlx::PgPool::connect(&self.env.database.url).await.unwrap();
+        let types =
+            sqlx::query_scalar("SELECT event_type FROM registration.events ORDER BY position")
+                .fetch_all(&pool)
+                .await
+                .unwrap();
+        pool.close().await;
+        types
+    }
+
+    /// Waits until the service's JetStream stream holds `count` messages.
+    pub async fn wait_for_published(&self, count: u64) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let mut stream = self.nats.get_stream(&self.env.stream_name).await.unwrap();
+            let messages = stream.info().await.unwrap().state.messages;
+            if messages >= count {
+                assert_eq!(messages, count);
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "only {messages} of {count} events published"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Publishes a consent-service event, as the consent service's relay would.
+    pub async fn publish_consent(&self, event_type: &str, payload: impl Message) {
+        publish(
+            &self.nats,
+            "consent",
+            &self.consent,
+            event_type,
+            payload.encode_to_vec(),
+        )
+        .await;
+    }
+
+    /// Publishes a scheduling event, as scheduling's relay would.
+    pub async fn publish_scheduling(&self, event_type: &str, payload: impl Message) {
+        publish(
+            &self.nats,
+            "scheduling",
+            &self.scheduling,
+            event_type,
+            payload.encode_to_vec(),
+        )
+        .await;
+    }
+}
+
+async fn publish(
+    nats: &async_nats::jetstream::Context,
+    service: &str,
+    stream: &TestStream,
+    event_type: &str,
+    payload: Vec<u8>,
+) {
+    let now = Utc::now();
+    let event = RecordedEvent {
+        event_id: Uuid::now_v7(),
+        stream_id: StreamId::new(format!("{service}-{}", Uuid::now_v7())).unwrap(),
+        stream_version: 1,
+        event_type: event_type.to_owned(),
+        schema_version: 1,
+        payload,
+        occurred_at: now,
+        recorded_at: now,
+        metadata: EventMetadata {
+            correlation_id: Uuid::now_v7(),
+            causation_id: None,
+            actor: Actor {
+                subject: format!("system:{service}"),
+                role: hellowork_proto::events::v1::Role::System,
+            },
+            traceparent: None,
+            tracestate: None,
+        },
+    };
+    let bytes = envelope::to_envelope(service, &event).encode_to_vec();
+    nats.publish_with_headers(
+        envelope::subject(&stream.config.subject_prefix, event_type),
+        envelope::headers(&event),
+        bytes.into(),
+    )
+    .await
+    .unwrap()
+    .await
+    .unwrap();
+}
