@@ -97,8 +97,10 @@ impl ServiceProcess {
     }
 
     /// SIGTERM, as an orchestrator stops it; returns whether it exited
-    /// successfully within 30 s.
-    pub fn terminate(&mut self) -> bool {
+    /// successfully within 30 s. Async on purpose: the caller's open gRPC
+    /// connections must keep being served (answering the server's GOAWAY)
+    /// while the service drains, or the drain waits for its grace period.
+    pub async fn terminate(&mut self) -> bool {
         let Some(mut child) = self.child.take() else {
             return false;
         };
@@ -110,7 +112,7 @@ impl ServiceProcess {
             if let Ok(Some(status)) = child.try_wait() {
                 return status.success();
             }
-            std::thread::sleep(Duration::from_millis(20));
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
         let _ = child.kill();
         false
