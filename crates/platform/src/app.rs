@@ -10,7 +10,10 @@ use sqlx::{PgPool, migrate::Migrator};
 use tokio::{net::TcpListener, task::JoinSet};
 use tokio_stream::wrappers::TcpListenerStream;
 use tokio_util::sync::CancellationToken;
-use tonic::{service::Routes, transport::Server};
+use tonic::{
+    service::Routes,
+    transport::{Channel, Endpoint, Server},
+};
 use tonic_health::ServingStatus;
 use tower::{ServiceBuilder, limit::GlobalConcurrencyLimitLayer, load_shed::LoadShedLayer};
 
@@ -99,6 +102,22 @@ impl Platform {
             verifier,
             system,
         })
+    }
+}
+
+impl Platform {
+    /// A channel to another service: connected lazily (so start-up does not
+    /// depend on the peer), reconnecting on its own, with the configured
+    /// deadline on every call. Wrap clients with `self.system.interceptor()`
+    /// to call as `system`. A peer that cannot be reached gives UNAVAILABLE.
+    pub fn channel_to(
+        &self,
+        service: crate::config::Service,
+    ) -> Result<Channel, tonic::transport::Error> {
+        let endpoint = Endpoint::from_shared(self.config.endpoint_of(service).to_owned())?
+            .connect_timeout(self.config.peer_timeout)
+            .timeout(self.config.peer_timeout);
+        Ok(endpoint.connect_lazy())
     }
 }
 

@@ -134,6 +134,11 @@ pub struct PlatformConfig {
     /// `HELLOWORK_<SERVICE>_NATS_SUBJECT_PREFIX` (defaults
     /// `HELLOWORK_<SERVICE>`, `hellowork.<service>.v1`).
     pub streams: Vec<(Service, EventStreamConfig)>,
+    /// Where every service's gRPC endpoint is, for calls to other services:
+    /// `HELLOWORK_<SERVICE>_URL` (default `http://127.0.0.1:<its default port>`).
+    pub endpoints: Vec<(Service, String)>,
+    /// Deadline of every call to another service.
+    pub peer_timeout: Duration,
     pub auth: AuthConfig,
     pub limits: Limits,
     pub shutdown_grace: Duration,
@@ -182,6 +187,16 @@ impl PlatformConfig {
                 env.text(&prefix_var, &format!("hellowork.{}.v1", of.name())),
             )
         };
+        let endpoints = Service::ALL
+            .iter()
+            .map(|&of| {
+                let default = format!("http://127.0.0.1:{}", of.default_ports().0);
+                (
+                    of,
+                    env.text(&format!("{}_URL", of.name().to_uppercase()), &default),
+                )
+            })
+            .collect();
         let stream = stream_of(service);
         let streams = Service::ALL.iter().map(|&s| (s, stream_of(s))).collect();
         Ok(Self {
@@ -202,6 +217,8 @@ impl PlatformConfig {
             nats_url: Secret(env.text("NATS_URL", "nats://127.0.0.1:4222")),
             stream,
             streams,
+            endpoints,
+            peer_timeout: env.duration("PEER_TIMEOUT", Duration::from_secs(2))?,
             auth,
             limits: Limits {
                 max_concurrent_requests: env.parsed("MAX_CONCURRENT_REQUESTS", 256)?,
@@ -233,6 +250,16 @@ impl PlatformConfig {
             .find(|(s, _)| *s == service)
             .map(|(_, stream)| stream)
             .unwrap_or(&self.stream)
+    }
+}
+
+impl PlatformConfig {
+    /// The gRPC endpoint of `service`.
+    pub fn endpoint_of(&self, service: Service) -> &str {
+        self.endpoints
+            .iter()
+            .find(|(s, _)| *s == service)
+            .map_or("", |(_, url)| url.as_str())
     }
 }
 
@@ -391,6 +418,24 @@ mod tests {
             config.stream_of(Service::AuditLog).subject_prefix,
             "hellowork.auditlog.v1"
         );
+    }
+
+    #[test]
+    fn other_services_endpoints_are_configurable() {
+        let config = PlatformConfig::from_vars(
+            Service::Scheduling,
+            vars(&[("HELLOWORK_REGISTRATION_URL", "http://10.0.0.5:7000")]),
+        )
+        .unwrap();
+        assert_eq!(
+            config.endpoint_of(Service::Registration),
+            "http://10.0.0.5:7000"
+        );
+        assert_eq!(
+            config.endpoint_of(Service::Consent),
+            "http://127.0.0.1:50052"
+        );
+        assert_eq!(config.peer_timeout, Duration::from_secs(2));
     }
 
     #[test]
