@@ -16,6 +16,7 @@ mod app;
 mod auth;
 mod config;
 mod error;
+mod metadata;
 mod migrate;
 mod readiness;
 mod system_token;
@@ -28,5 +29,6 @@ pub use config::{
 };
 pub use error::{Article, ArticleViolation, ERROR_DOMAIN, FieldViolation, ServiceError};
 pub use hellowork_auth::{Caller, Role};
+pub use metadata::event_metadata;
 pub use migrate::prepare_database;
 pub use system_token::{SystemAuth, SystemCredentials, SystemTokenError};

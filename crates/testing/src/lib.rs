@@ -14,6 +14,7 @@
 //! - [`Scenario`]: given/when/then for pure aggregates.
 
 mod database;
+mod fingerprint;
 mod nats_server;
 mod postgres;
 mod postgres_server;
@@ -23,6 +24,7 @@ mod service_process;
 mod stream;
 
 pub use database::TestDatabase;
+pub use fingerprint::template_fingerprint;
 pub use nats_server::NatsServer;
 pub use postgres::{TestSchema, database_url};
 pub use postgres_server::PostgresServer;
