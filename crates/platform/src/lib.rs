@@ -29,6 +29,6 @@ pub use config::{
 };
 pub use error::{Article, ArticleViolation, ERROR_DOMAIN, FieldViolation, ServiceError};
 pub use hellowork_auth::{Caller, Role};
-pub use metadata::event_metadata;
+pub use metadata::{CORRELATION_HEADER, correlation_id, event_metadata};
 pub use migrate::prepare_database;
 pub use system_token::{SystemAuth, SystemCredentials, SystemTokenError};

@@ -21,3 +21,16 @@ pub fn event_metadata(caller: &Caller, correlation_id: Option<Uuid>) -> EventMet
         tracestate: trace.and_then(|t| t.tracestate),
     }
 }
+
+/// Request header carrying a caller-chosen correlation id (a UUID), so the
+/// events of several requests can be tied together.
+pub const CORRELATION_HEADER: &str = "x-correlation-id";
+
+/// The request's correlation id, if it carries a valid one.
+pub fn correlation_id<T>(request: &tonic::Request<T>) -> Option<Uuid> {
+    request
+        .metadata()
+        .get(CORRELATION_HEADER)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| Uuid::parse_str(value).ok())
+}

@@ -5,9 +5,7 @@
 use std::time::Duration;
 
 use chrono::Utc;
-use hellowork_eventstore::{
-    Actor, EventMetadata, EventStore, ExpectedVersion, NewEvent, StreamId, Upcasters,
-};
+use hellowork_eventstore::{EventStore, ExpectedVersion, NewEvent, StreamId, Upcasters};
 use hellowork_platform::{
     Application, Article, Platform, PlatformConfig, Role, Service, ServiceError, ServiceParts,
     caller, require_any, require_self_or,
@@ -46,17 +44,7 @@ impl Notes {
         let caller = caller(request)?;
         let stream = StreamId::new(format!("notes-{job_seeker_id}"))
             .map_err(|e| ServiceError::invalid("job_seeker_id", e.to_string()))?;
-        let trace = hellowork_telemetry::current_trace_context();
-        let metadata = EventMetadata {
-            correlation_id: Uuid::now_v7(),
-            causation_id: None,
-            actor: Actor {
-                subject: caller.subject().to_owned(),
-                role: caller.actor_role().into(),
-            },
-            traceparent: trace.as_ref().map(|t| t.traceparent.clone()),
-            tracestate: trace.and_then(|t| t.tracestate),
-        };
+        let metadata = hellowork_platform::event_metadata(caller, None);
         let event = NewEvent {
             event_id: Uuid::now_v7(),
             event_type: "NoteWritten".into(),

@@ -6,11 +6,13 @@ pub mod convert;
 pub mod validate;
 
 use chrono::Utc;
-use hellowork_eventstore::{Actor, EventMetadata};
-use hellowork_platform::{Caller, Role, ServiceError, caller, require_any, require_self_or};
+use hellowork_eventstore::EventMetadata;
+use hellowork_platform::{
+    Caller, Role, ServiceError, caller, correlation_id, event_metadata, require_any,
+    require_self_or,
+};
 use hellowork_proto::consent::v1::{self as proto, consent_service_server};
 use tonic::{Request, Response, Status};
-use uuid::Uuid;
 
 use crate::commands::ConsentService;
 
@@ -22,10 +24,6 @@ const READERS: [Role; 5] = [
     Role::Operator,
     Role::System,
 ];
-
-/// Request header carrying the caller's correlation id (a UUID); a new one
-/// is drawn when absent.
-pub const CORRELATION_HEADER: &str = "x-correlation-id";
 
 /// The gRPC face of the consent service.
 #[derive(Debug, Clone)]
@@ -39,26 +37,9 @@ impl ConsentApi {
     }
 }
 
-/// The metadata of the events a request causes: its correlation id, the
-/// caller as actor and the current W3C trace context.
+/// The metadata of the events a request causes.
 fn metadata<T>(request: &Request<T>, caller: &Caller) -> EventMetadata {
-    let correlation_id = request
-        .metadata()
-        .get(CORRELATION_HEADER)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| Uuid::parse_str(value).ok())
-        .unwrap_or_else(Uuid::now_v7);
-    let trace = hellowork_telemetry::current_trace_context();
-    EventMetadata {
-        correlation_id,
-        causation_id: None,
-        actor: Actor {
-            subject: caller.subject().to_owned(),
-            role: caller.actor_role().into(),
-        },
-        traceparent: trace.as_ref().map(|t| t.traceparent.clone()),
-        tracestate: trace.and_then(|t| t.tracestate),
-    }
+    event_metadata(caller, correlation_id(request))
 }
 
 #[tonic::async_trait]

@@ -41,23 +41,6 @@ pub fn seed_title() -> String {
         .to_owned()
 }
 
-/// Identifies the schema a template holds: the event store's migrations and
-/// ours.
-fn fingerprint() -> String {
-    let ours: Vec<String> = hellowork_consent::app::MIGRATOR
-        .iter()
-        .map(|m| {
-            let checksum: String = m.checksum.iter().map(|b| format!("{b:02x}")).collect();
-            format!("{}:{checksum}", m.version)
-        })
-        .collect();
-    format!(
-        "{}|{}",
-        hellowork_eventstore::schema_fingerprint(),
-        ours.join(",")
-    )
-}
-
 /// A running consent service and what its tests need around it.
 #[derive(Debug)]
 pub struct Consent {
@@ -78,7 +61,7 @@ pub async fn start() -> Consent {
     let database = TestDatabase::from_template(
         &database_url(),
         "consent",
-        &fingerprint(),
+        &hellowork_testing::template_fingerprint(&hellowork_consent::app::MIGRATOR),
         |url| async move {
             let vars = vec![("HELLOWORK_DATABASE_URL".to_owned(), url)];
             let config = PlatformConfig::from_vars(Service::Consent, vars).unwrap();

@@ -13,8 +13,11 @@ mod view;
 use std::sync::Arc;
 
 use chrono::Utc;
-use hellowork_eventstore::{Actor, EventMetadata, EventStore, Repository, StoreError};
-use hellowork_platform::{Caller, Role, ServiceError, caller, require_any, require_self_or};
+use hellowork_eventstore::{EventMetadata, EventStore, Repository, StoreError};
+use hellowork_platform::{
+    Caller, Role, ServiceError, caller, correlation_id, event_metadata, require_any,
+    require_self_or,
+};
 use hellowork_proto::registration::v1::{
     self as proto, registration_service_server::RegistrationService,
 };
@@ -53,15 +56,12 @@ impl RegistrationApi {
     /// Decides and appends one command: all of its events or none.
     async fn execute(
         &self,
-        caller: &Caller,
+        metadata: &EventMetadata,
         id: JobSeekerId,
         command: &Command,
     ) -> Result<Vec<Event>, ServiceError> {
         let stream = history::stream_of(id)?;
-        let (events, _) = self
-            .repository
-            .execute(&stream, command, &metadata(caller))
-            .await?;
+        let (events, _) = self.repository.execute(&stream, command, metadata).await?;
         Ok(events)
     }
 
@@ -71,22 +71,6 @@ impl RegistrationApi {
             return Err(domain::DomainError::NotRegistered(id).into());
         }
         Ok(history)
-    }
-}
-
-/// Request-scoped event metadata: a fresh correlation id, the caller as the
-/// actor, and the request's trace context.
-fn metadata(caller: &Caller) -> EventMetadata {
-    let trace = hellowork_telemetry::current_trace_context();
-    EventMetadata {
-        correlation_id: Uuid::now_v7(),
-        causation_id: None,
-        actor: Actor {
-            subject: caller.subject().to_owned(),
-            role: caller.actor_role().into(),
-        },
-        traceparent: trace.as_ref().map(|t| t.traceparent.clone()),
-        tracestate: trace.and_then(|t| t.tracestate),
     }
 }
 
@@ -131,7 +115,9 @@ impl RegistrationService for RegistrationApi {
             date_of_birth: parsed.date_of_birth,
             contact: parsed.contact,
         });
-        let events = self.execute(caller, id, &command).await?;
+        let events = self
+            .execute(&metadata(&request, caller), id, &command)
+            .await?;
         let history = self.registered(id).await?;
         Ok(Response::new(proto::RegisterJobSeekerResponse {
             job_seeker: view::job_seeker(&history),
@@ -147,7 +133,7 @@ impl RegistrationService for RegistrationApi {
         require_any(caller, &[Role::Counsellor, Role::Operator])?;
         let id = parse::job_seeker_id(&request.get_ref().job_seeker_id)?;
         self.execute(
-            caller,
+            &metadata(&request, caller),
             id,
             &Command::CompleteRegistration { job_seeker_id: id },
         )
@@ -175,7 +161,8 @@ impl RegistrationService for RegistrationApi {
             application_id,
             terms,
         });
-        self.execute(caller, id, &command).await?;
+        self.execute(&metadata(&request, caller), id, &command)
+            .await?;
         let history = self.registered(id).await?;
         // Art. 2(2): the first application of an online registrant converted
         // them (the same answer when the request is repeated).
@@ -211,7 +198,8 @@ impl RegistrationService for RegistrationApi {
             device_attestation_id,
             capability,
         });
-        self.execute(caller, id, &command).await?;
+        self.execute(&metadata(&request, caller), id, &command)
+            .await?;
         let history = self.registered(id).await?;
         let attestation = view::device(&history, device_attestation_id)
             .ok_or_else(|| missing("device attestation", device_attestation_id))?;
@@ -242,7 +230,8 @@ impl RegistrationService for RegistrationApi {
             at: now,
             policy: self.settings.environment_policy.clone(),
         });
-        self.execute(caller, id, &command).await?;
+        self.execute(&metadata(&request, caller), id, &command)
+            .await?;
         let history = self.registered(id).await?;
         let attestation = view::environment(&history, environment_attestation_id)
             .ok_or_else(|| missing("environment attestation", environment_attestation_id))?;
@@ -300,4 +289,9 @@ impl RegistrationService for RegistrationApi {
 /// A read-model query failed: UNAVAILABLE if the database is, else INTERNAL.
 fn database(error: sqlx::Error) -> ServiceError {
     StoreError::Database(error).into()
+}
+
+/// The metadata of the events a request causes.
+fn metadata<T>(request: &Request<T>, caller: &Caller) -> EventMetadata {
+    event_metadata(caller, correlation_id(request))
 }

@@ -18,28 +18,6 @@ use tonic_health::pb::{
 };
 use uuid::Uuid;
 
-/// The template is keyed by the event store's schema and our migrations.
-fn fingerprint() -> String {
-    let ours: Vec<String> = MIGRATOR
-        .iter()
-        .map(|m| {
-            format!(
-                "{}:{}",
-                m.version,
-                m.checksum
-                    .iter()
-                    .map(|b| format!("{b:02x}"))
-                    .collect::<String>()
-            )
-        })
-        .collect();
-    format!(
-        "{};{}",
-        hellowork_eventstore::schema_fingerprint(),
-        ours.join(",")
-    )
-}
-
 /// A running service and what it stands on.
 pub struct Harness {
     pub env: ServiceEnv,
@@ -60,7 +38,7 @@ pub async fn start() -> Harness {
     let database = TestDatabase::from_template(
         &database_url(),
         "registration",
-        &fingerprint(),
+        &hellowork_testing::template_fingerprint(&MIGRATOR),
         |url| async move {
             let vars = vec![("HELLOWORK_DATABASE_URL".to_owned(), url)];
             let config = PlatformConfig::from_vars(Service::Registration, vars).unwrap();
