@@ -55,6 +55,10 @@ pub trait Projection: Send + Sync + 'static {
 pub enum ProjectionError {
     #[error("projection database error")]
     Database(#[from] sqlx::Error),
+    /// Something the projection depends on (a database, a concurrent writer)
+    /// was in the way; the event is redelivered and tried again.
+    #[error("event not applied for now; will retry")]
+    Transient(#[source] Box<dyn std::error::Error + Send + Sync>),
     /// The event can never be applied (a bug or a payload it cannot read);
     /// retrying will not help.
     #[error("event {event_id} ({event_type}) cannot be applied: {reason}")]

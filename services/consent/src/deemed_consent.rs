@@ -102,14 +102,9 @@ impl Projection for DeemedConsent {
         };
         match self.service.record_consent(input, &metadata).await {
             Ok(_) => Ok(()),
-            Err(error) if error.is_retryable() => {
-                // Retried by the runner (nak): the database or a concurrent
-                // writer was in the way. ProjectionError has no transient
-                // variant other than a database error.
-                Err(ProjectionError::Database(sqlx::Error::Protocol(
-                    error.to_string(),
-                )))
-            }
+            // Retried by the runner (nak): the database or a concurrent
+            // writer was in the way.
+            Err(error) if error.is_retryable() => Err(ProjectionError::Transient(Box::new(error))),
             // A rule of the terms refuses it (e.g. the version applied to is
             // not in force): retrying cannot help; the runner logs it.
             Err(error) => Err(rejected(event, error)),
