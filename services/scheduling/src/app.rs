@@ -1,0 +1,72 @@
+//! Wiring the scheduling service onto the platform: its migrations, the
+//! gRPC server with its clients of registration and consent, and the
+//! projection of its own events.
+
+use std::sync::Arc;
+
+use hellowork_eventstore::{ConsumerConfig, ProjectionRunner, Upcasters};
+use hellowork_platform::{
+    Application, BackgroundTask, Platform, PlatformConfig, Service, ServiceParts, StartupError,
+};
+use hellowork_proto::scheduling::v1::scheduling_service_server::SchedulingServiceServer;
+use tonic::service::Routes;
+
+use crate::{
+    eligibility::EligibilityClient, grpc::SchedulingApi, projections::ScheduleProjection,
+    settings::SchedulingSettings,
+};
+
+/// The service's own migrations (its read models), run after the event
+/// store's in the same schema.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();
+
+/// The name health checks report.
+pub const SERVICE_NAME: &str = "hellowork.scheduling.v1.SchedulingService";
+
+/// Builds the service with its settings read from the environment.
+pub async fn build(config: PlatformConfig) -> Result<Application, StartupError> {
+    let settings = SchedulingSettings::from_env(config.environment)
+        .map_err(|error| StartupError::Database(sqlx::Error::Configuration(Box::new(error))))?;
+    build_with(config, settings).await
+}
+
+/// Builds the service with explicit settings (tests pass their own).
+pub async fn build_with(
+    config: PlatformConfig,
+    settings: SchedulingSettings,
+) -> Result<Application, StartupError> {
+    let platform = Platform::connect(config, &MIGRATOR, Upcasters::new()).await?;
+    let channel = |service| {
+        platform
+            .channel_to(service)
+            .map_err(|error| StartupError::Database(sqlx::Error::Configuration(Box::new(error))))
+    };
+    let eligibility = EligibilityClient::new(
+        channel(Service::Registration)?,
+        channel(Service::Consent)?,
+        platform.system.interceptor(),
+    );
+    let api = SchedulingServiceServer::new(SchedulingApi::new(
+        platform.store.clone(),
+        platform.pool.clone(),
+        eligibility,
+        settings,
+    ))
+    .max_decoding_message_size(platform.config.limits.max_message_bytes);
+    let own = platform.config.stream.clone();
+    let runner = ProjectionRunner::new(
+        Arc::new(ScheduleProjection),
+        platform.pool.clone(),
+        platform.jetstream.clone(),
+        ConsumerConfig::new(own.stream_name.clone(), own.all_subjects()),
+        Upcasters::new(),
+    );
+    let background: Vec<BackgroundTask> = vec![Box::new(move |stop| Box::pin(runner.run(stop)))];
+    let parts = ServiceParts {
+        routes: Routes::new(api),
+        health_names: vec![SERVICE_NAME.to_owned()],
+        file_descriptor_sets: vec![hellowork_proto::FILE_DESCRIPTOR_SET],
+        background,
+    };
+    Application::build(platform, parts).await
+}

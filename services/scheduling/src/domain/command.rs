@@ -1,0 +1,139 @@
+//! What the aggregates are asked to do. Every instant a rule needs is part
+//! of the command; the domain never reads a clock.
+
+use chrono::{DateTime, Duration, Utc};
+use hellowork_proto::scheduling::v1::{
+    AttendantKind, CancellationReason, ChecklistItem, ConductReason, DeviceIdentifiers, Offering,
+};
+
+/// A command for one counsellor's schedule stream.
+#[derive(Debug, Clone)]
+pub enum ScheduleCommand {
+    Publish(Publish),
+    Book(Book),
+    Cancel(Cancel),
+    Reschedule(Reschedule),
+    DeclareAttendant(DeclareAttendant),
+    CompleteChecklist(CompleteChecklist),
+    AcknowledgePrivateRoom { booking_id: String },
+    AcknowledgeNoRecording { booking_id: String },
+    Join(Join),
+    Leave(Leave),
+    Stop(Stop),
+}
+
+/// One slot to publish.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewSlot {
+    pub slot_id: String,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+}
+
+/// Art. 1: publish availability of one offering as slots.
+#[derive(Debug, Clone)]
+pub struct Publish {
+    pub counsellor_id: String,
+    pub offering: Offering,
+    pub slots: Vec<NewSlot>,
+    pub capacity: u32,
+}
+
+/// Art. 2, 3, 12(3): book a seat. Eligibility has been asked of
+/// registration and consent before; the schedule decides seats.
+#[derive(Debug, Clone)]
+pub struct Book {
+    pub booking_id: String,
+    pub slot_id: String,
+    pub job_seeker_id: String,
+    /// Attendants declared with the booking: (attendant id, kind).
+    pub attendants: Vec<(String, AttendantKind)>,
+    pub at: DateTime<Utc>,
+    /// Art. 12(3): how long before the session attendants may be declared.
+    pub attendant_cutoff: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct Cancel {
+    pub booking_id: String,
+    pub reason: CancellationReason,
+    /// Reason ONLINE_SERVICES_REFUSED only.
+    pub refusal_id: String,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Reschedule {
+    pub booking_id: String,
+    pub new_slot_id: String,
+    pub at: DateTime<Utc>,
+    pub attendant_cutoff: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct DeclareAttendant {
+    pub booking_id: String,
+    pub attendant_id: String,
+    pub kind: AttendantKind,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone)]
+pub struct CompleteChecklist {
+    pub booking_id: String,
+    pub confirmed: Vec<ChecklistItem>,
+}
+
+#[derive(Clone)]
+pub struct Join {
+    pub booking_id: String,
+    pub device: DeviceIdentifiers,
+    /// Art. 12(1): whether the person's online services are refused now
+    /// (from their person stream).
+    pub refused: bool,
+}
+
+/// Art. 7, 8: never print device identifiers.
+impl std::fmt::Debug for Join {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Join")
+            .field("refused", &self.refused)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Clone)]
+pub struct Leave {
+    pub booking_id: String,
+    pub device: DeviceIdentifiers,
+}
+
+/// Art. 7, 8: never print device identifiers.
+impl std::fmt::Debug for Leave {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Leave").finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Stop {
+    pub booking_id: String,
+    pub reason: ConductReason,
+    pub note: String,
+}
+
+/// A command for one person's stream (Art. 12(1)).
+#[derive(Debug, Clone)]
+pub enum PersonCommand {
+    Refuse(Refuse),
+    Lift { refusal_id: String, note: String },
+}
+
+#[derive(Debug, Clone)]
+pub struct Refuse {
+    pub refusal_id: String,
+    pub job_seeker_id: String,
+    pub reason: ConductReason,
+    pub note: String,
+    pub booking_id: String,
+}

@@ -1,0 +1,119 @@
+//! The scheduling service's events: the prost messages of
+//! `hellowork/scheduling/v1/events.proto`, stored and published as
+//! protobuf, typed by their message name.
+
+use hellowork_eventstore::DomainEvent;
+use hellowork_proto::scheduling::v1::{
+    AttendantDeclared, BookingCancelled, BookingRescheduled, NoRecordingAcknowledged,
+    OnlineServicesRefused, PreSessionChecklistCompleted, PrivateRoomAcknowledged, RefusalLifted,
+    SessionBooked, SessionJoined, SessionLeft, SessionStopped, SlotPublished,
+};
+use prost::Message;
+
+/// One fact about a schedule or a person, past tense.
+#[derive(Clone, PartialEq)]
+pub enum Event {
+    SlotPublished(SlotPublished),
+    SessionBooked(SessionBooked),
+    BookingCancelled(BookingCancelled),
+    BookingRescheduled(BookingRescheduled),
+    AttendantDeclared(AttendantDeclared),
+    ChecklistCompleted(PreSessionChecklistCompleted),
+    PrivateRoomAcknowledged(PrivateRoomAcknowledged),
+    NoRecordingAcknowledged(NoRecordingAcknowledged),
+    SessionJoined(SessionJoined),
+    SessionLeft(SessionLeft),
+    SessionStopped(SessionStopped),
+    OnlineServicesRefused(OnlineServicesRefused),
+    RefusalLifted(RefusalLifted),
+}
+
+/// Art. 7, 8: `SessionJoined`/`SessionLeft` carry device identifiers, so
+/// the debug form names the event type only and never prints payloads.
+impl std::fmt::Debug for Event {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Event::{}", self.event_type())
+    }
+}
+
+impl DomainEvent for Event {
+    fn event_type(&self) -> &'static str {
+        match self {
+            Self::SlotPublished(_) => "SlotPublished",
+            Self::SessionBooked(_) => "SessionBooked",
+            Self::BookingCancelled(_) => "BookingCancelled",
+            Self::BookingRescheduled(_) => "BookingRescheduled",
+            Self::AttendantDeclared(_) => "AttendantDeclared",
+            Self::ChecklistCompleted(_) => "PreSessionChecklistCompleted",
+            Self::PrivateRoomAcknowledged(_) => "PrivateRoomAcknowledged",
+            Self::NoRecordingAcknowledged(_) => "NoRecordingAcknowledged",
+            Self::SessionJoined(_) => "SessionJoined",
+            Self::SessionLeft(_) => "SessionLeft",
+            Self::SessionStopped(_) => "SessionStopped",
+            Self::OnlineServicesRefused(_) => "OnlineServicesRefused",
+            Self::RefusalLifted(_) => "RefusalLifted",
+        }
+    }
+
+    fn schema_version(&self) -> u32 {
+        1
+    }
+
+    fn encode(&self) -> Vec<u8> {
+        match self {
+            Self::SlotPublished(e) => e.encode_to_vec(),
+            Self::SessionBooked(e) => e.encode_to_vec(),
+            Self::BookingCancelled(e) => e.encode_to_vec(),
+            Self::BookingRescheduled(e) => e.encode_to_vec(),
+            Self::AttendantDeclared(e) => e.encode_to_vec(),
+            Self::ChecklistCompleted(e) => e.encode_to_vec(),
+            Self::PrivateRoomAcknowledged(e) => e.encode_to_vec(),
+            Self::NoRecordingAcknowledged(e) => e.encode_to_vec(),
+            Self::SessionJoined(e) => e.encode_to_vec(),
+            Self::SessionLeft(e) => e.encode_to_vec(),
+            Self::SessionStopped(e) => e.encode_to_vec(),
+            Self::OnlineServicesRefused(e) => e.encode_to_vec(),
+            Self::RefusalLifted(e) => e.encode_to_vec(),
+        }
+    }
+
+    fn decode(event_type: &str, payload: &[u8]) -> Result<Self, String> {
+        fn decode<M: Message + Default>(payload: &[u8]) -> Result<M, String> {
+            M::decode(payload).map_err(|error| error.to_string())
+        }
+        Ok(match event_type {
+            "SlotPublished" => Self::SlotPublished(decode(payload)?),
+            "SessionBooked" => Self::SessionBooked(decode(payload)?),
+            "BookingCancelled" => Self::BookingCancelled(decode(payload)?),
+            "BookingRescheduled" => Self::BookingRescheduled(decode(payload)?),
+            "AttendantDeclared" => Self::AttendantDeclared(decode(payload)?),
+            "PreSessionChecklistCompleted" => Self::ChecklistCompleted(decode(payload)?),
+            "PrivateRoomAcknowledged" => Self::PrivateRoomAcknowledged(decode(payload)?),
+            "NoRecordingAcknowledged" => Self::NoRecordingAcknowledged(decode(payload)?),
+            "SessionJoined" => Self::SessionJoined(decode(payload)?),
+            "SessionLeft" => Self::SessionLeft(decode(payload)?),
+            "SessionStopped" => Self::SessionStopped(decode(payload)?),
+            "OnlineServicesRefused" => Self::OnlineServicesRefused(decode(payload)?),
+            "RefusalLifted" => Self::RefusalLifted(decode(payload)?),
+            other => return Err(format!("unknown scheduling event type {other}")),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_round_trip_under_their_message_names() {
+        let event = Event::RefusalLifted(RefusalLifted {
+            refusal_id: "r".into(),
+            job_seeker_id: "j".into(),
+            note: "n".into(),
+        });
+        assert_eq!(event.event_type(), "RefusalLifted");
+        assert!(Event::decode(event.event_type(), &event.encode()).unwrap() == event);
+        assert!(Event::decode("Nope", &[]).is_err());
+        assert_eq!(format!("{event:?}"), "Event::RefusalLifted");
+    }
+}

@@ -1,0 +1,31 @@
+//! The scheduling domain: pure, no I/O and no clock (every instant is an
+//! input). Two aggregates:
+//!
+//! - [`Schedule`]: one counsellor's slots and every booking of them, on the
+//!   stream `scheduling-counsellor-<id>`. A counsellor's slots never overlap
+//!   and a slot is never booked beyond its capacity because both are decided
+//!   on this one stream with optimistic concurrency (Art. 1, 2, 3, 12).
+//! - [`Person`]: one person's refusals of online services, on the stream
+//!   `scheduling-person-<id>` (Art. 12(1)).
+//!
+//! Rules are documented where they are enforced, each doc comment starting
+//! with its article, so `grep -rn "Art. 12" src/domain` finds them.
+
+mod command;
+mod error;
+mod event;
+mod person;
+mod schedule;
+mod time;
+
+pub use command::{
+    Book, Cancel, CompleteChecklist, DeclareAttendant, Join, Leave, NewSlot, PersonCommand,
+    Publish, Refuse, Reschedule, ScheduleCommand, Stop,
+};
+pub use error::{DomainError, NotReady};
+pub use event::Event;
+pub use person::{Person, RefusalRecord};
+pub use schedule::{
+    Booking, REQUIRED_CHECKLIST, Schedule, Slot, confirmation_notices, offering_allows_capacity,
+};
+pub use time::{timestamp, to_datetime, tokyo_date, tokyo_day_bounds};

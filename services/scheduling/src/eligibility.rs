@@ -1,0 +1,151 @@
+//! Art. 2: whether a person may book, asked of the registration service
+//! (`CheckEligibility`) and the consent service (`GetConsentStatus`) over
+//! gRPC as `system`, each with the platform's peer deadline. A peer that
+//! cannot be asked gives UNAVAILABLE: scheduling never guesses.
+
+use chrono::{DateTime, Utc};
+use hellowork_platform::{Article, ArticleViolation, ServiceError, SystemAuth};
+use hellowork_proto::{
+    consent::v1::{
+        ConsentStatus, GetConsentStatusRequest, consent_service_client::ConsentServiceClient,
+    },
+    registration::v1::{
+        CheckEligibilityRequest, EligibilityReason,
+        registration_service_client::RegistrationServiceClient,
+    },
+};
+use tonic::{Code, service::interceptor::InterceptedService, transport::Channel};
+
+use crate::domain::timestamp;
+
+/// Clients of the two peers, on lazily connected channels.
+#[derive(Debug, Clone)]
+pub struct EligibilityClient {
+    registration: RegistrationServiceClient<InterceptedService<Channel, SystemAuth>>,
+    consent: ConsentServiceClient<InterceptedService<Channel, SystemAuth>>,
+}
+
+/// Articles an unmet condition can cite, so each maps to a static
+/// [`Article`]; unknown ones fall back to Art. 2, the eligibility article.
+const KNOWN_ARTICLES: [&str; 14] = [
+    "2(1)", "2(2)", "2(3)", "4", "5(1)", "5(2)", "5(3)", "5(4)", "5(5)", "5(6)", "5", "6", "12(1)",
+    "12(4)",
+];
+
+/// The first article of a text like `Art. 2(1), 6` (the full text stays in
+/// the violation's description).
+pub fn first_article(text: &str) -> Article {
+    let first = text
+        .trim()
+        .trim_start_matches("Art.")
+        .split(',')
+        .next()
+        .unwrap_or_default()
+        .trim();
+    Article(
+        KNOWN_ARTICLES
+            .iter()
+            .find(|known| **known == first)
+            .copied()
+            .unwrap_or("2"),
+    )
+}
+
+fn unavailable(peer: &'static str, status: &tonic::Status) -> ServiceError {
+    tracing::warn!(peer, code = ?status.code(), "eligibility peer call failed");
+    ServiceError::Unavailable(peer)
+}
+
+impl EligibilityClient {
+    pub fn new(registration: Channel, consent: Channel, auth: SystemAuth) -> Self {
+        Self {
+            registration: RegistrationServiceClient::with_interceptor(registration, auth.clone()),
+            consent: ConsentServiceClient::with_interceptor(consent, auth),
+        }
+    }
+
+    /// Every unmet condition of eligibility at `at` (the session start), or
+    /// UNAVAILABLE when either peer cannot answer.
+    pub async fn unmet(
+        &self,
+        job_seeker_id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Vec<ArticleViolation>, ServiceError> {
+        let mut registration = self.registration.clone();
+        let mut consent = self.consent.clone();
+        let (eligibility, consent_status) = tokio::join!(
+            registration.check_eligibility(CheckEligibilityRequest {
+                job_seeker_id: job_seeker_id.to_owned(),
+                at: Some(timestamp(at)),
+            }),
+            consent.get_consent_status(GetConsentStatusRequest {
+                job_seeker_id: job_seeker_id.to_owned(),
+                at: Some(timestamp(at)),
+            }),
+        );
+        let mut unmet = Vec::new();
+        match eligibility {
+            Ok(response) => {
+                for condition in response.into_inner().unmet_conditions {
+                    unmet.push(ArticleViolation {
+                        article: first_article(&condition.article),
+                        subject: condition.reason().as_str_name().to_owned(),
+                        description: format!("{}: {:?}", condition.article, condition.reason()),
+                    });
+                }
+            }
+            // Art. 2(2): a person the registration service does not know has
+            // no job-seeker registration.
+            Err(status) if status.code() == Code::NotFound => unmet.push(ArticleViolation {
+                article: Article("2(2)"),
+                subject: EligibilityReason::RegistrationIncomplete
+                    .as_str_name()
+                    .to_owned(),
+                description: "Art. 2(2): the person is not registered as a job seeker".to_owned(),
+            }),
+            Err(status) => return Err(unavailable("the registration service", &status)),
+        }
+        let status = match consent_status {
+            Ok(response) => response.into_inner().status(),
+            Err(status) if status.code() == Code::NotFound => ConsentStatus::None,
+            Err(status) => return Err(unavailable("the consent service", &status)),
+        };
+        // Art. 2(1), 4, 6: consent to the terms, from the consent service
+        // itself (registration's view of it may lag).
+        let consent_reason = match status {
+            ConsentStatus::Consented => None,
+            ConsentStatus::Withdrawn => Some(EligibilityReason::ConsentWithdrawn),
+            ConsentStatus::None | ConsentStatus::Unspecified => {
+                Some(EligibilityReason::ConsentMissing)
+            }
+        };
+        // Registration's own consent conditions are replaced by the consent
+        // service's answer, the authority on consent.
+        unmet.retain(|v| {
+            v.subject != EligibilityReason::ConsentMissing.as_str_name()
+                && v.subject != EligibilityReason::ConsentWithdrawn.as_str_name()
+        });
+        if let Some(reason) = consent_reason {
+            unmet.push(ArticleViolation {
+                article: Article("2(1)"),
+                subject: reason.as_str_name().to_owned(),
+                description: format!("Art. 2(1): consent to the terms of use: {reason:?}"),
+            });
+        }
+        Ok(unmet)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compound_articles_map_to_their_first_article() {
+        assert_eq!(first_article("Art. 2(1), 6"), Article("2(1)"));
+        assert_eq!(first_article("Art. 5, 12(4)"), Article("5"));
+        assert_eq!(first_article("Art. 5(3)"), Article("5(3)"));
+        assert_eq!(first_article("Art. 12(1)"), Article("12(1)"));
+        assert_eq!(first_article("something odd"), Article("2"));
+    }
+}

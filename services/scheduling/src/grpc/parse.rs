@@ -1,0 +1,480 @@
+//! Requests into domain values: every field checked, every violation
+//! reported with its path, nothing written unless all are valid.
+
+use std::net::IpAddr;
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use hellowork_platform::{FieldViolation, ServiceError};
+use hellowork_proto::scheduling::v1::{
+    self as proto, AttendantKind, CancellationReason, ChecklistItem, ConductReason, Offering,
+};
+use uuid::Uuid;
+
+use crate::domain::{offering_allows_capacity, to_datetime};
+
+/// Most slots one publication may create.
+pub const MAX_SLOTS: i64 = 200;
+/// Shortest slot.
+pub const MIN_SLOT_MINUTES: i64 = 5;
+/// Most attendants declared with one booking.
+pub const MAX_ATTENDANTS: usize = 5;
+/// Longest note (no names or contact data).
+pub const MAX_NOTE: usize = 500;
+/// Longest counsellor id (it names a stream).
+pub const MAX_COUNSELLOR_ID: usize = 100;
+pub const DEFAULT_PAGE_SIZE: i64 = 50;
+pub const MAX_PAGE_SIZE: i32 = 500;
+
+/// Collects violations while parsing.
+#[derive(Debug, Default)]
+pub struct Violations(Vec<FieldViolation>);
+
+impl Violations {
+    pub fn add(&mut self, field: impl Into<String>, description: impl Into<String>) {
+        self.0.push(FieldViolation::new(field, description));
+    }
+
+    /// Keeps `Ok` values; records the error under `field`.
+    pub fn check<T>(&mut self, field: &str, result: Result<T, String>) -> Option<T> {
+        result.map_err(|e| self.add(field, e)).ok()
+    }
+
+    /// `Ok(())` if nothing was violated.
+    pub fn finish(self) -> Result<(), ServiceError> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(ServiceError::InvalidArgument(self.0))
+        }
+    }
+}
+
+pub fn uuid(raw: &str) -> Result<Uuid, String> {
+    Uuid::parse_str(raw.trim()).map_err(|_| "must be a UUID".to_owned())
+}
+
+/// A counsellor id: the token subject of the counsellor, printable ASCII.
+pub fn counsellor_id(raw: &str) -> Result<String, String> {
+    let raw = raw.trim();
+    if raw.is_empty() {
+        return Err("must not be empty".to_owned());
+    }
+    if raw.len() > MAX_COUNSELLOR_ID || !raw.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(format!(
+            "must be at most {MAX_COUNSELLOR_ID} printable ASCII characters without spaces"
+        ));
+    }
+    Ok(raw.to_owned())
+}
+
+pub fn instant(at: Option<&prost_types::Timestamp>) -> Result<DateTime<Utc>, String> {
+    match at {
+        None => Err("is required".to_owned()),
+        Some(at) => to_datetime(Some(at)).ok_or_else(|| "is not a valid timestamp".to_owned()),
+    }
+}
+
+pub fn offering(raw: i32) -> Result<Offering, String> {
+    match Offering::try_from(raw) {
+        Ok(Offering::Unspecified) | Err(_) => Err(
+            "must be COUNSELLING, JOB_REFERRAL, SEMINAR, INTERVIEW or MANAGED_SELECTION".to_owned(),
+        ),
+        Ok(offering) => Ok(offering),
+    }
+}
+
+pub fn date(date: Option<&proto::Date>) -> Result<NaiveDate, String> {
+    let date = date.ok_or("is required")?;
+    let month = u32::try_from(date.month).map_err(|_| "month out of range".to_owned())?;
+    let day = u32::try_from(date.day).map_err(|_| "day out of range".to_owned())?;
+    NaiveDate::from_ymd_opt(date.year, month, day).ok_or_else(|| "is not a valid date".to_owned())
+}
+
+pub fn page_size(raw: i32) -> Result<i64, String> {
+    match raw {
+        0 => Ok(DEFAULT_PAGE_SIZE),
+        1..=MAX_PAGE_SIZE => Ok(i64::from(raw)),
+        _ => Err(format!("must be between 0 and {MAX_PAGE_SIZE}")),
+    }
+}
+
+/// A page token: `<unix seconds>.<nanos>|<id>` of the last item returned.
+pub fn page_token(raw: &str) -> Result<Option<(DateTime<Utc>, String)>, String> {
+    if raw.is_empty() {
+        return Ok(None);
+    }
+    let invalid = || "is not a token this service issued".to_owned();
+    let (at, id) = raw.split_once('|').ok_or_else(invalid)?;
+    let (seconds, nanos) = at.split_once('.').ok_or_else(invalid)?;
+    let at = DateTime::from_timestamp(
+        seconds.parse().map_err(|_| invalid())?,
+        nanos.parse().map_err(|_| invalid())?,
+    )
+    .ok_or_else(invalid)?;
+    Ok(Some((at, id.to_owned())))
+}
+
+pub fn next_page_token(at: DateTime<Utc>, id: &str) -> String {
+    format!("{}.{}|{id}", at.timestamp(), at.timestamp_subsec_nanos())
+}
+
+fn note(v: &mut Violations, reason: Option<ConductReason>, note: &str) {
+    if note.chars().count() > MAX_NOTE {
+        v.add("note", format!("must be at most {MAX_NOTE} characters"));
+    }
+    if reason == Some(ConductReason::OtherObstruction) && note.trim().is_empty() {
+        v.add("note", "is required for OTHER_OBSTRUCTION");
+    }
+}
+
+pub fn conduct_reason(raw: i32) -> Result<ConductReason, String> {
+    match ConductReason::try_from(raw) {
+        Ok(ConductReason::Unspecified) | Err(_) => Err(
+            "must be THREAT, ABUSIVE_LANGUAGE, NON_JOB_PURPOSE, RECORDING_DETECTED or OTHER_OBSTRUCTION"
+                .to_owned(),
+        ),
+        Ok(reason) => Ok(reason),
+    }
+}
+
+fn attendant_kind(raw: i32) -> Result<AttendantKind, String> {
+    match AttendantKind::try_from(raw) {
+        Ok(AttendantKind::Unspecified) | Err(_) => {
+            Err("must be INTERPRETER, CAREGIVER or OTHER".to_owned())
+        }
+        Ok(kind) => Ok(kind),
+    }
+}
+
+/// A parsed `PublishAvailability`.
+#[derive(Debug)]
+pub struct Publication {
+    pub request_id: Uuid,
+    pub counsellor_id: String,
+    pub offering: Offering,
+    /// (start, end) of each slot.
+    pub windows: Vec<(DateTime<Utc>, DateTime<Utc>)>,
+    pub capacity: u32,
+}
+
+pub fn publication(r: &proto::PublishAvailabilityRequest) -> Result<Publication, ServiceError> {
+    let mut v = Violations::default();
+    let request_id = v.check("request_id", uuid(&r.request_id));
+    let counsellor = v.check("counsellor_id", counsellor_id(&r.counsellor_id));
+    let offering = v.check("offering", offering(r.offering));
+    let start = v.check("start_time", instant(r.start_time.as_ref()));
+    let end = v.check("end_time", instant(r.end_time.as_ref()));
+    let capacity = r.capacity.max(1);
+    if let Some(offering) = offering
+        && !offering_allows_capacity(offering, capacity)
+    {
+        v.add("capacity", "Art. 1: only a SEMINAR has more than one seat");
+    }
+    let mut windows = Vec::new();
+    if let (Some(start), Some(end)) = (start, end) {
+        if end <= start {
+            v.add("end_time", "must be after start_time");
+        } else {
+            let length = match &r.slot_length {
+                None => Some(end - start),
+                Some(d) if d.nanos == 0 && d.seconds >= MIN_SLOT_MINUTES * 60 => {
+                    Some(Duration::seconds(d.seconds))
+                }
+                Some(_) => {
+                    v.add(
+                        "slot_length",
+                        format!("must be whole seconds, at least {MIN_SLOT_MINUTES} minutes"),
+                    );
+                    None
+                }
+            };
+            if let Some(length) = length {
+                let window = end - start;
+                let count = window.num_seconds() / length.num_seconds().max(1);
+                if window.num_seconds() % length.num_seconds().max(1) != 0 {
+                    v.add(
+                        "slot_length",
+                        "must divide the window from start_time to end_time",
+                    );
+                } else if count > MAX_SLOTS {
+                    v.add(
+                        "slot_length",
+                        format!("would make more than {MAX_SLOTS} slots"),
+                    );
+                } else {
+                    let mut at = start;
+                    while at < end {
+                        windows.push((at, at + length));
+                        at += length;
+                    }
+                }
+            }
+        }
+    }
+    v.finish()?;
+    Ok(Publication {
+        request_id: request_id.unwrap_or_default(),
+        counsellor_id: counsellor.unwrap_or_default(),
+        offering: offering.unwrap_or_default(),
+        windows,
+        capacity,
+    })
+}
+
+/// A parsed `ListFreeSlots`.
+#[derive(Debug)]
+pub struct FreeSlotsQuery {
+    pub offering: Offering,
+    pub date: NaiveDate,
+    pub counsellor_id: Option<String>,
+    pub page_size: i64,
+    pub after: Option<(DateTime<Utc>, String)>,
+}
+
+pub fn free_slots(r: &proto::ListFreeSlotsRequest) -> Result<FreeSlotsQuery, ServiceError> {
+    let mut v = Violations::default();
+    let offering = v.check("offering", offering(r.offering));
+    let date = v.check("date", date(r.date.as_ref()));
+    let counsellor = if r.counsellor_id.is_empty() {
+        None
+    } else {
+        v.check("counsellor_id", counsellor_id(&r.counsellor_id))
+    };
+    let size = v.check("page_size", page_size(r.page_size));
+    let after = v.check("page_token", page_token(&r.page_token));
+    v.finish()?;
+    Ok(FreeSlotsQuery {
+        offering: offering.unwrap_or_default(),
+        date: date.unwrap_or_default(),
+        counsellor_id: counsellor,
+        page_size: size.unwrap_or(DEFAULT_PAGE_SIZE),
+        after: after.flatten(),
+    })
+}
+
+/// A parsed `BookSession`.
+#[derive(Debug)]
+pub struct BookingRequest {
+    pub request_id: Uuid,
+    pub slot_id: Uuid,
+    pub job_seeker_id: Uuid,
+    pub attendants: Vec<AttendantKind>,
+}
+
+pub fn booking(r: &proto::BookSessionRequest) -> Result<BookingRequest, ServiceError> {
+    let mut v = Violations::default();
+    let request_id = v.check("request_id", uuid(&r.request_id));
+    let slot_id = v.check("slot_id", uuid(&r.slot_id));
+    let job_seeker_id = v.check("job_seeker_id", uuid(&r.job_seeker_id));
+    if r.attendants.len() > MAX_ATTENDANTS {
+        v.add("attendants", format!("at most {MAX_ATTENDANTS}"));
+    }
+    let mut attendants = Vec::new();
+    for (i, kind) in r.attendants.iter().enumerate() {
+        if let Some(kind) = v.check(&format!("attendants[{i}]"), attendant_kind(*kind)) {
+            attendants.push(kind);
+        }
+    }
+    v.finish()?;
+    Ok(BookingRequest {
+        request_id: request_id.unwrap_or_default(),
+        slot_id: slot_id.unwrap_or_default(),
+        job_seeker_id: job_seeker_id.unwrap_or_default(),
+        attendants,
+    })
+}
+
+pub fn booking_id(raw: &str) -> Result<Uuid, ServiceError> {
+    uuid(raw).map_err(|e| ServiceError::invalid("booking_id", e))
+}
+
+pub fn cancellation(
+    r: &proto::CancelBookingRequest,
+) -> Result<(Uuid, CancellationReason), ServiceError> {
+    let mut v = Violations::default();
+    let id = v.check("booking_id", uuid(&r.booking_id));
+    let reason = v.check(
+        "reason",
+        match CancellationReason::try_from(r.reason) {
+            Ok(reason @ (CancellationReason::ByJobSeeker | CancellationReason::ByOffice)) => {
+                Ok(reason)
+            }
+            _ => Err("must be BY_JOB_SEEKER or BY_OFFICE".to_owned()),
+        },
+    );
+    v.finish()?;
+    Ok((id.unwrap_or_default(), reason.unwrap_or_default()))
+}
+
+pub fn rescheduling(
+    r: &proto::RescheduleBookingRequest,
+) -> Result<(Uuid, Uuid, Uuid), ServiceError> {
+    let mut v = Violations::default();
+    let request_id = v.check("request_id", uuid(&r.request_id));
+    let id = v.check("booking_id", uuid(&r.booking_id));
+    let slot = v.check("new_slot_id", uuid(&r.new_slot_id));
+    v.finish()?;
+    Ok((
+        request_id.unwrap_or_default(),
+        id.unwrap_or_default(),
+        slot.unwrap_or_default(),
+    ))
+}
+
+pub fn attendant(
+    r: &proto::DeclareAttendantRequest,
+) -> Result<(Uuid, Uuid, AttendantKind), ServiceError> {
+    let mut v = Violations::default();
+    let request_id = v.check("request_id", uuid(&r.request_id));
+    let id = v.check("booking_id", uuid(&r.booking_id));
+    let kind = v.check("kind", attendant_kind(r.kind));
+    v.finish()?;
+    Ok((
+        request_id.unwrap_or_default(),
+        id.unwrap_or_default(),
+        kind.unwrap_or_default(),
+    ))
+}
+
+pub fn checklist(
+    r: &proto::CompletePreSessionChecklistRequest,
+) -> Result<(Uuid, Vec<ChecklistItem>), ServiceError> {
+    let mut v = Violations::default();
+    let id = v.check("booking_id", uuid(&r.booking_id));
+    let mut items = Vec::new();
+    for (i, item) in r.confirmed_items.iter().enumerate() {
+        match ChecklistItem::try_from(*item) {
+            Ok(ChecklistItem::Unspecified) | Err(_) => {
+                v.add(format!("confirmed_items[{i}]"), "is not a checklist item");
+            }
+            Ok(item) => items.push(item),
+        }
+    }
+    v.finish()?;
+    Ok((id.unwrap_or_default(), items))
+}
+
+/// Art. 7(1): the device identifiers the front system reports.
+pub fn device(
+    v: &mut Violations,
+    device: Option<&proto::DeviceIdentifiers>,
+) -> proto::DeviceIdentifiers {
+    let Some(device) = device else {
+        v.add("device", "is required");
+        return proto::DeviceIdentifiers::default();
+    };
+    let mut text = |field: &str, value: &str, max: usize, required: bool| {
+        if required && value.trim().is_empty() {
+            v.add(format!("device.{field}"), "must not be empty");
+        } else if value.chars().count() > max {
+            v.add(
+                format!("device.{field}"),
+                format!("must be at most {max} characters"),
+            );
+        }
+    };
+    text("device_id", &device.device_id, 200, true);
+    text("user_agent", &device.user_agent, 1000, false);
+    text("os_name", &device.os_name, 100, false);
+    text("os_version", &device.os_version, 100, false);
+    if device.ip_address.parse::<IpAddr>().is_err() {
+        v.add("device.ip_address", "must be an IPv4 or IPv6 address");
+    }
+    device.clone()
+}
+
+pub fn presence(
+    booking_id: &str,
+    raw_device: Option<&proto::DeviceIdentifiers>,
+) -> Result<(Uuid, proto::DeviceIdentifiers), ServiceError> {
+    let mut v = Violations::default();
+    let id = v.check("booking_id", uuid(booking_id));
+    let device = device(&mut v, raw_device);
+    v.finish()?;
+    Ok((id.unwrap_or_default(), device))
+}
+
+pub fn stop(r: &proto::StopSessionRequest) -> Result<(Uuid, ConductReason), ServiceError> {
+    let mut v = Violations::default();
+    let id = v.check("booking_id", uuid(&r.booking_id));
+    let reason = v.check("reason", conduct_reason(r.reason));
+    note(&mut v, reason, &r.note);
+    v.finish()?;
+    Ok((id.unwrap_or_default(), reason.unwrap_or_default()))
+}
+
+/// A parsed `RefuseOnlineServices`.
+#[derive(Debug)]
+pub struct RefusalRequest {
+    pub request_id: Uuid,
+    pub job_seeker_id: Uuid,
+    pub reason: ConductReason,
+    pub booking_id: Option<Uuid>,
+}
+
+pub fn refusal(r: &proto::RefuseOnlineServicesRequest) -> Result<RefusalRequest, ServiceError> {
+    let mut v = Violations::default();
+    let request_id = v.check("request_id", uuid(&r.request_id));
+    let job_seeker_id = v.check("job_seeker_id", uuid(&r.job_seeker_id));
+    let reason = v.check("reason", conduct_reason(r.reason));
+    note(&mut v, reason, &r.note);
+    let booking_id = if r.booking_id.is_empty() {
+        None
+    } else {
+        v.check("booking_id", uuid(&r.booking_id))
+    };
+    v.finish()?;
+    Ok(RefusalRequest {
+        request_id: request_id.unwrap_or_default(),
+        job_seeker_id: job_seeker_id.unwrap_or_default(),
+        reason: reason.unwrap_or_default(),
+        booking_id,
+    })
+}
+
+pub fn lift(r: &proto::LiftRefusalRequest) -> Result<Uuid, ServiceError> {
+    let mut v = Violations::default();
+    let id = v.check("refusal_id", uuid(&r.refusal_id));
+    note(&mut v, None, &r.note);
+    v.finish()?;
+    Ok(id.unwrap_or_default())
+}
+
+/// A parsed `ListBookings`.
+#[derive(Debug)]
+pub struct BookingsQuery {
+    pub job_seeker_id: Uuid,
+    pub states: Vec<i32>,
+    pub page_size: i64,
+    pub after: Option<(DateTime<Utc>, String)>,
+}
+
+pub fn bookings(r: &proto::ListBookingsRequest) -> Result<BookingsQuery, ServiceError> {
+    let mut v = Violations::default();
+    let job_seeker_id = v.check("job_seeker_id", uuid(&r.job_seeker_id));
+    for (i, state) in r.states.iter().enumerate() {
+        if !matches!(proto::BookingState::try_from(*state), Ok(s) if s != proto::BookingState::Unspecified)
+        {
+            v.add(format!("states[{i}]"), "is not a booking state");
+        }
+    }
+    let size = v.check("page_size", page_size(r.page_size));
+    let after = v.check("page_token", page_token(&r.page_token));
+    v.finish()?;
+    Ok(BookingsQuery {
+        job_seeker_id: job_seeker_id.unwrap_or_default(),
+        states: r.states.clone(),
+        page_size: size.unwrap_or(DEFAULT_PAGE_SIZE),
+        after: after.flatten(),
+    })
+}
+
+pub fn counsellor_day(
+    r: &proto::GetCounsellorDayRequest,
+) -> Result<(String, NaiveDate), ServiceError> {
+    let mut v = Violations::default();
+    let counsellor = v.check("counsellor_id", counsellor_id(&r.counsellor_id));
+    let date = v.check("date", date(r.date.as_ref()));
+    v.finish()?;
+    Ok((counsellor.unwrap_or_default(), date.unwrap_or_default()))
+}

@@ -1,0 +1,21 @@
+//! The scheduling service (`hellowork.scheduling.v1`): counsellors publish
+//! the offerings of Art. 1 as slots; eligible persons (Art. 2, asked of the
+//! registration and consent services) book them free of charge (Art. 3);
+//! sessions follow Art. 12 (attendants, checklist, acknowledgements, join
+//! and leave as Art. 7(1) usage records, stopping and refusal).
+//!
+//! - [`domain`]: the pure rules.
+//! - [`eligibility`]: asking registration and consent over gRPC.
+//! - [`projections`]: read models for the queries.
+//! - [`grpc`]: the thin tonic adapter.
+//! - [`app`]: wiring onto the platform.
+
+pub mod app;
+pub mod domain;
+pub mod eligibility;
+pub mod grpc;
+pub mod projections;
+pub mod settings;
+
+pub use app::{MIGRATOR, SERVICE_NAME, build, build_with};
+pub use settings::SchedulingSettings;

@@ -1,0 +1,646 @@
+//! Given/when/then for the pure aggregates: every rule with its article,
+//! no database.
+
+use chrono::{DateTime, Duration, Utc};
+use hellowork_platform::ServiceError;
+use hellowork_proto::scheduling::v1::{
+    AttendantDeclared, AttendantKind, BookingCancelled, BookingRescheduled, CancellationReason,
+    ChecklistItem, ConductReason, ConfirmationNotice, DeviceIdentifiers, NoRecordingAcknowledged,
+    Offering, OnlineServicesRefused, PreSessionChecklistCompleted, PrivateRoomAcknowledged,
+    RefusalLifted, SessionBooked, SessionJoined, SessionLeft, SessionStopped, SlotPublished,
+};
+use hellowork_scheduling::domain::{
+    Book, Cancel, CompleteChecklist, DeclareAttendant, DomainError, Event, Join, Leave, NewSlot,
+    NotReady, Person, PersonCommand, Publish, REQUIRED_CHECKLIST, Refuse, Reschedule, Schedule,
+    ScheduleCommand, Stop, confirmation_notices, timestamp,
+};
+use hellowork_testing::Scenario;
+use tonic::Code;
+
+const COUNSELLOR: &str = "counsellor-1";
+const SEEKER: &str = "0190a0b0-0000-7000-8000-000000000001";
+const OTHER: &str = "0190a0b0-0000-7000-8000-000000000002";
+
+fn start() -> DateTime<Utc> {
+    "2026-12-01T01:00:00Z".parse().unwrap()
+}
+
+fn cutoff() -> Duration {
+    Duration::hours(24)
+}
+
+fn published(id: &str, offering: Offering, hours_after: i64, capacity: u32) -> Event {
+    let s = start() + Duration::hours(hours_after);
+    Event::SlotPublished(SlotPublished {
+        slot_id: id.into(),
+        counsellor_id: COUNSELLOR.into(),
+        offering: offering.into(),
+        start_time: Some(timestamp(s)),
+        end_time: Some(timestamp(s + Duration::hours(1))),
+        capacity,
+    })
+}
+
+fn booked(booking: &str, slot: &str, seeker: &str, hours_after: i64) -> Event {
+    let s = start() + Duration::hours(hours_after);
+    Event::SessionBooked(SessionBooked {
+        booking_id: booking.into(),
+        slot_id: slot.into(),
+        job_seeker_id: seeker.into(),
+        counsellor_id: COUNSELLOR.into(),
+        offering: Offering::Counselling.into(),
+        start_time: Some(timestamp(s)),
+        end_time: Some(timestamp(s + Duration::hours(1))),
+        attendant_cutoff: Some(timestamp(s - cutoff())),
+    })
+}
+
+fn book(booking: &str, slot: &str, seeker: &str, at: DateTime<Utc>) -> ScheduleCommand {
+    ScheduleCommand::Book(Book {
+        booking_id: booking.into(),
+        slot_id: slot.into(),
+        job_seeker_id: seeker.into(),
+        attendants: Vec::new(),
+        at,
+        attendant_cutoff: cutoff(),
+    })
+}
+
+fn early() -> DateTime<Utc> {
+    start() - Duration::days(3)
+}
+
+fn device() -> DeviceIdentifiers {
+    DeviceIdentifiers {
+        device_id: "dev-1".into(),
+        ip_address: "192.0.2.1".into(),
+        user_agent: "UA".into(),
+        os_name: "Android".into(),
+        os_version: "15".into(),
+    }
+}
+
+fn ready(booking: &str) -> Vec<Event> {
+    vec![
+        Event::ChecklistCompleted(PreSessionChecklistCompleted {
+            booking_id: booking.into(),
+            job_seeker_id: SEEKER.into(),
+            confirmed_items: REQUIRED_CHECKLIST.into_iter().map(i32::from).collect(),
+        }),
+        Event::PrivateRoomAcknowledged(PrivateRoomAcknowledged {
+            booking_id: booking.into(),
+            job_seeker_id: SEEKER.into(),
+        }),
+        Event::NoRecordingAcknowledged(NoRecordingAcknowledged {
+            booking_id: booking.into(),
+            job_seeker_id: SEEKER.into(),
+        }),
+    ]
+}
+
+fn joined(booking: &str) -> Event {
+    Event::SessionJoined(SessionJoined {
+        booking_id: booking.into(),
+        slot_id: "s1".into(),
+        job_seeker_id: SEEKER.into(),
+        offering: Offering::Counselling.into(),
+        device: Some(device()),
+    })
+}
+
+fn articles(error: DomainError) -> Vec<&'static str> {
+    match ServiceError::from(error) {
+        ServiceError::Forbidden(violations) => violations.iter().map(|v| v.article.0).collect(),
+        other => panic!("expected a refusal citing articles, got {other:?}"),
+    }
+}
+
+// Art. 1: offerings and availability.
+
+#[test]
+fn art_1_a_counsellor_publishes_consecutive_slots() {
+    let s = start();
+    Scenario::<Schedule>::given([])
+        .when(ScheduleCommand::Publish(Publish {
+            counsellor_id: COUNSELLOR.into(),
+            offering: Offering::Interview,
+            slots: vec![
+                NewSlot {
+                    slot_id: "a".into(),
+                    start: s,
+                    end: s + Duration::minutes(30),
+                },
+                NewSlot {
+                    slot_id: "b".into(),
+                    start: s + Duration::minutes(30),
+                    end: s + Duration::hours(1),
+                },
+            ],
+            capacity: 1,
+        }))
+        .then_events([
+            Event::SlotPublished(SlotPublished {
+                slot_id: "a".into(),
+                counsellor_id: COUNSELLOR.into(),
+                offering: Offering::Interview.into(),
+                start_time: Some(timestamp(s)),
+                end_time: Some(timestamp(s + Duration::minutes(30))),
+                capacity: 1,
+            }),
+            Event::SlotPublished(SlotPublished {
+                slot_id: "b".into(),
+                counsellor_id: COUNSELLOR.into(),
+                offering: Offering::Interview.into(),
+                start_time: Some(timestamp(s + Duration::minutes(30))),
+                end_time: Some(timestamp(s + Duration::hours(1))),
+                capacity: 1,
+            }),
+        ]);
+}
+
+#[test]
+fn art_1_a_counsellor_is_never_double_booked_by_overlapping_slots() {
+    let s = start() + Duration::minutes(30);
+    let error = Scenario::<Schedule>::given([published("s1", Offering::Counselling, 0, 1)])
+        .when(ScheduleCommand::Publish(Publish {
+            counsellor_id: COUNSELLOR.into(),
+            offering: Offering::JobReferral,
+            slots: vec![NewSlot {
+                slot_id: "s2".into(),
+                start: s,
+                end: s + Duration::hours(1),
+            }],
+            capacity: 1,
+        }))
+        .then_error();
+    assert_eq!(error, DomainError::CounsellorDoubleBooked("s1".into()));
+    assert_eq!(ServiceError::from(error).code(), Code::FailedPrecondition);
+}
+
+#[test]
+fn art_1_only_a_seminar_has_more_than_one_seat() {
+    let publish = |offering| {
+        ScheduleCommand::Publish(Publish {
+            counsellor_id: COUNSELLOR.into(),
+            offering,
+            slots: vec![NewSlot {
+                slot_id: "x".into(),
+                start: start(),
+                end: start() + Duration::hours(1),
+            }],
+            capacity: 30,
+        })
+    };
+    let error = Scenario::<Schedule>::given([])
+        .when(publish(Offering::ManagedSelection))
+        .then_error();
+    assert_eq!(error, DomainError::CapacityNotForOffering);
+    assert_eq!(ServiceError::from(error).code(), Code::InvalidArgument);
+    let Ok(events) =
+        hellowork_eventstore::Aggregate::decide(&Schedule::default(), &publish(Offering::Seminar))
+    else {
+        panic!("a seminar has many seats");
+    };
+    assert_eq!(events.len(), 1);
+}
+
+#[test]
+fn publishing_the_same_slots_again_changes_nothing() {
+    let s = start();
+    Scenario::<Schedule>::given([published("s1", Offering::Counselling, 0, 1)])
+        .when(ScheduleCommand::Publish(Publish {
+            counsellor_id: COUNSELLOR.into(),
+            offering: Offering::Counselling,
+            slots: vec![NewSlot {
+                slot_id: "s1".into(),
+                start: s,
+                end: s + Duration::hours(1),
+            }],
+            capacity: 1,
+        }))
+        .then_events([]);
+}
+
+// Art. 2, 3: booking.
+
+#[test]
+fn art_2_3_a_person_books_a_seat_with_attendants_before_the_cutoff() {
+    Scenario::<Schedule>::given([published("s1", Offering::Counselling, 0, 1)])
+        .when(ScheduleCommand::Book(Book {
+            booking_id: "b1".into(),
+            slot_id: "s1".into(),
+            job_seeker_id: SEEKER.into(),
+            attendants: vec![("a1".into(), AttendantKind::Interpreter)],
+            at: early(),
+            attendant_cutoff: cutoff(),
+        }))
+        .then_events([
+            booked("b1", "s1", SEEKER, 0),
+            Event::AttendantDeclared(AttendantDeclared {
+                booking_id: "b1".into(),
+                attendant_id: "a1".into(),
+                kind: AttendantKind::Interpreter.into(),
+            }),
+        ]);
+}
+
+#[test]
+fn art_3_every_confirmation_states_free_of_charge_and_costs_borne_by_the_user() {
+    let notices = confirmation_notices();
+    assert!(notices.contains(&ConfirmationNotice::FreeOfCharge));
+    assert!(notices.contains(&ConfirmationNotice::DeviceAndDataCostsBorneByUser));
+}
+
+#[test]
+fn a_slot_is_never_booked_beyond_its_capacity() {
+    let error = Scenario::<Schedule>::given([
+        published("s1", Offering::Seminar, 0, 2),
+        booked("b1", "s1", SEEKER, 0),
+        booked("b2", "s1", OTHER, 0),
+    ])
+    .when(book(
+        "b3",
+        "s1",
+        "0190a0b0-0000-7000-8000-000000000003",
+        early(),
+    ))
+    .then_error();
+    assert_eq!(error, DomainError::SlotFull("s1".into()));
+    assert_eq!(ServiceError::from(error).code(), Code::FailedPrecondition);
+}
+
+#[test]
+fn a_cancelled_seat_can_be_booked_again() {
+    Scenario::<Schedule>::given([
+        published("s1", Offering::Counselling, 0, 1),
+        booked("b1", "s1", SEEKER, 0),
+        Event::BookingCancelled(BookingCancelled {
+            booking_id: "b1".into(),
+            slot_id: "s1".into(),
+            job_seeker_id: SEEKER.into(),
+            reason: CancellationReason::ByJobSeeker.into(),
+            refusal_id: String::new(),
+        }),
+    ])
+    .when(book("b2", "s1", OTHER, early()))
+    .then_events([Event::SessionBooked(SessionBooked {
+        booking_id: "b2".into(),
+        job_seeker_id: OTHER.into(),
+        ..match booked("b2", "s1", OTHER, 0) {
+            Event::SessionBooked(e) => e,
+            _ => unreachable!(),
+        }
+    })]);
+}
+
+#[test]
+fn a_person_never_holds_two_overlapping_bookings() {
+    let error = Scenario::<Schedule>::given([
+        published("s1", Offering::Seminar, 0, 5),
+        booked("b1", "s1", SEEKER, 0),
+    ])
+    .when(book("b2", "s1", SEEKER, early()))
+    .then_error();
+    assert_eq!(error, DomainError::PersonDoubleBooked("s1".into()));
+}
+
+#[test]
+fn a_started_session_is_not_booked_and_a_repeated_booking_changes_nothing() {
+    let error = Scenario::<Schedule>::given([published("s1", Offering::Counselling, 0, 1)])
+        .when(book("b1", "s1", SEEKER, start()))
+        .then_error();
+    assert_eq!(error, DomainError::SessionStarted("s1".into()));
+    Scenario::<Schedule>::given([
+        published("s1", Offering::Counselling, 0, 1),
+        booked("b1", "s1", SEEKER, 0),
+    ])
+    .when(book("b1", "s1", SEEKER, early()))
+    .then_events([]);
+    let error = Scenario::<Schedule>::given([])
+        .when(book("b1", "nope", SEEKER, early()))
+        .then_error();
+    assert_eq!(ServiceError::from(error).code(), Code::NotFound);
+}
+
+// Cancel and reschedule.
+
+#[test]
+fn cancelling_before_the_session_frees_the_seat_and_is_idempotent() {
+    let cancel = |at| {
+        ScheduleCommand::Cancel(Cancel {
+            booking_id: "b1".into(),
+            reason: CancellationReason::ByJobSeeker,
+            refusal_id: String::new(),
+            at,
+        })
+    };
+    let cancelled = Event::BookingCancelled(BookingCancelled {
+        booking_id: "b1".into(),
+        slot_id: "s1".into(),
+        job_seeker_id: SEEKER.into(),
+        reason: CancellationReason::ByJobSeeker.into(),
+        refusal_id: String::new(),
+    });
+    let history = [
+        published("s1", Offering::Counselling, 0, 1),
+        booked("b1", "s1", SEEKER, 0),
+    ];
+    Scenario::<Schedule>::given(history.clone())
+        .when(cancel(early()))
+        .then_events([cancelled.clone()]);
+    let mut after = history.to_vec();
+    after.push(cancelled);
+    Scenario::<Schedule>::given(after)
+        .when(cancel(early()))
+        .then_events([]);
+    let error = Scenario::<Schedule>::given(history)
+        .when(cancel(start()))
+        .then_error();
+    assert_eq!(error, DomainError::SessionStarted("s1".into()));
+}
+
+#[test]
+fn rescheduling_moves_the_seat_atomically_within_the_offering() {
+    let to = start() + Duration::hours(2);
+    let given = [
+        published("s1", Offering::Counselling, 0, 1),
+        published("s2", Offering::Counselling, 2, 1),
+        published("s3", Offering::Seminar, 4, 10),
+        booked("b1", "s1", SEEKER, 0),
+    ];
+    let reschedule = |slot: &str| {
+        ScheduleCommand::Reschedule(Reschedule {
+            booking_id: "b1".into(),
+            new_slot_id: slot.into(),
+            at: early(),
+            attendant_cutoff: cutoff(),
+        })
+    };
+    Scenario::<Schedule>::given(given.clone())
+        .when(reschedule("s2"))
+        .then_events([Event::BookingRescheduled(BookingRescheduled {
+            booking_id: "b1".into(),
+            job_seeker_id: SEEKER.into(),
+            from_slot_id: "s1".into(),
+            to_slot_id: "s2".into(),
+            counsellor_id: COUNSELLOR.into(),
+            start_time: Some(timestamp(to)),
+            end_time: Some(timestamp(to + Duration::hours(1))),
+            attendant_cutoff: Some(timestamp(to - cutoff())),
+        })]);
+    let error = Scenario::<Schedule>::given(given.clone())
+        .when(reschedule("s3"))
+        .then_error();
+    assert_eq!(error, DomainError::DifferentOffering("s3".into()));
+    let mut full = given.to_vec();
+    full.push(booked("b2", "s2", OTHER, 2));
+    let error = Scenario::<Schedule>::given(full)
+        .when(reschedule("s2"))
+        .then_error();
+    assert_eq!(error, DomainError::SlotFull("s2".into()));
+}
+
+// Art. 12(3): attendants.
+
+#[test]
+fn art_12_3_attendants_after_the_cutoff_are_refused_citing_the_article() {
+    let given = [
+        published("s1", Offering::Counselling, 0, 1),
+        booked("b1", "s1", SEEKER, 0),
+    ];
+    let declare = |at| {
+        ScheduleCommand::DeclareAttendant(DeclareAttendant {
+            booking_id: "b1".into(),
+            attendant_id: "a1".into(),
+            kind: AttendantKind::Caregiver,
+            at,
+        })
+    };
+    Scenario::<Schedule>::given(given.clone())
+        .when(declare(start() - cutoff()))
+        .then_events([Event::AttendantDeclared(AttendantDeclared {
+            booking_id: "b1".into(),
+            attendant_id: "a1".into(),
+            kind: AttendantKind::Caregiver.into(),
+        })]);
+    let error = Scenario::<Schedule>::given(given)
+        .when(declare(start() - cutoff() + Duration::seconds(1)))
+        .then_error();
+    assert_eq!(error, DomainError::AttendantCutoffPassed);
+    assert_eq!(articles(error), ["12(3)"]);
+    // Declared with a late booking: refused too.
+    let error = Scenario::<Schedule>::given([published("s1", Offering::Counselling, 0, 1)])
+        .when(ScheduleCommand::Book(Book {
+            booking_id: "b1".into(),
+            slot_id: "s1".into(),
+            job_seeker_id: SEEKER.into(),
+            attendants: vec![("a1".into(), AttendantKind::Interpreter)],
+            at: start() - Duration::hours(1),
+            attendant_cutoff: cutoff(),
+        }))
+        .then_error();
+    assert_eq!(articles(error), ["12(3)"]);
+}
+
+// Art. 12(2)-(4): before joining.
+
+#[test]
+fn art_12_4_the_checklist_needs_every_item() {
+    let given = [
+        published("s1", Offering::Counselling, 0, 1),
+        booked("b1", "s1", SEEKER, 0),
+    ];
+    let error = Scenario::<Schedule>::given(given.clone())
+        .when(ScheduleCommand::CompleteChecklist(CompleteChecklist {
+            booking_id: "b1".into(),
+            confirmed: vec![
+                ChecklistItem::MeetingAppReady,
+                ChecklistItem::ConnectionChecked,
+            ],
+        }))
+        .then_error();
+    assert_eq!(
+        error,
+        DomainError::ChecklistIncomplete(vec![
+            ChecklistItem::OsUpToDate,
+            ChecklistItem::FirewallEnabled,
+            ChecklistItem::BrowserUpToDate,
+            ChecklistItem::UnneededSoftwareClosed,
+        ])
+    );
+    assert_eq!(articles(error), ["12(4)"; 4]);
+    Scenario::<Schedule>::given(given)
+        .when(ScheduleCommand::CompleteChecklist(CompleteChecklist {
+            booking_id: "b1".into(),
+            confirmed: REQUIRED_CHECKLIST.to_vec(),
+        }))
+        .then_events([ready("b1")[0].clone()]);
+}
+
+#[test]
+fn art_12_2_3_4_joining_without_checklist_and_acknowledgements_is_refused_listing_each() {
+    let join = |refused| {
+        ScheduleCommand::Join(Join {
+            booking_id: "b1".into(),
+            device: device(),
+            refused,
+        })
+    };
+    let given = vec![
+        published("s1", Offering::Counselling, 0, 1),
+        booked("b1", "s1", SEEKER, 0),
+    ];
+    let error = Scenario::<Schedule>::given(given.clone())
+        .when(join(false))
+        .then_error();
+    assert_eq!(
+        error,
+        DomainError::NotReadyToJoin(vec![
+            NotReady::Checklist,
+            NotReady::PrivateRoom,
+            NotReady::NoRecording
+        ])
+    );
+    assert_eq!(articles(error), ["12(4)", "12(3)", "12(2)"]);
+    let mut only_checklist = given.clone();
+    only_checklist.push(ready("b1")[0].clone());
+    let error = Scenario::<Schedule>::given(only_checklist)
+        .when(join(false))
+        .then_error();
+    assert_eq!(articles(error), ["12(3)", "12(2)"]);
+    let mut all = given.clone();
+    all.extend(ready("b1"));
+    Scenario::<Schedule>::given(all.clone())
+        .when(join(false))
+        .then_events([joined("b1")]);
+    // Art. 12(1): a refused person does not join.
+    let error = Scenario::<Schedule>::given(all)
+        .when(join(true))
+        .then_error();
+    assert_eq!(articles(error), ["12(1)"]);
+}
+
+#[test]
+fn art_7_joining_and_leaving_carry_the_device_identifiers() {
+    let mut given = vec![
+        published("s1", Offering::Counselling, 0, 1),
+        booked("b1", "s1", SEEKER, 0),
+    ];
+    given.extend(ready("b1"));
+    given.push(joined("b1"));
+    Scenario::<Schedule>::given(given.clone())
+        .when(ScheduleCommand::Leave(Leave {
+            booking_id: "b1".into(),
+            device: device(),
+        }))
+        .then_events([Event::SessionLeft(SessionLeft {
+            booking_id: "b1".into(),
+            slot_id: "s1".into(),
+            job_seeker_id: SEEKER.into(),
+            offering: Offering::Counselling.into(),
+            device: Some(device()),
+        })]);
+    // Leaving without having joined is refused.
+    let error = Scenario::<Schedule>::given(given[..2].to_vec())
+        .when(ScheduleCommand::Leave(Leave {
+            booking_id: "b1".into(),
+            device: device(),
+        }))
+        .then_error();
+    assert_eq!(error, DomainError::NotInSession("b1".into()));
+}
+
+// Art. 12(1), 12(2): stopping and refusal.
+
+#[test]
+fn art_12_1_a_session_in_progress_is_stopped_with_a_reason() {
+    let mut given = vec![
+        published("s1", Offering::Counselling, 0, 1),
+        booked("b1", "s1", SEEKER, 0),
+    ];
+    let stop = ScheduleCommand::Stop(Stop {
+        booking_id: "b1".into(),
+        reason: ConductReason::RecordingDetected,
+        note: "screen recorder seen".into(),
+    });
+    let error = Scenario::<Schedule>::given(given.clone())
+        .when(stop.clone())
+        .then_error();
+    assert_eq!(error, DomainError::NotInSession("b1".into()));
+    given.extend(ready("b1"));
+    given.push(joined("b1"));
+    Scenario::<Schedule>::given(given)
+        .when(stop)
+        .then_events([Event::SessionStopped(SessionStopped {
+            booking_id: "b1".into(),
+            slot_id: "s1".into(),
+            job_seeker_id: SEEKER.into(),
+            reason: ConductReason::RecordingDetected.into(),
+            note: "screen recorder seen".into(),
+        })]);
+}
+
+#[test]
+fn art_12_1_a_supervisor_refuses_and_lifts_and_the_refusal_cancels_even_a_late_booking() {
+    let refused = Event::OnlineServicesRefused(OnlineServicesRefused {
+        refusal_id: "r1".into(),
+        job_seeker_id: SEEKER.into(),
+        reason: ConductReason::AbusiveLanguage.into(),
+        note: String::new(),
+        booking_id: String::new(),
+    });
+    let refuse = PersonCommand::Refuse(Refuse {
+        refusal_id: "r1".into(),
+        job_seeker_id: SEEKER.into(),
+        reason: ConductReason::AbusiveLanguage,
+        note: String::new(),
+        booking_id: String::new(),
+    });
+    Scenario::<Person>::given([])
+        .when(refuse.clone())
+        .then_events([refused.clone()]);
+    Scenario::<Person>::given([refused.clone()])
+        .when(refuse)
+        .then_events([]);
+    let lifted = Event::RefusalLifted(RefusalLifted {
+        refusal_id: "r1".into(),
+        job_seeker_id: SEEKER.into(),
+        note: "apologised".into(),
+    });
+    let lift = PersonCommand::Lift {
+        refusal_id: "r1".into(),
+        note: "apologised".into(),
+    };
+    Scenario::<Person>::given([refused.clone()])
+        .when(lift.clone())
+        .then_events([lifted.clone()]);
+    let error = Scenario::<Person>::given([refused.clone(), lifted.clone()])
+        .when(lift)
+        .then_error();
+    assert_eq!(error, DomainError::RefusalNotActive("r1".into()));
+    let person = [refused.clone()].iter().fold(Person::default(), |p, e| {
+        hellowork_eventstore::Aggregate::apply(p, e)
+    });
+    assert!(person.is_refused());
+    let person = hellowork_eventstore::Aggregate::apply(person, &lifted);
+    assert!(!person.is_refused());
+    // The refusal cancels an open booking even after its session started.
+    Scenario::<Schedule>::given([
+        published("s1", Offering::Counselling, 0, 1),
+        booked("b1", "s1", SEEKER, 0),
+    ])
+    .when(ScheduleCommand::Cancel(Cancel {
+        booking_id: "b1".into(),
+        reason: CancellationReason::OnlineServicesRefused,
+        refusal_id: "r1".into(),
+        at: start(),
+    }))
+    .then_events([Event::BookingCancelled(BookingCancelled {
+        booking_id: "b1".into(),
+        slot_id: "s1".into(),
+        job_seeker_id: SEEKER.into(),
+        reason: CancellationReason::OnlineServicesRefused.into(),
+        refusal_id: "r1".into(),
+    })]);
+    assert_eq!(articles(DomainError::Refused), ["12(1)"]);
+}
