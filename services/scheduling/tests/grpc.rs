@@ -378,6 +378,45 @@ async fn withdrawn_consent_takes_effect_on_the_next_booking() {
 }
 
 #[tokio::test]
+async fn an_expired_environment_attestation_takes_effect_on_the_next_booking() {
+    // Attestations are valid for 30 days (registration's default): patches
+    // and antivirus patterns age (Art. 5(3), 5(6)). Eligibility is judged at
+    // the session's start, so a session beyond the validity is refused.
+    let mut world = World::start("24h").await;
+    let seeker = world.eligible_person(1).await;
+    let soon = world
+        .publish("counsellor-1", Offering::Counselling, 48, 1)
+        .await;
+    let beyond_validity = world
+        .publish("counsellor-1", Offering::Counselling, 24 * 31, 1)
+        .await;
+    let mut client = world.client().await;
+    client
+        .book_session(world.booking_request(&soon, &seeker))
+        .await
+        .expect("within the attestation's validity");
+    let refused = client
+        .book_session(world.booking_request(&beyond_validity, &seeker))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::FailedPrecondition);
+    let violations = precondition_types(&refused);
+    assert!(
+        violations
+            .iter()
+            .any(|(t, s)| t.starts_with("ART_5") && s.contains("ENVIRONMENT_ATTESTATION_EXPIRED")),
+        "{violations:?}"
+    );
+    let booked: Vec<String> = world
+        .stored_events()
+        .await
+        .into_iter()
+        .filter(|t| t == "SessionBooked")
+        .collect();
+    assert_eq!(booked.len(), 1, "the refused booking wrote nothing");
+}
+
+#[tokio::test]
 async fn invalid_input_lists_every_field_and_roles_are_checked() {
     let world = World::start("24h").await;
     let mut client = world.client().await;
