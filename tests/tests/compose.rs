@@ -92,7 +92,7 @@ fn references_resolve() {
 #[test]
 fn every_built_service_has_a_dockerfile_target_and_dependencies() {
     let compose = compose();
-    for name in ["registration", "consent"] {
+    for name in ["registration", "consent", "scheduling"] {
         let service = &compose["services"][name];
         assert_eq!(
             service["build"]["dockerfile"].as_str(),
@@ -118,6 +118,15 @@ fn every_built_service_has_a_dockerfile_target_and_dependencies() {
                 .is_some_and(|a| a.starts_with("0.0.0.0:"))
         );
     }
+    let scheduling = &compose["services"]["scheduling"]["environment"];
+    assert_eq!(
+        scheduling["HELLOWORK_REGISTRATION_URL"].as_str(),
+        Some("http://registration:50051")
+    );
+    assert_eq!(
+        scheduling["HELLOWORK_CONSENT_URL"].as_str(),
+        Some("http://consent:50052")
+    );
     let dockerfile = concat!(env!("CARGO_MANIFEST_DIR"), "/../deploy/Dockerfile");
     assert!(std::path::Path::new(dockerfile).exists());
 }
