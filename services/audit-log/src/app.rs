@@ -1,0 +1,79 @@
+//! Wiring the audit-log service onto the platform: its migrations, the gRPC
+//! server, and the ingest of registration's, consent's and scheduling's
+//! events (Art. 7(1)).
+
+use std::sync::Arc;
+
+use hellowork_eventstore::{ConsumerConfig, Projection, ProjectionRunner, Upcasters};
+use hellowork_platform::{
+    Application, BackgroundTask, Platform, PlatformConfig, Service, ServiceParts, StartupError,
+};
+use hellowork_proto::auditlog::v1::audit_log_service_server::AuditLogServiceServer;
+use tonic::service::Routes;
+
+use crate::{
+    grpc::AuditLogApi, ingest::Ingestor, projections::IngestProjection, settings::AuditLogSettings,
+};
+
+/// The service's own migrations, run after the event store's in the same schema.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();
+
+/// The name health checks report.
+pub const SERVICE_NAME: &str = "hellowork.auditlog.v1.AuditLogService";
+
+/// Builds the service with its settings read from the environment.
+pub async fn build(config: PlatformConfig) -> Result<Application, StartupError> {
+    let settings = AuditLogSettings::from_env(config.environment)
+        .map_err(|error| StartupError::Database(sqlx::Error::Configuration(Box::new(error))))?;
+    build_with(config, settings).await
+}
+
+/// Builds the service with explicit settings (tests pass their own).
+pub async fn build_with(
+    config: PlatformConfig,
+    settings: AuditLogSettings,
+) -> Result<Application, StartupError> {
+    let platform = Platform::connect(config, &MIGRATOR, Upcasters::new()).await?;
+    let ingestor = Ingestor::new(&settings);
+    let mut background = Vec::new();
+    for (service, name) in [
+        (Service::Registration, "registration"),
+        (Service::Consent, "consent"),
+        (Service::Scheduling, "scheduling"),
+    ] {
+        // The peers' streams may not exist yet: create them so the consumers attach now.
+        let stream = platform.config.stream_of(service).clone();
+        hellowork_eventstore::ensure_stream(&platform.jetstream, &stream)
+            .await
+            .map_err(StartupError::Stream)?;
+        background.push(runner(
+            &platform,
+            IngestProjection::new(name, ingestor.clone()),
+            &stream,
+        ));
+    }
+    let api = AuditLogServiceServer::new(AuditLogApi::new(platform.pool.clone(), settings))
+        .max_decoding_message_size(platform.config.limits.max_message_bytes);
+    let parts = ServiceParts {
+        routes: Routes::new(api),
+        health_names: vec![SERVICE_NAME.to_owned()],
+        file_descriptor_sets: vec![hellowork_proto::FILE_DESCRIPTOR_SET],
+        background,
+    };
+    Application::build(platform, parts).await
+}
+
+fn runner<P: Projection>(
+    platform: &Platform,
+    projection: P,
+    stream: &hellowork_eventstore::EventStreamConfig,
+) -> BackgroundTask {
+    let runner = ProjectionRunner::new(
+        Arc::new(projection),
+        platform.pool.clone(),
+        platform.jetstream.clone(),
+        ConsumerConfig::new(stream.stream_name.clone(), stream.all_subjects()),
+        Upcasters::new(),
+    );
+    Box::new(move |stop| Box::pin(runner.run(stop)))
+}

@@ -1,0 +1,187 @@
+//! Test support: the audit-log service started in-process on the platform
+//! with its own database, stream and signing key, test streams standing in
+//! for registration, consent and scheduling, and raw SQL access to its schema.
+#![allow(dead_code)] // each test binary uses its own subset
+
+use std::{
+    future::Future,
+    time::{Duration, Instant},
+};
+
+use chrono::{DateTime, Utc};
+use hellowork_audit_log::AuditLogSettings;
+use hellowork_platform::{Environment, PlatformConfig, Role, Service};
+use hellowork_proto::auditlog::v1::{
+    self as proto, audit_log_service_client::AuditLogServiceClient,
+};
+use hellowork_testing::{ServiceEnv, TestDatabase, TestStream, database_url, nats_url};
+use tokio_util::sync::CancellationToken;
+use tonic::transport::Channel;
+use tonic_health::pb::{
+    HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
+};
+
+const PATIENCE: Duration = Duration::from_secs(30);
+
+/// Polls `attempt` until it yields a value.
+pub async fn eventually<T, F, Fut>(what: &str, mut attempt: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        if let Some(value) = attempt().await {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The running service and its peers' test streams.
+pub struct World {
+    pub env: ServiceEnv,
+    pub scheduling: TestStream,
+    pub registration: TestStream,
+    pub consent: TestStream,
+    pub client: AuditLogServiceClient<Channel>,
+    pub pool: sqlx::PgPool,
+    shutdown: CancellationToken,
+}
+
+impl Drop for World {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+fn peer(service: &str, stream: &TestStream) -> [(String, String); 2] {
+    let upper = service.to_uppercase();
+    [
+        (
+            format!("HELLOWORK_{upper}_NATS_STREAM"),
+            stream.config.stream_name.clone(),
+        ),
+        (
+            format!("HELLOWORK_{upper}_NATS_SUBJECT_PREFIX"),
+            stream.config.subject_prefix.clone(),
+        ),
+    ]
+}
+
+impl World {
+    pub async fn start() -> Self {
+        Self::start_with(&[]).await
+    }
+
+    pub async fn start_with(settings: &[(&str, &str)]) -> Self {
+        let database =
+            TestDatabase::from_template(&database_url(), "empty", "v1", |_| async {}).await;
+        let env = ServiceEnv::new("auditlog", database, &nats_url());
+        let scheduling = TestStream::create("scheduling").await;
+        let registration = TestStream::create("registration").await;
+        let consent = TestStream::create("consent").await;
+        let mut vars = env.vars();
+        vars.extend(peer("scheduling", &scheduling));
+        vars.extend(peer("registration", &registration));
+        vars.extend(peer("consent", &consent));
+        let settings = AuditLogSettings::from_vars(
+            Environment::Development,
+            settings
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+        )
+        .unwrap();
+        let app = hellowork_audit_log::build_with(
+            PlatformConfig::from_vars(Service::AuditLog, vars).unwrap(),
+            settings,
+        )
+        .await
+        .unwrap();
+        let addr = app.grpc_addr();
+        let shutdown = app.shutdown_token();
+        tokio::spawn(app.run_until_stopped());
+        let channel = eventually("SERVING", || async move {
+            let channel = Channel::from_shared(format!("http://{addr}"))
+                .ok()?
+                .connect()
+                .await
+                .ok()?;
+            let status = HealthClient::new(channel.clone())
+                .check(HealthCheckRequest {
+                    service: hellowork_audit_log::SERVICE_NAME.into(),
+                })
+                .await
+                .ok()?
+                .into_inner()
+                .status();
+            (status == ServingStatus::Serving).then_some(channel)
+        })
+        .await;
+        let pool = sqlx::postgres::PgPoolOptions::new()
+            .max_connections(2)
+            .after_connect(|conn, _| {
+                Box::pin(async move {
+                    sqlx::Executor::execute(conn, "SET search_path TO auditlog").await?;
+                    Ok(())
+                })
+            })
+            .connect(&env.database.url)
+            .await
+            .unwrap();
+        Self {
+            env,
+            scheduling,
+            registration,
+            consent,
+            client: AuditLogServiceClient::new(channel),
+            pool,
+            shutdown,
+        }
+    }
+
+    pub fn req<T>(&self, message: T, subject: &str, role: Role) -> tonic::Request<T> {
+        self.env.request(message, subject, role)
+    }
+}
+
+pub fn ts(at: DateTime<Utc>) -> prost_types::Timestamp {
+    prost_types::Timestamp {
+        seconds: at.timestamp(),
+        nanos: i32::try_from(at.timestamp_subsec_nanos()).unwrap(),
+    }
+}
+
+pub fn range(start: DateTime<Utc>, end: DateTime<Utc>) -> proto::TimeRange {
+    proto::TimeRange {
+        start_time: Some(ts(start)),
+        end_time: Some(ts(end)),
+    }
+}
+
+/// A valid usage record of `person` on `device_id` at `at`.
+pub fn record(person: &str, device_id: &str, ip: &str, at: DateTime<Utc>) -> proto::UsageRecord {
+    proto::UsageRecord {
+        record_id: uuid::Uuid::new_v4().to_string(),
+        job_seeker_id: person.to_owned(),
+        occurred_at: Some(ts(at)),
+        usage_window: None,
+        access_kind: proto::AccessKind::PageView as i32,
+        action: "/bookings/{booking_id}".to_owned(),
+        method: "GET".to_owned(),
+        outcome: proto::AccessOutcome::Success as i32,
+        offering: 1,
+        booking_id: String::new(),
+        device: Some(proto::DeviceIdentifiers {
+            device_id: device_id.to_owned(),
+            ip_address: ip.to_owned(),
+            user_agent: format!(
+                "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/120.0.6099.71 Safari/537.36 Build/{device_id}"
+            ),
+            os_name: "Windows".to_owned(),
+            os_version: "10.0.19045".to_owned(),
+        }),
+        source: "web".to_owned(),
+    }
+}
