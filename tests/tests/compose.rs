@@ -92,7 +92,7 @@ fn references_resolve() {
 #[test]
 fn every_built_service_has_a_dockerfile_target_and_dependencies() {
     let compose = compose();
-    for name in ["registration", "consent", "scheduling"] {
+    for name in ["registration", "consent", "scheduling", "audit-log"] {
         let service = &compose["services"][name];
         assert_eq!(
             service["build"]["dockerfile"].as_str(),
