@@ -232,7 +232,7 @@ impl From<ServiceError> for Status {
 }
 
 /// `outer: inner: innermost`, for logs.
-fn cause_chain(error: &(dyn std::error::Error + 'static)) -> String {
+pub(crate) fn cause_chain(error: &(dyn std::error::Error + 'static)) -> String {
     let mut chain = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {

@@ -16,6 +16,7 @@ mod app;
 mod auth;
 mod config;
 mod error;
+mod exit;
 mod metadata;
 mod migrate;
 mod readiness;
@@ -28,6 +29,7 @@ pub use config::{
     TelemetrySettings,
 };
 pub use error::{Article, ArticleViolation, ERROR_DOMAIN, FieldViolation, ServiceError};
+pub use exit::exit_with;
 pub use hellowork_auth::{Caller, Role};
 pub use metadata::{CORRELATION_HEADER, correlation_id, event_metadata};
 pub use migrate::prepare_database;

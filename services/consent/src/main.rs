@@ -6,13 +6,7 @@ use hellowork_platform::{PlatformConfig, Service};
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    match run().await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("hellowork-consent: {}", cause_chain(error.as_ref()));
-            ExitCode::FAILURE
-        }
-    }
+    hellowork_platform::exit_with("hellowork-consent", run().await)
 }
 
 async fn run() -> Result<(), Box<dyn std::error::Error>> {
@@ -21,16 +15,4 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let application = hellowork_consent::app::build(config).await?;
     application.run_until_stopped().await?;
     Ok(())
-}
-
-/// `outer: inner: innermost`.
-fn cause_chain(error: &dyn std::error::Error) -> String {
-    let mut chain = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        chain.push_str(": ");
-        chain.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    chain
 }
