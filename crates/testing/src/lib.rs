@@ -15,6 +15,7 @@
 
 mod database;
 mod fingerprint;
+mod fixtures;
 mod nats_server;
 mod postgres;
 mod postgres_server;
@@ -25,6 +26,7 @@ mod stream;
 
 pub use database::TestDatabase;
 pub use fingerprint::template_fingerprint;
+pub use fixtures::passing_environment;
 pub use nats_server::NatsServer;
 pub use postgres::{TestSchema, database_url};
 pub use postgres_server::PostgresServer;

@@ -486,39 +486,4 @@ impl World {
     }
 }
 
-pub fn good_environment() -> registration::EnvironmentReport {
-    let now = Some(prost_types::Timestamp {
-        seconds: Utc::now().timestamp(),
-        nanos: 0,
-    });
-    registration::EnvironmentReport {
-        device_security: Some(registration::DeviceSecurityReport {
-            compromise_detected: false,
-            last_scanned_at: now,
-        }),
-        connection_type: registration::ConnectionType::HomeBroadband.into(),
-        operating_system: Some(registration::OperatingSystemReport {
-            name: "Windows".into(),
-            version: "11 25H2".into(),
-            latest_security_patches_applied: true,
-        }),
-        firewall: Some(registration::FirewallReport {
-            enabled: true,
-            minimal_allowed_services: true,
-        }),
-        installed_software_names: vec!["LibreOffice".into()],
-        antivirus: Some(registration::AntivirusReport {
-            installed: true,
-            product_name: "Security Suite".into(),
-            grade: registration::AntivirusGrade::PaidEquivalent.into(),
-            patterns_updated_at: now,
-        }),
-        readiness: Some(registration::SessionReadinessReport {
-            meeting_app_ready: true,
-            connectivity_checked: true,
-            browser_name: "Firefox".into(),
-            browser_version: "145".into(),
-            browser_up_to_date: true,
-        }),
-    }
-}
+pub use hellowork_testing::passing_environment as good_environment;

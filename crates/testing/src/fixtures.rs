@@ -1,0 +1,44 @@
+use chrono::Utc;
+use hellowork_proto::registration::v1 as registration;
+
+/// An environment report that passes every Art. 5(1)-(6) and 12(4) item
+/// today: a scanned, clean device on home broadband, a supported and patched
+/// OS (Windows 11 25H2, supported until 2027-10-12), firewall on with minimal
+/// services, no file-sharing software, paid-grade antivirus with fresh
+/// patterns, and the meeting app, connection and browser ready.
+pub fn passing_environment() -> registration::EnvironmentReport {
+    let now = Some(prost_types::Timestamp {
+        seconds: Utc::now().timestamp(),
+        nanos: 0,
+    });
+    registration::EnvironmentReport {
+        device_security: Some(registration::DeviceSecurityReport {
+            compromise_detected: false,
+            last_scanned_at: now,
+        }),
+        connection_type: registration::ConnectionType::HomeBroadband.into(),
+        operating_system: Some(registration::OperatingSystemReport {
+            name: "Windows".into(),
+            version: "11 25H2".into(),
+            latest_security_patches_applied: true,
+        }),
+        firewall: Some(registration::FirewallReport {
+            enabled: true,
+            minimal_allowed_services: true,
+        }),
+        installed_software_names: vec!["LibreOffice".into()],
+        antivirus: Some(registration::AntivirusReport {
+            installed: true,
+            product_name: "Security Suite".into(),
+            grade: registration::AntivirusGrade::PaidEquivalent.into(),
+            patterns_updated_at: now,
+        }),
+        readiness: Some(registration::SessionReadinessReport {
+            meeting_app_ready: true,
+            connectivity_checked: true,
+            browser_name: "Firefox".into(),
+            browser_version: "145".into(),
+            browser_up_to_date: true,
+        }),
+    }
+}
