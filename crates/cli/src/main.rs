@@ -2,8 +2,10 @@
 // A command-line program: its output is the point.
 #![allow(clippy::print_stdout)]
 
+mod rpc;
 mod terms;
 mod token;
+mod verify_log;
 
 use std::process::ExitCode;
 
@@ -29,18 +31,26 @@ enum Command {
     /// Publishes terms texts to the consent service.
     #[command(subcommand)]
     Terms(terms::TermsCommand),
+    /// Verifies the audit-log service's hash-chained access log (all of it,
+    /// or --from/--to) and prints the verdict. Exit status: 0 intact, 1
+    /// broken (the first bad position is printed), 2 no verdict.
+    VerifyLog(verify_log::VerifyLogArgs),
 }
 
+/// Exit status 2 means the command could not do its work (as for clap's
+/// usage errors); 1 is left to commands whose check found a problem, which
+/// still print their report.
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Token(args) => token::run(&args),
-        Command::Terms(command) => terms::run(&command),
+        Command::Token(args) => token::run(&args).map(|output| (output, ExitCode::SUCCESS)),
+        Command::Terms(command) => terms::run(&command).map(|output| (output, ExitCode::SUCCESS)),
+        Command::VerifyLog(args) => verify_log::run(&args),
     };
     match result {
-        Ok(output) => {
+        Ok((output, code)) => {
             println!("{output}");
-            ExitCode::SUCCESS
+            code
         }
         Err(error) => {
             eprintln!("hellowork: {error}");

@@ -3,14 +3,15 @@
 //! consent service, which computes and records its SHA-256. The text is read
 //! from the file at run time; it is never part of the code.
 
-use std::{path::PathBuf, time::Duration};
+use std::path::PathBuf;
 
 use chrono::{Datelike, NaiveDate};
 use clap::{Args, Subcommand, ValueEnum};
-use hellowork_auth::{DevKey, MintRequest, Role};
-use hellowork_platform::{AuthConfig, Environment};
+use hellowork_auth::Role;
 use hellowork_proto::consent::v1::{self as proto, consent_service_client::ConsentServiceClient};
 use sha2::{Digest, Sha256};
+
+use crate::rpc::{self, describe};
 
 #[derive(Debug, Subcommand)]
 pub enum TermsCommand {
@@ -83,32 +84,7 @@ fn date(date: NaiveDate) -> proto::Date {
 /// Runs a `terms` subcommand; returns what to print.
 pub fn run(command: &TermsCommand) -> Result<String, String> {
     let TermsCommand::Publish(args) = command;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| format!("cannot start the runtime: {e}"))?;
-    runtime.block_on(publish(args))
-}
-
-/// An operator token minted with the development key, as `hellowork token`
-/// does (refused in production).
-fn development_operator_token() -> Result<String, String> {
-    let (environment, auth) = AuthConfig::from_env().map_err(|e| e.to_string())?;
-    let environment = match environment {
-        Environment::Development => "development",
-        Environment::Production => hellowork_auth::PRODUCTION,
-    };
-    let key =
-        DevKey::load_or_generate(&auth.dev_key_dir, environment).map_err(|e| e.to_string())?;
-    key.mint(&MintRequest {
-        subject: "hellowork-cli".into(),
-        roles: vec![Role::Operator],
-        ttl: Duration::from_secs(300),
-        issuer: auth.issuer,
-        audience: auth.audience,
-        not_before: None,
-    })
-    .map_err(|e| e.to_string())
+    rpc::block_on(publish(args))
 }
 
 /// A request id derived from what is published, so running the same
@@ -141,13 +117,7 @@ async fn publish(args: &PublishArgs) -> Result<String, String> {
             .ok_or_else(|| format!("{} is empty", args.file.display()))?
             .to_owned(),
     };
-    let token = match &args.token {
-        Some(token) => token.clone(),
-        None => development_operator_token()?,
-    };
-    let bearer = format!("Bearer {}", token.trim_start_matches("Bearer ").trim())
-        .parse::<tonic::metadata::MetadataValue<_>>()
-        .map_err(|_| "the token is not valid header text".to_owned())?;
+    let bearer = rpc::bearer(args.token.as_deref(), Role::Operator)?;
     let mut client = ConsentServiceClient::connect(args.endpoint.clone())
         .await
         .map_err(|e| format!("cannot connect to {}: {e}", args.endpoint))?;
@@ -199,9 +169,4 @@ async fn publish(args: &PublishArgs) -> Result<String, String> {
         "version {}\nsha256 {}\nterms_document_id {}",
         document.version, document.sha256, document.terms_document_id
     ))
-}
-
-/// The status as a person reads it: code and message.
-fn describe(status: tonic::Status) -> String {
-    format!("{:?}: {}", status.code(), status.message())
 }

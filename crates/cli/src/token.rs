@@ -22,6 +22,13 @@ pub struct TokenArgs {
 
 /// The token, ready for an `authorization: Bearer …` header.
 pub fn run(args: &TokenArgs) -> Result<String, String> {
+    mint(&args.subject, args.roles.clone(), args.ttl)
+}
+
+/// A token signed with the development key in `HELLOWORK_DEV_KEY_DIR`, for
+/// the issuer and audience the services check; refused in production, where
+/// services trust only the keys in `HELLOWORK_JWT_PUBLIC_KEYS`.
+pub fn mint(subject: &str, roles: Vec<Role>, ttl: Duration) -> Result<String, String> {
     let (environment, auth) = AuthConfig::from_env().map_err(|e| e.to_string())?;
     let environment = match environment {
         Environment::Development => "development",
@@ -30,9 +37,9 @@ pub fn run(args: &TokenArgs) -> Result<String, String> {
     let key =
         DevKey::load_or_generate(&auth.dev_key_dir, environment).map_err(|e| e.to_string())?;
     key.mint(&MintRequest {
-        subject: args.subject.clone(),
-        roles: args.roles.clone(),
-        ttl: args.ttl,
+        subject: subject.to_owned(),
+        roles,
+        ttl,
         issuer: auth.issuer,
         audience: auth.audience,
         not_before: None,

@@ -44,6 +44,22 @@ pub trait Projection: Send + Sync + 'static {
         event: &RecordedEvent,
     ) -> impl Future<Output = Result<(), ProjectionError>> + Send;
 
+    /// Applies a page of events in order inside one transaction; must equal
+    /// applying them one by one. Tailing projections and rebuilds call this,
+    /// so a projection can write a page in one statement.
+    fn apply_all(
+        &self,
+        tx: &mut PgConnection,
+        events: &[RecordedEvent],
+    ) -> impl Future<Output = Result<(), ProjectionError>> + Send {
+        async move {
+            for event in events {
+                self.apply(tx, event).await?;
+            }
+            Ok(())
+        }
+    }
+
     /// Empties the projection's tables before a rebuild.
     fn reset(
         &self,
@@ -287,7 +303,7 @@ async fn ack(message: &jetstream::Message, kind: AckKind) {
 
 /// Key of the advisory lock that keeps live consumption (shared) and a
 /// rebuild (exclusive) of one projection apart.
-fn projection_lock(name: &str) -> String {
+pub(crate) fn projection_lock(name: &str) -> String {
     format!("hellowork.projection.{name}")
 }
 
@@ -422,12 +438,23 @@ async fn replay<P: Projection>(
         if rows.is_empty() {
             break;
         }
-        for row in &rows {
-            let event = store.decode(row)?;
-            record_in_inbox(&mut tx, name, event.event_id).await?;
-            projection.apply(&mut tx, &event).await?;
-            report.events_replayed += 1;
-            report.last_position = position_of(row)?;
+        let events = rows
+            .iter()
+            .map(|row| store.decode(row))
+            .collect::<Result<Vec<_>, _>>()?;
+        let ids: Vec<Uuid> = events.iter().map(|event| event.event_id).collect();
+        sqlx::query(
+            "INSERT INTO consumer_inbox (consumer, event_id) SELECT $1, unnest($2::uuid[]) \
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(name)
+        .bind(&ids)
+        .execute(&mut *tx)
+        .await?;
+        projection.apply_all(&mut tx, &events).await?;
+        report.events_replayed += events.len() as u64;
+        if let Some(last) = rows.last() {
+            report.last_position = position_of(last)?;
         }
     }
     sqlx::query(

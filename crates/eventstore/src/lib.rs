@@ -7,6 +7,8 @@
 //!   event id, in commit order, surviving outages; one leader per store.
 //! - [`ProjectionRunner`] and [`rebuild`]: checkpointed, idempotent read
 //!   models fed by durable JetStream consumers, rebuildable from the store.
+//! - [`TailingRunner`]: a projection of the service's own events in exactly
+//!   the store's commit order (for order-sensitive read models).
 //! - [`Aggregate`] and [`Repository`]: the pure decide/apply shape of domain
 //!   code and its loading and saving.
 //! - [`Upcasters`]: old event schemas stay readable.
@@ -22,6 +24,7 @@ mod model;
 mod plan;
 mod relay;
 mod store;
+mod tail;
 mod upcast;
 mod writer;
 
@@ -39,4 +42,5 @@ pub use model::{
 };
 pub use relay::{Relay, RelayConfig, RelayError};
 pub use store::{EventStore, StoreConfig};
+pub use tail::{TailConfig, TailingRunner};
 pub use upcast::{UpcastError, Upcasters};

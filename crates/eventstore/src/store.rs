@@ -157,6 +157,21 @@ impl EventStore {
         rows.iter().map(|row| self.decode(row)).collect()
     }
 
+    /// Which of `event_ids` are stored already (in any stream): lets a
+    /// command whose events carry ids derived from client keys drop the ones
+    /// recorded before instead of failing on them.
+    pub async fn stored_event_ids(
+        &self,
+        event_ids: &[uuid::Uuid],
+    ) -> Result<std::collections::HashSet<uuid::Uuid>, StoreError> {
+        let stored: Vec<uuid::Uuid> =
+            sqlx::query_scalar("SELECT event_id FROM events WHERE event_id = ANY($1)")
+                .bind(event_ids)
+                .fetch_all(&self.inner.pool)
+                .await?;
+        Ok(stored.into_iter().collect())
+    }
+
     /// Up to `limit` events after `after`, in commit order.
     ///
     /// Positions come from a sequence drawn *before* commit, so a slow

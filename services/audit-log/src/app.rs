@@ -1,10 +1,12 @@
 //! Wiring the audit-log service onto the platform: its migrations, the gRPC
-//! server, and the ingest of registration's, consent's and scheduling's
-//! events (Art. 7(1)).
+//! server, the ingest of registration's, consent's and scheduling's events
+//! (Art. 7(1)) and the access-log projection of its own events.
 
 use std::sync::Arc;
 
-use hellowork_eventstore::{ConsumerConfig, Projection, ProjectionRunner, Upcasters};
+use hellowork_eventstore::{
+    ConsumerConfig, Projection, ProjectionRunner, TailConfig, TailingRunner, Upcasters,
+};
 use hellowork_platform::{
     Application, BackgroundTask, Platform, PlatformConfig, Service, ServiceParts, StartupError,
 };
@@ -12,7 +14,10 @@ use hellowork_proto::auditlog::v1::audit_log_service_server::AuditLogServiceServ
 use tonic::service::Routes;
 
 use crate::{
-    grpc::AuditLogApi, ingest::Ingestor, projections::IngestProjection, settings::AuditLogSettings,
+    grpc::AuditLogApi,
+    ingest::Ingestor,
+    projections::{AccessLogProjection, PeerIngest},
+    settings::AuditLogSettings,
 };
 
 /// The service's own migrations, run after the event store's in the same schema.
@@ -48,12 +53,22 @@ pub async fn build_with(
             .map_err(StartupError::Stream)?;
         background.push(runner(
             &platform,
-            IngestProjection::new(name, ingestor.clone()),
+            PeerIngest::new(name, ingestor.clone(), platform.store.clone()),
             &stream,
         ));
     }
-    let api = AuditLogServiceServer::new(AuditLogApi::new(platform.pool.clone(), settings))
-        .max_decoding_message_size(platform.config.limits.max_message_bytes);
+    let access_log = TailingRunner::new(
+        Arc::new(AccessLogProjection),
+        platform.store.clone(),
+        TailConfig::default(),
+    );
+    background.push(Box::new(move |stop| Box::pin(access_log.run(stop))));
+    let api = AuditLogServiceServer::new(AuditLogApi::new(
+        platform.pool.clone(),
+        platform.store.clone(),
+        settings,
+    ))
+    .max_decoding_message_size(platform.config.limits.max_message_bytes);
     let parts = ServiceParts {
         routes: Routes::new(api),
         health_names: vec![SERVICE_NAME.to_owned()],

@@ -1,20 +1,30 @@
-//! Art. 7(1), 7(2): turns a usage record into a log entry — raw device
-//! identifiers sealed, only non-identifying derivations kept in clear.
+//! Art. 7(1), 7(2): turns a usage record into its `UsageRecorded` event —
+//! raw device identifiers sealed, only non-identifying derivations in clear.
 
-use hellowork_proto::auditlog::v1::{self as proto, EntryKind};
+use hellowork_proto::auditlog::v1 as proto;
 use prost::Message;
+use uuid::Uuid;
 
 use crate::{
     domain::{
         anonymize::{DeviceClass, PseudonymSecret, ip_prefix, reduce_user_agent},
         seal::Keyring,
+        time::{timestamp, to_micros},
         usage::Usage,
     },
     settings::AuditLogSettings,
-    store::Entry,
 };
 
-/// The keys an entry is sealed and pseudonymized with.
+/// Namespace of the event ids of usage records (UUIDv5 of the record id), so
+/// a record id is recorded at most once, whichever batch repeats it.
+const USAGE_NAMESPACE: Uuid = Uuid::from_u128(0x6865_6c6c_6f77_6f72_6b2e_7573_6167_6501);
+
+/// The event id of the usage record `record_id`.
+pub fn usage_event_id(record_id: &str) -> Uuid {
+    Uuid::new_v5(&USAGE_NAMESPACE, record_id.as_bytes())
+}
+
+/// The keys a record is sealed and pseudonymized with.
 #[derive(Debug, Clone)]
 pub struct Ingestor {
     pub keyring: Keyring,
@@ -29,13 +39,17 @@ impl Ingestor {
         }
     }
 
-    /// The entry of `usage`, reported by `actor`.
-    pub fn entry(&self, usage: &Usage, actor: &str) -> Entry {
-        let mut entry = Entry {
-            kind: EntryKind::Usage as i32,
-            occurred_at: usage.occurred_at,
-            record_id: Some(usage.record_id.clone()),
+    /// The event recording `usage`.
+    pub fn recorded(&self, usage: &Usage) -> proto::UsageRecorded {
+        let mut recorded = proto::UsageRecorded {
+            record_id: usage.record_id.clone(),
             job_seeker_id: usage.job_seeker_id.clone(),
+            // The precision Postgres keeps, so the chain hashes what it stores.
+            occurred_at: Some(timestamp(to_micros(usage.occurred_at))),
+            usage_window: usage.usage_window.map(|(start, end)| proto::TimeRange {
+                start_time: Some(timestamp(to_micros(start))),
+                end_time: Some(timestamp(to_micros(end))),
+            }),
             access_kind: usage.access_kind,
             action: usage.action.clone(),
             method: usage.method.clone(),
@@ -43,22 +57,22 @@ impl Ingestor {
             offering: usage.offering,
             booking_id: usage.booking_id.clone(),
             source: usage.source.clone(),
-            window_start: usage.usage_window.map(|w| w.0),
-            window_end: usage.usage_window.map(|w| w.1),
-            actor: actor.to_owned(),
-            ..Entry::default()
+            ..proto::UsageRecorded::default()
         };
         if let Some(device) = &usage.device {
             let reduced = reduce_user_agent(&device.user_agent);
             let pseudonym = self
                 .pseudonyms
                 .pseudonym(&device.device_id, usage.occurred_at);
-            entry.device_class = device_class(reduced.device_class) as i32;
-            entry.device_pseudonym = pseudonym.pseudonym;
-            entry.pseudonym_period = pseudonym.period;
-            entry.ip_prefix = ip_prefix(device.ip_address);
-            entry.browser_family = reduced.browser_family.to_owned();
-            entry.os_family = reduced.os_family.to_owned();
+            recorded.device_class = device_class(reduced.device_class) as i32;
+            recorded.device = Some(proto::AnonymizedDevice {
+                device_pseudonym: pseudonym.pseudonym,
+                pseudonym_period: pseudonym.period,
+                ip_prefix: ip_prefix(device.ip_address),
+                browser_family: reduced.browser_family.to_owned(),
+                os_family: reduced.os_family.to_owned(),
+                device_class: recorded.device_class,
+            });
             let plaintext = zeroize::Zeroizing::new(
                 proto::DeviceIdentifiers {
                     device_id: device.device_id.clone(),
@@ -70,11 +84,13 @@ impl Ingestor {
                 .encode_to_vec(),
             );
             let sealed = self.keyring.seal(&plaintext, usage.record_id.as_bytes());
-            entry.key_id = sealed.key_id;
-            entry.nonce = sealed.nonce;
-            entry.ciphertext = sealed.ciphertext;
+            recorded.sealed_device = Some(proto::SealedDeviceIdentifiers {
+                key_id: sealed.key_id,
+                nonce: sealed.nonce,
+                ciphertext: sealed.ciphertext,
+            });
         }
-        entry
+        recorded
     }
 }
 

@@ -1,44 +1,122 @@
-//! Art. 7(1): ingest of every event of registration, consent and
-//! scheduling, from durable JetStream consumers (`auditlog-<service>`),
-//! idempotent through the consumer inbox and the entry's record id (the
-//! event id). Scheduling's `SessionJoined`/`SessionLeft` become usage records
-//! with sealed device identifiers; every other event a domain-event entry.
+//! The two halves of ingest and projection.
 //!
-//! The log is append-only and hash-chained: its entries are not rebuilt
-//! (a rebuild would re-seal with fresh nonces and re-interleave positions),
-//! so `reset` refuses.
+//! - [`PeerIngest`]: Art. 7(1), every event of registration, consent and
+//!   scheduling, heard on durable JetStream consumers (`auditlog-<service>`),
+//!   becomes an audit-log event in this service's own store: scheduling's
+//!   `SessionJoined`/`SessionLeft` a `UsageRecorded` with sealed device
+//!   identifiers, every other event a `PeerEventObserved`. Event ids derive
+//!   from the peer's, so redelivery records nothing new.
+//! - [`AccessLogProjection`]: the hash-chained access log and the
+//!   legal-request list, projected from this service's own events in commit
+//!   order (a [`hellowork_eventstore::TailingRunner`]), so a rebuild equals
+//!   the live log row for row, hash for hash.
 
-use hellowork_eventstore::{Projection, ProjectionError, RecordedEvent};
+use hellowork_eventstore::{
+    Aggregate, AppendError, DomainEvent, EventStore, ExpectedVersion, NewEvent, Projection,
+    ProjectionError, RecordedEvent, StreamId,
+};
 use hellowork_proto::{
-    auditlog::v1::{AccessKind, AccessOutcome, EntryKind},
+    auditlog::v1::{self as proto, AccessKind, AccessOutcome, EntryKind},
     scheduling::v1::{DeviceIdentifiers, SessionJoined, SessionLeft},
 };
+use prost::Message;
 use sqlx::PgConnection;
+use uuid::Uuid;
 
 use crate::{
-    domain::usage::{Device, Usage},
-    ingest::Ingestor,
+    domain::{
+        event::Event,
+        legal::{LegalCase, annotate},
+        time::{to_datetime, to_micros},
+        usage::{Device, Usage},
+    },
+    ingest::{Ingestor, usage_event_id},
     store::{self, Entry},
 };
 
-/// One peer service's events into the log.
+/// Namespace of the ids of `PeerEventObserved` events (UUIDv5 of the peer
+/// event id).
+const OBSERVED_NAMESPACE: Uuid = Uuid::from_u128(0x6865_6c6c_6f77_6f72_6b2e_6f62_7365_7201);
+
+/// One peer service's events into this service's store.
 #[derive(Debug)]
-pub struct IngestProjection {
+pub struct PeerIngest {
     name: String,
+    service: String,
     ingestor: Ingestor,
+    store: EventStore,
 }
 
-impl IngestProjection {
+impl PeerIngest {
     /// `service` is the peer's name, e.g. `scheduling`.
-    pub fn new(service: &str, ingestor: Ingestor) -> Self {
+    pub fn new(service: &str, ingestor: Ingestor, store: EventStore) -> Self {
         Self {
             name: format!("auditlog-{service}"),
+            service: service.to_owned(),
             ingestor,
+            store,
         }
+    }
+
+    /// The audit-log event that records `event`, with its id.
+    fn observe(&self, event: &RecordedEvent) -> Result<(Uuid, Event), ProjectionError> {
+        let session = match event.event_type.as_str() {
+            "SessionJoined" => {
+                let e: SessionJoined = decode(event)?;
+                Some((
+                    AccessKind::SessionJoin,
+                    e.booking_id,
+                    e.job_seeker_id,
+                    e.offering,
+                    e.device,
+                ))
+            }
+            "SessionLeft" => {
+                let e: SessionLeft = decode(event)?;
+                Some((
+                    AccessKind::SessionLeave,
+                    e.booking_id,
+                    e.job_seeker_id,
+                    e.offering,
+                    e.device,
+                ))
+            }
+            _ => None,
+        };
+        Ok(match session {
+            Some((kind, booking_id, job_seeker_id, offering, raw)) => {
+                let usage = Usage {
+                    record_id: event.event_id.to_string(),
+                    job_seeker_id,
+                    occurred_at: event.occurred_at,
+                    usage_window: None,
+                    access_kind: kind as i32,
+                    action: event.event_type.clone(),
+                    method: "event".to_owned(),
+                    outcome: AccessOutcome::Success as i32,
+                    offering,
+                    booking_id,
+                    source: self.service.clone(),
+                    device: device(raw),
+                };
+                (
+                    usage_event_id(&usage.record_id),
+                    Event::UsageRecorded(self.ingestor.recorded(&usage)),
+                )
+            }
+            None => (
+                Uuid::new_v5(&OBSERVED_NAMESPACE, event.event_id.as_bytes()),
+                Event::PeerEventObserved(proto::PeerEventObserved {
+                    service: self.service.clone(),
+                    peer_event_id: event.event_id.to_string(),
+                    peer_event_type: event.event_type.clone(),
+                }),
+            ),
+        })
     }
 }
 
-fn decode<M: prost::Message + Default>(event: &RecordedEvent) -> Result<M, ProjectionError> {
+fn decode<M: Message + Default>(event: &RecordedEvent) -> Result<M, ProjectionError> {
     M::decode(event.payload.as_slice()).map_err(|error| ProjectionError::Rejected {
         event_id: event.event_id,
         event_type: event.event_type.clone(),
@@ -64,9 +142,191 @@ fn device(raw: Option<DeviceIdentifiers>) -> Option<Device> {
     })
 }
 
-impl Projection for IngestProjection {
+impl Projection for PeerIngest {
     fn name(&self) -> &str {
         &self.name
+    }
+
+    /// Appends to this service's store, not in `_tx`: the derived event id
+    /// makes a repeated append (after a crash before the inbox commit) a
+    /// no-op, so the pair stays exactly-once.
+    async fn apply(
+        &self,
+        _tx: &mut PgConnection,
+        event: &RecordedEvent,
+    ) -> Result<(), ProjectionError> {
+        let (event_id, observed) = self.observe(event)?;
+        let stream = StreamId::new(format!("observed-{event_id}"))
+            .map_err(|error| ProjectionError::Transient(error.into()))?;
+        let new = NewEvent {
+            event_id,
+            event_type: observed.event_type().to_owned(),
+            schema_version: observed.schema_version(),
+            payload: observed.encode(),
+            occurred_at: event.occurred_at,
+            metadata: event.metadata.clone(),
+        };
+        match self
+            .store
+            .append(&stream, ExpectedVersion::NoStream, vec![new])
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(AppendError::Store(error)) => Err(ProjectionError::Transient(error.into())),
+            Err(error) => Err(ProjectionError::Rejected {
+                event_id: event.event_id,
+                event_type: event.event_type.clone(),
+                reason: error.to_string(),
+            }),
+        }
+    }
+
+    /// Nothing of its own to empty: what it appended is this service's
+    /// history, and appending it again changes nothing.
+    async fn reset(&self, _tx: &mut PgConnection) -> Result<(), ProjectionError> {
+        Ok(())
+    }
+}
+
+/// The access log and the legal-request list.
+#[derive(Debug, Default)]
+pub struct AccessLogProjection;
+
+/// The projection's name (its checkpoint).
+pub const ACCESS_LOG: &str = "access-log";
+
+/// The log entry of one of this service's events; `None` for events the log
+/// does not show (a verification).
+fn entry(recorded: &RecordedEvent, event: &Event) -> Option<Entry> {
+    let actor = recorded.metadata.actor.subject.clone();
+    let legal = |kind: EntryKind, id: &str| Entry {
+        kind: kind as i32,
+        occurred_at: to_micros(recorded.occurred_at),
+        record_id: Some(recorded.event_id.to_string()),
+        actor: actor.clone(),
+        legal_request_id: id.to_owned(),
+        ..Entry::default()
+    };
+    Some(match event {
+        Event::UsageRecorded(usage) => usage_entry(usage, actor, recorded),
+        Event::PeerEventObserved(observed) => Entry {
+            kind: EntryKind::DomainEvent as i32,
+            occurred_at: to_micros(recorded.occurred_at),
+            record_id: Some(recorded.event_id.to_string()),
+            action: observed.peer_event_type.clone(),
+            source: observed.service.clone(),
+            actor,
+            ..Entry::default()
+        },
+        Event::LegalRequestFiled(e) => legal(EntryKind::LegalRequestFiled, &e.legal_request_id),
+        Event::LegalRequestApproved(e) => {
+            legal(EntryKind::LegalRequestApproved, &e.legal_request_id)
+        }
+        Event::LegalRequestDenied(e) => legal(EntryKind::LegalRequestDenied, &e.legal_request_id),
+        Event::LegalRequestRevoked(e) => legal(EntryKind::LegalRequestRevoked, &e.legal_request_id),
+        Event::DeviceRecordsDisclosed(e) => Entry {
+            record_count: i64::try_from(e.record_count).unwrap_or(i64::MAX),
+            ..legal(EntryKind::DeviceRecordsDisclosed, &e.legal_request_id)
+        },
+        Event::DeviceDisclosureRefused(e) => Entry {
+            action: e.reason().as_str_name().to_owned(),
+            ..legal(EntryKind::DeviceDisclosureRefused, &e.legal_request_id)
+        },
+        Event::LogVerified(_) => return None,
+    })
+}
+
+fn usage_entry(usage: &proto::UsageRecorded, actor: String, recorded: &RecordedEvent) -> Entry {
+    let window = usage.usage_window.as_ref();
+    let device = usage.device.clone().unwrap_or_default();
+    let sealed = usage.sealed_device.clone().unwrap_or_default();
+    Entry {
+        kind: EntryKind::Usage as i32,
+        occurred_at: to_datetime(usage.occurred_at.as_ref())
+            .map_or_else(|| to_micros(recorded.occurred_at), to_micros),
+        record_id: Some(usage.record_id.clone()),
+        job_seeker_id: usage.job_seeker_id.clone(),
+        access_kind: usage.access_kind,
+        action: usage.action.clone(),
+        method: usage.method.clone(),
+        outcome: usage.outcome,
+        offering: usage.offering,
+        booking_id: usage.booking_id.clone(),
+        source: usage.source.clone(),
+        window_start: to_datetime(window.and_then(|w| w.start_time.as_ref())),
+        window_end: to_datetime(window.and_then(|w| w.end_time.as_ref())),
+        device_class: usage.device_class,
+        device_pseudonym: device.device_pseudonym,
+        pseudonym_period: device.pseudonym_period,
+        ip_prefix: device.ip_prefix,
+        browser_family: device.browser_family,
+        os_family: device.os_family,
+        key_id: sealed.key_id,
+        nonce: sealed.nonce,
+        ciphertext: sealed.ciphertext,
+        actor,
+        ..Entry::default()
+    }
+}
+
+/// The legal request an event concerns, if it is a legal event.
+fn legal_request_id(event: &Event) -> Option<&str> {
+    match event {
+        Event::LegalRequestFiled(e) => Some(&e.legal_request_id),
+        Event::LegalRequestApproved(e) => Some(&e.legal_request_id),
+        Event::LegalRequestDenied(e) => Some(&e.legal_request_id),
+        Event::LegalRequestRevoked(e) => Some(&e.legal_request_id),
+        Event::DeviceRecordsDisclosed(e) => Some(&e.legal_request_id),
+        _ => None,
+    }
+}
+
+/// Folds a legal event into the listed request.
+async fn list_legal(
+    tx: &mut PgConnection,
+    id: &str,
+    recorded: &RecordedEvent,
+    event: &Event,
+) -> Result<(), ProjectionError> {
+    let body: Option<Vec<u8>> =
+        sqlx::query_scalar("SELECT body FROM legal_requests WHERE legal_request_id = $1")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    let request = body
+        .map(|body| proto::LegalRequest::decode(body.as_slice()))
+        .transpose()
+        .map_err(|error| ProjectionError::Rejected {
+            event_id: recorded.event_id,
+            event_type: recorded.event_type.clone(),
+            reason: error.to_string(),
+        })?;
+    let case = LegalCase { request }.apply(event);
+    let Some(mut request) = case.request else {
+        return Ok(());
+    };
+    annotate(
+        &mut request,
+        event,
+        &recorded.metadata.actor.subject,
+        to_micros(recorded.occurred_at),
+    );
+    let filed_at = to_datetime(request.filed_at.as_ref()).unwrap_or(recorded.occurred_at);
+    sqlx::query(
+        "INSERT INTO legal_requests (legal_request_id, filed_at, body) VALUES ($1, $2, $3) \
+         ON CONFLICT (legal_request_id) DO UPDATE SET body = EXCLUDED.body",
+    )
+    .bind(id)
+    .bind(filed_at)
+    .bind(request.encode_to_vec())
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+impl Projection for AccessLogProjection {
+    fn name(&self) -> &str {
+        ACCESS_LOG
     }
 
     async fn apply(
@@ -74,63 +334,39 @@ impl Projection for IngestProjection {
         tx: &mut PgConnection,
         event: &RecordedEvent,
     ) -> Result<(), ProjectionError> {
-        let session = match event.event_type.as_str() {
-            "SessionJoined" => {
-                let e: SessionJoined = decode(event)?;
-                Some((
-                    AccessKind::SessionJoin,
-                    e.booking_id,
-                    e.job_seeker_id,
-                    e.offering,
-                    e.device,
-                ))
+        self.apply_all(tx, std::slice::from_ref(event)).await
+    }
+
+    /// The page's entries are chained and written in one statement.
+    async fn apply_all(
+        &self,
+        tx: &mut PgConnection,
+        events: &[RecordedEvent],
+    ) -> Result<(), ProjectionError> {
+        let mut entries = Vec::with_capacity(events.len());
+        for recorded in events {
+            let event =
+                Event::decode(&recorded.event_type, &recorded.payload).map_err(|reason| {
+                    ProjectionError::Rejected {
+                        event_id: recorded.event_id,
+                        event_type: recorded.event_type.clone(),
+                        reason,
+                    }
+                })?;
+            if let Some(id) = legal_request_id(&event) {
+                list_legal(tx, id, recorded, &event).await?;
             }
-            "SessionLeft" => {
-                let e: SessionLeft = decode(event)?;
-                Some((
-                    AccessKind::SessionLeave,
-                    e.booking_id,
-                    e.job_seeker_id,
-                    e.offering,
-                    e.device,
-                ))
-            }
-            _ => None,
-        };
-        let entry = match session {
-            Some((kind, booking_id, job_seeker_id, offering, raw)) => {
-                let usage = Usage {
-                    record_id: event.event_id.to_string(),
-                    job_seeker_id,
-                    occurred_at: event.occurred_at,
-                    usage_window: None,
-                    access_kind: kind as i32,
-                    action: event.event_type.clone(),
-                    method: "event".to_owned(),
-                    outcome: AccessOutcome::Success as i32,
-                    offering,
-                    booking_id,
-                    source: "scheduling".to_owned(),
-                    device: device(raw),
-                };
-                self.ingestor.entry(&usage, &event.metadata.actor.subject)
-            }
-            None => Entry {
-                kind: EntryKind::DomainEvent as i32,
-                occurred_at: event.occurred_at,
-                record_id: Some(event.event_id.to_string()),
-                action: event.event_type.clone(),
-                actor: event.metadata.actor.subject.clone(),
-                ..Entry::default()
-            },
-        };
-        store::append(tx, vec![entry]).await?;
+            entries.extend(entry(recorded, &event));
+        }
+        store::append(tx, entries).await?;
         Ok(())
     }
 
-    async fn reset(&self, _tx: &mut PgConnection) -> Result<(), ProjectionError> {
-        Err(ProjectionError::Transient(
-            "the hash-chained access log is append-only and never rebuilt".into(),
-        ))
+    async fn reset(&self, tx: &mut PgConnection) -> Result<(), ProjectionError> {
+        store::reset(tx).await?;
+        sqlx::query("DELETE FROM legal_requests")
+            .execute(&mut *tx)
+            .await?;
+        Ok(())
     }
 }

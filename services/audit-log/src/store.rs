@@ -2,9 +2,12 @@
 //! lock (so concurrent writers keep the chain linear), read, and verify.
 
 use chrono::{DateTime, Utc};
-use sqlx::{PgConnection, PgPool};
+use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder};
 
-use crate::domain::chain::{Canonical, ChainFailure, StoredLink, Verifier, link};
+use crate::domain::{
+    chain::{Canonical, ChainFailure, StoredLink, Verifier, link},
+    time::to_micros,
+};
 
 /// One entry's content (everything but its position and hashes).
 #[derive(Debug, Clone, Default, PartialEq, Eq, sqlx::FromRow)]
@@ -86,88 +89,106 @@ pub fn canonical(sequence: i64, entry: &Entry) -> Canonical {
         .int(entry.record_count)
 }
 
-/// What appending one entry did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Appended {
-    New(u64),
-    /// Its `record_id` was already recorded at this position.
-    Duplicate(u64),
-}
+/// Rows per INSERT: Postgres takes at most 65 535 bind parameters per
+/// statement, 28 per row.
+const INSERT_CHUNK: usize = 1000;
 
 /// Appends `entries` in order inside the caller's transaction, holding the
-/// head's row lock until it commits. Entries whose `record_id` is already
-/// recorded (also earlier in the same batch) are skipped.
-pub async fn append(
-    tx: &mut PgConnection,
-    entries: Vec<Entry>,
-) -> Result<Vec<Appended>, sqlx::Error> {
+/// head's row lock until it commits; returns how many it appended. Entries
+/// whose `record_id` is already recorded (also earlier in the same call) are
+/// skipped, deterministically, so a replay skips the same ones.
+pub async fn append(tx: &mut PgConnection, entries: Vec<Entry>) -> Result<u64, sqlx::Error> {
+    if entries.is_empty() {
+        return Ok(0);
+    }
     let (mut sequence, mut hash): (i64, Vec<u8>) =
         sqlx::query_as("SELECT sequence, hash FROM chain_head WHERE id FOR UPDATE")
             .fetch_one(&mut *tx)
             .await?;
-    let mut results = Vec::with_capacity(entries.len());
+    let ids: Vec<&str> = entries
+        .iter()
+        .filter_map(|e| e.record_id.as_deref())
+        .collect();
+    let recorded: Vec<String> =
+        sqlx::query_scalar("SELECT record_id FROM access_log WHERE record_id = ANY($1)")
+            .bind(&ids)
+            .fetch_all(&mut *tx)
+            .await?;
+    let mut seen: std::collections::HashSet<String> = recorded.into_iter().collect();
+    let mut rows = Vec::with_capacity(entries.len());
     for mut entry in entries {
-        if let Some(record_id) = &entry.record_id {
-            let existing: Option<i64> =
-                sqlx::query_scalar("SELECT sequence FROM access_log WHERE record_id = $1")
-                    .bind(record_id)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-            if let Some(existing) = existing {
-                results.push(Appended::Duplicate(existing as u64));
-                continue;
-            }
+        if let Some(record_id) = &entry.record_id
+            && !seen.insert(record_id.clone())
+        {
+            continue;
         }
-        entry.occurred_at = crate::domain::time::to_micros(entry.occurred_at);
-        entry.window_start = entry.window_start.map(crate::domain::time::to_micros);
-        entry.window_end = entry.window_end.map(crate::domain::time::to_micros);
-        let next = sequence + 1;
-        let next_hash = link(&hash, &canonical(next, &entry)).to_vec();
-        sqlx::query(&format!(
-            "INSERT INTO access_log (sequence, {COLUMNS}, prev_hash, hash) VALUES \
-             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
-              $19, $20, $21, $22, $23, $24, $25, $26, $27, $28)"
-        ))
-        .bind(next)
-        .bind(entry.kind)
-        .bind(entry.occurred_at)
-        .bind(&entry.record_id)
-        .bind(&entry.job_seeker_id)
-        .bind(entry.access_kind)
-        .bind(&entry.action)
-        .bind(&entry.method)
-        .bind(entry.outcome)
-        .bind(entry.offering)
-        .bind(&entry.booking_id)
-        .bind(&entry.source)
-        .bind(entry.window_start)
-        .bind(entry.window_end)
-        .bind(entry.device_class)
-        .bind(&entry.device_pseudonym)
-        .bind(&entry.pseudonym_period)
-        .bind(&entry.ip_prefix)
-        .bind(&entry.browser_family)
-        .bind(&entry.os_family)
-        .bind(&entry.key_id)
-        .bind(&entry.nonce)
-        .bind(&entry.ciphertext)
-        .bind(&entry.actor)
-        .bind(&entry.legal_request_id)
-        .bind(entry.record_count)
-        .bind(&hash)
-        .bind(&next_hash)
-        .execute(&mut *tx)
-        .await?;
-        sequence = next;
-        hash = next_hash;
-        results.push(Appended::New(next as u64));
+        entry.occurred_at = to_micros(entry.occurred_at);
+        entry.window_start = entry.window_start.map(to_micros);
+        entry.window_end = entry.window_end.map(to_micros);
+        sequence += 1;
+        let next_hash = link(&hash, &canonical(sequence, &entry)).to_vec();
+        rows.push((
+            sequence,
+            entry,
+            std::mem::replace(&mut hash, next_hash.clone()),
+            next_hash,
+        ));
+    }
+    let appended = rows.len() as u64;
+    for chunk in rows.chunks(INSERT_CHUNK) {
+        let mut insert = QueryBuilder::<Postgres>::new(format!(
+            "INSERT INTO access_log (sequence, {COLUMNS}, prev_hash, hash) "
+        ));
+        insert.push_values(chunk, |mut row, (sequence, entry, prev_hash, hash)| {
+            row.push_bind(sequence)
+                .push_bind(entry.kind)
+                .push_bind(entry.occurred_at)
+                .push_bind(&entry.record_id)
+                .push_bind(&entry.job_seeker_id)
+                .push_bind(entry.access_kind)
+                .push_bind(&entry.action)
+                .push_bind(&entry.method)
+                .push_bind(entry.outcome)
+                .push_bind(entry.offering)
+                .push_bind(&entry.booking_id)
+                .push_bind(&entry.source)
+                .push_bind(entry.window_start)
+                .push_bind(entry.window_end)
+                .push_bind(entry.device_class)
+                .push_bind(&entry.device_pseudonym)
+                .push_bind(&entry.pseudonym_period)
+                .push_bind(&entry.ip_prefix)
+                .push_bind(&entry.browser_family)
+                .push_bind(&entry.os_family)
+                .push_bind(&entry.key_id)
+                .push_bind(&entry.nonce)
+                .push_bind(&entry.ciphertext)
+                .push_bind(&entry.actor)
+                .push_bind(&entry.legal_request_id)
+                .push_bind(entry.record_count)
+                .push_bind(prev_hash)
+                .push_bind(hash);
+        });
+        insert.build().execute(&mut *tx).await?;
     }
     sqlx::query("UPDATE chain_head SET sequence = $1, hash = $2 WHERE id")
         .bind(sequence)
         .bind(&hash)
         .execute(&mut *tx)
         .await?;
-    Ok(results)
+    Ok(appended)
+}
+
+/// Empties the log and resets its head, inside a rebuild's transaction.
+pub async fn reset(tx: &mut PgConnection) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM access_log")
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("UPDATE chain_head SET sequence = 0, hash = $1 WHERE id")
+        .bind(crate::domain::chain::GENESIS.to_vec())
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
 }
 
 /// Entries with `occurred_at` in `[start, end)` after position `after`,

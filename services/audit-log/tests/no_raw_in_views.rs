@@ -45,6 +45,7 @@ async fn no_view_contains_a_raw_identifier() {
         .map(|_| strategy.new_tree(&mut runner).expect("a case").current())
         .collect();
     let mut world = World::start().await;
+    let mut recorded = 0;
     for ids in cases {
         {
             let now = Utc::now();
@@ -63,6 +64,8 @@ async fn no_view_contains_a_raw_identifier() {
                 Role::System,
             );
             world.client.record_usage_batch(request).await.unwrap();
+            recorded += ids.len() as i64;
+            world.settled(recorded).await;
             let time_range = Some(range(now - Duration::hours(2), now + Duration::hours(2)));
             let mut printed = String::new();
             for role in [

@@ -1,8 +1,9 @@
 //! The thin tonic adapter of `hellowork.auditlog.v1.AuditLogService`: who
-//! may call (roles per RPC), request parsing, the store and the pure rules of
-//! [`crate::domain`], and errors mapped once through `ServiceError`. Every
-//! legal filing, decision, disclosure and refused disclosure is appended to
-//! the log in the same transaction as its effect (Art. 7(2)).
+//! may call (roles per RPC), request parsing, the pure rules of
+//! [`crate::domain`], the event store, and errors mapped once through
+//! `ServiceError`. Every usage record, legal filing, decision, disclosure
+//! and refused disclosure is an event; the access log is their projection
+//! (Art. 7).
 
 pub mod parse;
 mod view;
@@ -11,43 +12,51 @@ use std::{collections::HashMap, sync::Arc};
 
 use chrono::Utc;
 use futures::StreamExt;
-use hellowork_eventstore::StoreError;
+use hellowork_eventstore::{
+    Aggregate, AppendError, DomainEvent, EventMetadata, EventStore, ExecuteError, ExpectedVersion,
+    NewEvent, Repository, StreamId,
+};
 use hellowork_platform::{
-    Article, Caller, ERROR_DOMAIN, FieldViolation, Role, ServiceError, caller, require_any,
+    Article, Caller, ERROR_DOMAIN, FieldViolation, Role, ServiceError, caller, correlation_id,
+    event_metadata, require_any,
 };
-use hellowork_proto::auditlog::v1::{
-    self as proto, EntryKind, LegalRequestState, audit_log_service_server::AuditLogService,
-};
+use hellowork_proto::auditlog::v1::{self as proto, audit_log_service_server::AuditLogService};
 use prost::Message;
 use sqlx::PgPool;
 use tonic::{Request, Response, Status, Streaming};
 use tonic_types::{ErrorDetails, StatusExt};
+use uuid::Uuid;
 
 use crate::{
     domain::{
-        legal::{self, LegalError, Refusal},
-        time::{timestamp, to_datetime},
+        event::Event,
+        legal::{self, Action, Command, LegalCase, LegalError, Refusal, annotate},
+        time::to_datetime,
     },
-    ingest::Ingestor,
+    ingest::{Ingestor, usage_event_id},
     settings::AuditLogSettings,
-    store::{self, Appended, Entry},
+    store,
 };
 
 /// Art. 7(2): the article every refusal of raw data names.
 const ART_7_2: Article = Article("7(2)");
 /// Largest batch a `RecordUsageBatch` stream may carry.
 const MAX_BATCH: usize = 10_000;
+/// Rounds of dropping records a concurrent batch recorded first.
+const RECORD_ATTEMPTS: usize = 5;
 
 /// The gRPC service.
 #[derive(Debug, Clone)]
 pub struct AuditLogApi {
     pool: PgPool,
+    store: EventStore,
+    requests: Repository<LegalCase>,
     ingestor: Ingestor,
     settings: Arc<AuditLogSettings>,
 }
 
 fn database(error: sqlx::Error) -> ServiceError {
-    StoreError::Database(error).into()
+    hellowork_eventstore::StoreError::Database(error).into()
 }
 
 /// PERMISSION_DENIED naming Art. 7(2) in `ErrorInfo`.
@@ -63,6 +72,14 @@ fn denied_7_2(message: &str) -> Status {
     )
 }
 
+fn not_found(id: &str) -> Status {
+    ServiceError::NotFound {
+        resource_type: "legal request",
+        resource_name: id.to_owned(),
+    }
+    .into()
+}
+
 fn legal_error(error: LegalError, id: &str) -> Status {
     match error {
         LegalError::OwnRequest => denied_7_2(&error.to_string()),
@@ -72,6 +89,22 @@ fn legal_error(error: LegalError, id: &str) -> Status {
         LegalError::NotFiled(_) | LegalError::NotApproved(_) => {
             ServiceError::forbidden(ART_7_2, id, error.to_string()).into()
         }
+        LegalError::Unknown => not_found(id),
+        LegalError::FiledByAnother => ServiceError::AlreadyExists {
+            resource_type: "legal request",
+            resource_name: id.to_owned(),
+        }
+        .into(),
+    }
+}
+
+fn execute_error(error: ExecuteError<LegalError>, id: &str) -> Status {
+    match error {
+        ExecuteError::Domain(domain) => legal_error(domain, id),
+        ExecuteError::Contention { .. } => ServiceError::Conflict.into(),
+        ExecuteError::Append(append) => ServiceError::from(append).into(),
+        ExecuteError::Store(store) => ServiceError::from(store).into(),
+        decode @ ExecuteError::Decode { .. } => ServiceError::internal(decode).into(),
     }
 }
 
@@ -83,136 +116,259 @@ fn invalid(violations: Vec<FieldViolation>) -> Result<(), Status> {
     }
 }
 
-fn legal_entry(kind: EntryKind, caller: &Caller, request_id: &str, count: i64) -> Entry {
-    Entry {
-        kind: kind as i32,
+/// A legal request id as given: a UUID, normalized.
+fn request_id(field: &str, value: &str) -> Result<String, Status> {
+    Uuid::parse_str(value)
+        .map(|id| id.to_string())
+        .map_err(|_| ServiceError::invalid(field, "must be a UUID").into())
+}
+
+fn stream_of(id: &str) -> StreamId {
+    StreamId::new(format!("legal-request-{id}")).expect("a UUID makes a valid stream id")
+}
+
+fn new_event(event_id: Uuid, event: &Event, metadata: &EventMetadata) -> NewEvent {
+    NewEvent {
+        event_id,
+        event_type: event.event_type().to_owned(),
+        schema_version: event.schema_version(),
+        payload: event.encode(),
         occurred_at: Utc::now(),
-        actor: caller.subject().to_owned(),
-        legal_request_id: request_id.to_owned(),
-        record_count: count,
-        ..Entry::default()
+        metadata: metadata.clone(),
     }
 }
 
-fn first_new(appended: &[Appended]) -> u64 {
-    appended
-        .iter()
-        .find_map(|a| match a {
-            Appended::New(s) => Some(*s),
-            Appended::Duplicate(_) => None,
-        })
-        .unwrap_or(0)
-}
-
 impl AuditLogApi {
-    pub fn new(pool: PgPool, settings: AuditLogSettings) -> Self {
+    pub fn new(pool: PgPool, store: EventStore, settings: AuditLogSettings) -> Self {
         Self {
             pool,
+            requests: Repository::new(store.clone()),
+            store,
             ingestor: Ingestor::new(&settings),
             settings: Arc::new(settings),
         }
     }
 
-    async fn load_for_update(
-        tx: &mut sqlx::PgConnection,
-        id: &str,
-    ) -> Result<Option<proto::LegalRequest>, ServiceError> {
-        let body: Option<Vec<u8>> = sqlx::query_scalar(
-            "SELECT body FROM legal_requests WHERE legal_request_id = $1 FOR UPDATE",
-        )
-        .bind(id)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(database)?;
-        body.map(|b| proto::LegalRequest::decode(b.as_slice()).map_err(ServiceError::internal))
-            .transpose()
-    }
-
-    async fn save(
-        tx: &mut sqlx::PgConnection,
-        request: &proto::LegalRequest,
-    ) -> Result<(), ServiceError> {
-        sqlx::query("UPDATE legal_requests SET body = $2 WHERE legal_request_id = $1")
-            .bind(&request.legal_request_id)
-            .bind(request.encode_to_vec())
-            .execute(&mut *tx)
+    /// The legal request as its stream says now, with who decided when.
+    async fn view(&self, id: &str) -> Result<Option<proto::LegalRequest>, Status> {
+        let mut case = LegalCase::default();
+        let mut facts = Vec::new();
+        for recorded in self
+            .store
+            .read_stream(&stream_of(id), 0)
             .await
-            .map_err(database)?;
-        Ok(())
+            .map_err(ServiceError::from)?
+        {
+            let event = Event::decode(&recorded.event_type, &recorded.payload)
+                .map_err(|reason| ServiceError::internal(std::io::Error::other(reason)))?;
+            case = case.apply(&event);
+            facts.push((event, recorded.metadata.actor.subject, recorded.occurred_at));
+        }
+        Ok(case.request.map(|mut request| {
+            for (event, actor, at) in &facts {
+                annotate(&mut request, event, actor, *at);
+            }
+            legal::at(request, Utc::now())
+        }))
     }
 
-    /// Loads, decides with `decide`, saves and appends `kind` to the log, in
-    /// one transaction.
-    async fn decide(
+    /// Runs `action` on the legal request `id` and returns its view.
+    async fn execute(
         &self,
         caller: &Caller,
+        correlation: Option<Uuid>,
         id: &str,
-        kind: EntryKind,
-        decide: impl FnOnce(&proto::LegalRequest) -> Result<proto::LegalRequest, LegalError>,
-    ) -> Result<proto::LegalRequest, Status> {
-        let mut tx = self.pool.begin().await.map_err(database)?;
-        let request =
-            Self::load_for_update(&mut tx, id)
-                .await?
-                .ok_or_else(|| ServiceError::NotFound {
-                    resource_type: "legal request",
-                    resource_name: id.to_owned(),
-                })?;
-        let decided = decide(&request).map_err(|e| legal_error(e, id))?;
-        Self::save(&mut tx, &decided).await?;
-        store::append(&mut tx, vec![legal_entry(kind, caller, id, 0)])
+        action: Action,
+    ) -> Result<(Vec<Event>, proto::LegalRequest), Status> {
+        let command = Command {
+            legal_request_id: id.to_owned(),
+            action,
+        };
+        let (events, _) = self
+            .requests
+            .execute(
+                &stream_of(id),
+                &command,
+                &event_metadata(caller, correlation),
+            )
             .await
-            .map_err(database)?;
-        tx.commit().await.map_err(database)?;
-        Ok(legal::at(decided, Utc::now()))
+            .map_err(|error| execute_error(error, id))?;
+        let view = self.view(id).await?.ok_or_else(|| not_found(id))?;
+        Ok((events, view))
     }
 
-    /// Art. 7(2): records a refused disclosure, then refuses.
-    async fn refuse(&self, caller: &Caller, id: &str, refusal: Refusal) -> Status {
-        let mut entry = legal_entry(EntryKind::DeviceDisclosureRefused, caller, id, 0);
-        entry.action = format!("{refusal:?}");
-        let recorded = async {
-            let mut tx = self.pool.begin().await?;
-            store::append(&mut tx, vec![entry]).await?;
-            tx.commit().await
-        }
-        .await;
-        if let Err(error) = recorded {
-            return database(error).into();
-        }
-        if refusal.is_about_caller() {
-            denied_7_2(refusal.describe())
-        } else if refusal == Refusal::UnknownRequest {
-            ServiceError::NotFound {
-                resource_type: "legal request",
-                resource_name: id.to_owned(),
-            }
-            .into()
-        } else {
-            ServiceError::forbidden(ART_7_2, id, refusal.describe()).into()
-        }
-    }
-
+    /// Art. 7(1): records `records` atomically (all new ones or none);
+    /// returns how many were new and how many recorded before.
     async fn record(
         &self,
         caller: &Caller,
+        correlation: Option<Uuid>,
         records: Vec<proto::UsageRecord>,
-    ) -> Result<Vec<Appended>, Status> {
+    ) -> Result<(u64, u64), Status> {
         let now = Utc::now();
         let mut violations = Vec::new();
-        let mut entries = Vec::with_capacity(records.len());
+        let metadata = event_metadata(caller, correlation);
+        let mut events: Vec<NewEvent> = Vec::with_capacity(records.len());
+        let mut ids = std::collections::HashSet::with_capacity(records.len());
         for (index, record) in records.iter().enumerate() {
             if let Some(usage) =
                 parse::usage(&mut violations, &format!("records[{index}]"), record, now)
             {
-                entries.push(self.ingestor.entry(&usage, caller.subject()));
+                let event_id = usage_event_id(&usage.record_id);
+                // A record id repeated within the batch is recorded once.
+                if ids.insert(event_id) {
+                    let event = Event::UsageRecorded(self.ingestor.recorded(&usage));
+                    events.push(new_event(event_id, &event, &metadata));
+                }
             }
         }
         invalid(violations)?;
-        let mut tx = self.pool.begin().await.map_err(database)?;
-        let appended = store::append(&mut tx, entries).await.map_err(database)?;
-        tx.commit().await.map_err(database)?;
-        Ok(appended)
+        let total = records.len() as u64;
+        let all: Vec<Uuid> = events.iter().map(|e| e.event_id).collect();
+        for _ in 0..RECORD_ATTEMPTS {
+            let stored = self
+                .store
+                .stored_event_ids(&all)
+                .await
+                .map_err(ServiceError::from)?;
+            let fresh: Vec<NewEvent> = events
+                .iter()
+                .filter(|e| !stored.contains(&e.event_id))
+                .cloned()
+                .collect();
+            let Some(first) = fresh.first() else {
+                return Ok((0, total));
+            };
+            let count = fresh.len() as u64;
+            // One stream per batch: its events commit together or not at all.
+            let stream = StreamId::new(format!("usage-{}", first.event_id))
+                .expect("a UUID makes a valid stream id");
+            match self
+                .store
+                .append(&stream, ExpectedVersion::NoStream, fresh)
+                .await
+            {
+                Ok(outcome) if outcome.already_recorded => return Ok((0, total)),
+                Ok(_) => return Ok((count, total - count)),
+                // A concurrent batch recorded some of these first: drop them.
+                Err(
+                    AppendError::WrongExpectedVersion { .. } | AppendError::EventIdReused { .. },
+                ) => {
+                    continue;
+                }
+                Err(error) => return Err(ServiceError::from(error).into()),
+            }
+        }
+        Err(ServiceError::Conflict.into())
+    }
+
+    /// Art. 7(2): records a disclosure attempt for `id`; the records at
+    /// `sequences` are disclosed only if the decision was a disclosure.
+    async fn attempt(
+        &self,
+        caller: &Caller,
+        correlation: Option<Uuid>,
+        id: &str,
+        sequences: Vec<u64>,
+    ) -> Result<Result<Uuid, Refusal>, Status> {
+        let command = Command {
+            legal_request_id: id.to_owned(),
+            action: Action::Disclose {
+                subject: caller.subject().to_owned(),
+                is_legal_officer: caller.has_role(Role::LegalOfficer),
+                now: Utc::now(),
+                record_sequences: sequences,
+            },
+        };
+        let (events, outcome) = self
+            .requests
+            .execute(
+                &stream_of(id),
+                &command,
+                &event_metadata(caller, correlation),
+            )
+            .await
+            .map_err(|error| execute_error(error, id))?;
+        let recorded = self
+            .store
+            .read_stream(&stream_of(id), outcome.stream_version.saturating_sub(1))
+            .await
+            .map_err(ServiceError::from)?;
+        let event_id = recorded.last().map(|e| e.event_id).ok_or_else(|| {
+            ServiceError::internal(std::io::Error::other("disclosure not stored"))
+        })?;
+        match events.as_slice() {
+            [Event::DeviceRecordsDisclosed(_)] => Ok(Ok(event_id)),
+            [Event::DeviceDisclosureRefused(refused)] => Ok(Err(refusal_of(refused.reason()))),
+            _ => Err(ServiceError::internal(std::io::Error::other("unexpected decision")).into()),
+        }
+    }
+}
+
+impl AuditLogApi {
+    /// The usage entries in the scope of `legal_request` after position
+    /// `after`: a page of at most `size`, and whether more follow.
+    async fn in_scope(
+        &self,
+        legal_request: &proto::LegalRequest,
+        after: i64,
+        size: i64,
+    ) -> Result<(Vec<store::Stored>, bool), Status> {
+        let scope = legal_request.scope.clone().unwrap_or_default();
+        let range = scope.time_range.as_ref();
+        let (Some(start), Some(end)) = (
+            to_datetime(range.and_then(|r| r.start_time.as_ref())),
+            to_datetime(range.and_then(|r| r.end_time.as_ref())),
+        ) else {
+            return Err(ServiceError::internal(std::io::Error::other(
+                "stored scope without a time range",
+            ))
+            .into());
+        };
+        let pseudonyms: Vec<String> = scope
+            .device_pseudonyms
+            .iter()
+            .map(|p| format!("{}@{}", p.device_pseudonym, p.pseudonym_period))
+            .collect();
+        let mut rows = store::in_scope(
+            &self.pool,
+            proto::EntryKind::Usage as i32,
+            start,
+            end,
+            &scope.job_seeker_ids,
+            &pseudonyms,
+            after,
+            size + 1,
+        )
+        .await
+        .map_err(database)?;
+        let more = rows.len() as i64 > size;
+        rows.truncate(usize::try_from(size).unwrap_or(0));
+        Ok((rows, more))
+    }
+}
+
+fn refusal_of(reason: proto::DisclosureRefusalReason) -> Refusal {
+    use proto::DisclosureRefusalReason as R;
+    match reason {
+        R::UnknownRequest | R::Unspecified => Refusal::UnknownRequest,
+        R::RoleNotAllowed => Refusal::RoleNotAllowed,
+        R::NotNamedOfficer => Refusal::NotNamedOfficer,
+        R::NotApproved => Refusal::NotApproved,
+        R::Denied => Refusal::Denied,
+        R::Expired => Refusal::Expired,
+        R::Revoked => Refusal::Revoked,
+    }
+}
+
+/// The status a refused disclosure answers with (Art. 7(2)).
+fn refused(refusal: Refusal, id: &str) -> Status {
+    if refusal.is_about_caller() {
+        denied_7_2(refusal.describe())
+    } else if refusal == Refusal::UnknownRequest {
+        not_found(id)
+    } else {
+        ServiceError::forbidden(ART_7_2, id, refusal.describe()).into()
     }
 }
 
@@ -224,21 +380,17 @@ impl AuditLogService for AuditLogApi {
     ) -> Result<Response<proto::RecordUsageResponse>, Status> {
         let caller = caller(&request)?.clone();
         require_any(&caller, &[Role::System])?;
+        let correlation = correlation_id(&request);
         let Some(record) = request.into_inner().record else {
             return Err(ServiceError::invalid("record", "is required").into());
         };
-        let appended = self.record(&caller, vec![record]).await.map_err(|status| {
+        let (recorded, _) = self
+            .record(&caller, correlation, vec![record])
+            .await
             // A single record's violations name `record.…`, not `records[0].…`.
-            rename_single(status)
-        })?;
-        let (sequence, duplicate) = match appended.first() {
-            Some(Appended::New(s)) => (*s, false),
-            Some(Appended::Duplicate(s)) => (*s, true),
-            None => (0, false),
-        };
+            .map_err(rename_single)?;
         Ok(Response::new(proto::RecordUsageResponse {
-            sequence,
-            duplicate,
+            duplicate: recorded == 0,
         }))
     }
 
@@ -248,6 +400,7 @@ impl AuditLogService for AuditLogApi {
     ) -> Result<Response<proto::RecordUsageBatchResponse>, Status> {
         let caller = caller(&request)?.clone();
         require_any(&caller, &[Role::System])?;
+        let correlation = correlation_id(&request);
         let mut stream = request.into_inner();
         let mut records = Vec::new();
         while let Some(chunk) = stream.next().await {
@@ -260,19 +413,10 @@ impl AuditLogService for AuditLogApi {
                 .into());
             }
         }
-        let appended = self.record(&caller, records).await?;
-        let new: Vec<u64> = appended
-            .iter()
-            .filter_map(|a| match a {
-                Appended::New(s) => Some(*s),
-                Appended::Duplicate(_) => None,
-            })
-            .collect();
+        let (recorded_count, duplicate_count) = self.record(&caller, correlation, records).await?;
         Ok(Response::new(proto::RecordUsageBatchResponse {
-            recorded_count: new.len() as u64,
-            duplicate_count: (appended.len() - new.len()) as u64,
-            first_sequence: new.first().copied().unwrap_or(0),
-            last_sequence: new.last().copied().unwrap_or(0),
+            recorded_count,
+            duplicate_count,
         }))
     }
 
@@ -377,6 +521,7 @@ impl AuditLogService for AuditLogApi {
     ) -> Result<Response<proto::FileLegalRequestResponse>, Status> {
         let caller = caller(&request)?.clone();
         require_any(&caller, &[Role::LegalOfficer])?;
+        let correlation = correlation_id(&request);
         let message = request.into_inner();
         let now = Utc::now();
         let mut violations = Vec::new();
@@ -451,7 +596,7 @@ impl AuditLogService for AuditLogApi {
         }
         invalid(violations)?;
         let id = id.expect("checked");
-        let mut filed = proto::LegalRequest {
+        let filed = proto::LegalRequestFiled {
             legal_request_id: id.clone(),
             agency: message.agency,
             legal_basis: message.legal_basis,
@@ -461,46 +606,12 @@ impl AuditLogService for AuditLogApi {
             justification: message.justification,
             requested_expires_at: message.requested_expires_at,
             filed_by: caller.subject().to_owned(),
-            filed_at: Some(timestamp(now)),
-            ..Default::default()
         };
-        filed.set_state(LegalRequestState::Filed);
-        let mut tx = self.pool.begin().await.map_err(database)?;
-        let inserted = sqlx::query(
-            "INSERT INTO legal_requests (legal_request_id, filed_at, body) VALUES ($1, $2, $3) \
-             ON CONFLICT DO NOTHING",
-        )
-        .bind(&id)
-        .bind(now)
-        .bind(filed.encode_to_vec())
-        .execute(&mut *tx)
-        .await
-        .map_err(database)?;
-        if inserted.rows_affected() == 0 {
-            // A repeated request id returns the first result, to its filer only.
-            let existing = Self::load_for_update(&mut tx, &id)
-                .await?
-                .ok_or(ServiceError::Conflict)?;
-            if existing.filed_by != caller.subject() {
-                return Err(ServiceError::AlreadyExists {
-                    resource_type: "legal request",
-                    resource_name: id,
-                }
-                .into());
-            }
-            return Ok(Response::new(proto::FileLegalRequestResponse {
-                legal_request: Some(legal::at(existing, now)),
-            }));
-        }
-        store::append(
-            &mut tx,
-            vec![legal_entry(EntryKind::LegalRequestFiled, &caller, &id, 0)],
-        )
-        .await
-        .map_err(database)?;
-        tx.commit().await.map_err(database)?;
+        let (_, legal_request) = self
+            .execute(&caller, correlation, &id, Action::File(filed))
+            .await?;
         Ok(Response::new(proto::FileLegalRequestResponse {
-            legal_request: Some(legal::at(filed, now)),
+            legal_request: Some(legal_request),
         }))
     }
 
@@ -510,20 +621,20 @@ impl AuditLogService for AuditLogApi {
     ) -> Result<Response<proto::ApproveLegalRequestResponse>, Status> {
         let caller = caller(&request)?.clone();
         require_any(&caller, &[Role::Approver])?;
+        let correlation = correlation_id(&request);
         let message = request.into_inner();
+        let id = request_id("legal_request_id", &message.legal_request_id)?;
         let expires_at = to_datetime(message.expires_at.as_ref());
         if message.expires_at.is_some() && expires_at.is_none() {
             return Err(ServiceError::invalid("expires_at", "is not a valid time").into());
         }
-        let approver = caller.subject().to_owned();
-        let decided = self
-            .decide(
-                &caller,
-                &message.legal_request_id,
-                EntryKind::LegalRequestApproved,
-                |r| legal::approve(r, &approver, Utc::now(), expires_at, &message.note),
-            )
-            .await?;
+        let action = Action::Approve {
+            approver: caller.subject().to_owned(),
+            now: Utc::now(),
+            expires_at,
+            note: message.note,
+        };
+        let (_, decided) = self.execute(&caller, correlation, &id, action).await?;
         Ok(Response::new(proto::ApproveLegalRequestResponse {
             legal_request: Some(decided),
         }))
@@ -535,19 +646,18 @@ impl AuditLogService for AuditLogApi {
     ) -> Result<Response<proto::DenyLegalRequestResponse>, Status> {
         let caller = caller(&request)?.clone();
         require_any(&caller, &[Role::Approver])?;
+        let correlation = correlation_id(&request);
         let message = request.into_inner();
+        let id = request_id("legal_request_id", &message.legal_request_id)?;
         if message.reason.trim().is_empty() {
             return Err(ServiceError::invalid("reason", "must not be empty").into());
         }
-        let approver = caller.subject().to_owned();
-        let decided = self
-            .decide(
-                &caller,
-                &message.legal_request_id,
-                EntryKind::LegalRequestDenied,
-                |r| legal::deny(r, &approver, Utc::now(), &message.reason),
-            )
-            .await?;
+        let action = Action::Deny {
+            approver: caller.subject().to_owned(),
+            now: Utc::now(),
+            reason: message.reason,
+        };
+        let (_, decided) = self.execute(&caller, correlation, &id, action).await?;
         Ok(Response::new(proto::DenyLegalRequestResponse {
             legal_request: Some(decided),
         }))
@@ -559,19 +669,18 @@ impl AuditLogService for AuditLogApi {
     ) -> Result<Response<proto::RevokeLegalRequestResponse>, Status> {
         let caller = caller(&request)?.clone();
         require_any(&caller, &[Role::Approver])?;
+        let correlation = correlation_id(&request);
         let message = request.into_inner();
+        let id = request_id("legal_request_id", &message.legal_request_id)?;
         if message.reason.trim().is_empty() {
             return Err(ServiceError::invalid("reason", "must not be empty").into());
         }
-        let approver = caller.subject().to_owned();
-        let decided = self
-            .decide(
-                &caller,
-                &message.legal_request_id,
-                EntryKind::LegalRequestRevoked,
-                |r| legal::revoke(r, &approver, Utc::now()),
-            )
-            .await?;
+        let action = Action::Revoke {
+            approver: caller.subject().to_owned(),
+            now: Utc::now(),
+            reason: message.reason,
+        };
+        let (_, decided) = self.execute(&caller, correlation, &id, action).await?;
         Ok(Response::new(proto::RevokeLegalRequestResponse {
             legal_request: Some(decided),
         }))
@@ -583,20 +692,10 @@ impl AuditLogService for AuditLogApi {
     ) -> Result<Response<proto::GetLegalRequestResponse>, Status> {
         let caller = caller(&request)?;
         require_any(caller, &[Role::LegalOfficer, Role::Approver, Role::Auditor])?;
-        let id = &request.get_ref().legal_request_id;
-        let body: Option<Vec<u8>> =
-            sqlx::query_scalar("SELECT body FROM legal_requests WHERE legal_request_id = $1")
-                .bind(id)
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(database)?;
-        let body = body.ok_or_else(|| ServiceError::NotFound {
-            resource_type: "legal request",
-            resource_name: id.clone(),
-        })?;
-        let found = proto::LegalRequest::decode(body.as_slice()).map_err(ServiceError::internal)?;
+        let id = request_id("legal_request_id", &request.get_ref().legal_request_id)?;
+        let found = self.view(&id).await?.ok_or_else(|| not_found(&id))?;
         Ok(Response::new(proto::GetLegalRequestResponse {
-            legal_request: Some(legal::at(found, Utc::now())),
+            legal_request: Some(found),
         }))
     }
 
@@ -651,83 +750,41 @@ impl AuditLogService for AuditLogApi {
         request: Request<proto::DiscloseDeviceRecordsRequest>,
     ) -> Result<Response<proto::DiscloseDeviceRecordsResponse>, Status> {
         let caller = caller(&request)?.clone();
+        let correlation = correlation_id(&request);
         let message = request.into_inner();
-        let id = message.legal_request_id.clone();
+        let id = request_id("legal_request_id", &message.legal_request_id)?;
         let mut violations = Vec::new();
         let size = parse::page_size(&mut violations, message.page_size, 100, 1000);
         let after = parse::page_token(&mut violations, &message.page_token);
         invalid(violations)?;
-        let now = Utc::now();
-        let mut tx = self.pool.begin().await.map_err(database)?;
-        let Some(legal_request) = Self::load_for_update(&mut tx, &id).await? else {
-            drop(tx);
-            let refusal = if caller.has_role(Role::LegalOfficer) {
-                Refusal::UnknownRequest
-            } else {
-                Refusal::RoleNotAllowed
-            };
-            return Err(self.refuse(&caller, &id, refusal).await);
-        };
-        if let Err(refusal) = legal::authorize_disclosure(
-            &legal_request,
+        let case = self
+            .requests
+            .load(&stream_of(&id))
+            .await
+            .map_err(|error| execute_error(error, &id))?
+            .state;
+        let authorized = legal::authorize_disclosure(
+            case.request.as_ref(),
             caller.subject(),
             caller.has_role(Role::LegalOfficer),
-            now,
-        ) {
-            drop(tx);
-            return Err(self.refuse(&caller, &id, refusal).await);
-        }
-        let scope = legal_request.scope.clone().unwrap_or_default();
-        let range = scope.time_range.as_ref();
-        let (Some(start), Some(end)) = (
-            to_datetime(range.and_then(|r| r.start_time.as_ref())),
-            to_datetime(range.and_then(|r| r.end_time.as_ref())),
-        ) else {
-            return Err(ServiceError::internal(std::io::Error::other(
-                "stored scope without a time range",
-            ))
-            .into());
+            Utc::now(),
+        );
+        let (rows, more) = match (authorized, case.request.as_ref()) {
+            (Ok(()), Some(legal_request)) => self.in_scope(legal_request, after, size).await?,
+            // Refused: recorded below with no records.
+            _ => (Vec::new(), false),
         };
-        let pseudonyms: Vec<String> = scope
-            .device_pseudonyms
+        let sequences = rows.iter().map(|row| row.sequence as u64).collect();
+        // Decided again on the stream as it is now: a revocation in between wins.
+        let disclosure_id = match self.attempt(&caller, correlation, &id, sequences).await? {
+            Ok(event_id) => event_id,
+            Err(refusal) => return Err(refused(refusal, &id)),
+        };
+        let records = rows
             .iter()
-            .map(|p| format!("{}@{}", p.device_pseudonym, p.pseudonym_period))
-            .collect();
-        let rows = store::in_scope(
-            &self.pool,
-            EntryKind::Usage as i32,
-            start,
-            end,
-            &scope.job_seeker_ids,
-            &pseudonyms,
-            after,
-            size + 1,
-        )
-        .await
-        .map_err(database)?;
-        let more = rows.len() as i64 > size;
-        let mut records = Vec::new();
-        for row in rows.iter().take(size as usize) {
-            records.push(
-                view::disclosed(row, &self.ingestor.keyring).map_err(ServiceError::internal)?,
-            );
-        }
-        let count = records.len() as i64;
-        let appended = store::append(
-            &mut tx,
-            vec![legal_entry(
-                EntryKind::DeviceRecordsDisclosed,
-                &caller,
-                &id,
-                count,
-            )],
-        )
-        .await
-        .map_err(database)?;
-        let mut updated = legal_request.clone();
-        updated.disclosed_record_count += count as u64;
-        Self::save(&mut tx, &updated).await?;
-        tx.commit().await.map_err(database)?;
+            .map(|row| view::disclosed(row, &self.ingestor.keyring))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(ServiceError::internal)?;
         let next_page_token = if more {
             records
                 .last()
@@ -740,7 +797,7 @@ impl AuditLogService for AuditLogApi {
             legal_request_id: id,
             records,
             next_page_token,
-            disclosure_sequence: first_new(&appended),
+            disclosure_id: disclosure_id.to_string(),
         }))
     }
 
@@ -748,8 +805,9 @@ impl AuditLogService for AuditLogApi {
         &self,
         request: Request<proto::VerifyLogRequest>,
     ) -> Result<Response<proto::VerifyLogResponse>, Status> {
-        let caller = caller(&request)?;
-        require_any(caller, &[Role::Auditor])?;
+        let caller = caller(&request)?.clone();
+        require_any(&caller, &[Role::Auditor])?;
+        let correlation = correlation_id(&request);
         let message = request.get_ref();
         if message.to_sequence != 0 && message.to_sequence < message.from_sequence {
             return Err(
@@ -762,7 +820,32 @@ impl AuditLogService for AuditLogApi {
         if let Some((position, failure)) = verification.failure {
             tracing::warn!(position, ?failure, "access log chain verification failed");
         }
-        Ok(Response::new(view::verification(verification)))
+        let response = view::verification(verification);
+        metrics::counter!(
+            "auditlog_log_verifications_total",
+            "intact" => if response.intact { "true" } else { "false" }
+        )
+        .increment(1);
+        // The verification itself is on record, outside the chain it checked.
+        let verified = Event::LogVerified(proto::LogVerified {
+            from_sequence: response.from_sequence,
+            to_sequence: response.to_sequence,
+            intact: response.intact,
+            first_bad_sequence: response.first_bad_sequence,
+            failure: response.failure,
+            head_hash: response.head_hash.clone(),
+        });
+        let metadata = event_metadata(&caller, correlation);
+        let event_id = Uuid::now_v7();
+        self.store
+            .append(
+                &StreamId::new(format!("verification-{event_id}")).expect("a valid stream id"),
+                ExpectedVersion::NoStream,
+                vec![new_event(event_id, &verified, &metadata)],
+            )
+            .await
+            .map_err(ServiceError::from)?;
+        Ok(Response::new(response))
     }
 }
 

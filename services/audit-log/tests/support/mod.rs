@@ -144,6 +144,31 @@ impl World {
     pub fn req<T>(&self, message: T, subject: &str, role: Role) -> tonic::Request<T> {
         self.env.request(message, subject, role)
     }
+
+    /// Waits until the access log (a projection) holds `entries` entries.
+    pub async fn settled(&self, entries: i64) {
+        let pool = self.pool.clone();
+        eventually(&format!("{entries} log entries"), || {
+            let pool = pool.clone();
+            async move {
+                let count: i64 = sqlx::query_scalar("SELECT count(*) FROM access_log")
+                    .fetch_one(&pool)
+                    .await
+                    .ok()?;
+                (count >= entries).then_some(())
+            }
+        })
+        .await;
+    }
+
+    /// How many events of `event_type` the service stored.
+    pub async fn stored(&self, event_type: &str) -> i64 {
+        sqlx::query_scalar("SELECT count(*) FROM events WHERE event_type = $1")
+            .bind(event_type)
+            .fetch_one(&self.pool)
+            .await
+            .unwrap()
+    }
 }
 
 pub fn ts(at: DateTime<Utc>) -> prost_types::Timestamp {

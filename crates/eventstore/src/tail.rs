@@ -1,0 +1,168 @@
+//! Projections of a service's *own* events that must see them in exactly the
+//! store's commit order, fed straight from the store rather than through
+//! JetStream.
+//!
+//! A JetStream consumer retries a failed message after later ones, so its
+//! order can differ from the store's. For most read models that is harmless
+//! (each row depends on its own stream only); for an order-sensitive one, such
+//! as a hash chain over every event, the live result must equal a rebuild
+//! byte for byte, so it reads pages of [`EventStore::read_all`]'s order and
+//! applies each page with the checkpoint in one transaction. Rebuild
+//! ([`crate::rebuild`]) replays the same order into the same checkpoint, so
+//! tailing resumes after it seamlessly.
+
+use std::{sync::Arc, time::Duration};
+
+use sqlx::{Connection, PgConnection, postgres::PgListener};
+use tokio_util::sync::CancellationToken;
+
+use crate::{
+    consumer::{ConsumerError, Projection, projection_lock},
+    metrics as m,
+    model::GlobalPosition,
+    store::{EventStore, event_columns, position_of},
+};
+
+/// How a [`TailingRunner`] pages and waits.
+#[derive(Debug, Clone, Copy)]
+pub struct TailConfig {
+    /// Most events applied in one transaction.
+    pub page: u32,
+    /// Fallback when no commit notification arrives (lost wake-up, or a
+    /// writer in another process whose notification was missed).
+    pub poll_interval: Duration,
+    /// Delay before retrying after a database failure.
+    pub retry_delay: Duration,
+}
+
+impl Default for TailConfig {
+    fn default() -> Self {
+        Self {
+            page: 1000,
+            poll_interval: Duration::from_millis(500),
+            retry_delay: Duration::from_millis(500),
+        }
+    }
+}
+
+/// Runs one projection over the store's events in commit order.
+#[derive(Debug)]
+pub struct TailingRunner<P> {
+    projection: Arc<P>,
+    store: EventStore,
+    config: TailConfig,
+}
+
+impl<P: Projection> TailingRunner<P> {
+    pub fn new(projection: Arc<P>, store: EventStore, config: TailConfig) -> Self {
+        Self {
+            projection,
+            store,
+            config,
+        }
+    }
+
+    /// Applies pages until `shutdown`, woken by the store's commit
+    /// notifications; survives database outages.
+    pub async fn run(self, shutdown: CancellationToken) {
+        while !shutdown.is_cancelled() {
+            if let Err(error) = self.follow(&shutdown).await {
+                tracing::warn!(
+                    projection = self.projection.name(),
+                    error = &error as &dyn std::error::Error,
+                    "tailing projection interrupted; resuming from its checkpoint"
+                );
+                tokio::select! {
+                    () = shutdown.cancelled() => {}
+                    () = tokio::time::sleep(self.config.retry_delay) => {}
+                }
+            }
+        }
+    }
+
+    async fn follow(&self, shutdown: &CancellationToken) -> Result<(), ConsumerError> {
+        let mut conn = self.store.pool().acquire().await?;
+        let schema: String = sqlx::query_scalar("SELECT current_schema()")
+            .fetch_one(&mut *conn)
+            .await?;
+        let mut listener = PgListener::connect_with(self.store.pool()).await?;
+        listener.listen(&format!("{schema}_outbox")).await?;
+        while !shutdown.is_cancelled() {
+            if self.step(&mut conn).await? > 0 {
+                continue;
+            }
+            tokio::select! {
+                () = shutdown.cancelled() => {}
+                notification = listener.recv() => { notification?; }
+                () = tokio::time::sleep(self.config.poll_interval) => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Applies the next page, if any; returns how many events it applied.
+    async fn step(&self, conn: &mut PgConnection) -> Result<usize, ConsumerError> {
+        let name = self.projection.name();
+        let mut tx = Connection::begin(conn).await?;
+        // Exclusive: one tailer per projection at a time (replicas take
+        // turns), and never during a rebuild.
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+            .bind(projection_lock(name))
+            .execute(&mut *tx)
+            .await?;
+        let checkpoint: Option<(i64, i64)> = sqlx::query_as(
+            "SELECT store_transaction_id, store_position FROM consumer_checkpoints \
+             WHERE consumer = $1",
+        )
+        .bind(name)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let after = checkpoint.map_or(GlobalPosition::START, |(transaction_id, position)| {
+            GlobalPosition {
+                transaction_id,
+                position,
+            }
+        });
+        // The same visibility rule as `read_all`: nothing can ever commit
+        // behind the rows returned.
+        let rows = sqlx::query(&format!(
+            "SELECT transaction_id, position, {} FROM events \
+             WHERE (transaction_id, position) > ($1, $2) \
+               AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())::text::bigint \
+             ORDER BY transaction_id, position LIMIT $3",
+            event_columns()
+        ))
+        .bind(after.transaction_id)
+        .bind(after.position)
+        .bind(i64::from(self.config.page))
+        .fetch_all(&mut *tx)
+        .await?;
+        let Some(last) = rows.last() else {
+            return Ok(0);
+        };
+        let last = position_of(last)?;
+        let events = rows
+            .iter()
+            .map(|row| self.store.decode(row))
+            .collect::<Result<Vec<_>, _>>()?;
+        self.projection.apply_all(&mut tx, &events).await?;
+        sqlx::query(
+            "INSERT INTO consumer_checkpoints (consumer, store_transaction_id, store_position, \
+                 last_event_id) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (consumer) DO UPDATE SET \
+                 store_transaction_id = EXCLUDED.store_transaction_id, \
+                 store_position = EXCLUDED.store_position, \
+                 last_event_id = EXCLUDED.last_event_id, updated_at = now()",
+        )
+        .bind(name)
+        .bind(last.transaction_id)
+        .bind(last.position)
+        .bind(events.last().map(|event| event.event_id))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        metrics::counter!(m::CONSUMER_HANDLED, "consumer" => name.to_owned(), "outcome" => "applied")
+            .increment(events.len() as u64);
+        Ok(events.len())
+    }
+}
