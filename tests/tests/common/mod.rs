@@ -1,0 +1,495 @@
+//! What the end-to-end tests share: registration, consent and scheduling
+//! started as separate processes against the real PostgreSQL and NATS, wired
+//! to each other as in production ([`Stack`]), and a person's whole journey
+//! through their public gRPC APIs ([`Stack::journey`]).
+#![allow(dead_code)] // each test binary uses its own subset
+
+use std::{future::Future, time::Duration};
+
+use chrono::{Datelike, NaiveDate, Utc};
+use hellowork_auth::Role;
+use hellowork_proto::{
+    consent::v1::{self as consent, consent_service_client::ConsentServiceClient},
+    registration::v1::{
+        self as registration, registration_service_client::RegistrationServiceClient,
+    },
+    scheduling::v1::{self as scheduling, scheduling_service_client::SchedulingServiceClient},
+};
+use hellowork_testing::{
+    ServiceEnv, ServiceProcess, TestDatabase, database_url, nats_url,
+    passing_environment as good_environment,
+};
+use tonic::transport::Channel;
+
+pub const PATIENCE: Duration = Duration::from_secs(30);
+
+pub fn request_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
+pub fn date(day: NaiveDate) -> consent::Date {
+    consent::Date {
+        year: day.year(),
+        month: day.month() as i32,
+        day: day.day() as i32,
+    }
+}
+
+pub fn timestamp(at: chrono::DateTime<Utc>) -> prost_types::Timestamp {
+    prost_types::Timestamp {
+        seconds: at.timestamp(),
+        nanos: 0,
+    }
+}
+
+/// Polls `attempt` until it yields a value.
+pub async fn eventually<T, F, Fut>(what: &str, mut attempt: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = std::time::Instant::now() + PATIENCE;
+    loop {
+        if let Some(value) = attempt().await {
+            return value;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// A service's environment with a database of its own, which the service
+/// migrates at start, as in production.
+pub async fn environment(service: &str) -> ServiceEnv {
+    let database = TestDatabase::from_template(&database_url(), "empty", "v1", |_| async {}).await;
+    ServiceEnv::new(service, database, &nats_url())
+}
+
+pub async fn channel(process: &ServiceProcess) -> Channel {
+    Channel::from_shared(process.url())
+        .unwrap()
+        .connect()
+        .await
+        .unwrap()
+}
+
+/// Registration, consent and scheduling running as their own processes:
+/// scheduling asks registration and consent over gRPC with its `system`
+/// token, which both trust; registration and consent follow each other's
+/// streams, and registration follows scheduling's.
+pub struct Stack {
+    // Processes first: fields drop in order, so they stop before their
+    // databases and streams are removed.
+    pub registration: ServiceProcess,
+    pub consent: ServiceProcess,
+    pub scheduling: ServiceProcess,
+    pub registration_env: ServiceEnv,
+    pub consent_env: ServiceEnv,
+    pub scheduling_env: ServiceEnv,
+    pub registrations: RegistrationServiceClient<Channel>,
+    pub consents: ConsentServiceClient<Channel>,
+    pub schedule: SchedulingServiceClient<Channel>,
+    /// Scheduling's public key and `system` token (re-read for rotation).
+    _keys: tempfile::TempDir,
+}
+
+/// What a [`Stack::journey`] left behind.
+#[derive(Debug, Clone)]
+pub struct Journey {
+    pub job_seeker_id: String,
+    pub booking_id: String,
+}
+
+impl Stack {
+    /// Starts the three services and waits until each is SERVING.
+    pub async fn start() -> Self {
+        let registration_env = environment("registration").await;
+        let consent_env = environment("consent").await;
+        let scheduling_env = environment("scheduling").await;
+
+        // Scheduling's `system` token, and registration and consent trusting it.
+        let keys = tempfile::tempdir().unwrap();
+        let public = keys.path().join("scheduling.pem");
+        std::fs::write(&public, scheduling_env.issuer().public_key().to_pem()).unwrap();
+        let token_file = keys.path().join("system.token");
+        let bearer = scheduling_env.token("system:scheduling", &[Role::System]);
+        std::fs::write(&token_file, bearer.trim_start_matches("Bearer ")).unwrap();
+        let trusting = |env: &ServiceEnv| {
+            let mut vars = env.vars();
+            let own = vars
+                .iter()
+                .find(|(k, _)| k == "HELLOWORK_JWT_PUBLIC_KEYS")
+                .map(|(_, v)| v.clone())
+                .unwrap();
+            vars.push((
+                "HELLOWORK_JWT_PUBLIC_KEYS".into(),
+                format!(
+                    "{own},{}={}",
+                    scheduling_env.issuer().kid(),
+                    public.display()
+                ),
+            ));
+            vars.extend(scheduling_env.peer_vars());
+            vars
+        };
+        let mut registration_vars = trusting(&registration_env);
+        registration_vars.extend(consent_env.peer_vars());
+        let mut consent_vars = trusting(&consent_env);
+        consent_vars.extend(registration_env.peer_vars());
+
+        let mut consent = ServiceProcess::spawn("hellowork-consent", &consent_vars);
+        let mut registration = ServiceProcess::spawn("hellowork-registration", &registration_vars);
+        let mut scheduling_vars = scheduling_env.vars();
+        scheduling_vars.extend([
+            (
+                "HELLOWORK_SYSTEM_TOKEN_FILE".to_owned(),
+                token_file.display().to_string(),
+            ),
+            ("HELLOWORK_REGISTRATION_URL".to_owned(), registration.url()),
+            ("HELLOWORK_CONSENT_URL".to_owned(), consent.url()),
+            ("HELLOWORK_ATTENDANT_CUTOFF".to_owned(), "24h".to_owned()),
+        ]);
+        let mut scheduling = ServiceProcess::spawn("hellowork-scheduling", &scheduling_vars);
+        consent
+            .wait_until_serving(hellowork_consent::app::HEALTH_NAME)
+            .await;
+        registration
+            .wait_until_serving(hellowork_registration::SERVICE_NAME)
+            .await;
+        scheduling
+            .wait_until_serving(hellowork_scheduling::SERVICE_NAME)
+            .await;
+        let consents = ConsentServiceClient::new(channel(&consent).await);
+        let registrations = RegistrationServiceClient::new(channel(&registration).await);
+        let schedule = SchedulingServiceClient::new(channel(&scheduling).await);
+        Self {
+            registration,
+            consent,
+            scheduling,
+            registration_env,
+            consent_env,
+            scheduling_env,
+            registrations,
+            consents,
+            schedule,
+            _keys: keys,
+        }
+    }
+
+    /// Stops the three services as an orchestrator would, each exiting cleanly.
+    pub async fn terminate(&mut self) {
+        assert!(self.scheduling.terminate().await, "scheduling stopped");
+        assert!(self.registration.terminate().await, "registration stopped");
+        assert!(self.consent.terminate().await, "consent stopped");
+    }
+
+    /// The office's terms and the meeting app's terms, published by an
+    /// operator, once in force: `[online services, meeting app]`.
+    pub async fn publish_terms(&self) -> Vec<consent::TermsDocument> {
+        let env = &self.consent_env;
+        let effective = NaiveDate::from_ymd_opt(2023, 12, 18).unwrap();
+        self.consents
+            .clone()
+            .publish_terms_document(env.request(
+                consent::PublishTermsDocumentRequest {
+                    request_id: request_id(),
+                    version: "2023-12-18".into(),
+                    language: "ja".into(),
+                    title: "オンラインを活用したサービス利用規約".into(),
+                    full_text: "第1条 (test text standing in for the office's terms)".into(),
+                    sha256: String::new(),
+                    established_date: Some(date(NaiveDate::from_ymd_opt(2021, 3, 1).unwrap())),
+                    revised_date: Some(date(effective)),
+                    effective_date: Some(date(effective)),
+                },
+                "operator-1",
+                Role::Operator,
+            ))
+            .await
+            .expect("terms published");
+        self.consents
+            .clone()
+            .publish_meeting_app_terms(env.request(
+                consent::PublishMeetingAppTermsRequest {
+                    request_id: request_id(),
+                    meeting_app_name: "Designated meeting app".into(),
+                    version: "2024-04-01".into(),
+                    language: "ja".into(),
+                    title: "Meeting app terms".into(),
+                    full_text: "The meeting app's terms.".into(),
+                    sha256: String::new(),
+                    effective_date: Some(date(NaiveDate::from_ymd_opt(2024, 4, 1).unwrap())),
+                    source_uri: String::new(),
+                },
+                "operator-1",
+                Role::Operator,
+            ))
+            .await
+            .expect("meeting-app terms published");
+        let mut in_force = Vec::new();
+        for kind in [
+            consent::TermsKind::OnlineServices,
+            consent::TermsKind::MeetingApp,
+        ] {
+            in_force.push(
+                eventually("terms in force", || {
+                    let mut consents = self.consents.clone();
+                    let request = env.request(
+                        consent::GetTermsInForceRequest {
+                            kind: kind.into(),
+                            language: "ja".into(),
+                            at: None,
+                        },
+                        "operator-1",
+                        Role::Operator,
+                    );
+                    async move {
+                        consents
+                            .get_terms_in_force(request)
+                            .await
+                            .ok()?
+                            .into_inner()
+                            .terms_document
+                    }
+                })
+                .await,
+            );
+        }
+        in_force
+    }
+
+    /// Registers a job seeker online through a front system; their id.
+    pub async fn register(&self, email: &str) -> String {
+        self.registrations
+            .clone()
+            .register_job_seeker(self.registration_env.request(
+                registration::RegisterJobSeekerRequest {
+                    request_id: request_id(),
+                    channel: registration::RegistrationChannel::Online.into(),
+                    name: Some(registration::PersonName {
+                        family_name: "高松".into(),
+                        given_name: "花子".into(),
+                        family_name_reading: "タカマツ".into(),
+                        given_name_reading: "ハナコ".into(),
+                    }),
+                    date_of_birth: Some(registration::Date {
+                        year: 1990,
+                        month: 4,
+                        day: 1,
+                    }),
+                    contact: Some(registration::Contact {
+                        email: email.into(),
+                        phone_number: String::new(),
+                    }),
+                    provisional: false,
+                },
+                "front-system",
+                Role::JobSeeker,
+            ))
+            .await
+            .expect("registered")
+            .into_inner()
+            .job_seeker
+            .unwrap()
+            .job_seeker_id
+    }
+
+    /// The person attests their device and environment, then applies for
+    /// the online services under the terms `in_force`.
+    pub async fn attest_and_apply(&self, seeker: &str, in_force: &[consent::TermsDocument]) {
+        let env = &self.registration_env;
+        let mut registrations = self.registrations.clone();
+        let device = registrations
+            .attest_device(env.request(
+                registration::AttestDeviceRequest {
+                    request_id: request_id(),
+                    job_seeker_id: seeker.to_owned(),
+                    device_kind: registration::DeviceKind::Pc.into(),
+                    owned: true,
+                    has_webcam: true,
+                    can_prepare_meeting_app: true,
+                },
+                seeker,
+                Role::JobSeeker,
+            ))
+            .await
+            .expect("device attested")
+            .into_inner()
+            .device_attestation
+            .unwrap();
+        registrations
+            .attest_environment(env.request(
+                registration::AttestEnvironmentRequest {
+                    request_id: request_id(),
+                    job_seeker_id: seeker.to_owned(),
+                    device_attestation_id: device.device_attestation_id,
+                    report: Some(good_environment()),
+                },
+                seeker,
+                Role::JobSeeker,
+            ))
+            .await
+            .expect("environment attested");
+        registrations
+            .apply_for_online_services(env.request(
+                registration::ApplyForOnlineServicesRequest {
+                    request_id: request_id(),
+                    job_seeker_id: seeker.to_owned(),
+                    terms_version: in_force[0].version.clone(),
+                    terms_sha256: in_force[0].sha256.clone(),
+                    meeting_app_terms_version: in_force[1].version.clone(),
+                    meeting_app_terms_sha256: in_force[1].sha256.clone(),
+                    language: "ja".into(),
+                },
+                seeker,
+                Role::JobSeeker,
+            ))
+            .await
+            .expect("applied");
+    }
+
+    /// A counsellor publishes a counselling slot in two days; the person
+    /// books it with an interpreter (Art. 12(3)) once the deemed consent has
+    /// reached registration, and is told it is free of charge (Art. 3).
+    /// The booking's id.
+    pub async fn book_with_an_interpreter(&self, seeker: &str) -> String {
+        let env = &self.scheduling_env;
+        let start = Utc::now() + chrono::Duration::days(2);
+        let slot = self
+            .schedule
+            .clone()
+            .publish_availability(env.request(
+                scheduling::PublishAvailabilityRequest {
+                    request_id: request_id(),
+                    counsellor_id: "counsellor-1".into(),
+                    offering: scheduling::Offering::Counselling.into(),
+                    start_time: Some(timestamp(start)),
+                    end_time: Some(timestamp(start + chrono::Duration::hours(1))),
+                    slot_length: None,
+                    capacity: 1,
+                },
+                "counsellor-1",
+                Role::Counsellor,
+            ))
+            .await
+            .expect("published")
+            .into_inner()
+            .slots
+            .remove(0);
+        let booked = eventually("booked once eligible", || {
+            let mut schedule = self.schedule.clone();
+            let request = env.request(
+                scheduling::BookSessionRequest {
+                    request_id: request_id(),
+                    slot_id: slot.slot_id.clone(),
+                    job_seeker_id: seeker.to_owned(),
+                    attendants: vec![scheduling::AttendantKind::Interpreter.into()],
+                },
+                seeker,
+                Role::JobSeeker,
+            );
+            async move { schedule.book_session(request).await.ok() }
+        })
+        .await
+        .into_inner();
+        assert!(
+            booked
+                .notices
+                .contains(&(scheduling::ConfirmationNotice::FreeOfCharge as i32))
+        );
+        let booking = booked.booking.unwrap();
+        assert_eq!(booking.attendants.len(), 1);
+        booking.booking_id
+    }
+
+    /// The person completes the checklist (Art. 12(4)) and the
+    /// acknowledgements (Art. 12(2), 12(3)), joins from `device` and leaves;
+    /// the booking is then completed.
+    pub async fn prepare_join_leave(
+        &self,
+        seeker: &str,
+        booking_id: &str,
+        device: &scheduling::DeviceIdentifiers,
+    ) {
+        let env = &self.scheduling_env;
+        let mut schedule = self.schedule.clone();
+        let id = booking_id.to_owned();
+        schedule
+            .complete_pre_session_checklist(env.request(
+                scheduling::CompletePreSessionChecklistRequest {
+                    booking_id: id.clone(),
+                    confirmed_items: (1..=6).collect(),
+                },
+                seeker,
+                Role::JobSeeker,
+            ))
+            .await
+            .expect("checklist");
+        schedule
+            .acknowledge_private_room(env.request(
+                scheduling::AcknowledgePrivateRoomRequest {
+                    booking_id: id.clone(),
+                },
+                seeker,
+                Role::JobSeeker,
+            ))
+            .await
+            .expect("private room");
+        schedule
+            .acknowledge_no_recording(env.request(
+                scheduling::AcknowledgeNoRecordingRequest {
+                    booking_id: id.clone(),
+                },
+                seeker,
+                Role::JobSeeker,
+            ))
+            .await
+            .expect("no recording");
+        schedule
+            .join_session(env.request(
+                scheduling::JoinSessionRequest {
+                    booking_id: id.clone(),
+                    device: Some(device.clone()),
+                },
+                seeker,
+                Role::JobSeeker,
+            ))
+            .await
+            .expect("joined");
+        let left = schedule
+            .leave_session(env.request(
+                scheduling::LeaveSessionRequest {
+                    booking_id: id,
+                    device: Some(device.clone()),
+                },
+                seeker,
+                Role::JobSeeker,
+            ))
+            .await
+            .expect("left")
+            .into_inner()
+            .booking
+            .unwrap();
+        assert_eq!(left.state(), scheduling::BookingState::Completed);
+    }
+
+    /// A person's whole way through the public APIs: the terms are
+    /// published; the person registers, attests and applies (consent records
+    /// the deemed consent); books counselling with an interpreter; prepares,
+    /// joins from `device` and leaves.
+    pub async fn journey(&self, device: &scheduling::DeviceIdentifiers) -> Journey {
+        let in_force = self.publish_terms().await;
+        let job_seeker_id = self.register("hanako@example.jp").await;
+        self.attest_and_apply(&job_seeker_id, &in_force).await;
+        let booking_id = self.book_with_an_interpreter(&job_seeker_id).await;
+        self.prepare_join_leave(&job_seeker_id, &booking_id, device)
+            .await;
+        Journey {
+            job_seeker_id,
+            booking_id,
+        }
+    }
+}
