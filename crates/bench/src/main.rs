@@ -5,14 +5,21 @@
 //! `hellowork-bench eventstore [--seconds N]`: appends by the event store vs
 //! raw single-row inserts vs cqrs-es/postgres-es at 1, 8 and 64 writers, and
 //! the relay vs raw JetStream publishing; writes `target/bench/eventstore.json`.
+//!
+//! `hellowork-bench ingest [--seconds N]`: usage records through the
+//! audit-log service's `RecordUsageBatch` into its access log vs the same
+//! records inserted and published raw, and the append→view lag; writes
+//! `target/bench/ingest.json`.
 
 // The table on stdout is this program's output; the workspace denies
 // print_stdout so that libraries log through tracing instead.
 #![allow(clippy::print_stdout)]
 
 mod eventstore;
+mod ingest;
 mod output;
 mod scratch;
+mod stats;
 
 use std::{process::ExitCode, time::Duration};
 
@@ -24,6 +31,8 @@ usage: hellowork-bench <benchmark> [--seconds N]
 benchmarks:
   eventstore   appends (ours, raw insert, cqrs-es) at 1, 8 and 64 writers;
                relay vs raw JetStream publish
+  ingest       usage records through the audit-log service into its access
+               log vs raw batched insert + JetStream publish; view lag
 
 options:
   --seconds N  measured seconds per measurement (default 5)
@@ -32,16 +41,18 @@ environment:
   HELLOWORK_BENCH_DATABASE_URL  default postgres://postgres@127.0.0.1:5432/test
   HELLOWORK_BENCH_NATS_URL      default nats://127.0.0.1:4222";
 
-/// The benchmarks this program knows; `ingest` and `e2e` join here.
-#[derive(Debug, Clone, Copy)]
+/// The benchmarks this program knows; `e2e` joins here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Benchmark {
     EventStore,
+    Ingest,
 }
 
 impl Benchmark {
     fn from_name(name: &str) -> Option<Self> {
         match name {
             "eventstore" => Some(Self::EventStore),
+            "ingest" => Some(Self::Ingest),
             _ => None,
         }
     }
@@ -142,6 +153,7 @@ async fn run(args: &Args) -> anyhow::Result<()> {
 async fn run_benchmark(args: &Args, scratch: &mut Scratch) -> anyhow::Result<()> {
     match args.benchmark {
         Benchmark::EventStore => eventstore::run(scratch, args.measure).await,
+        Benchmark::Ingest => ingest::run(scratch, args.measure).await,
     }
 }
 
@@ -155,11 +167,25 @@ mod tests {
 
     #[test]
     fn a_benchmark_name_and_seconds_are_understood() {
-        let Ok(Request::Run(args)) = parse_words(&["eventstore", "--seconds", "2"]) else {
-            panic!("expected a run");
+        for (name, benchmark) in [
+            ("eventstore", Benchmark::EventStore),
+            ("ingest", Benchmark::Ingest),
+        ] {
+            let Ok(Request::Run(args)) = parse_words(&[name, "--seconds", "2"]) else {
+                panic!("expected a run of {name}");
+            };
+            assert_eq!(args.benchmark, benchmark);
+            assert_eq!(args.measure, Duration::from_secs(2));
+        }
+        let Ok(Request::Run(args)) = parse_words(&["--seconds", "3", "ingest"]) else {
+            panic!("expected a run with the option first");
         };
-        assert!(matches!(args.benchmark, Benchmark::EventStore));
-        assert_eq!(args.measure, Duration::from_secs(2));
+        assert_eq!(args.benchmark, Benchmark::Ingest);
+        assert_eq!(args.measure, Duration::from_secs(3));
+        let Ok(Request::Run(args)) = parse_words(&["ingest"]) else {
+            panic!("expected a run with the default seconds");
+        };
+        assert_eq!(args.measure, Duration::from_secs(5));
     }
 
     #[test]
@@ -168,5 +194,7 @@ mod tests {
         assert!(parse_words(&[]).is_err());
         assert!(parse_words(&["eventstore", "--seconds", "0"]).is_err());
         assert!(parse_words(&["eventstore", "--fast"]).is_err());
+        assert!(parse_words(&["ingest", "eventstore"]).is_err());
+        assert!(parse_words(&["ingest", "--seconds"]).is_err());
     }
 }

@@ -1,4 +1,5 @@
-//! Where reports go: `target/bench/<name>.json` under the workspace root.
+//! Where reports go (`target/bench/<name>.json` under the workspace root)
+//! and how their figures are rounded.
 
 use std::path::{Path, PathBuf};
 
@@ -20,4 +21,25 @@ pub fn write_json(name: &str, report: &impl serde::Serialize) -> anyhow::Result<
     let text = serde_json::to_string_pretty(report)?;
     std::fs::write(&path, text + "\n").with_context(|| format!("writing {}", path.display()))?;
     Ok(path)
+}
+
+/// Rates to one decimal: more would be noise.
+pub fn tenths(value: f64) -> f64 {
+    (value * 10.0).round() / 10.0
+}
+
+/// Milliseconds to two decimals.
+pub fn hundredths(value: f64) -> f64 {
+    (value * 100.0).round() / 100.0
+}
+
+/// Ratios to three decimals, so that one just below its target does not
+/// print as reaching it.
+pub fn thousandths(value: f64) -> f64 {
+    (value * 1000.0).round() / 1000.0
+}
+
+/// The machine's cores, reported beside every figure.
+pub fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, usize::from)
 }

@@ -1,18 +1,24 @@
-//! Where a benchmark run writes: Postgres schemas and JetStream streams of
-//! its own, named after the run so that runs (and tests) never share state,
-//! and removed again when the run ends.
+//! Where a benchmark run writes: Postgres schemas, JetStream streams and
+//! temporary directories of its own, named after the run so that runs (and
+//! tests) never share state, and removed again when the run ends — after the
+//! services the run started on them have stopped.
 
-use std::{env::VarError, str::FromStr};
+use std::{env::VarError, path::PathBuf, str::FromStr, time::Duration};
 
 use anyhow::Context as _;
 use async_nats::jetstream;
 use hellowork_eventstore::{EventStreamConfig, SchemaName, ensure_stream};
 use sqlx::{Connection, PgConnection, postgres::PgConnectOptions};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
 
 const DATABASE_URL_VAR: &str = "HELLOWORK_BENCH_DATABASE_URL";
 const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
 const NATS_URL_VAR: &str = "HELLOWORK_BENCH_NATS_URL";
 const DEFAULT_NATS_URL: &str = "nats://127.0.0.1:4222";
+/// How long a service of the run may take to stop before its schema is
+/// dropped anyway (its in-flight work is the run's own, so nothing is lost).
+const SERVICE_STOP: Duration = Duration::from_secs(10);
 
 /// Where PostgreSQL and NATS are.
 #[derive(Debug)]
@@ -50,9 +56,13 @@ fn var_or(name: &str, default: &str) -> anyhow::Result<String> {
 pub struct Scratch {
     run_id: String,
     database: PgConnectOptions,
+    database_url: String,
+    nats_url: String,
     jetstream: jetstream::Context,
     schemas: Vec<SchemaName>,
     streams: Vec<String>,
+    directories: Vec<PathBuf>,
+    services: Vec<(CancellationToken, JoinHandle<()>)>,
 }
 
 impl Scratch {
@@ -80,14 +90,27 @@ impl Scratch {
         Ok(Self {
             run_id: uuid::Uuid::new_v4().simple().to_string()[..8].to_owned(),
             database: settings.database,
+            database_url: settings.database_url,
+            nats_url: settings.nats_url,
             jetstream: jetstream::new(client),
             schemas: Vec::new(),
             streams: Vec::new(),
+            directories: Vec::new(),
+            services: Vec::new(),
         })
     }
 
     pub fn database(&self) -> &PgConnectOptions {
         &self.database
+    }
+
+    /// The URLs themselves, for services configured by variables.
+    pub fn database_url(&self) -> &str {
+        &self.database_url
+    }
+
+    pub fn nats_url(&self) -> &str {
+        &self.nats_url
     }
 
     pub fn jetstream(&self) -> &jetstream::Context {
@@ -117,10 +140,34 @@ impl Scratch {
         Ok(config)
     }
 
-    /// Drops every schema and deletes every stream of the run. Failures are
-    /// reported, not returned: the benchmark's own outcome matters more, and
-    /// the names say what to remove by hand.
+    /// A fresh directory of this run (`<tmp>/hellowork-bench-<run>-<role>`),
+    /// removed at the end.
+    pub fn directory(&mut self, role: &str) -> anyhow::Result<PathBuf> {
+        let path = std::env::temp_dir().join(format!("hellowork-bench-{}-{role}", self.run_id));
+        self.directories.push(path.clone());
+        std::fs::create_dir_all(&path).with_context(|| format!("creating {}", path.display()))?;
+        Ok(path)
+    }
+
+    /// A service the run started on its resources: stopped (by cancelling
+    /// `shutdown`, then awaiting `task`) before they are removed, so that it
+    /// never works on a dropped schema or a deleted stream.
+    pub fn service(&mut self, shutdown: CancellationToken, task: JoinHandle<()>) {
+        self.services.push((shutdown, task));
+    }
+
+    /// Stops the run's services, then drops every schema and deletes every
+    /// stream and directory of the run. Failures are reported, not returned:
+    /// the benchmark's own outcome matters more, and the names say what to
+    /// remove by hand.
     pub async fn clean_up(self) {
+        for (shutdown, mut task) in self.services {
+            shutdown.cancel();
+            if tokio::time::timeout(SERVICE_STOP, &mut task).await.is_err() {
+                eprintln!("warning: a service did not stop within {SERVICE_STOP:?}; aborted");
+                task.abort();
+            }
+        }
         match PgConnection::connect_with(&self.database).await {
             Ok(mut conn) => {
                 for schema in &self.schemas {
@@ -155,6 +202,13 @@ impl Scratch {
             );
             if !not_found {
                 eprintln!("warning: could not delete stream {stream}: {error}");
+            }
+        }
+        for directory in &self.directories {
+            if let Err(error) = std::fs::remove_dir_all(directory)
+                && error.kind() != std::io::ErrorKind::NotFound
+            {
+                eprintln!("warning: could not remove {}: {error}", directory.display());
             }
         }
     }

@@ -3,6 +3,7 @@
 use serde::Serialize;
 
 use super::{cqrs_es::PEER, measure::Measurement, measure::Timing, workload::PAYLOAD_BYTES};
+use crate::output::{cores, hundredths, tenths, thousandths};
 
 /// The writer count the append targets are set at.
 const TARGET_WRITERS: usize = 64;
@@ -215,24 +216,4 @@ fn cell(measurement: &Measurement) -> String {
         measurement.latency_ms(0.5),
         measurement.latency_ms(0.99)
     )
-}
-
-/// Rates to one decimal: more would be noise.
-fn tenths(value: f64) -> f64 {
-    (value * 10.0).round() / 10.0
-}
-
-/// Milliseconds to two decimals.
-fn hundredths(value: f64) -> f64 {
-    (value * 100.0).round() / 100.0
-}
-
-/// Ratios to three decimals, so that one just below its target does not
-/// print as reaching it.
-fn thousandths(value: f64) -> f64 {
-    (value * 1000.0).round() / 1000.0
-}
-
-fn cores() -> usize {
-    std::thread::available_parallelism().map_or(1, usize::from)
 }
