@@ -2,9 +2,11 @@
 // A command-line program: its output is the point.
 #![allow(clippy::print_stdout)]
 
+mod demo;
 mod rpc;
 mod terms;
 mod token;
+mod up;
 mod verify_log;
 
 use std::process::ExitCode;
@@ -24,6 +26,16 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Runs the whole backend on this machine: the four services as child
+    /// processes against the configured PostgreSQL and NATS, or private
+    /// ones under --data-dir when those do not answer. Prints every
+    /// endpoint once all are SERVING; Ctrl-C stops everything.
+    Up(up::UpArgs),
+    /// Drives a scenario through the running stack's public APIs (a dozen
+    /// job seekers, a terms revision, a legal request) and prints what an
+    /// operator sees: the anonymized access log, k-anonymous statistics and
+    /// the log verification. Exit status 1 if the log does not verify.
+    Demo(demo::DemoArgs),
     /// Mints a bearer token signed with the local development key, which the
     /// services trust in development (refused when HELLOWORK_ENVIRONMENT is
     /// production).
@@ -43,6 +55,8 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Up(args) => up::run(&args),
+        Command::Demo(args) => demo::run(&args),
         Command::Token(args) => token::run(&args).map(|output| (output, ExitCode::SUCCESS)),
         Command::Terms(command) => terms::run(&command).map(|output| (output, ExitCode::SUCCESS)),
         Command::VerifyLog(args) => verify_log::run(&args),

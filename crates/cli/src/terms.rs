@@ -73,7 +73,7 @@ fn parse_date(text: &str) -> Result<NaiveDate, String> {
     NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| format!("{text:?} is not YYYY-MM-DD"))
 }
 
-fn date(date: NaiveDate) -> proto::Date {
+pub fn date(date: NaiveDate) -> proto::Date {
     proto::Date {
         year: date.year(),
         month: i32::try_from(date.month()).unwrap_or_default(),
@@ -89,12 +89,11 @@ pub fn run(command: &TermsCommand) -> Result<String, String> {
 
 /// A request id derived from what is published, so running the same
 /// command again returns the first result instead of a second version.
-fn request_id(args: &PublishArgs, sha256: &str) -> String {
+/// `hellowork demo` publishes with the same ids, so the two never publish
+/// the same text twice.
+pub fn publication_id(kind: Kind, language: &str, version: &str, sha256: &str) -> String {
     let digest = Sha256::new()
-        .chain_update(format!(
-            "{:?}\0{}\0{}\0",
-            args.kind, args.language, args.version
-        ))
+        .chain_update(format!("{kind:?}\0{language}\0{version}\0"))
         .chain_update(sha256)
         .finalize();
     let mut bytes = [0u8; 16];
@@ -121,7 +120,7 @@ async fn publish(args: &PublishArgs) -> Result<String, String> {
     let mut client = ConsentServiceClient::connect(args.endpoint.clone())
         .await
         .map_err(|e| format!("cannot connect to {}: {e}", args.endpoint))?;
-    let request_id = request_id(args, &sha256);
+    let request_id = publication_id(args.kind, &args.language, &args.version, &sha256);
     let document = match args.kind {
         Kind::Terms => {
             let mut request = tonic::Request::new(proto::PublishTermsDocumentRequest {

@@ -29,20 +29,46 @@ pub fn run(args: &TokenArgs) -> Result<String, String> {
 /// the issuer and audience the services check; refused in production, where
 /// services trust only the keys in `HELLOWORK_JWT_PUBLIC_KEYS`.
 pub fn mint(subject: &str, roles: Vec<Role>, ttl: Duration) -> Result<String, String> {
-    let (environment, auth) = AuthConfig::from_env().map_err(|e| e.to_string())?;
-    let environment = match environment {
-        Environment::Development => "development",
-        Environment::Production => hellowork_auth::PRODUCTION,
-    };
-    let key =
-        DevKey::load_or_generate(&auth.dev_key_dir, environment).map_err(|e| e.to_string())?;
-    key.mint(&MintRequest {
-        subject: subject.to_owned(),
-        roles,
-        ttl,
-        issuer: auth.issuer,
-        audience: auth.audience,
-        not_before: None,
-    })
-    .map_err(|e| e.to_string())
+    DevMinter::from_env()?.mint(subject, roles, ttl)
+}
+
+/// The development key loaded once, for commands that mint many tokens
+/// (`hellowork demo` speaks for a dozen people and every staff role).
+#[derive(Debug)]
+pub struct DevMinter {
+    key: DevKey,
+    issuer: String,
+    audience: String,
+}
+
+impl DevMinter {
+    /// Reads the same variables and defaults the services read; refused in
+    /// production.
+    pub fn from_env() -> Result<Self, String> {
+        let (environment, auth) = AuthConfig::from_env().map_err(|e| e.to_string())?;
+        let environment = match environment {
+            Environment::Development => "development",
+            Environment::Production => hellowork_auth::PRODUCTION,
+        };
+        let key =
+            DevKey::load_or_generate(&auth.dev_key_dir, environment).map_err(|e| e.to_string())?;
+        Ok(Self {
+            key,
+            issuer: auth.issuer,
+            audience: auth.audience,
+        })
+    }
+
+    pub fn mint(&self, subject: &str, roles: Vec<Role>, ttl: Duration) -> Result<String, String> {
+        self.key
+            .mint(&MintRequest {
+                subject: subject.to_owned(),
+                roles,
+                ttl,
+                issuer: self.issuer.clone(),
+                audience: self.audience.clone(),
+                not_before: None,
+            })
+            .map_err(|e| e.to_string())
+    }
 }

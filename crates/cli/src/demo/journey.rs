@@ -1,0 +1,322 @@
+//! One job seeker's way through the services, as their front system would
+//! call on their behalf: register online, view the terms (a page view the
+//! audit log records, Art. 7(1)), attest device (Art. 2(3)) and environment
+//! (Art. 5), apply (Art. 2(2), 6), book once eligible (Art. 2), prepare
+//! (Art. 12(2)-(4)), join and leave with the device's identifiers
+//! (Art. 7(1)).
+
+use std::time::Duration;
+
+use chrono::Utc;
+use hellowork_auth::Role;
+use hellowork_proto::{
+    auditlog::v1 as audit, registration::v1 as registration, scheduling::v1 as scheduling,
+};
+use tonic::Code;
+use tonic_types::StatusExt as _;
+
+use super::{
+    Pending,
+    clients::Clients,
+    eventually, explain,
+    people::{Persona, environment},
+    terms_of_use::TermsInForce,
+    timestamp,
+};
+
+/// How long booking may wait for the person's consent to reach
+/// registration (events between services).
+const ELIGIBILITY_PATIENCE: Duration = Duration::from_secs(60);
+
+/// A registered person who has applied for online services.
+#[derive(Debug, Clone)]
+pub struct Enrolled {
+    pub persona: Persona,
+    pub job_seeker_id: String,
+}
+
+impl Enrolled {
+    fn number(&self) -> usize {
+        self.persona.index + 1
+    }
+
+    fn request<T>(&self, clients: &Clients, message: T) -> Result<tonic::Request<T>, String> {
+        clients.request(message, &self.job_seeker_id, Role::JobSeeker)
+    }
+
+    fn failed(&self, step: &str, status: tonic::Status) -> String {
+        format!("job seeker #{} {step}: {}", self.number(), explain(status))
+    }
+}
+
+/// Registers, views the terms, attests and applies.
+pub async fn enrol(
+    clients: &Clients,
+    persona: Persona,
+    terms: &TermsInForce,
+) -> Result<Enrolled, String> {
+    let number = persona.index + 1;
+    let register = registration::RegisterJobSeekerRequest {
+        request_id: uuid::Uuid::new_v4().to_string(),
+        channel: registration::RegistrationChannel::Online.into(),
+        name: Some(persona.name.clone()),
+        date_of_birth: Some(persona.date_of_birth),
+        contact: Some(registration::Contact {
+            email: persona.email.clone(),
+            phone_number: String::new(),
+        }),
+        provisional: false,
+    };
+    let job_seeker_id = clients
+        .registration
+        .clone()
+        .register_job_seeker(clients.request(register, "front-system", Role::JobSeeker)?)
+        .await
+        .map_err(|s| format!("job seeker #{number} registering: {}", explain(s)))?
+        .into_inner()
+        .job_seeker
+        .ok_or("registration returned no job seeker")?
+        .job_seeker_id;
+    let seeker = Enrolled {
+        persona,
+        job_seeker_id,
+    };
+    page_view(clients, &seeker, "/online-services/terms").await?;
+    let device = registration::AttestDeviceRequest {
+        request_id: uuid::Uuid::new_v4().to_string(),
+        job_seeker_id: seeker.job_seeker_id.clone(),
+        device_kind: seeker.persona.model.kind.into(),
+        owned: true,
+        has_webcam: true,
+        can_prepare_meeting_app: true,
+    };
+    let attestation = clients
+        .registration
+        .clone()
+        .attest_device(seeker.request(clients, device)?)
+        .await
+        .map_err(|s| seeker.failed("attesting the device", s))?
+        .into_inner()
+        .device_attestation
+        .ok_or("no device attestation returned")?;
+    let environment = registration::AttestEnvironmentRequest {
+        request_id: uuid::Uuid::new_v4().to_string(),
+        job_seeker_id: seeker.job_seeker_id.clone(),
+        device_attestation_id: attestation.device_attestation_id,
+        report: Some(environment(&seeker.persona.model)),
+    };
+    clients
+        .registration
+        .clone()
+        .attest_environment(seeker.request(clients, environment)?)
+        .await
+        .map_err(|s| seeker.failed("attesting the environment", s))?;
+    let apply = registration::ApplyForOnlineServicesRequest {
+        request_id: uuid::Uuid::new_v4().to_string(),
+        job_seeker_id: seeker.job_seeker_id.clone(),
+        terms_version: terms.terms.version.clone(),
+        terms_sha256: terms.terms.sha256.clone(),
+        meeting_app_terms_version: terms.meeting_app.version.clone(),
+        meeting_app_terms_sha256: terms.meeting_app.sha256.clone(),
+        language: "ja".into(),
+    };
+    clients
+        .registration
+        .clone()
+        .apply_for_online_services(seeker.request(clients, apply)?)
+        .await
+        .map_err(|s| seeker.failed("applying", s))?;
+    Ok(seeker)
+}
+
+/// A page view reported by the web front system (Art. 7(1): site access
+/// history with the device's identifiers).
+async fn page_view(clients: &Clients, seeker: &Enrolled, path: &str) -> Result<(), String> {
+    let device = &seeker.persona.device;
+    let record = audit::UsageRecord {
+        record_id: uuid::Uuid::new_v4().to_string(),
+        job_seeker_id: seeker.job_seeker_id.clone(),
+        occurred_at: Some(timestamp(Utc::now())),
+        usage_window: None,
+        access_kind: audit::AccessKind::PageView.into(),
+        action: path.to_owned(),
+        method: "GET".into(),
+        outcome: audit::AccessOutcome::Success.into(),
+        offering: scheduling::Offering::Unspecified.into(),
+        booking_id: String::new(),
+        device: Some(audit::DeviceIdentifiers {
+            device_id: device.device_id.clone(),
+            ip_address: device.ip_address.clone(),
+            user_agent: device.user_agent.clone(),
+            os_name: device.os_name.clone(),
+            os_version: device.os_version.clone(),
+        }),
+        source: "web".into(),
+    };
+    let request = clients.request(
+        audit::RecordUsageRequest {
+            record: Some(record),
+        },
+        "web-front",
+        Role::System,
+    )?;
+    clients
+        .audit_log
+        .clone()
+        .record_usage(request)
+        .await
+        .map_err(|s| seeker.failed("viewing the terms page", s))?;
+    Ok(())
+}
+
+/// Books `slot_id` once the person is eligible: scheduling asks
+/// registration and consent, which hear of the application and the deemed
+/// consent moments after it is made, so early refusals are retried.
+pub async fn book(
+    clients: &Clients,
+    seeker: &Enrolled,
+    slot_id: &str,
+    attendants: &[scheduling::AttendantKind],
+) -> Result<scheduling::Booking, String> {
+    let what = format!("job seeker #{} booking", seeker.number());
+    eventually(&what, ELIGIBILITY_PATIENCE, || async {
+        // A refused booking writes nothing, so each attempt is new.
+        let message = scheduling::BookSessionRequest {
+            request_id: uuid::Uuid::new_v4().to_string(),
+            slot_id: slot_id.to_owned(),
+            job_seeker_id: seeker.job_seeker_id.clone(),
+            attendants: attendants.iter().map(|&kind| kind.into()).collect(),
+        };
+        let request = seeker.request(clients, message).map_err(Pending::Fail)?;
+        match clients.scheduling.clone().book_session(request).await {
+            Ok(response) => response
+                .into_inner()
+                .booking
+                .ok_or_else(|| Pending::Fail("no booking returned".into())),
+            Err(status)
+                if matches!(status.code(), Code::FailedPrecondition | Code::Unavailable) =>
+            {
+                Err(Pending::Retry(explain(status)))
+            }
+            Err(status) => Err(Pending::Fail(explain(status))),
+        }
+    })
+    .await
+}
+
+/// Declares a caregiver after booking, before the cut-off (Art. 12(3)).
+pub async fn declare_caregiver(
+    clients: &Clients,
+    seeker: &Enrolled,
+    booking_id: &str,
+) -> Result<(), String> {
+    let message = scheduling::DeclareAttendantRequest {
+        request_id: uuid::Uuid::new_v4().to_string(),
+        booking_id: booking_id.to_owned(),
+        kind: scheduling::AttendantKind::Caregiver.into(),
+    };
+    clients
+        .scheduling
+        .clone()
+        .declare_attendant(seeker.request(clients, message)?)
+        .await
+        .map_err(|s| seeker.failed("declaring a caregiver", s))?;
+    Ok(())
+}
+
+/// Tries to join before preparing; the service's refusal, as a person
+/// reads it (Art. 12(2)-(4)).
+pub async fn join_unprepared(
+    clients: &Clients,
+    seeker: &Enrolled,
+    booking_id: &str,
+) -> Result<String, String> {
+    let message = scheduling::JoinSessionRequest {
+        booking_id: booking_id.to_owned(),
+        device: Some(seeker.persona.device.clone()),
+    };
+    match clients
+        .scheduling
+        .clone()
+        .join_session(seeker.request(clients, message)?)
+        .await
+    {
+        Ok(_) => Err(format!(
+            "job seeker #{} joined without the checklist",
+            seeker.number()
+        )),
+        Err(status) => Ok(unmet(status)),
+    }
+}
+
+/// The unmet conditions of a refusal, each with its article, as the
+/// service lists them (`PreconditionFailure`); else its message.
+fn unmet(status: tonic::Status) -> String {
+    let conditions: Vec<String> = status
+        .get_error_details()
+        .precondition_failure()
+        .map(|failure| {
+            failure
+                .violations
+                .iter()
+                .map(|v| v.description.clone())
+                .collect()
+        })
+        .unwrap_or_default();
+    if conditions.is_empty() {
+        explain(status)
+    } else {
+        conditions.join("; ")
+    }
+}
+
+/// Completes the checklist and acknowledgements, joins and leaves; returns
+/// the booking as it ends.
+pub async fn attend(
+    clients: &Clients,
+    seeker: &Enrolled,
+    booking_id: &str,
+) -> Result<scheduling::Booking, String> {
+    let mut schedule = clients.scheduling.clone();
+    let checklist = scheduling::CompletePreSessionChecklistRequest {
+        booking_id: booking_id.to_owned(),
+        confirmed_items: (1..=6).collect(),
+    };
+    schedule
+        .complete_pre_session_checklist(seeker.request(clients, checklist)?)
+        .await
+        .map_err(|s| seeker.failed("completing the checklist", s))?;
+    let room = scheduling::AcknowledgePrivateRoomRequest {
+        booking_id: booking_id.to_owned(),
+    };
+    schedule
+        .acknowledge_private_room(seeker.request(clients, room)?)
+        .await
+        .map_err(|s| seeker.failed("acknowledging a private room", s))?;
+    let recording = scheduling::AcknowledgeNoRecordingRequest {
+        booking_id: booking_id.to_owned(),
+    };
+    schedule
+        .acknowledge_no_recording(seeker.request(clients, recording)?)
+        .await
+        .map_err(|s| seeker.failed("acknowledging no recording", s))?;
+    let join = scheduling::JoinSessionRequest {
+        booking_id: booking_id.to_owned(),
+        device: Some(seeker.persona.device.clone()),
+    };
+    schedule
+        .join_session(seeker.request(clients, join)?)
+        .await
+        .map_err(|s| seeker.failed("joining", s))?;
+    let leave = scheduling::LeaveSessionRequest {
+        booking_id: booking_id.to_owned(),
+        device: Some(seeker.persona.device.clone()),
+    };
+    schedule
+        .leave_session(seeker.request(clients, leave)?)
+        .await
+        .map_err(|s| seeker.failed("leaving", s))?
+        .into_inner()
+        .booking
+        .ok_or_else(|| "no booking returned".to_owned())
+}
