@@ -6,10 +6,10 @@ use std::sync::{Mutex, PoisonError};
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::{propagation::TraceContextPropagator, trace::SdkTracerProvider};
 use tokio::runtime::{Handle, RuntimeFlavor};
-use tracing::Level;
+use tracing::{Level, Metadata};
 use tracing_subscriber::{
     EnvFilter, Layer,
-    filter::{FilterExt, Targets},
+    filter::{FilterExt, filter_fn},
     fmt::{MakeWriter, format::FmtSpan},
     layer::SubscriberExt,
     util::SubscriberInitExt,
@@ -55,9 +55,11 @@ impl Drop for TelemetryGuard {
 /// OTLP/gRPC when `otlp_endpoint` is set, otherwise only giving spans trace
 /// ids so that context still propagates.
 ///
-/// Spans are traced by the same filter as logs, except the server spans of
-/// [`GrpcTelemetryLayer`](crate::GrpcTelemetryLayer), which are always traced
-/// so that a quiet log filter never breaks propagation.
+/// Spans are traced by the same filter as logs, except the INFO-or-louder
+/// spans of the `hellowork_*` crates — the server spans of
+/// [`GrpcTelemetryLayer`](crate::GrpcTelemetryLayer), the event store's
+/// consumer spans — which are always traced so that a quiet log filter never
+/// breaks propagation.
 ///
 /// Only the first successful call of a process installs anything; later calls
 /// (several services in one test process) return a guard over the same
@@ -94,8 +96,11 @@ where
     W: for<'writer> MakeWriter<'writer> + Send + Sync + 'static,
 {
     let log_filter = env_filter(&config.log_filter)?;
-    let own_spans = Targets::new().with_target(env!("CARGO_CRATE_NAME"), Level::INFO);
-    let trace_filter = env_filter(&config.log_filter)?.or(own_spans);
+    // The hint matters: a filter without one lifts the process's maximum
+    // level to TRACE, and then INFO events of our own crates were lost from
+    // logs and traces alike (per-layer filtering in tracing-subscriber 0.3).
+    let propagating = filter_fn(carries_trace).with_max_level_hint(Level::INFO);
+    let trace_filter = env_filter(&config.log_filter)?.or(propagating);
     let provider = provider::build(config)?;
 
     let logs = if config.json_logs {
@@ -132,6 +137,22 @@ where
     opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
     opentelemetry::global::set_tracer_provider(provider.clone());
     Ok(provider)
+}
+
+/// Whether `metadata` is one of the spans a trace runs through from process
+/// to process: the INFO-or-louder spans of the Hello Work crates (this
+/// crate's gRPC server spans, the event store's consumer spans). They are
+/// traced whatever the log filter, because events written inside them take
+/// their trace context from them; a quiet `HELLOWORK_LOG` must not cut a
+/// trace at the first consumer. Log events still follow the log filter.
+fn carries_trace(metadata: &Metadata<'_>) -> bool {
+    metadata.is_span()
+        && *metadata.level() <= Level::INFO
+        && metadata
+            .target()
+            .split("::")
+            .next()
+            .is_some_and(|krate| krate.starts_with("hellowork_"))
 }
 
 fn env_filter(directives: &str) -> Result<EnvFilter, TelemetryError> {

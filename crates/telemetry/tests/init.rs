@@ -6,6 +6,7 @@ use std::convert::Infallible;
 use bytes::Bytes;
 use http_body_util::Empty;
 use tower::{Layer, ServiceExt};
+use tracing::level_filters::LevelFilter;
 
 use hellowork_telemetry::{
     GrpcTelemetryLayer, TelemetryConfig, TelemetryError, TraceContext, current_trace_context, init,
@@ -80,10 +81,30 @@ fn init_installs_once_and_tracing_outlives_its_guards() {
     // Several services in one process: later calls change nothing.
     let second = init(&config("not a filter", None)).expect("second init is a no-op");
 
+    // Always tracing those spans lifts the maximum level no further than
+    // INFO: TRACE and DEBUG callsites stay disabled process-wide.
+    assert_eq!(LevelFilter::current(), LevelFilter::INFO);
+
     // A quiet log filter keeps other spans out of traces, but never the
-    // server spans that carry the caller's trace on.
+    // spans that carry a trace on: the server spans, and the Hello Work
+    // crates' spans at INFO or louder (a consumer's, whose events continue
+    // the producer's trace).
     assert_eq!(
         tracing::info_span!("quiet").in_scope(current_trace_context),
+        None
+    );
+    assert!(
+        tracing::info_span!(target: "hellowork_eventstore::consumer", "eventstore.consume")
+            .in_scope(current_trace_context)
+            .is_some()
+    );
+    assert_eq!(
+        tracing::debug_span!(target: "hellowork_eventstore::store", "eventstore.append")
+            .in_scope(current_trace_context),
+        None
+    );
+    assert_eq!(
+        tracing::info_span!(target: "helloworkish", "not ours").in_scope(current_trace_context),
         None
     );
     assert!(
