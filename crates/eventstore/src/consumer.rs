@@ -150,6 +150,7 @@ impl<P: Projection> ProjectionRunner<P> {
 
     /// Consumes until `shutdown`, re-attaching after NATS outages.
     pub async fn run(self, shutdown: CancellationToken) {
+        m::register_projection(self.projection.name(), true);
         while !shutdown.is_cancelled() {
             if let Err(error) = self.consume(&shutdown).await {
                 tracing::warn!(
@@ -204,7 +205,7 @@ impl<P: Projection> ProjectionRunner<P> {
             },
             _ => DeliverPolicy::All,
         };
-        stream
+        let consumer: jetstream::consumer::PullConsumer = stream
             .get_or_create_consumer(
                 name,
                 pull::Config {
@@ -217,7 +218,12 @@ impl<P: Projection> ProjectionRunner<P> {
                 },
             )
             .await
-            .map_err(|e| ConsumerError::JetStream(e.to_string()))
+            .map_err(|e| ConsumerError::JetStream(e.to_string()))?;
+        // The lag as of attaching (the info JetStream just answered with);
+        // each message updates it from then on.
+        let pending = consumer.cached_info().num_pending;
+        metrics::gauge!(m::CONSUMER_LAG, "consumer" => name.to_owned()).set(pending as f64);
+        Ok(consumer)
     }
 
     async fn handle(&self, message: &jetstream::Message) {

@@ -93,6 +93,7 @@ impl Relay {
     /// Runs until `shutdown` is cancelled, surviving database and NATS
     /// outages with exponential backoff.
     pub async fn run(self, shutdown: CancellationToken) {
+        m::register_relay(self.store.service());
         let mut backoff = self.config.backoff_min;
         while !shutdown.is_cancelled() {
             match self.lead(&shutdown).await {

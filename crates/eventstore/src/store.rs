@@ -83,6 +83,7 @@ impl EventStore {
             })
             .collect();
         tokio::spawn(notify_relays(pool.clone(), commits));
+        m::register_store(&config.service);
         Self {
             inner: Arc::new(Inner {
                 pool,

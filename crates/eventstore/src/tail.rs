@@ -65,6 +65,7 @@ impl<P: Projection> TailingRunner<P> {
     /// Applies pages until `shutdown`, woken by the store's commit
     /// notifications; survives database outages.
     pub async fn run(self, shutdown: CancellationToken) {
+        m::register_projection(self.projection.name(), false);
         while !shutdown.is_cancelled() {
             if let Err(error) = self.follow(&shutdown).await {
                 tracing::warn!(
@@ -138,6 +139,7 @@ impl<P: Projection> TailingRunner<P> {
         .fetch_all(&mut *tx)
         .await?;
         let Some(last) = rows.last() else {
+            report_lag(name, &mut tx, after).await?;
             return Ok(0);
         };
         let last = position_of(last)?;
@@ -163,6 +165,29 @@ impl<P: Projection> TailingRunner<P> {
         tx.commit().await?;
         metrics::counter!(m::CONSUMER_HANDLED, "consumer" => name.to_owned(), "outcome" => "applied")
             .increment(events.len() as u64);
+        report_lag(name, conn, last).await?;
         Ok(events.len())
     }
+}
+
+/// Sets [`m::TAIL_LAG_SECONDS`]: the age of the first committed event after
+/// `applied`, or 0. Events held back behind an older running transaction
+/// count too: they are committed and not yet applied.
+async fn report_lag(
+    name: &str,
+    conn: &mut PgConnection,
+    applied: GlobalPosition,
+) -> Result<(), sqlx::Error> {
+    let lag: Option<f64> = sqlx::query_scalar(
+        "SELECT EXTRACT(EPOCH FROM clock_timestamp() - recorded_at)::float8 FROM events \
+         WHERE (transaction_id, position) > ($1, $2) \
+         ORDER BY transaction_id, position LIMIT 1",
+    )
+    .bind(applied.transaction_id)
+    .bind(applied.position)
+    .fetch_optional(conn)
+    .await?;
+    metrics::gauge!(m::TAIL_LAG_SECONDS, "consumer" => name.to_owned())
+        .set(lag.unwrap_or(0.0).max(0.0));
+    Ok(())
 }

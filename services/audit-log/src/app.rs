@@ -1,6 +1,7 @@
 //! Wiring the audit-log service onto the platform: its migrations, the gRPC
 //! server, the ingest of registration's, consent's and scheduling's events
-//! (Art. 7(1)) and the access-log projection of its own events.
+//! (Art. 7(1)), the access-log projection of its own events and the legal
+//! requests by state for Prometheus.
 
 use std::sync::Arc;
 
@@ -16,6 +17,7 @@ use tonic::service::Routes;
 use crate::{
     grpc::AuditLogApi,
     ingest::Ingestor,
+    metrics,
     projections::{AccessLogProjection, PeerIngest},
     settings::AuditLogSettings,
 };
@@ -63,6 +65,11 @@ pub async fn build_with(
         TailConfig::default(),
     );
     background.push(Box::new(move |stop| Box::pin(access_log.run(stop))));
+    let pool = platform.pool.clone();
+    background.push(Box::new(move |stop| {
+        Box::pin(metrics::report_legal_requests(pool, stop))
+    }));
+    metrics::register();
     let api = AuditLogServiceServer::new(AuditLogApi::new(
         platform.pool.clone(),
         platform.store.clone(),

@@ -8,12 +8,14 @@
 //! - [`store`]: the hash-chained log in Postgres.
 //! - [`ingest`], [`projections`]: Art. 7(1) ingest.
 //! - [`grpc`]: the thin tonic adapter.
+//! - [`metrics`]: what it counts for Prometheus (Art. 7 oversight).
 //! - [`app`]: wiring onto the platform.
 
 pub mod app;
 pub mod domain;
 pub mod grpc;
 pub mod ingest;
+pub mod metrics;
 pub mod projections;
 pub mod settings;
 pub mod store;

@@ -31,6 +31,7 @@ use crate::{
         usage::{Device, Usage},
     },
     ingest::{Ingestor, usage_event_id},
+    metrics,
     store::{self, Entry},
 };
 
@@ -171,7 +172,17 @@ impl Projection for PeerIngest {
             .append(&stream, ExpectedVersion::NoStream, vec![new])
             .await
         {
-            Ok(_) => Ok(()),
+            // Recorded before (a crash before the inbox commit): counted then.
+            Ok(outcome) if outcome.already_recorded => Ok(()),
+            Ok(_) => {
+                match &observed {
+                    Event::UsageRecorded(usage) => {
+                        metrics::record_usage(&self.service, usage.access_kind, 1);
+                    }
+                    _ => metrics::record_peer_event(&self.service),
+                }
+                Ok(())
+            }
             Err(AppendError::Store(error)) => Err(ProjectionError::Transient(error.into())),
             Err(error) => Err(ProjectionError::Rejected {
                 event_id: event.event_id,

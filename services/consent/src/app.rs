@@ -1,5 +1,5 @@
-//! Wiring: the platform, the gRPC service, and the consumers that keep the
-//! read models and record deemed consent.
+//! Wiring: the platform, the gRPC service, the consumers that keep the
+//! read models and record deemed consent, and the terms-in-force metric.
 
 use std::sync::Arc;
 
@@ -14,6 +14,7 @@ use crate::{
     commands::ConsentService,
     deemed_consent::DeemedConsent,
     grpc::ConsentApi,
+    metrics,
     projections::{
         notices::{RegisteredUsers, RevisionNotices},
         terms_documents::TermsDocuments,
@@ -71,9 +72,10 @@ pub async fn build(config: PlatformConfig) -> Result<Application, StartupError> 
         ),
         consumer(
             &platform,
-            DeemedConsent::new(service),
+            DeemedConsent::new(service.clone()),
             from_registration("OnlineServicesApplied"),
         ),
+        terms_in_force(service, platform.pool.clone()),
     ];
     let parts = ServiceParts {
         routes: Routes::new(api),
@@ -98,4 +100,9 @@ fn consumer<P: Projection>(
         platform.store.upcasters().clone(),
     );
     Box::new(move |shutdown| Box::pin(runner.run(shutdown)))
+}
+
+/// Reports the terms version in force to Prometheus until shutdown.
+fn terms_in_force(service: ConsentService, pool: sqlx::PgPool) -> BackgroundTask {
+    Box::new(move |shutdown| Box::pin(metrics::report_terms_in_force(service, pool, shutdown)))
 }

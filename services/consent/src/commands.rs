@@ -1,7 +1,7 @@
 //! The consent service with domain arguments, below any transport: loads the
-//! aggregates, decides, appends (one append per command), and answers the
-//! status queries. The gRPC adapter and the deemed-consent consumer both
-//! call it.
+//! aggregates, decides, appends (one append per command), counts what it
+//! appended ([`crate::metrics`]), and answers the status queries. The gRPC
+//! adapter and the deemed-consent consumer both call it.
 
 use std::collections::HashMap;
 
@@ -24,6 +24,7 @@ use crate::{
         },
         values::{JobSeekerId, LanguageTag, TermsKind},
     },
+    metrics,
     projections::{notices, terms_documents},
     streams,
 };
@@ -80,9 +81,11 @@ impl ConsentService {
         }
         let stream = streams::terms_series(new.kind, &new.language);
         let id = new.terms_document_id.to_string();
-        self.series
+        let (events, _) = self
+            .series
             .execute(&stream, &TermsCommand::Publish(new), metadata)
             .await?;
+        metrics::record(&events);
         let series = self.series.load(&stream).await?.state;
         series
             .document(&id)
@@ -106,9 +109,11 @@ impl ConsentService {
             })?;
         let stream = streams::terms_series(kind, &language);
         let revision_id = command.revision_id.to_string();
-        self.series
+        let (events, _) = self
+            .series
             .execute(&stream, &TermsCommand::AnnounceRevision(command), metadata)
             .await?;
+        metrics::record(&events);
         let series = self.series.load(&stream).await?.state;
         series
             .revision(&revision_id)
@@ -145,7 +150,8 @@ impl ConsentService {
             terms_in_force: terms.map(|t| t.document.reference()),
             meeting_app_terms_in_force: meeting_app_terms.map(|t| t.document.reference()),
         }));
-        self.consents.execute(&stream, &command, metadata).await?;
+        let (events, _) = self.consents.execute(&stream, &command, metadata).await?;
+        metrics::record(&events);
         self.receipt(input.job_seeker_id, &receipt_id).await
     }
 
@@ -157,9 +163,11 @@ impl ConsentService {
     ) -> Result<Receipt, ServiceError> {
         let stream = streams::person_consents(command.job_seeker_id);
         let (job_seeker_id, receipt_id) = (command.job_seeker_id, command.receipt_id.to_string());
-        self.consents
+        let (events, _) = self
+            .consents
             .execute(&stream, &ConsentCommand::Withdraw(command), metadata)
             .await?;
+        metrics::record(&events);
         self.receipt(job_seeker_id, &receipt_id).await
     }
 

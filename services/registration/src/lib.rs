@@ -8,11 +8,13 @@
 //! - [`projections`]: read models of the consent service's and scheduling's
 //!   events that eligibility needs.
 //! - [`grpc`]: the thin tonic adapter.
+//! - [`metrics`]: what it counts for Prometheus.
 //! - [`app`]: wiring onto the platform.
 
 pub mod app;
 pub mod domain;
 pub mod grpc;
+pub mod metrics;
 pub mod projections;
 pub mod settings;
 

@@ -8,12 +8,14 @@
 //! - [`eligibility`]: asking registration and consent over gRPC.
 //! - [`projections`]: read models for the queries.
 //! - [`grpc`]: the thin tonic adapter.
+//! - [`metrics`]: what it counts for Prometheus.
 //! - [`app`]: wiring onto the platform.
 
 pub mod app;
 pub mod domain;
 pub mod eligibility;
 pub mod grpc;
+pub mod metrics;
 pub mod projections;
 pub mod settings;
 

@@ -34,6 +34,7 @@ use crate::{
         time::to_datetime,
     },
     ingest::{Ingestor, usage_event_id},
+    metrics,
     settings::AuditLogSettings,
     store,
 };
@@ -193,6 +194,7 @@ impl AuditLogApi {
             )
             .await
             .map_err(|error| execute_error(error, id))?;
+        metrics::record(&events);
         let view = self.view(id).await?.ok_or_else(|| not_found(id))?;
         Ok((events, view))
     }
@@ -209,14 +211,15 @@ impl AuditLogApi {
         let mut violations = Vec::new();
         let metadata = event_metadata(caller, correlation);
         let mut events: Vec<NewEvent> = Vec::with_capacity(records.len());
-        let mut ids = std::collections::HashSet::with_capacity(records.len());
+        // The access kind of each event, to count what is stored.
+        let mut kinds = HashMap::with_capacity(records.len());
         for (index, record) in records.iter().enumerate() {
             if let Some(usage) =
                 parse::usage(&mut violations, &format!("records[{index}]"), record, now)
             {
                 let event_id = usage_event_id(&usage.record_id);
                 // A record id repeated within the batch is recorded once.
-                if ids.insert(event_id) {
+                if kinds.insert(event_id, usage.access_kind).is_none() {
                     let event = Event::UsageRecorded(self.ingestor.recorded(&usage));
                     events.push(new_event(event_id, &event, &metadata));
                 }
@@ -240,6 +243,10 @@ impl AuditLogApi {
                 return Ok((0, total));
             };
             let count = fresh.len() as u64;
+            let mut per_kind: HashMap<i32, u64> = HashMap::new();
+            for event in &fresh {
+                *per_kind.entry(kinds[&event.event_id]).or_default() += 1;
+            }
             // One stream per batch: its events commit together or not at all.
             let stream = StreamId::new(format!("usage-{}", first.event_id))
                 .expect("a UUID makes a valid stream id");
@@ -249,7 +256,12 @@ impl AuditLogApi {
                 .await
             {
                 Ok(outcome) if outcome.already_recorded => return Ok((0, total)),
-                Ok(_) => return Ok((count, total - count)),
+                Ok(_) => {
+                    for (kind, records) in per_kind {
+                        metrics::record_usage("api", kind, records);
+                    }
+                    return Ok((count, total - count));
+                }
                 // A concurrent batch recorded some of these first: drop them.
                 Err(
                     AppendError::WrongExpectedVersion { .. } | AppendError::EventIdReused { .. },
@@ -289,6 +301,7 @@ impl AuditLogApi {
             )
             .await
             .map_err(|error| execute_error(error, id))?;
+        metrics::record(&events);
         let recorded = self
             .store
             .read_stream(&stream_of(id), outcome.stream_version.saturating_sub(1))
@@ -821,11 +834,7 @@ impl AuditLogService for AuditLogApi {
             tracing::warn!(position, ?failure, "access log chain verification failed");
         }
         let response = view::verification(verification);
-        metrics::counter!(
-            "auditlog_log_verifications_total",
-            "intact" => if response.intact { "true" } else { "false" }
-        )
-        .increment(1);
+        metrics::record_verification(response.intact);
         // The verification itself is on record, outside the chain it checked.
         let verified = Event::LogVerified(proto::LogVerified {
             from_sequence: response.from_sequence,

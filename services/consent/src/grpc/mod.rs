@@ -170,7 +170,9 @@ impl consent_service_server::ConsentService for ConsentApi {
         )?;
         let (job_seeker_id, at) = validate::consent_status(request.get_ref(), Utc::now())?;
         let status = self.service.status(job_seeker_id, at).await?;
-        Ok(Response::new(convert::status(job_seeker_id, &status)))
+        let response = convert::status(job_seeker_id, &status);
+        crate::metrics::record_status(response.status());
+        Ok(Response::new(response))
     }
 
     async fn list_consent_receipts(

@@ -130,6 +130,20 @@ pub async fn series_of(
         .and_then(|document| Some((document.kind, LanguageTag::new(&document.language).ok()?))))
 }
 
+/// Every series (kind and language) with a published version.
+pub async fn series(pool: &PgPool) -> Result<Vec<(TermsKind, LanguageTag)>, sqlx::Error> {
+    let rows: Vec<(String, String)> =
+        sqlx::query_as("SELECT DISTINCT kind, language FROM terms_documents ORDER BY 1, 2")
+            .fetch_all(pool)
+            .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(kind, language)| {
+            Some((TermsKind::parse(&kind)?, LanguageTag::new(&language).ok()?))
+        })
+        .collect())
+}
+
 pub(crate) fn calendar_date(date: NaiveDate) -> Option<CalendarDate> {
     use chrono::Datelike;
     let month = i32::try_from(date.month()).ok()?;

@@ -30,6 +30,7 @@ use crate::{
         self, ApplyForOnlineServices, AttestDevice, AttestEnvironment, Channel, Command, Event,
         JobSeeker, JobSeekerId, RegisterJobSeeker,
     },
+    metrics,
     projections::{consents_of, refusals_of},
     settings::RegistrationSettings,
 };
@@ -62,6 +63,7 @@ impl RegistrationApi {
     ) -> Result<Vec<Event>, ServiceError> {
         let stream = history::stream_of(id)?;
         let (events, _) = self.repository.execute(&stream, command, metadata).await?;
+        metrics::record(&events);
         Ok(events)
     }
 
@@ -274,6 +276,7 @@ impl RegistrationService for RegistrationApi {
         let consents = consents_of(&self.pool, &key).await.map_err(database)?;
         let refusals = refusals_of(&self.pool, &key).await.map_err(database)?;
         let unmet = domain::eligibility(&history.state, &consents, &refusals, at);
+        metrics::record_eligibility(&unmet);
         Ok(Response::new(proto::CheckEligibilityResponse {
             job_seeker_id: key,
             eligible: unmet.is_empty(),

@@ -20,7 +20,7 @@ use hellowork_platform::{
     require_self_or,
 };
 use hellowork_proto::scheduling::v1::{
-    self as proto, CancellationReason, scheduling_service_server::SchedulingService,
+    self as proto, CancellationReason, Offering, scheduling_service_server::SchedulingService,
 };
 use sqlx::PgPool;
 use tonic::{Request, Response, Status};
@@ -33,7 +33,7 @@ use crate::{
         Stop, confirmation_notices,
     },
     eligibility::EligibilityClient,
-    projections,
+    metrics, projections,
     settings::SchedulingSettings,
 };
 
@@ -145,14 +145,32 @@ impl SchedulingApi {
         Err(ServiceError::Conflict)
     }
 
+    /// Runs `command` on a counsellor's schedule and counts what it
+    /// appended; `offering` is that of the slot or booking concerned.
     async fn on_schedule(
         &self,
         caller: &Caller,
         counsellor_id: &str,
         command: &ScheduleCommand,
+        offering: Offering,
     ) -> Result<Vec<Event>, ServiceError> {
         let stream = schedule_stream(counsellor_id)?;
-        Self::execute(&self.schedules, caller, &stream, command).await
+        let events = Self::execute(&self.schedules, caller, &stream, command).await?;
+        metrics::record(&events, offering);
+        Ok(events)
+    }
+
+    /// Runs `command` on a person's stream and counts what it appended.
+    async fn on_person(
+        &self,
+        caller: &Caller,
+        job_seeker_id: &str,
+        command: &PersonCommand,
+    ) -> Result<Vec<Event>, ServiceError> {
+        let stream = person_stream(job_seeker_id)?;
+        let events = Self::execute(&self.persons, caller, &stream, command).await?;
+        metrics::record(&events, Offering::Unspecified);
+        Ok(events)
     }
 
     /// The counsellor whose schedule holds a booking, or NOT_FOUND.
@@ -186,7 +204,7 @@ impl SchedulingApi {
     ) -> Result<proto::Booking, ServiceError> {
         let (counsellor, _, before) = self.booking(booking_id).await?;
         authorize(&before)?;
-        self.on_schedule(caller, &counsellor, &command(&before))
+        self.on_schedule(caller, &counsellor, &command(&before), before.offering())
             .await?;
         let history = history::load_schedule(&self.store, &counsellor).await?;
         view::booking(&history, booking_id).ok_or_else(|| missing("booking", booking_id))
@@ -252,7 +270,7 @@ impl SchedulingService for SchedulingApi {
             slots: slots.clone(),
             capacity: parsed.capacity,
         });
-        self.on_schedule(caller, &parsed.counsellor_id, &command)
+        self.on_schedule(caller, &parsed.counsellor_id, &command, parsed.offering)
             .await?;
         let history = history::load_schedule(&self.store, &parsed.counsellor_id).await?;
         let mut published = Vec::new();
@@ -358,6 +376,7 @@ impl SchedulingService for SchedulingApi {
         if history.state.booking(&booking_id).is_none() {
             let unmet = self.unmet_conditions(&job_seeker_id, slot.start).await?;
             if !unmet.is_empty() {
+                metrics::record_refusal(slot.offering, &unmet);
                 return Err(ServiceError::Forbidden(unmet).into());
             }
             let command = ScheduleCommand::Book(Book {
@@ -379,7 +398,8 @@ impl SchedulingService for SchedulingApi {
                 at: Utc::now(),
                 attendant_cutoff: self.settings.attendant_cutoff,
             });
-            self.on_schedule(caller, &counsellor, &command).await?;
+            self.on_schedule(caller, &counsellor, &command, slot.offering)
+                .await?;
         }
         projections::insert_booking(
             &self.pool,
@@ -481,6 +501,7 @@ impl SchedulingService for SchedulingApi {
                 .start;
             let unmet = self.unmet_conditions(&before.job_seeker_id, start).await?;
             if !unmet.is_empty() {
+                metrics::record_refusal(before.offering(), &unmet);
                 return Err(ServiceError::Forbidden(unmet).into());
             }
         }
@@ -490,7 +511,8 @@ impl SchedulingService for SchedulingApi {
             at: Utc::now(),
             attendant_cutoff: self.settings.attendant_cutoff,
         });
-        self.on_schedule(caller, &counsellor, &command).await?;
+        self.on_schedule(caller, &counsellor, &command, before.offering())
+            .await?;
         let history = history::load_schedule(&self.store, &counsellor).await?;
         let booking = view::booking(&history, &id).ok_or_else(|| missing("booking", &id))?;
         Ok(Response::new(proto::RescheduleBookingResponse {
@@ -624,7 +646,8 @@ impl SchedulingService for SchedulingApi {
             device,
             refused: person.state.is_refused(),
         });
-        self.on_schedule(caller, &counsellor, &command).await?;
+        self.on_schedule(caller, &counsellor, &command, before.offering())
+            .await?;
         let history = history::load_schedule(&self.store, &counsellor).await?;
         let booking = view::booking(&history, &id).ok_or_else(|| missing("booking", &id))?;
         Ok(Response::new(proto::JoinSessionResponse {
@@ -709,8 +732,7 @@ impl SchedulingService for SchedulingApi {
             note: request.get_ref().note.trim().to_owned(),
             booking_id: parsed.booking_id.map(|b| b.to_string()).unwrap_or_default(),
         });
-        let stream = person_stream(&job_seeker_id)?;
-        Self::execute(&self.persons, caller, &stream, &command).await?;
+        self.on_person(caller, &job_seeker_id, &command).await?;
         projections::insert_refusal(&self.pool, &refusal_id, &job_seeker_id)
             .await
             .map_err(database)?;
@@ -744,7 +766,12 @@ impl SchedulingService for SchedulingApi {
                         refusal_id: refusal_id.clone(),
                         at: Utc::now(),
                     });
-                    self.on_schedule(caller, &counsellor, &command).await?;
+                    let offering = history
+                        .state
+                        .slot(&booking.slot_id)
+                        .map_or(Offering::Unspecified, |slot| slot.offering);
+                    self.on_schedule(caller, &counsellor, &command, offering)
+                        .await?;
                 }
                 if open || by_refusal {
                     cancelled.push(row.booking_id.clone());
@@ -775,8 +802,7 @@ impl SchedulingService for SchedulingApi {
             refusal_id: id.clone(),
             note: request.get_ref().note.trim().to_owned(),
         };
-        let stream = person_stream(&job_seeker_id)?;
-        Self::execute(&self.persons, caller, &stream, &command).await?;
+        self.on_person(caller, &job_seeker_id, &command).await?;
         let person = history::load_person(&self.store, &job_seeker_id).await?;
         let refusal = view::refusal(&person, &id).ok_or_else(|| missing("refusal", &id))?;
         Ok(Response::new(proto::LiftRefusalResponse {
