@@ -28,6 +28,8 @@ use crate::{
 /// Why a service could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
+    #[error("cannot install the metrics recorder")]
+    Metrics(#[source] hellowork_telemetry::TelemetryError),
     #[error("cannot prepare the database")]
     Database(#[source] sqlx::Error),
     #[error("cannot connect to NATS")]
@@ -73,6 +75,10 @@ impl Platform {
         migrations: &Migrator,
         upcasters: Upcasters,
     ) -> Result<Self, StartupError> {
+        // Before anything records a metric: the event store and the service
+        // register counters at zero while starting, which a recorder
+        // installed later (by the metrics endpoint) would never see.
+        hellowork_telemetry::install_metrics_recorder().map_err(StartupError::Metrics)?;
         let pool = prepare_database(&config.database, migrations)
             .await
             .map_err(StartupError::Database)?;

@@ -15,10 +15,6 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     // Checked before anything starts, so a bad variable is named plainly.
     let settings = AuditLogSettings::from_env(config.environment)?;
     let _telemetry = hellowork_telemetry::init(&config.telemetry_config())?;
-    // Before anything records a metric: the event store and the service
-    // register counters at zero while starting, which a recorder installed
-    // later (by the metrics endpoint) would never see.
-    hellowork_telemetry::install_metrics_recorder()?;
     let application = hellowork_audit_log::build_with(config, settings).await?;
     application.run_until_stopped().await?;
     Ok(())
