@@ -147,7 +147,27 @@ impl<P: Projection> TailingRunner<P> {
             .iter()
             .map(|row| self.store.decode(row))
             .collect::<Result<Vec<_>, _>>()?;
-        self.projection.apply_all(&mut tx, &events).await?;
+        // The inbox, as for JetStream consumers: the events this projection
+        // has applied. An event already in it (applied by a JetStream consumer
+        // of the same name before the projection moved to tailing, or by a
+        // rebuild) is not applied twice.
+        let ids: Vec<uuid::Uuid> = events.iter().map(|event| event.event_id).collect();
+        let fresh: std::collections::HashSet<uuid::Uuid> = sqlx::query_scalar(
+            "INSERT INTO consumer_inbox (consumer, event_id) SELECT $1, unnest($2::uuid[]) \
+             ON CONFLICT DO NOTHING RETURNING event_id",
+        )
+        .bind(name)
+        .bind(&ids)
+        .fetch_all(&mut *tx)
+        .await?
+        .into_iter()
+        .collect();
+        let unapplied: Vec<_> = events
+            .iter()
+            .filter(|event| fresh.contains(&event.event_id))
+            .cloned()
+            .collect();
+        self.projection.apply_all(&mut tx, &unapplied).await?;
         sqlx::query(
             "INSERT INTO consumer_checkpoints (consumer, store_transaction_id, store_position, \
                  last_event_id) VALUES ($1, $2, $3, $4) \
@@ -163,8 +183,11 @@ impl<P: Projection> TailingRunner<P> {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
+        let duplicates = (events.len() - unapplied.len()) as u64;
         metrics::counter!(m::CONSUMER_HANDLED, "consumer" => name.to_owned(), "outcome" => "applied")
-            .increment(events.len() as u64);
+            .increment(unapplied.len() as u64);
+        metrics::counter!(m::CONSUMER_HANDLED, "consumer" => name.to_owned(), "outcome" => "duplicate")
+            .increment(duplicates);
         report_lag(name, conn, last).await?;
         Ok(events.len())
     }

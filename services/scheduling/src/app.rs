@@ -1,10 +1,10 @@
 //! Wiring the scheduling service onto the platform: its migrations, the
 //! gRPC server with its clients of registration and consent, and the
-//! projection of its own events.
+//! projection of its own events (in commit order).
 
 use std::sync::Arc;
 
-use hellowork_eventstore::{ConsumerConfig, ProjectionRunner, Upcasters};
+use hellowork_eventstore::{TailConfig, TailingRunner, Upcasters};
 use hellowork_platform::{
     Application, BackgroundTask, Platform, PlatformConfig, Service, ServiceParts, StartupError,
 };
@@ -53,13 +53,14 @@ pub async fn build_with(
         settings,
     ))
     .max_decoding_message_size(platform.config.limits.max_message_bytes);
-    let own = platform.config.stream.clone();
-    let runner = ProjectionRunner::new(
+    // The bookings rows keep the state of the last event applied, so they
+    // must see the events in commit order: a JetStream consumer would apply a
+    // message redelivered after a crash (or a Nak) behind later ones, e.g. a
+    // join after the leave.
+    let runner = TailingRunner::new(
         Arc::new(ScheduleProjection),
-        platform.pool.clone(),
-        platform.jetstream.clone(),
-        ConsumerConfig::new(own.stream_name.clone(), own.all_subjects()),
-        Upcasters::new(),
+        platform.store.clone(),
+        TailConfig::default(),
     );
     let background: Vec<BackgroundTask> = vec![Box::new(move |stop| Box::pin(runner.run(stop)))];
     let parts = ServiceParts {

@@ -822,6 +822,15 @@ impl AuditLogService for AuditLogApi {
         require_any(&caller, &[Role::Auditor])?;
         let correlation = correlation_id(&request);
         let message = request.get_ref();
+        let positions = i64::MAX as u64;
+        for (field, value) in [
+            ("from_sequence", message.from_sequence),
+            ("to_sequence", message.to_sequence),
+        ] {
+            if value > positions {
+                return Err(ServiceError::invalid(field, "is beyond any log position").into());
+            }
+        }
         if message.to_sequence != 0 && message.to_sequence < message.from_sequence {
             return Err(
                 ServiceError::invalid("to_sequence", "must not be before from_sequence").into(),

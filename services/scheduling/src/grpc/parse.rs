@@ -177,8 +177,12 @@ pub fn publication(r: &proto::PublishAvailabilityRequest) -> Result<Publication,
         } else {
             let length = match &r.slot_length {
                 None => Some(end - start),
+                // `try_seconds`: a length beyond any duration is bad input, not a panic.
                 Some(d) if d.nanos == 0 && d.seconds >= MIN_SLOT_MINUTES * 60 => {
-                    Some(Duration::seconds(d.seconds))
+                    Duration::try_seconds(d.seconds).or_else(|| {
+                        v.add("slot_length", "is longer than any window");
+                        None
+                    })
                 }
                 Some(_) => {
                     v.add(
