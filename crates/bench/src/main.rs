@@ -10,11 +10,17 @@
 //! audit-log service's `RecordUsageBatch` into its access log vs the same
 //! records inserted and published raw, and the append→view lag; writes
 //! `target/bench/ingest.json`.
+//!
+//! `hellowork-bench e2e [--users N] [--seconds N] [--think-ms N]`: the four
+//! release service binaries as child processes, N simulated people booking,
+//! preparing, joining and leaving sessions and viewing pages for the
+//! measured seconds; writes `target/bench/e2e.json`.
 
 // The table on stdout is this program's output; the workspace denies
 // print_stdout so that libraries log through tracing instead.
 #![allow(clippy::print_stdout)]
 
+mod e2e;
 mod eventstore;
 mod ingest;
 mod output;
@@ -26,26 +32,35 @@ use std::{process::ExitCode, time::Duration};
 use scratch::{Scratch, Settings};
 
 const USAGE: &str = "\
-usage: hellowork-bench <benchmark> [--seconds N]
+usage: hellowork-bench <benchmark> [--seconds N] [--users N] [--think-ms N]
 
 benchmarks:
   eventstore   appends (ours, raw insert, cqrs-es) at 1, 8 and 64 writers;
                relay vs raw JetStream publish
   ingest       usage records through the audit-log service into its access
                log vs raw batched insert + JetStream publish; view lag
+  e2e          the four service binaries (build them first: cargo build
+               --release --bins -p hellowork-registration -p hellowork-consent
+               -p hellowork-scheduling -p hellowork-audit-log) under N
+               simulated users: latency per method, bookings/s, outbox
+               backlog, projection lag, CPU and memory per service
 
 options:
-  --seconds N  measured seconds per measurement (default 5)
+  --seconds N   measured seconds per measurement (default 5; e2e 10)
+  --users N     e2e: concurrent simulated users (default 200)
+  --think-ms N  e2e: mean pause of a user before each call (default 0:
+                every user always has a call in flight)
 
 environment:
   HELLOWORK_BENCH_DATABASE_URL  default postgres://postgres@127.0.0.1:5432/test
   HELLOWORK_BENCH_NATS_URL      default nats://127.0.0.1:4222";
 
-/// The benchmarks this program knows; `e2e` joins here.
+/// The benchmarks this program knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Benchmark {
     EventStore,
     Ingest,
+    E2e,
 }
 
 impl Benchmark {
@@ -53,7 +68,17 @@ impl Benchmark {
         match name {
             "eventstore" => Some(Self::EventStore),
             "ingest" => Some(Self::Ingest),
+            "e2e" => Some(Self::E2e),
             _ => None,
+        }
+    }
+
+    /// Measured seconds unless `--seconds` says otherwise: e2e's users
+    /// need longer for their slowest calls to show in a p99.
+    fn default_seconds(self) -> u64 {
+        match self {
+            Self::EventStore | Self::Ingest => 5,
+            Self::E2e => 10,
         }
     }
 }
@@ -63,6 +88,10 @@ struct Args {
     benchmark: Benchmark,
     /// How long each measurement counts commands.
     measure: Duration,
+    /// e2e only: concurrent simulated users.
+    users: usize,
+    /// e2e only: a user's mean pause before each call.
+    think: Duration,
 }
 
 /// What the command line asked for: a benchmark to run, or the usage text.
@@ -72,20 +101,26 @@ enum Request {
     Help,
 }
 
+/// The value after `flag`, a whole number of at least `min`.
+fn number(flag: &str, value: Option<String>, min: u64) -> Result<u64, String> {
+    let value = value.ok_or_else(|| format!("{flag} needs a value"))?;
+    value
+        .parse::<u64>()
+        .ok()
+        .filter(|&n| n >= min)
+        .ok_or_else(|| format!("{flag} must be an integer of at least {min}: {value:?}"))
+}
+
 fn parse(mut args: impl Iterator<Item = String>) -> Result<Request, String> {
     let mut benchmark = None;
-    let mut seconds = 5;
+    let mut seconds = None;
+    let (mut users, mut think_ms) = (None, None);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "-h" | "--help" => return Ok(Request::Help),
-            "--seconds" => {
-                let value = args.next().ok_or("--seconds needs a value")?;
-                seconds = value
-                    .parse::<u64>()
-                    .ok()
-                    .filter(|&n| n > 0)
-                    .ok_or_else(|| format!("--seconds must be a positive integer: {value:?}"))?;
-            }
+            "--seconds" => seconds = Some(number(&arg, args.next(), 1)?),
+            "--users" => users = Some(number(&arg, args.next(), 1)?),
+            "--think-ms" => think_ms = Some(number(&arg, args.next(), 0)?),
             flag if flag.starts_with('-') => return Err(format!("unknown option {flag:?}")),
             name if benchmark.is_some() => return Err(format!("unexpected argument {name:?}")),
             name => {
@@ -96,10 +131,17 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Request, String> {
             }
         }
     }
-    let benchmark = benchmark.ok_or("no benchmark named")?;
+    let benchmark: Benchmark = benchmark.ok_or("no benchmark named")?;
+    if benchmark != Benchmark::E2e && (users.is_some() || think_ms.is_some()) {
+        return Err("--users and --think-ms apply to e2e only".to_owned());
+    }
     Ok(Request::Run(Args {
         benchmark,
-        measure: Duration::from_secs(seconds),
+        measure: Duration::from_secs(seconds.unwrap_or(benchmark.default_seconds())),
+        users: users
+            .map_or(Ok(e2e::TARGET_USERS), usize::try_from)
+            .map_err(|_| "--users is too large")?,
+        think: Duration::from_millis(think_ms.unwrap_or(0)),
     }))
 }
 
@@ -154,6 +196,14 @@ async fn run_benchmark(args: &Args, scratch: &mut Scratch) -> anyhow::Result<()>
     match args.benchmark {
         Benchmark::EventStore => eventstore::run(scratch, args.measure).await,
         Benchmark::Ingest => ingest::run(scratch, args.measure).await,
+        Benchmark::E2e => {
+            let options = e2e::Options {
+                users: args.users,
+                measure: args.measure,
+                think: args.think,
+            };
+            e2e::run(scratch, options).await
+        }
     }
 }
 
@@ -196,5 +246,40 @@ mod tests {
         assert!(parse_words(&["eventstore", "--fast"]).is_err());
         assert!(parse_words(&["ingest", "eventstore"]).is_err());
         assert!(parse_words(&["ingest", "--seconds"]).is_err());
+    }
+
+    #[test]
+    fn e2e_takes_users_and_think_time_with_its_own_defaults() {
+        let Ok(Request::Run(args)) = parse_words(&["e2e"]) else {
+            panic!("expected an e2e run");
+        };
+        assert_eq!(args.benchmark, Benchmark::E2e);
+        assert_eq!(args.measure, Duration::from_secs(10));
+        assert_eq!(args.users, 200);
+        assert_eq!(args.think, Duration::ZERO);
+        let Ok(Request::Run(args)) = parse_words(&[
+            "--users",
+            "50",
+            "e2e",
+            "--seconds",
+            "3",
+            "--think-ms",
+            "250",
+        ]) else {
+            panic!("expected an e2e run with options");
+        };
+        assert_eq!(args.users, 50);
+        assert_eq!(args.measure, Duration::from_secs(3));
+        assert_eq!(args.think, Duration::from_millis(250));
+    }
+
+    #[test]
+    fn e2e_options_are_checked() {
+        assert!(parse_words(&["e2e", "--users", "0"]).is_err());
+        assert!(parse_words(&["e2e", "--users", "many"]).is_err());
+        assert!(parse_words(&["e2e", "--users"]).is_err());
+        assert!(parse_words(&["e2e", "--think-ms", "-1"]).is_err());
+        assert!(parse_words(&["ingest", "--users", "10"]).is_err());
+        assert!(parse_words(&["eventstore", "--think-ms", "10"]).is_err());
     }
 }
