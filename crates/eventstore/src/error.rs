@@ -77,9 +77,12 @@ pub(crate) fn is_transient_sqlx(error: &sqlx::Error) -> bool {
         sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed => true,
         sqlx::Error::Database(db) => db
             .code()
-            // Class 08: connection exception; 57P0x: shutdown; 40001/40P01: serialization/deadlock.
+            // Class 08: connection exception; class 53: insufficient
+            // resources (e.g. too many connections); 57P0x: shutdown;
+            // 40001/40P01: serialization/deadlock.
             .is_some_and(|code| {
                 code.starts_with("08")
+                    || code.starts_with("53")
                     || code.starts_with("57P0")
                     || code == "40001"
                     || code == "40P01"
