@@ -50,6 +50,25 @@ pub enum AuthError {
 }
 
 impl AuthError {
+    /// A stable, machine-readable name of the failure, e.g. `TOKEN_EXPIRED`,
+    /// for `google.rpc.ErrorInfo.reason`.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            AuthError::Missing => "TOKEN_MISSING",
+            AuthError::Malformed => "TOKEN_MALFORMED",
+            AuthError::UnknownKey => "TOKEN_UNKNOWN_KEY",
+            AuthError::BadSignature => "TOKEN_BAD_SIGNATURE",
+            AuthError::Expired => "TOKEN_EXPIRED",
+            AuthError::NotYetValid => "TOKEN_NOT_YET_VALID",
+            AuthError::WrongIssuer => "TOKEN_WRONG_ISSUER",
+            AuthError::WrongAudience => "TOKEN_WRONG_AUDIENCE",
+            AuthError::NoSubject => "TOKEN_NO_SUBJECT",
+            AuthError::NoRoles => "TOKEN_NO_ROLES",
+            AuthError::PermissionDenied { .. } => "ROLE_NOT_ALLOWED",
+            AuthError::NotOwner => "NOT_OWNER",
+        }
+    }
+
     /// Whether this is a failure to identify the caller (UNAUTHENTICATED), as
     /// opposed to an identified caller lacking permission (PERMISSION_DENIED).
     pub fn is_unauthenticated(&self) -> bool {
@@ -84,5 +103,30 @@ mod tests {
         assert!(!error.is_unauthenticated());
         assert!(!AuthError::NotOwner.is_unauthenticated());
         assert!(AuthError::Expired.is_unauthenticated());
+    }
+
+    #[test]
+    fn reasons_are_distinct_upper_snake_case() {
+        let all = [
+            AuthError::Missing,
+            AuthError::Malformed,
+            AuthError::UnknownKey,
+            AuthError::BadSignature,
+            AuthError::Expired,
+            AuthError::NotYetValid,
+            AuthError::WrongIssuer,
+            AuthError::WrongAudience,
+            AuthError::NoSubject,
+            AuthError::NoRoles,
+            AuthError::PermissionDenied { allowed: vec![] },
+            AuthError::NotOwner,
+        ];
+        let reasons: std::collections::HashSet<_> = all.iter().map(AuthError::reason).collect();
+        assert_eq!(reasons.len(), all.len());
+        assert!(
+            reasons
+                .iter()
+                .all(|r| r.chars().all(|c| c.is_ascii_uppercase() || c == '_'))
+        );
     }
 }

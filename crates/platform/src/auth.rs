@@ -3,6 +3,7 @@
 //! into the request for handlers, which check roles per RPC.
 
 use std::{
+    collections::HashMap,
     path::PathBuf,
     sync::Arc,
     task::{Context, Poll},
@@ -13,12 +14,13 @@ use hellowork_auth::{
     AuthError, Caller, DevKey, DevKeyError, KeyError, PublicKey, Role, TokenVerifier,
     VerifierConfig, VerifierConfigError, bearer_token,
 };
-use tonic::Status;
+use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, StatusExt};
 use tower::{Layer, Service};
 
 use crate::{
     config::{Environment, PlatformConfig},
-    error::ServiceError,
+    error::{ERROR_DOMAIN, ServiceError},
 };
 
 /// Paths any client may call without a token.
@@ -120,6 +122,16 @@ fn authenticate(verifier: &TokenVerifier, headers: &http::HeaderMap) -> Result<C
     verifier.verify(bearer_token(value)?)
 }
 
+/// UNAUTHENTICATED with `ErrorInfo` naming why (reason `TOKEN_EXPIRED`, …,
+/// domain `hellowork`); the message is fixed text, never the token.
+fn unauthenticated(error: &AuthError) -> Status {
+    Status::with_error_details(
+        Code::Unauthenticated,
+        error.to_string(),
+        ErrorDetails::with_error_info(error.reason(), ERROR_DOMAIN, HashMap::new()),
+    )
+}
+
 #[derive(Debug, Clone)]
 pub(crate) struct AuthLayer {
     verifier: Arc<TokenVerifier>,
@@ -176,7 +188,7 @@ where
                     request.extensions_mut().insert(caller);
                 }
                 Err(error) => {
-                    let status = Status::unauthenticated(error.to_string());
+                    let status = unauthenticated(&error);
                     return Box::pin(async move { Ok(status.into_http()) });
                 }
             }

@@ -11,6 +11,21 @@ use tonic_types::{ErrorDetails, StatusExt};
 /// The `ErrorInfo.domain` of every error this backend raises.
 pub const ERROR_DOMAIN: &str = "hellowork";
 
+/// At most this many violations are returned (in `BadRequest` or
+/// `PreconditionFailure`, and in the message); the rest are counted in the
+/// message. A status travels in HTTP/2 trailers, whose size clients cap
+/// (16 KiB in hyper and grpc-go, 8 KiB soft in gRPC core): one violation
+/// per element of a long repeated field would otherwise reach the client
+/// as a protocol error (INTERNAL) instead of INVALID_ARGUMENT.
+pub const MAX_REPORTED_VIOLATIONS: usize = 20;
+
+/// Longest field path, subject, description or resource name returned, in
+/// characters; longer ones are cut (they may carry the caller's input).
+const MAX_DETAIL_CHARS: usize = 160;
+
+/// Longest status message, in characters.
+const MAX_MESSAGE_CHARS: usize = 4096;
+
 /// One invalid request field (`BadRequest.field_violations`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FieldViolation {
@@ -166,19 +181,45 @@ impl ServiceError {
         matches!(self, Self::Conflict | Self::Unavailable(_))
     }
 
-    /// The status sent to the client, with rich details.
+    /// The status sent to the client, with rich details, bounded in size
+    /// (see [`MAX_REPORTED_VIOLATIONS`]).
     pub fn into_status(self) -> Status {
         let code = self.code();
-        let message = self.to_string();
+        let message = clip(&self.to_string(), MAX_MESSAGE_CHARS);
         match self {
             Self::InvalidArgument(violations) => {
+                let total = violations.len();
+                let shown: Vec<FieldViolation> = violations
+                    .into_iter()
+                    .take(MAX_REPORTED_VIOLATIONS)
+                    .map(|v| FieldViolation {
+                        field: clip(&v.field, MAX_DETAIL_CHARS),
+                        description: clip(&v.description, MAX_DETAIL_CHARS),
+                    })
+                    .collect();
+                let message = format!(
+                    "invalid request: {}{}",
+                    summarize(&shown),
+                    more(total, shown.len())
+                );
                 let mut details = ErrorDetails::new();
-                for v in violations {
+                for v in shown {
                     details.add_bad_request_violation(v.field, v.description);
                 }
                 Status::with_error_details(code, message, details)
             }
             Self::Forbidden(violations) => {
+                let total = violations.len();
+                let violations: Vec<ArticleViolation> = violations
+                    .into_iter()
+                    .take(MAX_REPORTED_VIOLATIONS)
+                    .map(|v| ArticleViolation {
+                        subject: clip(&v.subject, MAX_DETAIL_CHARS),
+                        description: clip(&v.description, MAX_DETAIL_CHARS),
+                        ..v
+                    })
+                    .collect();
+                let message = format!("{}{}", describe(&violations), more(total, violations.len()));
                 let mut details = ErrorDetails::new();
                 if let Some(first) = violations.first() {
                     let articles: Vec<&str> = violations.iter().map(|v| v.article.0).collect();
@@ -207,7 +248,12 @@ impl ServiceError {
             } => Status::with_error_details(
                 code,
                 message,
-                ErrorDetails::with_resource_info(resource_type, resource_name, "", ""),
+                ErrorDetails::with_resource_info(
+                    resource_type,
+                    clip(&resource_name, MAX_DETAIL_CHARS),
+                    "",
+                    "",
+                ),
             ),
             Self::Unavailable(_) => {
                 tracing::warn!(error = %message, "dependency unavailable");
@@ -228,6 +274,23 @@ impl ServiceError {
 impl From<ServiceError> for Status {
     fn from(error: ServiceError) -> Self {
         error.into_status()
+    }
+}
+
+/// `text` cut to at most `max` characters, marked with `…` when cut.
+fn clip(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max.saturating_sub(1)) {
+        Some((end, _)) if text.chars().count() > max => format!("{}…", &text[..end]),
+        _ => text.to_owned(),
+    }
+}
+
+/// `; and N more` when `shown` of `total` violations are returned.
+fn more(total: usize, shown: usize) -> String {
+    if total > shown {
+        format!("; and {} more", total - shown)
+    } else {
+        String::new()
     }
 }
 
@@ -330,6 +393,62 @@ mod tests {
         let violations = &details.bad_request().unwrap().field_violations;
         assert_eq!(violations[0].field, "name.family");
         assert_eq!(violations[1].field, "date_of_birth");
+    }
+
+    /// One violation per element of a long list still fits the trailers
+    /// every client accepts: the first ones are listed, the rest counted.
+    #[test]
+    fn a_long_list_of_violations_is_cut_and_counted() {
+        let violations = (0..1000)
+            .map(|i| FieldViolation::new(format!("scope.job_seeker_ids[{i}]"), "must not be empty"))
+            .collect();
+        let status = ServiceError::InvalidArgument(violations).into_status();
+        assert_eq!(status.code(), Code::InvalidArgument);
+        let details = status.get_error_details();
+        let listed = &details.bad_request().unwrap().field_violations;
+        assert_eq!(listed.len(), MAX_REPORTED_VIOLATIONS);
+        assert_eq!(listed[0].field, "scope.job_seeker_ids[0]");
+        assert!(
+            status.message().ends_with("; and 980 more"),
+            "{}",
+            status.message()
+        );
+        assert!(status.message().len() + status.details().len() < 4096);
+    }
+
+    #[test]
+    fn long_fields_descriptions_and_names_are_clipped() {
+        let long = "あ".repeat(100_000);
+        let status = ServiceError::invalid(long.clone(), long.clone()).into_status();
+        let details = status.get_error_details();
+        let violation = &details.bad_request().unwrap().field_violations[0];
+        assert_eq!(violation.field.chars().count(), MAX_DETAIL_CHARS);
+        assert!(violation.field.ends_with('…'));
+        assert!(status.message().chars().count() < 2 * MAX_DETAIL_CHARS + 40);
+
+        let status = ServiceError::NotFound {
+            resource_type: "terms in force",
+            resource_name: long.clone(),
+        }
+        .into_status();
+        assert!(status.message().chars().count() <= MAX_MESSAGE_CHARS);
+        let details = status.get_error_details();
+        let info = details.resource_info().unwrap();
+        assert_eq!(info.resource_name.chars().count(), MAX_DETAIL_CHARS);
+
+        let status = ServiceError::forbidden(Article("7(2)"), long.clone(), long).into_status();
+        let details = status.get_error_details();
+        let failure = &details.precondition_failure().unwrap().violations[0];
+        assert_eq!(failure.subject.chars().count(), MAX_DETAIL_CHARS);
+        assert!(status.message().chars().count() < MAX_DETAIL_CHARS + 40);
+    }
+
+    #[test]
+    fn clip_keeps_short_text_and_cuts_on_characters() {
+        assert_eq!(clip("abc", 3), "abc");
+        assert_eq!(clip("abcd", 3), "ab…");
+        assert_eq!(clip("ああああ", 3), "ああ…");
+        assert_eq!(clip("", 3), "");
     }
 
     #[derive(Debug, thiserror::Error)]

@@ -157,6 +157,9 @@ async fn missing_invalid_expired_foreign_audience_and_foreign_key_tokens_are_ref
             .await
             .unwrap_err();
         assert_eq!(refused.code(), Code::Unauthenticated, "{case}");
+        let info = refused.get_error_details().error_info().cloned().unwrap();
+        assert!(info.reason.starts_with("TOKEN_"), "{case}: {info:?}");
+        assert_eq!(info.domain, "hellowork");
         assert!(
             !refused.message().contains("eyJ"),
             "{case}: the token is never echoed"

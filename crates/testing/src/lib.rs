@@ -12,7 +12,11 @@
 //!   signing key, `HELLOWORK_*` variables) and tokens for any role.
 //! - [`ServiceProcess`]: a service binary running as its own process.
 //! - [`Scenario`]: given/when/then for pure aggregates.
+//! - [`bad_input`]: every RPC of a service called with generated bad
+//!   requests and bad tokens (no panic, no write, only INVALID_ARGUMENT,
+//!   refusals with details or UNAUTHENTICATED).
 
+pub mod bad_input;
 mod database;
 mod fingerprint;
 mod fixtures;

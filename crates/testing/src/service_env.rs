@@ -4,8 +4,8 @@ use hellowork_auth::{MintRequest, Role, TokenIssuer};
 
 use crate::TestDatabase;
 
-const ISSUER: &str = "hellowork-test";
-const AUDIENCE: &str = "hellowork";
+pub(crate) const ISSUER: &str = "hellowork-test";
+pub(crate) const AUDIENCE: &str = "hellowork";
 
 /// Everything one service under test needs of its own: a database cloned
 /// from a migrated template, a unique JetStream stream and subject prefix, a

@@ -46,6 +46,8 @@ pub struct World {
     pub registration: TestStream,
     pub consent: TestStream,
     pub client: AuditLogServiceClient<Channel>,
+    /// Where the service listens (for raw calls).
+    pub addr: std::net::SocketAddr,
     pub pool: sqlx::PgPool,
     shutdown: CancellationToken,
 }
@@ -136,6 +138,7 @@ impl World {
             registration,
             consent,
             client: AuditLogServiceClient::new(channel),
+            addr,
             pool,
             shutdown,
         }
