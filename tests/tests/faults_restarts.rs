@@ -321,7 +321,10 @@ impl Load<'_> {
             reasons: String::new(),
             change_summary: "clearer wording".into(),
         };
-        retry(retries, "AnnounceRevision", never, || {
+        // The new document reaches consent's read model moments after it is
+        // published (a projection): until then the revision finds no document.
+        let not_yet_listed = |status: &tonic::Status| status.code() == tonic::Code::NotFound;
+        retry(retries, "AnnounceRevision", not_yet_listed, || {
             let mut client = stack.consents();
             let request = stack
                 .consent
