@@ -1,6 +1,8 @@
 //! Compiles every `.proto` under the workspace's `proto/` with protox (pure Rust),
 //! so a fresh machine builds with cargo alone, and keeps the file descriptor set
-//! for gRPC server reflection.
+//! for gRPC server reflection. Servers and clients use `crate::codec::ProtoCodec`
+//! (bytes that are not a message are INVALID_ARGUMENT, not INTERNAL), which
+//! names the message type from `prost::Name`, hence type names are enabled.
 
 use std::{
     env, fs,
@@ -21,10 +23,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         descriptors.encode_to_vec(),
     )?;
 
+    let mut config = tonic_prost_build::Config::new();
+    config.enable_type_names();
     tonic_prost_build::configure()
         .build_server(true)
         .build_client(true)
-        .compile_fds(descriptors)?;
+        .codec_path("crate::codec::ProtoCodec")
+        .compile_fds_with_config(descriptors, config)?;
     Ok(())
 }
 

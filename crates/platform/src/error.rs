@@ -11,6 +11,21 @@ use tonic_types::{ErrorDetails, StatusExt};
 /// The `ErrorInfo.domain` of every error this backend raises.
 pub const ERROR_DOMAIN: &str = "hellowork";
 
+/// `ErrorInfo.reason` of PERMISSION_DENIED: the caller is identified but may
+/// not do this (its roles, or whose resource it is). No metadata: the
+/// message says which roles may, and naming the caller or the resource's
+/// owner would put personal data in the trailers (Art. 8).
+const CALLER_NOT_ALLOWED: &str = "CALLER_NOT_ALLOWED";
+
+/// `ErrorInfo.reason` of UNAUTHENTICATED raised by a handler: the request
+/// reached it without the caller the auth layer verifies.
+const CALLER_NOT_VERIFIED: &str = "CALLER_NOT_VERIFIED";
+
+/// `PreconditionFailure` violation type of a state the request does not
+/// fit, beside the `ART_…` types of article refusals: a client tells the two
+/// apart by type even without `ErrorInfo`.
+const STATE: &str = "STATE";
+
 /// At most this many violations are returned (in `BadRequest` or
 /// `PreconditionFailure`, and in the message); the rest are counted in the
 /// message. A status travels in HTTP/2 trailers, whose size clients cap
@@ -91,6 +106,9 @@ pub enum ServiceError {
     Forbidden(Vec<ArticleViolation>),
     /// FAILED_PRECONDITION for a state the request does not fit (not an
     /// article), e.g. cancelling a booking that has already taken place.
+    /// `PreconditionFailure` holds one violation of type `STATE` whose
+    /// description is the message; its subject is empty, as the message is
+    /// all the variant knows.
     #[error("{0}")]
     FailedPrecondition(String),
     /// NOT_FOUND with `ResourceInfo`.
@@ -108,10 +126,10 @@ pub enum ServiceError {
     /// ABORTED: a concurrent change won; retry the whole request.
     #[error("concurrent modification; retry")]
     Conflict,
-    /// UNAUTHENTICATED.
+    /// UNAUTHENTICATED with `ErrorInfo` (reason `CALLER_NOT_VERIFIED`).
     #[error("{0}")]
     Unauthenticated(String),
-    /// PERMISSION_DENIED.
+    /// PERMISSION_DENIED with `ErrorInfo` (reason `CALLER_NOT_ALLOWED`).
     #[error("{0}")]
     PermissionDenied(String),
     /// UNAVAILABLE: a dependency (database, broker, another service) cannot
@@ -255,6 +273,25 @@ impl ServiceError {
                     "",
                 ),
             ),
+            Self::FailedPrecondition(_) => Status::with_error_details(
+                code,
+                message.clone(),
+                ErrorDetails::with_precondition_failure_violation(
+                    STATE,
+                    "",
+                    clip(&message, MAX_DETAIL_CHARS),
+                ),
+            ),
+            Self::Unauthenticated(_) => Status::with_error_details(
+                code,
+                message,
+                ErrorDetails::with_error_info(CALLER_NOT_VERIFIED, ERROR_DOMAIN, HashMap::new()),
+            ),
+            Self::PermissionDenied(_) => Status::with_error_details(
+                code,
+                message,
+                ErrorDetails::with_error_info(CALLER_NOT_ALLOWED, ERROR_DOMAIN, HashMap::new()),
+            ),
             Self::Unavailable(_) => {
                 tracing::warn!(error = %message, "dependency unavailable");
                 Status::new(code, message)
@@ -263,10 +300,7 @@ impl ServiceError {
                 tracing::error!(error = %cause_chain(source.as_ref()), "internal error");
                 Status::new(code, message)
             }
-            Self::FailedPrecondition(_)
-            | Self::Conflict
-            | Self::Unauthenticated(_)
-            | Self::PermissionDenied(_) => Status::new(code, message),
+            Self::Conflict => Status::new(code, message),
         }
     }
 }
@@ -379,6 +413,41 @@ mod tests {
         let failures = &details.precondition_failure().unwrap().violations;
         assert_eq!(failures.len(), 2);
         assert_eq!(failures[1].r#type, "ART_5_5");
+    }
+
+    /// A state refusal is told from an article refusal by its violation
+    /// type, and carries no `ErrorInfo` naming an article.
+    #[test]
+    fn a_state_refusal_carries_a_state_precondition_failure() {
+        let status =
+            ServiceError::FailedPrecondition("booking b-1 is not open".into()).into_status();
+        assert_eq!(status.code(), Code::FailedPrecondition);
+        assert_eq!(status.message(), "booking b-1 is not open");
+        let details = status.get_error_details();
+        assert!(details.error_info().is_none());
+        let failures = &details.precondition_failure().unwrap().violations;
+        assert_eq!(failures.len(), 1);
+        assert_eq!(failures[0].r#type, "STATE");
+        assert_eq!(failures[0].description, "booking b-1 is not open");
+    }
+
+    #[test]
+    fn refused_callers_get_error_info_without_personal_data() {
+        let status =
+            ServiceError::PermissionDenied("not allowed for this caller on this booking".into())
+                .into_status();
+        assert_eq!(status.code(), Code::PermissionDenied);
+        let details = status.get_error_details();
+        let info = details.error_info().unwrap();
+        assert_eq!(info.reason, "CALLER_NOT_ALLOWED");
+        assert_eq!(info.domain, ERROR_DOMAIN);
+        assert!(info.metadata.is_empty());
+
+        let status = ServiceError::Unauthenticated("no verified caller".into()).into_status();
+        assert_eq!(status.code(), Code::Unauthenticated);
+        let info = status.get_error_details().error_info().cloned().unwrap();
+        assert_eq!(info.reason, "CALLER_NOT_VERIFIED");
+        assert_eq!(info.domain, ERROR_DOMAIN);
     }
 
     #[test]

@@ -1,6 +1,9 @@
 //! Generated code for the Hello Work contracts in `proto/`: one module per
 //! protobuf package and version, plus the file descriptor set that services
-//! register with gRPC server reflection.
+//! register with gRPC server reflection. Every generated server and client
+//! uses [`codec::ProtoCodec`], so undecodable bytes are INVALID_ARGUMENT.
+
+pub mod codec;
 
 /// `hellowork.events.v1`: the envelope every domain event travels in.
 pub mod events {

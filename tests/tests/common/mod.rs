@@ -1,7 +1,8 @@
 //! What the end-to-end tests share: registration, consent and scheduling
 //! started as separate processes against the real PostgreSQL and NATS, wired
 //! to each other as in production ([`Stack`]), and a person's whole journey
-//! through their public gRPC APIs ([`Stack::journey`]).
+//! through their public gRPC APIs ([`Stack::journey`]); the audit-log
+//! service following the three's streams ([`AuditLog`]).
 #![allow(dead_code)] // each test binary uses its own subset
 
 use std::{future::Future, time::Duration};
@@ -9,6 +10,7 @@ use std::{future::Future, time::Duration};
 use chrono::{Datelike, NaiveDate, Utc};
 use hellowork_auth::Role;
 use hellowork_proto::{
+    auditlog::v1::audit_log_service_client::AuditLogServiceClient,
     consent::v1::{self as consent, consent_service_client::ConsentServiceClient},
     registration::v1::{
         self as registration, registration_service_client::RegistrationServiceClient,
@@ -189,17 +191,30 @@ impl Stack {
     /// The office's terms and the meeting app's terms, published by an
     /// operator, once in force: `[online services, meeting app]`.
     pub async fn publish_terms(&self) -> Vec<consent::TermsDocument> {
+        self.publish_terms_of_use("第1条 (test text standing in for the office's terms)")
+            .await
+    }
+
+    /// An operator publishes `full_text` as `version` of the office's terms
+    /// (established 2021-03-01), revised and effective on `effective`. The
+    /// first version is in force from then; a later one only through an
+    /// announced revision (Art. 13).
+    pub async fn publish_terms_version(
+        &self,
+        full_text: &str,
+        version: &str,
+        effective: NaiveDate,
+    ) -> consent::TermsDocument {
         let env = &self.consent_env;
-        let effective = NaiveDate::from_ymd_opt(2023, 12, 18).unwrap();
         self.consents
             .clone()
             .publish_terms_document(env.request(
                 consent::PublishTermsDocumentRequest {
                     request_id: request_id(),
-                    version: "2023-12-18".into(),
+                    version: version.into(),
                     language: "ja".into(),
                     title: "オンラインを活用したサービス利用規約".into(),
-                    full_text: "第1条 (test text standing in for the office's terms)".into(),
+                    full_text: full_text.into(),
                     sha256: String::new(),
                     established_date: Some(date(NaiveDate::from_ymd_opt(2021, 3, 1).unwrap())),
                     revised_date: Some(date(effective)),
@@ -209,7 +224,20 @@ impl Stack {
                 Role::Operator,
             ))
             .await
-            .expect("terms published");
+            .expect("terms published")
+            .into_inner()
+            .terms_document
+            .unwrap()
+    }
+
+    /// [`Stack::publish_terms`] with `full_text` as the office's terms
+    /// (version 2023-12-18), e.g. the office's own text read from
+    /// `../shared/seed/` at run time.
+    pub async fn publish_terms_of_use(&self, full_text: &str) -> Vec<consent::TermsDocument> {
+        let env = &self.consent_env;
+        let effective = NaiveDate::from_ymd_opt(2023, 12, 18).unwrap();
+        self.publish_terms_version(full_text, "2023-12-18", effective)
+            .await;
         self.consents
             .clone()
             .publish_meeting_app_terms(env.request(
@@ -300,16 +328,30 @@ impl Stack {
     /// The person attests their device and environment, then applies for
     /// the online services under the terms `in_force`.
     pub async fn attest_and_apply(&self, seeker: &str, in_force: &[consent::TermsDocument]) {
+        let device = self.attest_device(seeker, true).await;
+        self.attest_environment(seeker, &device.device_attestation_id, good_environment())
+            .await
+            .expect("environment attested");
+        self.apply(seeker, in_force).await;
+    }
+
+    /// The person attests owning a PC that can prepare the meeting app,
+    /// with or without a webcam (Art. 2(3)); the attestation as recorded.
+    pub async fn attest_device(
+        &self,
+        seeker: &str,
+        has_webcam: bool,
+    ) -> registration::DeviceAttestation {
         let env = &self.registration_env;
         let mut registrations = self.registrations.clone();
-        let device = registrations
+        registrations
             .attest_device(env.request(
                 registration::AttestDeviceRequest {
                     request_id: request_id(),
                     job_seeker_id: seeker.to_owned(),
                     device_kind: registration::DeviceKind::Pc.into(),
                     owned: true,
-                    has_webcam: true,
+                    has_webcam,
                     can_prepare_meeting_app: true,
                 },
                 seeker,
@@ -319,20 +361,44 @@ impl Stack {
             .expect("device attested")
             .into_inner()
             .device_attestation
-            .unwrap();
-        registrations
+            .unwrap()
+    }
+
+    /// The person attests `report` as the environment of the device
+    /// attested as `device_attestation_id` (Art. 5, 12(4)): the attestation
+    /// as recorded, or the refusal.
+    pub async fn attest_environment(
+        &self,
+        seeker: &str,
+        device_attestation_id: &str,
+        report: registration::EnvironmentReport,
+    ) -> Result<registration::EnvironmentAttestation, tonic::Status> {
+        let env = &self.registration_env;
+        let mut registrations = self.registrations.clone();
+        let attested = registrations
             .attest_environment(env.request(
                 registration::AttestEnvironmentRequest {
                     request_id: request_id(),
                     job_seeker_id: seeker.to_owned(),
-                    device_attestation_id: device.device_attestation_id,
-                    report: Some(good_environment()),
+                    device_attestation_id: device_attestation_id.to_owned(),
+                    report: Some(report),
                 },
                 seeker,
                 Role::JobSeeker,
             ))
-            .await
-            .expect("environment attested");
+            .await?;
+        Ok(attested.into_inner().environment_attestation.unwrap())
+    }
+
+    /// The person applies for the online services under the terms
+    /// `in_force` (Art. 6): the answer.
+    pub async fn apply(
+        &self,
+        seeker: &str,
+        in_force: &[consent::TermsDocument],
+    ) -> registration::ApplyForOnlineServicesResponse {
+        let env = &self.registration_env;
+        let mut registrations = self.registrations.clone();
         registrations
             .apply_for_online_services(env.request(
                 registration::ApplyForOnlineServicesRequest {
@@ -348,7 +414,8 @@ impl Stack {
                 Role::JobSeeker,
             ))
             .await
-            .expect("applied");
+            .expect("applied")
+            .into_inner()
     }
 
     /// A counsellor publishes a counselling slot in two days; the person
@@ -356,45 +423,17 @@ impl Stack {
     /// reached registration, and is told it is free of charge (Art. 3).
     /// The booking's id.
     pub async fn book_with_an_interpreter(&self, seeker: &str) -> String {
-        let env = &self.scheduling_env;
         let start = Utc::now() + chrono::Duration::days(2);
         let slot = self
-            .schedule
-            .clone()
-            .publish_availability(env.request(
-                scheduling::PublishAvailabilityRequest {
-                    request_id: request_id(),
-                    counsellor_id: "counsellor-1".into(),
-                    offering: scheduling::Offering::Counselling.into(),
-                    start_time: Some(timestamp(start)),
-                    end_time: Some(timestamp(start + chrono::Duration::hours(1))),
-                    slot_length: None,
-                    capacity: 1,
-                },
-                "counsellor-1",
-                Role::Counsellor,
-            ))
-            .await
-            .expect("published")
-            .into_inner()
-            .slots
-            .remove(0);
-        let booked = eventually("booked once eligible", || {
-            let mut schedule = self.schedule.clone();
-            let request = env.request(
-                scheduling::BookSessionRequest {
-                    request_id: request_id(),
-                    slot_id: slot.slot_id.clone(),
-                    job_seeker_id: seeker.to_owned(),
-                    attendants: vec![scheduling::AttendantKind::Interpreter.into()],
-                },
+            .publish_slot("counsellor-1", scheduling::Offering::Counselling, start, 1)
+            .await;
+        let booked = self
+            .book_once_eligible(
                 seeker,
-                Role::JobSeeker,
-            );
-            async move { schedule.book_session(request).await.ok() }
-        })
-        .await
-        .into_inner();
+                &slot.slot_id,
+                &[scheduling::AttendantKind::Interpreter],
+            )
+            .await;
         assert!(
             booked
                 .notices
@@ -403,6 +442,66 @@ impl Stack {
         let booking = booked.booking.unwrap();
         assert_eq!(booking.attendants.len(), 1);
         booking.booking_id
+    }
+
+    /// `counsellor` publishes one slot of `offering` from `start` for an
+    /// hour, with `capacity` seats (above 1 only for a seminar, Art. 1).
+    pub async fn publish_slot(
+        &self,
+        counsellor: &str,
+        offering: scheduling::Offering,
+        start: chrono::DateTime<Utc>,
+        capacity: u32,
+    ) -> scheduling::Slot {
+        let env = &self.scheduling_env;
+        self.schedule
+            .clone()
+            .publish_availability(env.request(
+                scheduling::PublishAvailabilityRequest {
+                    request_id: request_id(),
+                    counsellor_id: counsellor.into(),
+                    offering: offering.into(),
+                    start_time: Some(timestamp(start)),
+                    end_time: Some(timestamp(start + chrono::Duration::hours(1))),
+                    slot_length: None,
+                    capacity,
+                },
+                counsellor,
+                Role::Counsellor,
+            ))
+            .await
+            .expect("published")
+            .into_inner()
+            .slots
+            .remove(0)
+    }
+
+    /// The person books `slot_id` with `attendants` declared (Art. 12(3)),
+    /// retried until eligible: registration and consent hear of the
+    /// application and the deemed consent moments after it is made.
+    pub async fn book_once_eligible(
+        &self,
+        seeker: &str,
+        slot_id: &str,
+        attendants: &[scheduling::AttendantKind],
+    ) -> scheduling::BookSessionResponse {
+        let env = &self.scheduling_env;
+        eventually("booked once eligible", || {
+            let mut schedule = self.schedule.clone();
+            let request = env.request(
+                scheduling::BookSessionRequest {
+                    request_id: request_id(),
+                    slot_id: slot_id.to_owned(),
+                    job_seeker_id: seeker.to_owned(),
+                    attendants: attendants.iter().map(|&kind| kind.into()).collect(),
+                },
+                seeker,
+                Role::JobSeeker,
+            );
+            async move { schedule.book_session(request).await.ok() }
+        })
+        .await
+        .into_inner()
     }
 
     /// The person completes the checklist (Art. 12(4)) and the
@@ -414,6 +513,14 @@ impl Stack {
         booking_id: &str,
         device: &scheduling::DeviceIdentifiers,
     ) {
+        self.prepare(seeker, booking_id).await;
+        let (_, left) = self.join_and_leave(seeker, booking_id, device).await;
+        assert_eq!(left.state(), scheduling::BookingState::Completed);
+    }
+
+    /// The person completes the whole checklist (Art. 12(4)) and both
+    /// acknowledgements (Art. 12(2), 12(3)); the booking as it then stands.
+    pub async fn prepare(&self, seeker: &str, booking_id: &str) -> scheduling::Booking {
         let env = &self.scheduling_env;
         let mut schedule = self.schedule.clone();
         let id = booking_id.to_owned();
@@ -447,8 +554,24 @@ impl Stack {
                 Role::JobSeeker,
             ))
             .await
-            .expect("no recording");
-        schedule
+            .expect("no recording")
+            .into_inner()
+            .booking
+            .unwrap()
+    }
+
+    /// The person joins from `device` and leaves (each an Art. 7(1) usage
+    /// record): the booking as joined, and as left.
+    pub async fn join_and_leave(
+        &self,
+        seeker: &str,
+        booking_id: &str,
+        device: &scheduling::DeviceIdentifiers,
+    ) -> (scheduling::Booking, scheduling::Booking) {
+        let env = &self.scheduling_env;
+        let mut schedule = self.schedule.clone();
+        let id = booking_id.to_owned();
+        let joined = schedule
             .join_session(env.request(
                 scheduling::JoinSessionRequest {
                     booking_id: id.clone(),
@@ -458,7 +581,10 @@ impl Stack {
                 Role::JobSeeker,
             ))
             .await
-            .expect("joined");
+            .expect("joined")
+            .into_inner()
+            .booking
+            .unwrap();
         let left = schedule
             .leave_session(env.request(
                 scheduling::LeaveSessionRequest {
@@ -473,7 +599,7 @@ impl Stack {
             .into_inner()
             .booking
             .unwrap();
-        assert_eq!(left.state(), scheduling::BookingState::Completed);
+        (joined, left)
     }
 
     /// A person's whole way through the public APIs: the terms are
@@ -491,5 +617,46 @@ impl Stack {
             job_seeker_id,
             booking_id,
         }
+    }
+}
+
+/// The audit-log service as its own process, following the streams the
+/// stack's three services publish to, as in production; and a client.
+#[derive(Debug)]
+pub struct AuditLog {
+    // The process first: it stops before its database is removed.
+    pub process: ServiceProcess,
+    pub env: ServiceEnv,
+    pub client: AuditLogServiceClient<Channel>,
+}
+
+impl AuditLog {
+    /// Starts the service on a database of its own and waits until it is
+    /// SERVING.
+    pub async fn start(stack: &Stack) -> Self {
+        let env = environment("auditlog").await;
+        let mut vars = env.vars();
+        for peer in [
+            &stack.registration_env,
+            &stack.consent_env,
+            &stack.scheduling_env,
+        ] {
+            vars.extend(peer.peer_vars());
+        }
+        let mut process = ServiceProcess::spawn("hellowork-audit-log", &vars);
+        process
+            .wait_until_serving(hellowork_audit_log::SERVICE_NAME)
+            .await;
+        let client = AuditLogServiceClient::new(channel(&process).await);
+        Self {
+            process,
+            env,
+            client,
+        }
+    }
+
+    /// `message` sent to the audit log by `subject` acting as `role`.
+    pub fn request<T>(&self, message: T, subject: &str, role: Role) -> tonic::Request<T> {
+        self.env.request(message, subject, role)
     }
 }
