@@ -1,10 +1,14 @@
 //! Projections fed by durable JetStream consumers, and their rebuild.
 //!
-//! For every message, one Postgres transaction records the event id in the
-//! consumer's inbox, applies the projection (only if the id was new) and moves
-//! the checkpoint; the message is acked only after that commit. A redelivery,
-//! even long after JetStream's duplicate window, finds the id in the inbox and
-//! changes nothing. `rebuild` replays the event store into the same tables.
+//! For the messages at hand (one, or as many as JetStream has delivered
+//! while the last were applied, up to [`MAX_BATCH`]), one Postgres
+//! transaction records the event ids in the consumer's inbox, applies the
+//! projection to those that were new and moves the checkpoint; the messages
+//! are acked only after that commit. A redelivery, even long after
+//! JetStream's duplicate window, finds the id in the inbox and changes
+//! nothing. `rebuild` replays the event store into the same tables.
+
+mod batch;
 
 use std::{future::Future, sync::Arc, time::Duration};
 
@@ -15,7 +19,7 @@ use async_nats::jetstream::{
 use futures::StreamExt;
 use sqlx::{Connection, PgConnection, PgPool};
 use tokio_util::sync::CancellationToken;
-use tracing::Instrument;
+use tracing::Span;
 use uuid::Uuid;
 
 use crate::{
@@ -168,19 +172,34 @@ impl<P: Projection> ProjectionRunner<P> {
 
     async fn consume(&self, shutdown: &CancellationToken) -> Result<(), ConsumerError> {
         let consumer = self.attach().await?;
-        let mut messages = consumer
+        // Under load, the messages delivered while a transaction was
+        // committing are applied together in the next one.
+        let mut batches = consumer
             .messages()
             .await
-            .map_err(|e| ConsumerError::JetStream(e.to_string()))?;
+            .map_err(|e| ConsumerError::JetStream(e.to_string()))?
+            .ready_chunks(batch::MAX_BATCH);
         loop {
-            let message = tokio::select! {
+            let batch = tokio::select! {
                 () = shutdown.cancelled() => return Ok(()),
-                next = messages.next() => match next {
-                    Some(message) => message.map_err(|e| ConsumerError::JetStream(e.to_string()))?,
+                next = batches.next() => match next {
+                    Some(batch) => batch,
                     None => return Err(ConsumerError::JetStream("message stream ended".into())),
                 },
             };
-            self.handle(&message).await;
+            let mut delivered = Vec::with_capacity(batch.len());
+            let mut failed = None;
+            for message in batch {
+                match message {
+                    Ok(message) => delivered.push(message),
+                    Err(error) => failed = Some(ConsumerError::JetStream(error.to_string())),
+                }
+            }
+            // What arrived before a failure is applied before re-attaching.
+            self.handle_all(&delivered).await;
+            if let Some(error) = failed {
+                return Err(error);
+            }
         }
     }
 
@@ -226,13 +245,16 @@ impl<P: Projection> ProjectionRunner<P> {
         Ok(consumer)
     }
 
-    async fn handle(&self, message: &jetstream::Message) {
+    /// The event a message carries, with its stream sequence and the span
+    /// that continues the producer's trace; `None` (the message settled)
+    /// when it can never be read.
+    async fn read(&self, message: &jetstream::Message) -> Option<(RecordedEvent, u64, Span)> {
         let name = self.projection.name();
         let (sequence, delivered, pending) = match message.info() {
             Ok(info) => (info.stream_sequence, info.delivered, info.pending),
             Err(error) => {
                 tracing::warn!(consumer = name, %error, "message without jetstream info");
-                return;
+                return None;
             }
         };
         metrics::gauge!(m::CONSUMER_LAG, "consumer" => name.to_owned()).set(pending as f64);
@@ -249,16 +271,14 @@ impl<P: Projection> ProjectionRunner<P> {
                 tracing::error!(consumer = name, sequence, %reason, "undecodable event dropped");
                 self.count(name, "undecodable");
                 ack(message, AckKind::Term).await;
-                return;
+                return None;
             }
         };
         // The consumer's span continues the trace of the request that
         // produced the event (W3C context from the NATS headers).
         let span = tracing::info_span!("eventstore.consume", consumer = name, event_type = %event.event_type);
         hellowork_telemetry::set_parent_from_nats_headers(&span, message.headers.as_ref());
-        self.apply_and_ack(message, &event, sequence)
-            .instrument(span)
-            .await;
+        Some((event, sequence, span))
     }
 
     async fn apply_and_ack(
@@ -330,6 +350,19 @@ async fn apply_once<P: Projection>(
     if fresh {
         projection.apply(&mut tx, event).await?;
     }
+    move_checkpoint(&mut tx, name, stream_sequence, event.event_id).await?;
+    tx.commit().await?;
+    Ok(fresh)
+}
+
+/// Moves the consumer's checkpoint forward to `stream_sequence` (never back:
+/// a redelivery of an older message leaves it).
+async fn move_checkpoint(
+    tx: &mut PgConnection,
+    consumer: &str,
+    stream_sequence: u64,
+    last_event_id: Uuid,
+) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO consumer_checkpoints (consumer, stream_sequence, last_event_id) \
          VALUES ($1, $2, $3) \
@@ -337,13 +370,12 @@ async fn apply_once<P: Projection>(
              stream_sequence = GREATEST(consumer_checkpoints.stream_sequence, EXCLUDED.stream_sequence), \
              last_event_id = EXCLUDED.last_event_id, updated_at = now()",
     )
-    .bind(name)
+    .bind(consumer)
     .bind(i64::try_from(stream_sequence).unwrap_or(i64::MAX))
-    .bind(event.event_id)
-    .execute(&mut *tx)
+    .bind(last_event_id)
+    .execute(tx)
     .await?;
-    tx.commit().await?;
-    Ok(fresh)
+    Ok(())
 }
 
 async fn record_in_inbox(

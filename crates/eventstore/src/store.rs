@@ -141,6 +141,56 @@ impl EventStore {
         result
     }
 
+    /// Appends to several streams through one writer, in the order given:
+    /// each append is its own (version-checked, all-or-nothing) append, but
+    /// they share commits and are committed in this order, so the store's
+    /// global order keeps it. For a consumer recording a peer's events one
+    /// stream each, which would otherwise wait for a commit per event.
+    pub async fn append_in_order(
+        &self,
+        appends: Vec<(StreamId, ExpectedVersion, Vec<NewEvent>)>,
+    ) -> Vec<Result<AppendOutcome, AppendError>> {
+        let Some((first, _, _)) = appends.first() else {
+            return Vec::new();
+        };
+        let writer = &self.inner.writers[writer_for(first, self.inner.writers.len())];
+        let mut outcomes = Vec::with_capacity(appends.len());
+        for (stream, expected, events) in appends {
+            let started = Instant::now();
+            let (reply, outcome) = oneshot::channel();
+            let sent = match validate(&events) {
+                Err(error) => Err(AppendError::from(error)),
+                Ok(()) => writer
+                    .send(AppendJob {
+                        stream,
+                        expected,
+                        events,
+                        reply,
+                    })
+                    .await
+                    .map(|()| (outcome, started))
+                    .map_err(|_| AppendError::from(StoreError::WriterStopped)),
+            };
+            outcomes.push(sent);
+        }
+        let mut results = Vec::with_capacity(outcomes.len());
+        for sent in outcomes {
+            let result = match sent {
+                Ok((outcome, started)) => {
+                    let result = outcome
+                        .await
+                        .map_err(|_| AppendError::from(StoreError::WriterStopped))
+                        .and_then(|result| result);
+                    m::record_append(&self.inner.service, &result, started.elapsed());
+                    result
+                }
+                Err(error) => Err(error),
+            };
+            results.push(result);
+        }
+        results
+    }
+
     /// The events of `stream` after version `after_version`, in order.
     pub async fn read_stream(
         &self,

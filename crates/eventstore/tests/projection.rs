@@ -3,13 +3,14 @@
 
 mod common;
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use common::{
     Totals, deposited, eventually, inbox_count, spawn_consumer, spawn_relay, store, totals_rows,
 };
 use hellowork_eventstore::{
-    EventStore, ExpectedVersion, StoreConfig, StreamId, Upcasters, envelope, rebuild,
+    EventStore, ExpectedVersion, Projection, ProjectionError, RecordedEvent, StoreConfig, StreamId,
+    Upcasters, envelope, rebuild,
 };
 use hellowork_testing::{TestSchema, TestStream};
 use proptest::prelude::*;
@@ -228,5 +229,76 @@ async fn a_rebuild_during_live_consumption_loses_and_doubles_nothing() {
     assert_eq!(
         rows.iter().map(|(_, _, _, total)| total).sum::<i64>(),
         expected
+    );
+}
+
+/// [`Totals`] that can never apply a negative deposit.
+struct NoOverdrafts(Arc<Totals>);
+
+impl Projection for NoOverdrafts {
+    fn name(&self) -> &str {
+        self.0.name()
+    }
+
+    async fn apply(
+        &self,
+        tx: &mut sqlx::PgConnection,
+        event: &RecordedEvent,
+    ) -> Result<(), ProjectionError> {
+        if common::amount_of(event) < 0 {
+            return Err(ProjectionError::Rejected {
+                event_id: event.event_id,
+                event_type: event.event_type.clone(),
+                reason: "negative deposit".into(),
+            });
+        }
+        self.0.apply(tx, event).await
+    }
+
+    async fn reset(&self, tx: &mut sqlx::PgConnection) -> Result<(), ProjectionError> {
+        self.0.reset(tx).await
+    }
+}
+
+/// Messages waiting when the consumer attaches arrive together and are
+/// applied in shared transactions; one the projection rejects fails its
+/// batch, whose messages are then applied one by one: the rejected one is
+/// settled alone and every other is applied exactly once.
+#[tokio::test]
+async fn a_rejected_event_in_a_batch_is_settled_alone_and_the_rest_applied() {
+    let db = TestSchema::create("batch").await;
+    let nats = TestStream::create("batch").await;
+    let store = store(&db.pool);
+    let stream = StreamId::new("account-1").unwrap();
+    let amounts: Vec<i64> = (1..=300).map(|i| if i == 150 { -1 } else { i }).collect();
+    for amount in &amounts {
+        store
+            .append(&stream, ExpectedVersion::Any, vec![deposited(*amount)])
+            .await
+            .unwrap();
+    }
+    let relay = spawn_relay(&store, &nats.jetstream, &nats.config);
+    eventually(PATIENCE, "every event published", || async {
+        common::outbox_count(&db.pool).await == 0
+    })
+    .await;
+    let totals = Totals::create(&db.pool, "totals").await;
+    let consumer = spawn_consumer(
+        Arc::new(NoOverdrafts(totals)),
+        &db.pool,
+        &nats.jetstream,
+        &nats.config,
+    );
+    eventually(PATIENCE, "every message settled", || async {
+        checkpoint_sequence(&db, "totals").await == 300
+    })
+    .await;
+    relay.cancel();
+    consumer.cancel();
+    let applied: i64 = amounts.iter().filter(|a| **a > 0).sum();
+    assert_eq!(inbox_count(&db.pool, "totals").await, 299);
+    assert_eq!(
+        totals_rows(&db.pool).await,
+        vec![("account-1".to_owned(), 299, 300, applied)]
     );
 }

@@ -12,8 +12,8 @@
 //!   the live log row for row, hash for hash.
 
 use hellowork_eventstore::{
-    Aggregate, AppendError, DomainEvent, EventStore, ExpectedVersion, NewEvent, Projection,
-    ProjectionError, RecordedEvent, StreamId,
+    Aggregate, AppendError, AppendOutcome, DomainEvent, EventStore, ExpectedVersion, NewEvent,
+    Projection, ProjectionError, RecordedEvent, StreamId,
 };
 use hellowork_proto::{
     auditlog::v1::{self as proto, AccessKind, AccessOutcome, EntryKind},
@@ -143,19 +143,12 @@ fn device(raw: Option<DeviceIdentifiers>) -> Option<Device> {
     })
 }
 
-impl Projection for PeerIngest {
-    fn name(&self) -> &str {
-        &self.name
-    }
-
-    /// Appends to this service's store, not in `_tx`: the derived event id
-    /// makes a repeated append (after a crash before the inbox commit) a
-    /// no-op, so the pair stays exactly-once.
-    async fn apply(
+impl PeerIngest {
+    /// The append recording `event` in this service's store.
+    fn recording(
         &self,
-        _tx: &mut PgConnection,
         event: &RecordedEvent,
-    ) -> Result<(), ProjectionError> {
+    ) -> Result<(StreamId, NewEvent, Event), ProjectionError> {
         let (event_id, observed) = self.observe(event)?;
         let stream = StreamId::new(format!("observed-{event_id}"))
             .map_err(|error| ProjectionError::Transient(error.into()))?;
@@ -167,15 +160,21 @@ impl Projection for PeerIngest {
             occurred_at: event.occurred_at,
             metadata: event.metadata.clone(),
         };
-        match self
-            .store
-            .append(&stream, ExpectedVersion::NoStream, vec![new])
-            .await
-        {
+        Ok((stream, new, observed))
+    }
+
+    /// Counts what an append recorded, or says why it did not.
+    fn recorded(
+        &self,
+        event: &RecordedEvent,
+        observed: &Event,
+        outcome: Result<AppendOutcome, AppendError>,
+    ) -> Result<(), ProjectionError> {
+        match outcome {
             // Recorded before (a crash before the inbox commit): counted then.
             Ok(outcome) if outcome.already_recorded => Ok(()),
             Ok(_) => {
-                match &observed {
+                match observed {
                     Event::UsageRecorded(usage) => {
                         metrics::record_usage(&self.service, usage.access_kind, 1);
                     }
@@ -191,9 +190,49 @@ impl Projection for PeerIngest {
             }),
         }
     }
+}
 
-    /// Nothing of its own to empty: what it appended is this service's
-    /// history, and appending it again changes nothing.
+impl Projection for PeerIngest {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Appends to this service's store, not in `_tx`: the derived event id
+    /// makes a repeated append (after a crash before the inbox commit) a
+    /// no-op, so the pair stays exactly-once.
+    async fn apply(
+        &self,
+        _tx: &mut PgConnection,
+        event: &RecordedEvent,
+    ) -> Result<(), ProjectionError> {
+        let (stream, new, observed) = self.recording(event)?;
+        let outcome = self
+            .store
+            .append(&stream, ExpectedVersion::NoStream, vec![new])
+            .await;
+        self.recorded(event, &observed, outcome)
+    }
+
+    /// The page's appends share commits and keep the peer's order.
+    async fn apply_all(
+        &self,
+        _tx: &mut PgConnection,
+        events: &[RecordedEvent],
+    ) -> Result<(), ProjectionError> {
+        let mut appends = Vec::with_capacity(events.len());
+        let mut observed = Vec::with_capacity(events.len());
+        for event in events {
+            let (stream, new, seen) = self.recording(event)?;
+            appends.push((stream, ExpectedVersion::NoStream, vec![new]));
+            observed.push(seen);
+        }
+        let outcomes = self.store.append_in_order(appends).await;
+        for ((event, seen), outcome) in events.iter().zip(&observed).zip(outcomes) {
+            self.recorded(event, seen, outcome)?;
+        }
+        Ok(())
+    }
+
     async fn reset(&self, _tx: &mut PgConnection) -> Result<(), ProjectionError> {
         Ok(())
     }

@@ -5,6 +5,7 @@
 
 mod support;
 
+use chrono::Datelike;
 use futures::future::join_all;
 use hellowork_platform::Role;
 use hellowork_proto::{
@@ -605,4 +606,104 @@ async fn a_refusal_cancels_open_bookings_and_refuses_new_ones_until_lifted() {
         async move { client.book_session(request).await.ok() }
     })
     .await;
+}
+
+/// Each instance keeps the schedules it works on in memory: one that is
+/// behind another instance's writes must still decide on the store's
+/// state (capacity holds across instances) and answer with it.
+#[tokio::test]
+async fn two_instances_on_one_schedule_keep_capacity_and_show_each_others_writes() {
+    let mut world = World::start("24h").await;
+    let capacity = 3;
+    let mut seekers = Vec::new();
+    for n in 0..12 {
+        seekers.push(world.eligible_person(200 + n).await);
+    }
+    let registration_url = format!("http://{}", world.registration.as_ref().unwrap().addr);
+    let consent_url = format!("http://{}", world.consent.as_ref().unwrap().addr);
+    let other = world
+        .start_scheduling("24h", &registration_url, &consent_url)
+        .await;
+    let clients = [world.client().await, world.client_at(&other).await];
+    let slot = world
+        .publish("counsellor-1", Offering::Seminar, 48, capacity)
+        .await;
+    // Both instances read the schedule first, so each keeps a state that
+    // the other's bookings then leave behind.
+    let start = chrono::DateTime::from_timestamp(slot.start_time.unwrap().seconds, 0).unwrap();
+    let tokyo_day = (start + chrono::Duration::hours(9)).date_naive();
+    for client in &clients {
+        let day = client
+            .clone()
+            .get_counsellor_day(world.request(
+                proto::GetCounsellorDayRequest {
+                    counsellor_id: "counsellor-1".into(),
+                    date: Some(proto::Date {
+                        year: tokyo_day.year(),
+                        month: i32::try_from(tokyo_day.month()).unwrap(),
+                        day: i32::try_from(tokyo_day.day()).unwrap(),
+                    }),
+                },
+                "counsellor-1",
+                Role::Counsellor,
+            ))
+            .await
+            .expect("the counsellor's day")
+            .into_inner();
+        assert_eq!(day.slots.len(), 1, "{day:?}");
+    }
+    let results = join_all(seekers.iter().enumerate().map(|(n, seeker)| {
+        let mut client = clients[n % 2].clone();
+        let request = world.booking_request(&slot, seeker);
+        async move { client.book_session(request).await }
+    }))
+    .await;
+    let booked: Vec<_> = results
+        .iter()
+        .filter_map(|r| r.as_ref().ok())
+        .map(|r| r.get_ref().booking.clone().expect("a booking"))
+        .collect();
+    assert_eq!(booked.len(), capacity as usize, "{results:?}");
+    for refused in results.iter().filter_map(|r| r.as_ref().err()) {
+        assert_eq!(refused.code(), Code::FailedPrecondition, "{refused:?}");
+    }
+    let events = world.stored_events().await;
+    assert_eq!(
+        events.iter().filter(|e| *e == "SessionBooked").count(),
+        capacity as usize
+    );
+    // A write on one instance is what the other answers with next.
+    let booking = &booked[0];
+    for (writer, reader) in [(0, 1), (1, 0)] {
+        let acknowledged = clients[writer]
+            .clone()
+            .acknowledge_private_room(world.request(
+                proto::AcknowledgePrivateRoomRequest {
+                    booking_id: booking.booking_id.clone(),
+                },
+                &booking.job_seeker_id,
+                Role::JobSeeker,
+            ))
+            .await;
+        assert!(acknowledged.is_ok(), "{acknowledged:?}");
+        let seen = clients[reader]
+            .clone()
+            .get_booking(world.request(
+                proto::GetBookingRequest {
+                    booking_id: booking.booking_id.clone(),
+                },
+                &booking.job_seeker_id,
+                Role::JobSeeker,
+            ))
+            .await
+            .expect("the booking")
+            .into_inner()
+            .booking
+            .expect("a booking");
+        assert!(
+            seen.private_room_acknowledged_at.is_some(),
+            "instance {reader} shows instance {writer}'s acknowledgement: {seen:?}"
+        );
+    }
+    other.shutdown.cancel();
 }

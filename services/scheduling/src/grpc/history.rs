@@ -1,14 +1,14 @@
-//! Loading a schedule or a person for a response: the aggregate folded from
-//! its stream, plus when each fact happened (the envelope's `occurred_at`,
-//! which the events themselves do not repeat).
+//! A schedule or a person as responses show it: the aggregate folded from
+//! its stream, plus when and by whom each fact happened (the envelope's
+//! `occurred_at` and actor, which the events themselves do not repeat).
 
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use hellowork_eventstore::{Aggregate, DomainEvent, EventStore, StreamId};
+use hellowork_eventstore::{Aggregate, DomainEvent, RecordedEvent, StreamId};
 use hellowork_platform::ServiceError;
 
-use crate::domain::{Event, Person, Schedule};
+use crate::domain::Event;
 
 /// What happened to a booking or attendant, for its timestamp.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -26,7 +26,7 @@ pub enum Fact {
 }
 
 /// An aggregate and the times of its facts, by (id, fact).
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct History<A> {
     pub state: A,
     pub times: HashMap<(String, Fact), DateTime<Utc>>,
@@ -55,26 +55,10 @@ pub fn person_stream(job_seeker_id: &str) -> Result<StreamId, ServiceError> {
     StreamId::new(format!("scheduling-person-{job_seeker_id}")).map_err(ServiceError::internal)
 }
 
-pub async fn load_schedule(
-    store: &EventStore,
-    counsellor_id: &str,
-) -> Result<History<Schedule>, ServiceError> {
-    load(store, &schedule_stream(counsellor_id)?).await
-}
-
-pub async fn load_person(
-    store: &EventStore,
-    job_seeker_id: &str,
-) -> Result<History<Person>, ServiceError> {
-    load(store, &person_stream(job_seeker_id)?).await
-}
-
-async fn load<A: Aggregate<Event = Event> + Default>(
-    store: &EventStore,
-    stream: &StreamId,
-) -> Result<History<A>, ServiceError> {
-    let mut history = History::<A>::default();
-    for recorded in store.read_stream(stream, 0).await? {
+impl<A: Aggregate<Event = Event>> History<A> {
+    /// Folds one stored event in: the state, and when and by whom its fact
+    /// happened.
+    pub fn record(&mut self, recorded: &RecordedEvent) -> Result<(), ServiceError> {
         let event = Event::decode(&recorded.event_type, &recorded.payload).map_err(|reason| {
             ServiceError::Internal(
                 format!(
@@ -84,7 +68,17 @@ async fn load<A: Aggregate<Event = Event> + Default>(
                 .into(),
             )
         })?;
-        let key = match &event {
+        self.note(
+            &event,
+            recorded.occurred_at,
+            &recorded.metadata.actor.subject,
+        );
+        Ok(())
+    }
+
+    /// Folds in an event that happened at `at`, caused by `actor`.
+    pub fn note(&mut self, event: &Event, at: DateTime<Utc>, actor: &str) {
+        let key = match event {
             Event::SessionBooked(e) => Some((e.booking_id.clone(), Fact::Booked)),
             Event::AttendantDeclared(e) => Some((e.attendant_id.clone(), Fact::Declared)),
             Event::ChecklistCompleted(e) => Some((e.booking_id.clone(), Fact::Checklist)),
@@ -98,12 +92,9 @@ async fn load<A: Aggregate<Event = Event> + Default>(
             _ => None,
         };
         if let Some(key) = key {
-            history
-                .actors
-                .insert(key.clone(), recorded.metadata.actor.subject.clone());
-            history.times.insert(key, recorded.occurred_at);
+            self.actors.insert(key.clone(), actor.to_owned());
+            self.times.insert(key, at);
         }
-        history.state = history.state.apply(&event);
+        self.state = std::mem::take(&mut self.state).apply(event);
     }
-    Ok(history)
 }

@@ -9,12 +9,13 @@
 
 mod history;
 pub mod parse;
+mod streams;
 mod view;
 
 use std::{collections::BTreeSet, sync::Arc};
 
 use chrono::Utc;
-use hellowork_eventstore::{Aggregate, EventStore, ExecuteError, Repository, StoreError, StreamId};
+use hellowork_eventstore::{EventStore, StoreError};
 use hellowork_platform::{
     Article, ArticleViolation, Caller, Role, ServiceError, caller, event_metadata, require_any,
     require_self_or,
@@ -28,28 +29,31 @@ use uuid::Uuid;
 
 use crate::{
     domain::{
-        self, Book, Cancel, CompleteChecklist, DeclareAttendant, DomainError, Event, Join, Leave,
-        NewSlot, Person, PersonCommand, Publish, Refuse, Reschedule, Schedule, ScheduleCommand,
-        Stop, confirmation_notices,
+        self, Book, Cancel, CompleteChecklist, DeclareAttendant, DomainError, Join, Leave, NewSlot,
+        Person, PersonCommand, Publish, Refuse, Reschedule, Schedule, ScheduleCommand, Stop,
+        confirmation_notices,
     },
     eligibility::EligibilityClient,
     metrics, projections,
     settings::SchedulingSettings,
 };
 
+use history::History;
 pub use history::{person_stream, schedule_stream};
+use streams::Streams;
 
-/// How often a command is re-decided when concurrent writers keep winning
-/// the stream (each round one of them commits, so this bounds the queue a
-/// popular slot can have, e.g. 50 people after the last seminar seat).
-const MAX_ROUNDS: u32 = 200;
+/// Counsellors' schedules kept folded in memory (a few dozen counsellors
+/// work at one office; the bound only matters for a much larger one).
+const SCHEDULES_KEPT: usize = 1_000;
+/// Persons' refusal streams kept folded in memory: the people booking
+/// these days; the others are read again when they return.
+const PERSONS_KEPT: usize = 20_000;
 
 /// The gRPC service.
 #[derive(Debug, Clone)]
 pub struct SchedulingApi {
-    store: EventStore,
-    schedules: Repository<Schedule>,
-    persons: Repository<Person>,
+    schedules: Streams<Schedule>,
+    persons: Streams<Person>,
     pool: PgPool,
     eligibility: EligibilityClient,
     settings: Arc<SchedulingSettings>,
@@ -114,63 +118,52 @@ impl SchedulingApi {
         settings: SchedulingSettings,
     ) -> Self {
         Self {
-            schedules: Repository::new(store.clone()),
-            persons: Repository::new(store.clone()),
-            store,
+            schedules: Streams::new(store.clone(), SCHEDULES_KEPT),
+            persons: Streams::new(store, PERSONS_KEPT),
             pool,
             eligibility,
             settings: Arc::new(settings),
         }
     }
 
-    /// Decides and appends one command, re-deciding while concurrent writers
-    /// win the stream: all of its events or none.
-    async fn execute<A>(
-        repository: &Repository<A>,
-        caller: &Caller,
-        stream: &StreamId,
-        command: &A::Command,
-    ) -> Result<Vec<A::Event>, ServiceError>
-    where
-        A: Aggregate<Error = DomainError>,
-    {
-        let metadata = event_metadata(caller, None);
-        for _ in 0..MAX_ROUNDS {
-            match repository.execute(stream, command, &metadata).await {
-                Ok((events, _)) => return Ok(events),
-                Err(ExecuteError::Contention { .. }) => tokio::task::yield_now().await,
-                Err(error) => return Err(error.into()),
-            }
-        }
-        Err(ServiceError::Conflict)
-    }
-
-    /// Runs `command` on a counsellor's schedule and counts what it
-    /// appended; `offering` is that of the slot or booking concerned.
+    /// Runs `command` on a counsellor's schedule, counts what it appended
+    /// (`offering` is that of the slot or booking concerned) and returns the
+    /// schedule afterwards.
     async fn on_schedule(
         &self,
         caller: &Caller,
         counsellor_id: &str,
         command: &ScheduleCommand,
         offering: Offering,
-    ) -> Result<Vec<Event>, ServiceError> {
+    ) -> Result<History<Schedule>, ServiceError> {
         let stream = schedule_stream(counsellor_id)?;
-        let events = Self::execute(&self.schedules, caller, &stream, command).await?;
+        let metadata = event_metadata(caller, None);
+        let (events, history) = self.schedules.execute(&stream, command, &metadata).await?;
         metrics::record(&events, offering);
-        Ok(events)
+        Ok(history)
     }
 
-    /// Runs `command` on a person's stream and counts what it appended.
+    /// Runs `command` on a person's stream, counts what it appended and
+    /// returns the person afterwards.
     async fn on_person(
         &self,
         caller: &Caller,
         job_seeker_id: &str,
         command: &PersonCommand,
-    ) -> Result<Vec<Event>, ServiceError> {
+    ) -> Result<History<Person>, ServiceError> {
         let stream = person_stream(job_seeker_id)?;
-        let events = Self::execute(&self.persons, caller, &stream, command).await?;
+        let metadata = event_metadata(caller, None);
+        let (events, history) = self.persons.execute(&stream, command, &metadata).await?;
         metrics::record(&events, Offering::Unspecified);
-        Ok(events)
+        Ok(history)
+    }
+
+    async fn schedule(&self, counsellor_id: &str) -> Result<History<Schedule>, ServiceError> {
+        self.schedules.read(&schedule_stream(counsellor_id)?).await
+    }
+
+    async fn person(&self, job_seeker_id: &str) -> Result<History<Person>, ServiceError> {
+        self.persons.read(&person_stream(job_seeker_id)?).await
     }
 
     /// The counsellor whose schedule holds a booking, or NOT_FOUND.
@@ -185,9 +178,9 @@ impl SchedulingApi {
     async fn booking(
         &self,
         booking_id: &str,
-    ) -> Result<(String, history::History<Schedule>, proto::Booking), ServiceError> {
+    ) -> Result<(String, History<Schedule>, proto::Booking), ServiceError> {
         let counsellor = self.booking_counsellor(booking_id).await?;
-        let history = history::load_schedule(&self.store, &counsellor).await?;
+        let history = self.schedule(&counsellor).await?;
         let booking =
             view::booking(&history, booking_id).ok_or_else(|| missing("booking", booking_id))?;
         Ok((counsellor, history, booking))
@@ -204,9 +197,9 @@ impl SchedulingApi {
     ) -> Result<proto::Booking, ServiceError> {
         let (counsellor, _, before) = self.booking(booking_id).await?;
         authorize(&before)?;
-        self.on_schedule(caller, &counsellor, &command(&before), before.offering())
+        let history = self
+            .on_schedule(caller, &counsellor, &command(&before), before.offering())
             .await?;
-        let history = history::load_schedule(&self.store, &counsellor).await?;
         view::booking(&history, booking_id).ok_or_else(|| missing("booking", booking_id))
     }
 
@@ -219,8 +212,10 @@ impl SchedulingApi {
         job_seeker_id: &str,
         at: chrono::DateTime<Utc>,
     ) -> Result<Vec<ArticleViolation>, ServiceError> {
-        let person = history::load_person(&self.store, job_seeker_id).await?;
-        let mut unmet = self.eligibility.unmet(job_seeker_id, at).await?;
+        let (person, mut unmet) = tokio::try_join!(
+            self.person(job_seeker_id),
+            self.eligibility.unmet(job_seeker_id, at)
+        )?;
         let refused_reason = hellowork_proto::registration::v1::EligibilityReason::Refused;
         // Art. 12(1): scheduling is the authority on its own refusals.
         unmet.retain(|v| v.subject != refused_reason.as_str_name());
@@ -270,9 +265,9 @@ impl SchedulingService for SchedulingApi {
             slots: slots.clone(),
             capacity: parsed.capacity,
         });
-        self.on_schedule(caller, &parsed.counsellor_id, &command, parsed.offering)
+        let history = self
+            .on_schedule(caller, &parsed.counsellor_id, &command, parsed.offering)
             .await?;
-        let history = history::load_schedule(&self.store, &parsed.counsellor_id).await?;
         let mut published = Vec::new();
         for new in &slots {
             let slot = history
@@ -366,7 +361,7 @@ impl SchedulingService for SchedulingApi {
             .await
             .map_err(database)?
             .ok_or_else(|| missing("slot", &slot_id))?;
-        let history = history::load_schedule(&self.store, &counsellor).await?;
+        let mut history = self.schedule(&counsellor).await?;
         let slot = history
             .state
             .slot(&slot_id)
@@ -398,7 +393,8 @@ impl SchedulingService for SchedulingApi {
                 at: Utc::now(),
                 attendant_cutoff: self.settings.attendant_cutoff,
             });
-            self.on_schedule(caller, &counsellor, &command, slot.offering)
+            history = self
+                .on_schedule(caller, &counsellor, &command, slot.offering)
                 .await?;
         }
         projections::insert_booking(
@@ -411,7 +407,6 @@ impl SchedulingService for SchedulingApi {
         )
         .await
         .map_err(database)?;
-        let history = history::load_schedule(&self.store, &counsellor).await?;
         let booking =
             view::booking(&history, &booking_id).ok_or_else(|| missing("booking", &booking_id))?;
         Ok(Response::new(proto::BookSessionResponse {
@@ -511,9 +506,9 @@ impl SchedulingService for SchedulingApi {
             at: Utc::now(),
             attendant_cutoff: self.settings.attendant_cutoff,
         });
-        self.on_schedule(caller, &counsellor, &command, before.offering())
+        let history = self
+            .on_schedule(caller, &counsellor, &command, before.offering())
             .await?;
-        let history = history::load_schedule(&self.store, &counsellor).await?;
         let booking = view::booking(&history, &id).ok_or_else(|| missing("booking", &id))?;
         Ok(Response::new(proto::RescheduleBookingResponse {
             booking: Some(booking),
@@ -640,15 +635,15 @@ impl SchedulingService for SchedulingApi {
         let id = id.to_string();
         let (counsellor, _, before) = self.booking(&id).await?;
         require_booking_access(caller, &before, true, false, &[])?;
-        let person = history::load_person(&self.store, &before.job_seeker_id).await?;
+        let person = self.person(&before.job_seeker_id).await?;
         let command = ScheduleCommand::Join(Join {
             booking_id: id.clone(),
             device,
             refused: person.state.is_refused(),
         });
-        self.on_schedule(caller, &counsellor, &command, before.offering())
+        let history = self
+            .on_schedule(caller, &counsellor, &command, before.offering())
             .await?;
-        let history = history::load_schedule(&self.store, &counsellor).await?;
         let booking = view::booking(&history, &id).ok_or_else(|| missing("booking", &id))?;
         Ok(Response::new(proto::JoinSessionResponse {
             booking: Some(booking),
@@ -732,7 +727,7 @@ impl SchedulingService for SchedulingApi {
             note: request.get_ref().note.trim().to_owned(),
             booking_id: parsed.booking_id.map(|b| b.to_string()).unwrap_or_default(),
         });
-        self.on_person(caller, &job_seeker_id, &command).await?;
+        let person = self.on_person(caller, &job_seeker_id, &command).await?;
         projections::insert_refusal(&self.pool, &refusal_id, &job_seeker_id)
             .await
             .map_err(database)?;
@@ -748,7 +743,7 @@ impl SchedulingService for SchedulingApi {
             .collect();
         let mut cancelled = Vec::new();
         for counsellor in counsellors {
-            let history = history::load_schedule(&self.store, &counsellor).await?;
+            let history = self.schedule(&counsellor).await?;
             for (row, _) in rows
                 .iter()
                 .filter(|(row, _)| row.counsellor_id == counsellor)
@@ -778,7 +773,7 @@ impl SchedulingService for SchedulingApi {
                 }
             }
         }
-        let person = history::load_person(&self.store, &job_seeker_id).await?;
+        // The cancellations are on the schedules: the person is as refused.
         let refusal =
             view::refusal(&person, &refusal_id).ok_or_else(|| missing("refusal", &refusal_id))?;
         Ok(Response::new(proto::RefuseOnlineServicesResponse {
@@ -802,8 +797,7 @@ impl SchedulingService for SchedulingApi {
             refusal_id: id.clone(),
             note: request.get_ref().note.trim().to_owned(),
         };
-        self.on_person(caller, &job_seeker_id, &command).await?;
-        let person = history::load_person(&self.store, &job_seeker_id).await?;
+        let person = self.on_person(caller, &job_seeker_id, &command).await?;
         let refusal = view::refusal(&person, &id).ok_or_else(|| missing("refusal", &id))?;
         Ok(Response::new(proto::LiftRefusalResponse {
             refusal: Some(refusal),
@@ -841,7 +835,7 @@ impl SchedulingService for SchedulingApi {
         let mut bookings = Vec::new();
         for (row, _) in &page {
             if !schedules.contains_key(&row.counsellor_id) {
-                let history = history::load_schedule(&self.store, &row.counsellor_id).await?;
+                let history = self.schedule(&row.counsellor_id).await?;
                 schedules.insert(row.counsellor_id.clone(), history);
             }
             if let Some(booking) = schedules
@@ -866,7 +860,7 @@ impl SchedulingService for SchedulingApi {
         let (counsellor, date) = parse::counsellor_day(request.get_ref())?;
         require_owner_or(caller, Role::Counsellor, &counsellor, &[Role::Supervisor])?;
         // The schedule itself is current; the day's bounds in Asia/Tokyo.
-        let history = history::load_schedule(&self.store, &counsellor).await?;
+        let history = self.schedule(&counsellor).await?;
         let (from, to) = domain::tokyo_day_bounds(date);
         let mut slots: Vec<_> = history
             .state
