@@ -20,9 +20,9 @@ mod scenario;
 
 use std::time::{Duration, Instant};
 
+use common::AuditLog;
 use common::Stack;
 use prometheus::{Binaries, Prometheus};
-use scenario::AuditLog;
 
 /// How long metrics may take to reach Prometheus: a scrape a second, and the
 /// gauges read from the database every five seconds.

@@ -16,56 +16,19 @@
 use chrono::{Duration, NaiveDate, Utc};
 use hellowork_auth::Role;
 use hellowork_proto::{
-    auditlog::v1::{
-        self as audit, AccessKind, EntryKind, audit_log_service_client::AuditLogServiceClient,
-    },
+    auditlog::v1::{self as audit, AccessKind, EntryKind},
     consent::v1 as consent,
     registration::v1 as registration,
     scheduling::v1::{self as scheduling, Offering},
 };
-use hellowork_testing::{ServiceEnv, ServiceProcess};
-use tonic::transport::Channel;
 
-use crate::common::{Stack, channel, date, environment, eventually, request_id, timestamp};
+use crate::common::{AuditLog, Stack, date, eventually, request_id, timestamp};
 
 /// The device A uses; none of it may reach a metric label.
 pub const DEVICE_ID: &str = "front-device-dash-7f3a";
 pub const IP_ADDRESS: &str = "203.0.113.77";
 /// The legal officer named on the requests.
 const OFFICER: &str = "officer-a";
-
-/// The audit-log service following the stack's three streams.
-#[derive(Debug)]
-pub struct AuditLog {
-    // The process first: it stops before its database is removed.
-    pub process: ServiceProcess,
-    pub env: ServiceEnv,
-    pub client: AuditLogServiceClient<Channel>,
-}
-
-impl AuditLog {
-    pub async fn start(stack: &Stack) -> Self {
-        let env = environment("auditlog").await;
-        let mut vars = env.vars();
-        for peer in [
-            &stack.registration_env,
-            &stack.consent_env,
-            &stack.scheduling_env,
-        ] {
-            vars.extend(peer.peer_vars());
-        }
-        let mut process = ServiceProcess::spawn("hellowork-audit-log", &vars);
-        process
-            .wait_until_serving(hellowork_audit_log::SERVICE_NAME)
-            .await;
-        let client = AuditLogServiceClient::new(channel(&process).await);
-        Self {
-            process,
-            env,
-            client,
-        }
-    }
-}
 
 /// The ids the scenario created, to be found nowhere in the metrics.
 #[derive(Debug)]
