@@ -70,7 +70,14 @@ pub async fn run(scratch: &mut Scratch, options: Options) -> anyhow::Result<()> 
         error = stack.died() => return Err(error),
     };
     report.print();
-    let path = output::write_json("e2e", &report.to_json())?;
+    // A run with think time is another question (people pausing, not a
+    // saturated machine), so it does not overwrite the saturation figures.
+    let name = if options.think.is_zero() {
+        "e2e".to_owned()
+    } else {
+        format!("e2e-think-{}ms", options.think.as_millis())
+    };
+    let path = output::write_json(&name, &report.to_json())?;
     println!("\nwrote {}", path.display());
     Ok(())
 }
