@@ -40,6 +40,15 @@ pub trait Projection: Send + Sync + 'static {
     /// Stable name: the durable consumer, inbox and checkpoint are keyed by it.
     fn name(&self) -> &str;
 
+    /// Whether events of `event_type` can change this projection. A
+    /// consumer acks the others without a transaction or an inbox row (its
+    /// checkpoint moves with the next event it handles); by default every
+    /// event is handled.
+    fn handles(&self, event_type: &str) -> bool {
+        let _ = event_type;
+        true
+    }
+
     /// Applies one event inside the consumer's transaction. Events the
     /// projection does not care about are ignored.
     fn apply(

@@ -38,7 +38,7 @@ pub const RELAY_LEADER: &str = "eventstore_relay_leader";
 /// Gauge of messages a durable consumer has yet to receive, by `consumer`.
 pub const CONSUMER_LAG: &str = "eventstore_consumer_lag_messages";
 /// Counter of events handled, by `consumer` and `outcome` (`applied`,
-/// `duplicate`, `retry`, `rejected`, `undecodable`).
+/// `duplicate`, `ignored`, `retry`, `rejected`, `undecodable`).
 pub const CONSUMER_HANDLED: &str = "eventstore_consumer_events_total";
 /// Counter of messages JetStream delivered more than once, by `consumer`.
 pub const CONSUMER_REDELIVERIES: &str = "eventstore_consumer_redeliveries_total";

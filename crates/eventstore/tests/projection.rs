@@ -302,3 +302,69 @@ async fn a_rejected_event_in_a_batch_is_settled_alone_and_the_rest_applied() {
         vec![("account-1".to_owned(), 299, 300, applied)]
     );
 }
+
+/// [`Totals`] interested in deposits only.
+struct DepositsOnly(Arc<Totals>);
+
+impl Projection for DepositsOnly {
+    fn name(&self) -> &str {
+        self.0.name()
+    }
+
+    fn handles(&self, event_type: &str) -> bool {
+        event_type == "Deposited"
+    }
+
+    async fn apply(
+        &self,
+        tx: &mut sqlx::PgConnection,
+        event: &RecordedEvent,
+    ) -> Result<(), ProjectionError> {
+        assert_eq!(event.event_type, "Deposited", "only handled events arrive");
+        self.0.apply(tx, event).await
+    }
+
+    async fn reset(&self, tx: &mut sqlx::PgConnection) -> Result<(), ProjectionError> {
+        self.0.reset(tx).await
+    }
+}
+
+/// Events a projection does not handle are acked without an inbox row or
+/// a transaction; the ones it handles are applied as ever.
+#[tokio::test]
+async fn events_a_projection_does_not_handle_leave_no_inbox_rows() {
+    let db = TestSchema::create("interest").await;
+    let nats = TestStream::create("interest").await;
+    let store = store(&db.pool);
+    let stream = StreamId::new("account-1").unwrap();
+    for amount in 1..=20 {
+        let mut event = deposited(amount);
+        if amount % 2 == 0 {
+            event.event_type = "Audited".into();
+        }
+        store
+            .append(&stream, ExpectedVersion::Any, vec![event])
+            .await
+            .unwrap();
+    }
+    let totals = Totals::create(&db.pool, "totals").await;
+    let consumer = spawn_consumer(
+        Arc::new(DepositsOnly(totals)),
+        &db.pool,
+        &nats.jetstream,
+        &nats.config,
+    );
+    let relay = spawn_relay(&store, &nats.jetstream, &nats.config);
+    // The last deposit is the 19th event.
+    eventually(PATIENCE, "every deposit applied", || async {
+        checkpoint_sequence(&db, "totals").await == 19
+    })
+    .await;
+    relay.cancel();
+    consumer.cancel();
+    assert_eq!(inbox_count(&db.pool, "totals").await, 10);
+    assert_eq!(
+        totals_rows(&db.pool).await,
+        vec![("account-1".to_owned(), 10, 19, (1..=19).step_by(2).sum())]
+    );
+}

@@ -22,8 +22,14 @@ impl<P: Projection> ProjectionRunner<P> {
     pub(super) async fn handle_all(&self, messages: &[jetstream::Message]) {
         let mut readable = Vec::with_capacity(messages.len());
         for message in messages {
-            if let Some((event, sequence, span)) = self.read(message).await {
+            let Some((event, sequence, span)) = self.read(message).await else {
+                continue;
+            };
+            if self.projection.handles(&event.event_type) {
                 readable.push((message, event, sequence, span));
+            } else {
+                self.count(self.projection.name(), "ignored");
+                ack(message, AckKind::Ack).await;
             }
         }
         let [first, ..] = readable.as_slice() else {

@@ -22,6 +22,11 @@ impl Projection for RefusalProjection {
         REFUSALS_CONSUMER
     }
 
+    /// Of scheduling's many events, only refusals and their lifting.
+    fn handles(&self, event_type: &str) -> bool {
+        matches!(event_type, "OnlineServicesRefused" | "RefusalLifted")
+    }
+
     async fn apply(
         &self,
         tx: &mut PgConnection,
