@@ -24,6 +24,9 @@ const CONSUMER_LAG: &str = "eventstore_consumer_lag_messages";
 const TAIL_LAG: &str = "eventstore_tail_lag_seconds";
 const APPENDS: &str = "eventstore_appends_total";
 const HANDLED: &str = "eventstore_consumer_events_total";
+/// Count and sum of the server's call durations, by `method`.
+const SERVED_COUNT: &str = "grpc_server_request_duration_seconds_count";
+const SERVED_SUM: &str = "grpc_server_request_duration_seconds_sum";
 const SCRAPE_TIMEOUT: Duration = Duration::from_secs(1);
 /// Idle this long (longer than the backlog gauge's refresh) counts as
 /// settled.
@@ -73,6 +76,8 @@ pub struct Counters {
     pub conflicts: f64,
     /// Events applied, by projection.
     pub applied: BTreeMap<String, f64>,
+    /// Calls served and the seconds they took in all, by method.
+    pub served: BTreeMap<String, (f64, f64)>,
 }
 
 pub fn counters(text: &str) -> Counters {
@@ -88,7 +93,22 @@ pub fn counters(text: &str) -> Counters {
             applied.insert(consumer.to_owned(), count);
         }
     }
-    Counters { conflicts, applied }
+    let mut served: BTreeMap<String, (f64, f64)> = BTreeMap::new();
+    for (labels, count) in values(text, SERVED_COUNT) {
+        if let Some(method) = label(labels, "method") {
+            served.entry(method.to_owned()).or_default().0 += count;
+        }
+    }
+    for (labels, seconds) in values(text, SERVED_SUM) {
+        if let Some(method) = label(labels, "method") {
+            served.entry(method.to_owned()).or_default().1 += seconds;
+        }
+    }
+    Counters {
+        conflicts,
+        applied,
+        served,
+    }
 }
 
 /// Gauges, sampled through the window.
@@ -175,13 +195,17 @@ mod tests {
         eventstore_consumer_events_total{consumer=\"scheduling-read-models\",outcome=\"applied\"} 12\n\
         eventstore_consumer_events_total{consumer=\"scheduling-read-models\",outcome=\"duplicate\"} 1\n\
         eventstore_consumer_lag_messages{consumer=\"scheduling-read-models\"} 3\n\
-        eventstore_tail_lag_seconds{consumer=\"access-log\"} 0.25\n";
+        eventstore_tail_lag_seconds{consumer=\"access-log\"} 0.25\n\
+        grpc_server_request_duration_seconds_bucket{service=\"scheduling\",method=\"BookSession\",le=\"0.05\"} 3\n\
+        grpc_server_request_duration_seconds_sum{service=\"scheduling\",method=\"BookSession\"} 0.12\n\
+        grpc_server_request_duration_seconds_count{service=\"scheduling\",method=\"BookSession\"} 4\n";
 
     #[test]
     fn the_pipeline_is_read_from_prometheus_text() {
         let counters = counters(TEXT);
         assert!((counters.conflicts - 40.0).abs() < f64::EPSILON);
         assert_eq!(counters.applied["scheduling-read-models"], 12.0);
+        assert_eq!(counters.served["BookSession"], (4.0, 0.12));
         let gauges = gauges(TEXT);
         assert_eq!(gauges.backlog, Some(17.0));
         assert_eq!(gauges.lag["scheduling-read-models"], Lag::Messages(3.0));

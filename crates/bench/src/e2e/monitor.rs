@@ -51,9 +51,21 @@ pub struct Projection {
 pub struct Usage {
     pub services: Vec<(Service, Process)>,
     pub projections: Vec<Projection>,
+    /// Calls each service served in the window, by method.
+    pub served: Vec<Served>,
     pub bench: Process,
     /// All cores together, in percent of one core (200 = two cores busy).
     pub machine_cpu_percent: f64,
+}
+
+/// A method's calls as its server timed them, from handler entry to the
+/// last byte (no network, no client queueing).
+#[derive(Debug, Clone)]
+pub struct Served {
+    pub service: Service,
+    pub method: String,
+    pub calls: f64,
+    pub mean_ms: f64,
 }
 
 /// Each target's counters now (empty where its endpoint fails).
@@ -113,8 +125,22 @@ pub async fn watch(targets: Vec<Target>, window: Window) -> anyhow::Result<Usage
     let seconds = began.elapsed().as_secs_f64();
     let counters_after = counters(&targets).await;
     let mut projections = Vec::new();
+    let mut served = Vec::new();
     for (index, (before, after)) in counters_before.iter().zip(&counters_after).enumerate() {
         processes[index].conflicts = after.conflicts - before.conflicts;
+        for (method, (count, seconds)) in &after.served {
+            let (count_before, seconds_before) =
+                before.served.get(method).copied().unwrap_or_default();
+            let calls = count - count_before;
+            if calls > 0.0 {
+                served.push(Served {
+                    service: targets[index].service,
+                    method: method.clone(),
+                    calls,
+                    mean_ms: (seconds - seconds_before) / calls * 1000.0,
+                });
+            }
+        }
         for (name, applied) in &after.applied {
             let applied = applied - before.applied.get(name).copied().unwrap_or(0.0);
             projections.push(Projection {
@@ -144,6 +170,7 @@ pub async fn watch(targets: Vec<Target>, window: Window) -> anyhow::Result<Usage
             .zip(processes)
             .collect(),
         projections,
+        served,
         bench,
         machine_cpu_percent: if total > 0.0 {
             (total - idle) / total * cores * 100.0

@@ -119,6 +119,16 @@ impl Report {
             );
         }
         println!();
+        println!("method (server side, /metrics)            calls   mean ms");
+        for served in &self.usage.served {
+            println!(
+                "{:<41} {:>5.0} {:>9.2}",
+                format!("{} ({})", served.method, served.service.name()),
+                served.calls,
+                served.mean_ms
+            );
+        }
+        println!();
         println!("projection (service's /metrics)           applied/s   max behind");
         for projection in &self.usage.projections {
             let behind = match projection.max_lag {
@@ -207,6 +217,17 @@ impl Report {
                     p99_ms: hundredths(quantile_ms(&calls.latencies, 0.99)),
                 })
                 .collect(),
+            served: self
+                .usage
+                .served
+                .iter()
+                .map(|served| JsonServed {
+                    method: served.method.clone(),
+                    service: served.service.name(),
+                    calls: served.calls,
+                    mean_ms: hundredths(served.mean_ms),
+                })
+                .collect(),
             lag_leave_to_scheduling_view: lag(&self.completed_lags),
             lag_join_to_audit_access_log: lag(&self.joined_lags),
             projections: self
@@ -258,6 +279,8 @@ pub struct JsonReport {
     /// Page views, joins and leaves per second.
     usage_records_per_s: f64,
     methods: Vec<JsonMethod>,
+    /// The same calls, and the peers' calls they caused, as servers timed them.
+    served: Vec<JsonServed>,
     lag_leave_to_scheduling_view: JsonLag,
     lag_join_to_audit_access_log: JsonLag,
     projections: Vec<JsonProjection>,
@@ -285,6 +308,14 @@ struct JsonMethod {
     p50_ms: f64,
     p95_ms: f64,
     p99_ms: f64,
+}
+
+#[derive(Debug, Serialize)]
+struct JsonServed {
+    method: String,
+    service: &'static str,
+    calls: f64,
+    mean_ms: f64,
 }
 
 #[derive(Debug, Serialize)]
