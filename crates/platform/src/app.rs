@@ -8,11 +8,10 @@ use hellowork_auth::TokenVerifier;
 use hellowork_eventstore::{EventStore, Relay, RelayConfig, StoreConfig, Upcasters};
 use sqlx::{PgPool, migrate::Migrator};
 use tokio::{net::TcpListener, task::JoinSet};
-use tokio_stream::wrappers::TcpListenerStream;
 use tokio_util::sync::CancellationToken;
 use tonic::{
     service::Routes,
-    transport::{Channel, Endpoint, Server},
+    transport::{Channel, Endpoint, Server, server::TcpIncoming},
 };
 use tonic_health::ServingStatus;
 use tower::{ServiceBuilder, limit::GlobalConcurrencyLimitLayer, load_shed::LoadShedLayer};
@@ -262,7 +261,11 @@ impl Application {
                 .add_service(health)
                 .add_service(reflection)
                 .serve_with_incoming_shutdown(
-                    TcpListenerStream::new(grpc),
+                    // Without TCP_NODELAY, a response written in several
+                    // frames waits for the peer's delayed ACK (Nagle): a
+                    // booking's eligibility calls took 40 ms more than their
+                    // handlers did.
+                    TcpIncoming::from(grpc).with_nodelay(Some(true)),
                     server_stop.clone().cancelled_owned(),
                 ),
         );

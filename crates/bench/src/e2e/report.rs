@@ -123,7 +123,7 @@ impl Report {
         for served in &self.usage.served {
             println!(
                 "{:<41} {:>5.0} {:>9.2}",
-                format!("{} ({})", served.method, served.service.name()),
+                format!("{} ({})", short(&served.method), served.service.name()),
                 served.calls,
                 served.mean_ms
             );
@@ -269,6 +269,11 @@ impl Report {
             cores: cores(),
         }
     }
+}
+
+/// `Method` of `hellowork.<service>.v1.<Service>/Method`.
+fn short(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or(path)
 }
 
 /// `target/bench/e2e.json`: the figures first, then how they came
