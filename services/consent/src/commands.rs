@@ -204,12 +204,7 @@ impl ConsentService {
         job_seeker_id: JobSeekerId,
         at: DateTime<Utc>,
     ) -> Result<ConsentStatus, ServiceError> {
-        // The notices do not depend on the consents: both read at once.
-        let (consents, notified) = tokio::try_join!(self.person(job_seeker_id), async {
-            notices::notified_at(&self.pool, job_seeker_id.uuid())
-                .await
-                .map_err(database)
-        })?;
+        let consents = self.person(job_seeker_id).await?;
         let language = consents
             .current_at(at)
             .and_then(|r| LanguageTag::new(&r.language).ok())
@@ -219,10 +214,13 @@ impl ConsentService {
             .load(&streams::terms_series(TermsKind::OnlineServices, &language))
             .await?
             .state;
-        let notified: HashMap<String, DateTime<Utc>> = notified
-            .into_iter()
-            .map(|(revision, at)| (revision.to_string(), at))
-            .collect();
+        let notified: HashMap<String, DateTime<Utc>> =
+            notices::notified_at(&self.pool, job_seeker_id.uuid())
+                .await
+                .map_err(database)?
+                .into_iter()
+                .map(|(revision, at)| (revision.to_string(), at))
+                .collect();
         Ok(status_at(
             &consents,
             &series,

@@ -271,13 +271,10 @@ impl RegistrationService for RegistrationApi {
         )?;
         let id = parse::job_seeker_id(&request.get_ref().job_seeker_id)?;
         let at = parse::instant(request.get_ref().at.as_ref(), Utc::now())?;
+        let history = self.registered(id).await?;
         let key = id.to_string();
-        // Three independent reads: asked at once, answered in one round trip.
-        let (history, consents, refusals) = tokio::try_join!(
-            self.registered(id),
-            async { consents_of(&self.pool, &key).await.map_err(database) },
-            async { refusals_of(&self.pool, &key).await.map_err(database) },
-        )?;
+        let consents = consents_of(&self.pool, &key).await.map_err(database)?;
+        let refusals = refusals_of(&self.pool, &key).await.map_err(database)?;
         let unmet = domain::eligibility(&history.state, &consents, &refusals, at);
         metrics::record_eligibility(&unmet);
         Ok(Response::new(proto::CheckEligibilityResponse {

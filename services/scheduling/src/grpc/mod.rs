@@ -186,6 +186,28 @@ impl SchedulingApi {
         Ok((counsellor, history, booking))
     }
 
+    /// A booking as this process knows it, for what never changes once it
+    /// is booked (whose it is, its counsellor and offering): who may act on
+    /// it and which schedule the command goes to. Read from the store only
+    /// when this process has not seen the booking yet; the command itself
+    /// is decided on the store's state.
+    async fn known_booking(
+        &self,
+        booking_id: &str,
+    ) -> Result<(String, proto::Booking), ServiceError> {
+        let counsellor = self.booking_counsellor(booking_id).await?;
+        let stream = schedule_stream(&counsellor)?;
+        let history = self
+            .schedules
+            .known(&stream, |history| {
+                history.state.booking(booking_id).is_some()
+            })
+            .await?;
+        let booking =
+            view::booking(&history, booking_id).ok_or_else(|| missing("booking", booking_id))?;
+        Ok((counsellor, booking))
+    }
+
     /// Runs `command` on a booking's schedule after `authorize`, and returns
     /// the booking as it is afterwards.
     async fn on_booking(
@@ -195,7 +217,7 @@ impl SchedulingApi {
         authorize: impl FnOnce(&proto::Booking) -> Result<(), ServiceError>,
         command: impl FnOnce(&proto::Booking) -> ScheduleCommand,
     ) -> Result<proto::Booking, ServiceError> {
-        let (counsellor, _, before) = self.booking(booking_id).await?;
+        let (counsellor, before) = self.known_booking(booking_id).await?;
         authorize(&before)?;
         let history = self
             .on_schedule(caller, &counsellor, &command(&before), before.offering())
@@ -357,11 +379,17 @@ impl SchedulingService for SchedulingApi {
             format!("booking:{}", parsed.request_id).as_bytes(),
         )
         .to_string();
-        let counsellor = projections::slot_counsellor(&self.pool, &slot_id)
+        let (counsellor, start) = projections::slot_placement(&self.pool, &slot_id)
             .await
             .map_err(database)?
             .ok_or_else(|| missing("slot", &slot_id))?;
-        let mut history = self.schedule(&counsellor).await?;
+        // The schedule and the peers are asked at once; the peers' answer
+        // only matters for a new booking.
+        let (history, unmet) = tokio::join!(
+            self.schedule(&counsellor),
+            self.unmet_conditions(&job_seeker_id, start)
+        );
+        let mut history = history?;
         let slot = history
             .state
             .slot(&slot_id)
@@ -369,7 +397,7 @@ impl SchedulingService for SchedulingApi {
             .clone();
         // The same request repeated: the booking made the first time.
         if history.state.booking(&booking_id).is_none() {
-            let unmet = self.unmet_conditions(&job_seeker_id, slot.start).await?;
+            let unmet = unmet?;
             if !unmet.is_empty() {
                 metrics::record_refusal(slot.offering, &unmet);
                 return Err(ServiceError::Forbidden(unmet).into());
@@ -476,7 +504,7 @@ impl SchedulingService for SchedulingApi {
         let (id, new_slot) = (id.to_string(), new_slot.to_string());
         let (counsellor, history, before) = self.booking(&id).await?;
         require_booking_access(caller, &before, true, true, &[Role::Supervisor])?;
-        let target = projections::slot_counsellor(&self.pool, &new_slot)
+        let (target, _) = projections::slot_placement(&self.pool, &new_slot)
             .await
             .map_err(database)?
             .ok_or_else(|| missing("slot", &new_slot))?;
@@ -633,7 +661,7 @@ impl SchedulingService for SchedulingApi {
             request.get_ref().device.as_ref(),
         )?;
         let id = id.to_string();
-        let (counsellor, _, before) = self.booking(&id).await?;
+        let (counsellor, before) = self.known_booking(&id).await?;
         require_booking_access(caller, &before, true, false, &[])?;
         let person = self.person(&before.job_seeker_id).await?;
         let command = ScheduleCommand::Join(Join {

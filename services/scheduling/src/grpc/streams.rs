@@ -93,6 +93,21 @@ where
         Ok(kept.history.clone())
     }
 
+    /// The kept state if `enough` holds for it (it knows facts that never
+    /// change once recorded), else the stream as it is now.
+    pub async fn known(
+        &self,
+        stream: &StreamId,
+        enough: impl Fn(&History<A>) -> bool,
+    ) -> Result<History<A>, ServiceError> {
+        let entry = self.entry(stream);
+        let mut kept = entry.lock().await;
+        if !enough(&kept.history) {
+            self.catch_up(stream, &mut kept).await?;
+        }
+        Ok(kept.history.clone())
+    }
+
     /// Decides `command` and appends its events, all or none; returns them
     /// and the stream as it is afterwards. The decision is made on the kept
     /// state first: if that is behind, the append is refused by its version

@@ -9,5 +9,5 @@ mod schedule;
 pub use schedule::{
     BookingRow, SCHEDULE_CONSUMER, ScheduleProjection, SlotRow, booking_counsellor,
     bookings_of_person, free_slots, insert_booking, insert_refusal, insert_slot, refusal_person,
-    slot_counsellor,
+    slot_placement,
 };

@@ -204,9 +204,13 @@ impl Projection for ScheduleProjection {
     }
 }
 
-/// The counsellor whose schedule holds a slot.
-pub async fn slot_counsellor(pool: &PgPool, slot_id: &str) -> Result<Option<String>, sqlx::Error> {
-    sqlx::query_scalar("SELECT counsellor_id FROM slots WHERE slot_id = $1")
+/// The counsellor whose schedule holds a slot, and when the slot starts
+/// (neither ever changes).
+pub async fn slot_placement(
+    pool: &PgPool,
+    slot_id: &str,
+) -> Result<Option<(String, DateTime<Utc>)>, sqlx::Error> {
+    sqlx::query_as("SELECT counsellor_id, start_time FROM slots WHERE slot_id = $1")
         .bind(slot_id)
         .fetch_optional(pool)
         .await
