@@ -424,13 +424,13 @@ fn count(counts: &BTreeMap<String, i64>, event_type: &str) -> i64 {
 }
 
 /// A consumer fed by JetStream: the schema of its inbox and read model, its
-/// durable name, the service whose events it follows and, if it follows
-/// only one type, which.
+/// durable name, the service whose events it follows and, if it handles
+/// only some types (its subject filter or `handles`), which.
 type Consumer<'a> = (
     &'a ServiceDb,
     &'static str,
     &'a ServiceDb,
-    Option<&'static str>,
+    Option<&'static [&'static str]>,
 );
 
 /// Every JetStream consumer of the four services (see each `app.rs`).
@@ -443,25 +443,30 @@ fn consumers(dbs: &Dbs) -> [Consumer<'_>; 10] {
         (&dbs.registration, &dbs.consent, &dbs.scheduling, &dbs.audit);
     [
         (registration, CONSENT_STATUS_CONSUMER, consent, None),
-        (registration, REFUSALS_CONSUMER, scheduling, None),
+        (
+            registration,
+            REFUSALS_CONSUMER,
+            scheduling,
+            Some(&["OnlineServicesRefused", "RefusalLifted"]),
+        ),
         (consent, terms_documents::NAME, consent, None),
         (
             consent,
             notices::REVISIONS,
             consent,
-            Some("TermsRevisionAnnounced"),
+            Some(&["TermsRevisionAnnounced"]),
         ),
         (
             consent,
             notices::REGISTRATIONS,
             registration,
-            Some("JobSeekerRegistered"),
+            Some(&["JobSeekerRegistered"]),
         ),
         (
             consent,
             deemed_consent::NAME,
             registration,
-            Some("OnlineServicesApplied"),
+            Some(&["OnlineServicesApplied"]),
         ),
         (scheduling, SCHEDULE_CONSUMER, scheduling, None),
         (audit, "auditlog-registration", registration, None),
@@ -484,7 +489,10 @@ async fn caught_up(dbs: &Dbs) -> Result<(), String> {
     }
     for (db, consumer, source, only) in consumers(dbs) {
         let of_source = &counts[&source.schema];
-        let events = only.map_or_else(|| of_source.values().sum(), |t| count(of_source, t));
+        let events: i64 = only.map_or_else(
+            || of_source.values().sum(),
+            |types| types.iter().map(|t| count(of_source, t)).sum(),
+        );
         let applied = db.inbox(consumer).await;
         if applied != events {
             behind.push(format!("{consumer} {applied}/{events}"));

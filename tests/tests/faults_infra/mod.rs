@@ -1038,17 +1038,19 @@ struct Feed {
     at: Svc,
     consumer: String,
     from: Svc,
-    event_type: Option<&'static str>,
+    /// The event types it handles (its subject filter or `handles`), if
+    /// not every one.
+    event_types: Option<&'static [&'static str]>,
 }
 
 fn feeds() -> Vec<Feed> {
     use hellowork_consent::{deemed_consent, projections::notices, projections::terms_documents};
     use hellowork_registration::projections::{CONSENT_STATUS_CONSUMER, REFUSALS_CONSUMER};
-    let feed = |at, consumer: &str, from, event_type| Feed {
+    let feed = |at, consumer: &str, from, event_types| Feed {
         at,
         consumer: consumer.to_owned(),
         from,
-        event_type,
+        event_types,
     };
     vec![
         feed(
@@ -1057,25 +1059,30 @@ fn feeds() -> Vec<Feed> {
             Svc::Consent,
             None,
         ),
-        feed(Svc::Registration, REFUSALS_CONSUMER, Svc::Scheduling, None),
+        feed(
+            Svc::Registration,
+            REFUSALS_CONSUMER,
+            Svc::Scheduling,
+            Some(&["OnlineServicesRefused", "RefusalLifted"]),
+        ),
         feed(Svc::Consent, terms_documents::NAME, Svc::Consent, None),
         feed(
             Svc::Consent,
             notices::REVISIONS,
             Svc::Consent,
-            Some("TermsRevisionAnnounced"),
+            Some(&["TermsRevisionAnnounced"]),
         ),
         feed(
             Svc::Consent,
             notices::REGISTRATIONS,
             Svc::Registration,
-            Some("JobSeekerRegistered"),
+            Some(&["JobSeekerRegistered"]),
         ),
         feed(
             Svc::Consent,
             deemed_consent::NAME,
             Svc::Registration,
-            Some("OnlineServicesApplied"),
+            Some(&["OnlineServicesApplied"]),
         ),
         feed(
             Svc::Scheduling,
@@ -1241,7 +1248,10 @@ impl Audit {
         for feed in feeds() {
             let wanted = totals[&feed.from]
                 .iter()
-                .filter(|(_, _, t)| feed.event_type.is_none_or(|w| w == t))
+                .filter(|(_, _, t)| {
+                    feed.event_types
+                        .is_none_or(|types| types.contains(&t.as_str()))
+                })
                 .count() as i64;
             let have = sqlx::query_scalar::<_, i64>(&format!(
                 "SELECT count(*) FROM {}.consumer_inbox WHERE consumer = $1",
@@ -1461,7 +1471,10 @@ impl Audit {
         for feed in feeds() {
             let wanted: Vec<Uuid> = stores[&feed.from]
                 .iter()
-                .filter(|(_, _, t)| feed.event_type.is_none_or(|w| w == t))
+                .filter(|(_, _, t)| {
+                    feed.event_types
+                        .is_none_or(|types| types.contains(&t.as_str()))
+                })
                 .map(|(id, _, _)| *id)
                 .collect();
             let inbox: Vec<Uuid> = sqlx::query_scalar(&format!(
