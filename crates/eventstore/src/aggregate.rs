@@ -4,7 +4,7 @@
 
 use std::{fmt, marker::PhantomData};
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::{
@@ -24,6 +24,25 @@ pub trait DomainEvent: Sized + Send + Sync {
     fn encode(&self) -> Vec<u8>;
     /// Reads a payload already upcast to the current schema version.
     fn decode(event_type: &str, payload: &[u8]) -> Result<Self, String>;
+}
+
+impl NewEvent {
+    /// `event` to append under a fresh (time-ordered) id, as happened at
+    /// `occurred_at` with `metadata`.
+    pub fn of(
+        event: &impl DomainEvent,
+        occurred_at: DateTime<Utc>,
+        metadata: &EventMetadata,
+    ) -> Self {
+        Self {
+            event_id: Uuid::now_v7(),
+            event_type: event.event_type().to_owned(),
+            schema_version: event.schema_version(),
+            payload: event.encode(),
+            occurred_at,
+            metadata: metadata.clone(),
+        }
+    }
 }
 
 /// A consistency boundary. `decide` and `apply` are pure: no I/O, no clock
@@ -143,14 +162,7 @@ impl<A: Aggregate> Repository<A> {
             let now = Utc::now();
             let new_events = events
                 .iter()
-                .map(|event| NewEvent {
-                    event_id: Uuid::now_v7(),
-                    event_type: event.event_type().to_owned(),
-                    schema_version: event.schema_version(),
-                    payload: event.encode(),
-                    occurred_at: now,
-                    metadata: metadata.clone(),
-                })
+                .map(|event| NewEvent::of(event, now, metadata))
                 .collect();
             match self
                 .store

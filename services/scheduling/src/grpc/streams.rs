@@ -17,13 +17,11 @@ use std::{convert::Infallible, sync::Arc};
 
 use chrono::Utc;
 use hellowork_eventstore::{
-    Aggregate, AppendError, DomainEvent, EventMetadata, EventStore, ExpectedVersion, NewEvent,
-    StreamId,
+    Aggregate, AppendError, EventMetadata, EventStore, ExpectedVersion, NewEvent, StreamId,
 };
 use hellowork_platform::ServiceError;
 use quick_cache::sync::Cache;
 use tokio::sync::Mutex;
-use uuid::Uuid;
 
 use super::history::History;
 use crate::domain::{DomainError, Event};
@@ -138,14 +136,7 @@ where
             let at = Utc::now();
             let appending = events
                 .iter()
-                .map(|event| NewEvent {
-                    event_id: Uuid::now_v7(),
-                    event_type: event.event_type().to_owned(),
-                    schema_version: event.schema_version(),
-                    payload: event.encode(),
-                    occurred_at: at,
-                    metadata: metadata.clone(),
-                })
+                .map(|event| NewEvent::of(event, at, metadata))
                 .collect();
             let expected = ExpectedVersion::Exact(kept.version);
             match self.store.append(stream, expected, appending).await {
