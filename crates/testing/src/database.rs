@@ -6,6 +6,17 @@ use std::{
 
 use sqlx::{Connection, PgConnection, postgres::PgConnectOptions};
 
+use crate::budget::{self, Reservation};
+
+/// What a [`TestDatabase`] declares to the connection budget for its life:
+/// the admin connection that creates it and the one that drops it, one after
+/// the other. Its services declare their own (see [`crate::ServiceEnv`]).
+const DATABASE_CONNECTIONS: u32 = 1;
+
+/// What preparing a template takes besides: the migration lock, the
+/// schema's set-up connection and the migrating pool's connection.
+const TEMPLATE_CONNECTIONS: u32 = 3;
+
 /// A database of its own per test, cloned from a template that was prepared
 /// (migrated) once: `CREATE DATABASE … TEMPLATE` costs milliseconds, where
 /// migrating every test's database would not. Dropped on drop.
@@ -15,6 +26,8 @@ pub struct TestDatabase {
     pub url: String,
     name: String,
     admin: PgConnectOptions,
+    /// Last to drop: counts until the database is dropped.
+    budget: Reservation,
 }
 
 impl TestDatabase {
@@ -32,6 +45,7 @@ impl TestDatabase {
         F: FnOnce(String) -> Fut,
         Fut: std::future::Future<Output = ()>,
     {
+        let budget = budget::reserve(server_url, DATABASE_CONNECTIONS + TEMPLATE_CONNECTIONS);
         let admin = PgConnectOptions::from_str(server_url).expect("valid database url");
         let template = format!("tmpl_{key}_{}", short_hash(fingerprint));
         let mut conn = PgConnection::connect_with(&admin)
@@ -85,11 +99,20 @@ impl TestDatabase {
             .await
             .expect("template unlock");
         let _ = conn.close().await;
+        budget.shrink(TEMPLATE_CONNECTIONS);
         Self {
             url: url_for(server_url, &name),
             name,
             admin,
+            budget,
         }
+    }
+}
+
+impl TestDatabase {
+    /// Declares the connections of a service that uses this database.
+    pub(crate) fn declare_service(&self, connections: u32) {
+        self.budget.grow(connections);
     }
 }
 

@@ -1,5 +1,7 @@
 //! Test support shared by every crate's tests.
 //!
+//! - [`budget`]: the connection budget every database resource below draws
+//!   on, so the suite never exceeds the server's `max_connections`.
 //! - [`TestSchema`]: a Postgres schema of its own per test, migrated, dropped
 //!   afterwards, so tests run in parallel and never see each other's rows.
 //! - [`TestStream`]: a JetStream stream with its own name and subjects on the
@@ -17,6 +19,7 @@
 //!   refusals with details or UNAUTHENTICATED).
 
 pub mod bad_input;
+pub mod budget;
 mod database;
 mod fingerprint;
 mod fixtures;

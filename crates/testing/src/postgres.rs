@@ -1,6 +1,8 @@
 use std::str::FromStr;
 
 use hellowork_eventstore::{SchemaName, connect, migrate};
+
+use crate::budget::{self, Reservation};
 use sqlx::{
     Connection, PgConnection, PgPool,
     postgres::{PgConnectOptions, PgPoolOptions},
@@ -13,12 +15,24 @@ pub fn database_url() -> String {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
 }
 
+/// The pool size of a [`TestSchema`]: enough for the concurrency the event
+/// store's tests exercise (writers racing, a transaction held open while
+/// others commit), small enough for the test's connection share.
+pub const SCHEMA_POOL: u32 = 8;
+
+/// What a [`TestSchema`] declares to the connection budget: its pool, the
+/// sessions of the relays and tailing projections a test runs on it, and the
+/// connection that creates and drops the schema.
+const SCHEMA_CONNECTIONS: u32 = SCHEMA_POOL + budget::SERVICE_SESSIONS + 1;
+
 /// A migrated schema of its own, dropped (with everything in it) on drop.
 #[derive(Debug)]
 pub struct TestSchema {
     pub pool: PgPool,
     pub name: SchemaName,
     options: PgConnectOptions,
+    /// Last to drop: the connections above count until they are closed.
+    _budget: Reservation,
 }
 
 impl TestSchema {
@@ -29,13 +43,14 @@ impl TestSchema {
 
     /// The same on another server (a test's private PostgreSQL).
     pub async fn create_at(url: &str, prefix: &str) -> Self {
+        let budget = budget::reserve(url, SCHEMA_CONNECTIONS);
         let options = PgConnectOptions::from_str(url).expect("valid test database url");
         let name = SchemaName::new(format!("t_{prefix}_{}", crate::unique_suffix()))
             .expect("test schema name");
         let pool = connect(
             options.clone(),
             &name,
-            PgPoolOptions::new().max_connections(16),
+            PgPoolOptions::new().max_connections(SCHEMA_POOL),
         )
         .await
         .expect("connect to the test database");
@@ -44,6 +59,7 @@ impl TestSchema {
             pool,
             name,
             options,
+            _budget: budget,
         }
     }
 }

@@ -2,7 +2,7 @@ use std::time::Duration;
 
 use hellowork_auth::{MintRequest, Role, TokenIssuer};
 
-use crate::TestDatabase;
+use crate::{TestDatabase, budget};
 
 pub(crate) const ISSUER: &str = "hellowork-test";
 pub(crate) const AUDIENCE: &str = "hellowork";
@@ -43,8 +43,14 @@ impl ServiceEnv {
         }
     }
 
-    /// The service's configuration, as environment variables.
+    /// The configuration of one instance of the service, as environment
+    /// variables. Each call declares one instance's connections
+    /// ([`budget::SERVICE_CONNECTIONS`]) against the test's share of the
+    /// connection budget, until the env is dropped: a pool of
+    /// [`budget::SERVICE_POOL`], which a test must not enlarge on the shared
+    /// server.
     pub fn vars(&self) -> Vec<(String, String)> {
+        self.database.declare_service(budget::SERVICE_CONNECTIONS);
         let public_key = format!(
             "{}={}",
             self.issuer.kid(),
@@ -52,6 +58,10 @@ impl ServiceEnv {
         );
         [
             ("HELLOWORK_DATABASE_URL", self.database.url.clone()),
+            (
+                "HELLOWORK_DATABASE_MAX_CONNECTIONS",
+                budget::SERVICE_POOL.to_string(),
+            ),
             ("HELLOWORK_NATS_URL", self.nats_url.clone()),
             ("HELLOWORK_NATS_STREAM", self.stream_name.clone()),
             ("HELLOWORK_NATS_SUBJECT_PREFIX", self.subject_prefix.clone()),

@@ -1,7 +1,8 @@
 //! Art. 2: whether a person may book, asked of the registration service
 //! (`CheckEligibility`) and the consent service (`GetConsentStatus`) over
-//! gRPC as `system`, each with the platform's peer deadline. A peer that
-//! cannot be asked gives UNAVAILABLE: scheduling never guesses.
+//! gRPC as `system`, within what is left of the booking's deadline. A peer
+//! that cannot be asked gives UNAVAILABLE, one too slow for the deadline
+//! DEADLINE_EXCEEDED: scheduling never guesses.
 
 use chrono::{DateTime, Utc};
 use hellowork_platform::{Article, ArticleViolation, ServiceError, SystemAuth};
@@ -51,9 +52,9 @@ pub fn first_article(text: &str) -> Article {
     )
 }
 
-fn unavailable(peer: &'static str, status: &tonic::Status) -> ServiceError {
+fn peer_failed(peer: &'static str, status: &tonic::Status) -> ServiceError {
     tracing::warn!(peer, code = ?status.code(), "eligibility peer call failed");
-    ServiceError::Unavailable(peer)
+    ServiceError::from_peer(peer, status)
 }
 
 impl EligibilityClient {
@@ -65,7 +66,7 @@ impl EligibilityClient {
     }
 
     /// Every unmet condition of eligibility at `at` (the session start), or
-    /// UNAVAILABLE when either peer cannot answer.
+    /// why a peer could not say ([`ServiceError::from_peer`]).
     pub async fn unmet(
         &self,
         job_seeker_id: &str,
@@ -103,12 +104,12 @@ impl EligibilityClient {
                     .to_owned(),
                 description: "Art. 2(2): the person is not registered as a job seeker".to_owned(),
             }),
-            Err(status) => return Err(unavailable("the registration service", &status)),
+            Err(status) => return Err(peer_failed("the registration service", &status)),
         }
         let status = match consent_status {
             Ok(response) => response.into_inner().status(),
             Err(status) if status.code() == Code::NotFound => ConsentStatus::None,
-            Err(status) => return Err(unavailable("the consent service", &status)),
+            Err(status) => return Err(peer_failed("the consent service", &status)),
         };
         // Art. 2(1), 4, 6: consent to the terms, from the consent service
         // itself (registration's view of it may lag).

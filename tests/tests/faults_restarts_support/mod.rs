@@ -42,7 +42,8 @@ use tonic::{Code, Status, transport::Channel};
 
 use crate::common::{date, environment, request_id, timestamp};
 
-/// The deadline scheduling gives its calls to registration and consent.
+/// How long scheduling may take to connect to registration and consent
+/// (its calls to them get what is left of the booking's deadline).
 pub const PEER_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// How long a call is retried while its service is down or catching up.

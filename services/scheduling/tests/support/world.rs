@@ -193,10 +193,6 @@ impl World {
                 registration_url.to_owned(),
             ),
             ("HELLOWORK_CONSENT_URL".to_owned(), consent_url.to_owned()),
-            // A peer that is down refuses the connection at once; the
-            // deadline only bounds a slow one, and 50 bookings at once on a
-            // loaded CI machine may take a few seconds to be answered.
-            ("HELLOWORK_PEER_TIMEOUT".to_owned(), "10s".to_owned()),
         ]);
         let settings = SchedulingSettings::from_vars(
             Environment::Development,
