@@ -47,6 +47,10 @@ fn commands() -> usize {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nats_killed_and_restarted_mid_load_every_acknowledged_event_reaches_every_projection_once()
 {
+    // Four services of 3 + 3 connections each, their databases, the audit
+    // reader and the template's set-up: more than one test's share of the
+    // shared server, so this test runs with no other beside it.
+    hellowork_testing::budget::exclusive();
     let began = Instant::now();
     let commands = commands();
     // NATS dies after 30 % of the load.

@@ -6,7 +6,10 @@ use std::{
     time::Instant,
 };
 
-use sqlx::{PgPool, Row, postgres::PgRow};
+use sqlx::{
+    PgPool, Row,
+    postgres::{PgPoolOptions, PgRow},
+};
 use tokio::sync::{mpsc, oneshot};
 use tracing::Instrument;
 
@@ -33,6 +36,14 @@ pub struct StoreConfig {
     pub writers: usize,
     /// Most appends coalesced into one commit.
     pub max_batch: usize,
+    /// Connections the writers commit on: a pool of their own beside the
+    /// store's, so an append never waits for a connection that its caller
+    /// holds. A consumer applying a page in a transaction, or a request
+    /// inside one, may append and wait for the writer; were the writer to
+    /// draw on the same pool, enough of them at once would take every
+    /// connection and wait for ever (until the acquire timeout). Fewer
+    /// connections than writers only queue their commits.
+    pub writer_connections: u32,
 }
 
 impl StoreConfig {
@@ -41,6 +52,7 @@ impl StoreConfig {
             service: service.into(),
             writers: 4,
             max_batch: 512,
+            writer_connections: 4,
         }
     }
 }
@@ -69,11 +81,15 @@ impl EventStore {
     pub fn new(pool: PgPool, config: StoreConfig, upcasters: Upcasters) -> Self {
         // Capacity 1: signals arriving while one is pending coalesce into it.
         let (committed, commits) = mpsc::channel(1);
+        let commit_pool = PgPoolOptions::new()
+            .max_connections(config.writer_connections.max(1))
+            .acquire_timeout(pool.options().get_acquire_timeout())
+            .connect_lazy_with((*pool.connect_options()).clone());
         let writers = (0..config.writers.max(1))
             .map(|_| {
                 let (sender, receiver) = mpsc::channel(config.max_batch * 4);
                 tokio::spawn(run_writer(
-                    pool.clone(),
+                    commit_pool.clone(),
                     config.service.clone(),
                     receiver,
                     config.max_batch.max(1),

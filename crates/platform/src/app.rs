@@ -96,7 +96,10 @@ impl Platform {
         let system = Arc::new(SystemCredentials::from_config(&config).map_err(StartupError::Auth)?);
         let store = EventStore::new(
             pool.clone(),
-            StoreConfig::new(config.service.name()),
+            StoreConfig {
+                writer_connections: config.database.writer_connections,
+                ..StoreConfig::new(config.service.name())
+            },
             upcasters,
         );
         Ok(Self {

@@ -79,8 +79,12 @@ pub struct DatabaseConfig {
     pub options: Secret<PgConnectOptions>,
     pub schema: SchemaName,
     pub max_connections: u32,
-    /// How long a request waits for a connection before the database counts
-    /// as unavailable (UNAVAILABLE, not a request hanging until its deadline).
+    /// The event store writers' own connections, beside the pool (see
+    /// `hellowork_eventstore::StoreConfig::writer_connections`).
+    pub writer_connections: u32,
+    /// How long a request waits for a connection of an exhausted pool before
+    /// the database counts as unavailable (UNAVAILABLE, not a request
+    /// hanging until its deadline).
     pub acquire_timeout: Duration,
 }
 
@@ -213,6 +217,7 @@ impl PlatformConfig {
                 options: Secret(env.database_url()?),
                 schema,
                 max_connections: env.parsed("DATABASE_MAX_CONNECTIONS", 16)?,
+                writer_connections: env.parsed("DATABASE_WRITER_CONNECTIONS", 4)?,
                 acquire_timeout: env
                     .duration("DATABASE_ACQUIRE_TIMEOUT", Duration::from_secs(3))?,
             },

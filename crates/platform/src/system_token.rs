@@ -186,6 +186,45 @@ mod tests {
         std::fs::remove_dir_all(dir).unwrap();
     }
 
+    /// The `grpc-timeout` an outgoing call carries, or the interceptor's
+    /// refusal.
+    fn sent_timeout(credentials: &Arc<SystemCredentials>) -> Result<Duration, Status> {
+        let request = credentials.interceptor().call(Request::new(()))?;
+        let header = request.metadata().get("grpc-timeout").unwrap();
+        Ok(crate::deadline::parse_grpc_timeout(header.to_str().unwrap()).unwrap())
+    }
+
+    #[tokio::test]
+    async fn outgoing_calls_carry_what_is_left_of_the_requests_deadline() {
+        let dir = std::env::temp_dir().join(format!("hellowork-deadline-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("system.token");
+        std::fs::write(&file, "issued.by.idp\n").unwrap();
+        let config = config_with(&[
+            ("HELLOWORK_PEER_TIMEOUT", "2s".into()),
+            ("HELLOWORK_SYSTEM_TOKEN_FILE", file.display().to_string()),
+        ]);
+        let credentials = Arc::new(SystemCredentials::from_config(&config).unwrap());
+        // Outside a request (a background task): the peer timeout.
+        assert_eq!(sent_timeout(&credentials).unwrap(), Duration::from_secs(2));
+        // Within one: what is left of it, longer or shorter than the peer
+        // timeout alike.
+        for budget in [Duration::from_millis(500), Duration::from_secs(8)] {
+            let deadline = tokio::time::Instant::now() + budget;
+            let sent = crate::deadline::within(deadline, async { sent_timeout(&credentials) })
+                .await
+                .unwrap();
+            assert!(sent <= budget && sent > budget - Duration::from_millis(100), "{sent:?}");
+        }
+        // A request already out of time calls no peer.
+        let past = tokio::time::Instant::now();
+        let refused = crate::deadline::within(past, async { sent_timeout(&credentials) })
+            .await
+            .unwrap_err();
+        assert_eq!(refused.code(), tonic::Code::DeadlineExceeded);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
     #[test]
     fn production_without_a_system_token_is_refused_at_start() {
         let config = config_with(&[

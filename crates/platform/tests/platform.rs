@@ -326,6 +326,35 @@ async fn a_callers_deadline_stops_the_request_and_nothing_is_written() {
 }
 
 #[tokio::test]
+async fn a_request_beyond_the_servers_own_timeout_is_answered_deadline_exceeded() {
+    let env = sample::environment().await;
+    let service = sample::start(&env, &[("HELLOWORK_REQUEST_TIMEOUT", "200ms")]).await;
+    let mut client = service.client().await;
+    // The caller sets no deadline: the server's request timeout is the
+    // request's deadline, and the server itself says it passed.
+    let request = env.request(
+        SlowRequest {
+            hold_millis: 1000,
+            job_seeker_id: "seeker-1".into(),
+        },
+        "staff-1",
+        Role::Counsellor,
+    );
+    let started = Instant::now();
+    let error = client.slow(request).await.unwrap_err();
+    let took = started.elapsed();
+    assert_eq!(error.code(), Code::DeadlineExceeded, "{error:?}");
+    assert!(error.message().contains("deadline"), "{error:?}");
+    assert!(
+        took >= Duration::from_millis(180) && took < Duration::from_millis(800),
+        "answered after {took:?}"
+    );
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    assert_eq!(stored_events(&env).await, 0, "the abandoned request wrote nothing");
+    service.shutdown.cancel();
+}
+
+#[tokio::test]
 async fn oversized_messages_are_refused() {
     let env = sample::environment().await;
     let service = sample::start(&env, &[("HELLOWORK_MAX_MESSAGE_BYTES", "1024")]).await;

@@ -41,10 +41,15 @@ pub const DEFAULT_BUDGET: u32 = 72;
 /// (`HELLOWORK_DATABASE_MAX_CONNECTIONS`).
 pub const SERVICE_POOL: u32 = 3;
 
-/// What one service may hold outside its pool: the relay's leadership
-/// session and its `LISTEN`, and a tailing projection's `LISTEN` (while it
-/// starts: the migration lock and the schema's set-up connection).
-pub const SERVICE_SESSIONS: u32 = 3;
+/// The event store writers' connections of every service under test
+/// (`HELLOWORK_DATABASE_WRITER_CONNECTIONS`).
+pub const SERVICE_WRITER_CONNECTIONS: u32 = 1;
+
+/// What one service may hold outside its pool: the writers' connection, the
+/// relay's leadership session and its `LISTEN`, and a tailing projection's
+/// `LISTEN` (while it starts, fewer: the migration lock and the schema's
+/// set-up connection).
+pub const SERVICE_SESSIONS: u32 = SERVICE_WRITER_CONNECTIONS + 3;
 
 /// What one service under test may open at most.
 pub const SERVICE_CONNECTIONS: u32 = SERVICE_POOL + SERVICE_SESSIONS;
@@ -84,8 +89,8 @@ impl Ticket {
         assert!(
             declared <= self.capacity(),
             "this test declares {declared} connections to {server}, more than its share of \
-             {capacity} (hellowork_testing::budget): hold `hellowork_testing::budget::exclusive()` \
-             from the test's start so it runs alone with the whole budget, or use a private server",
+             {capacity} (hellowork_testing::budget): call `hellowork_testing::budget::exclusive()` \
+             first in the test so it runs alone with the whole budget, or use a private server",
             server = self.server,
             capacity = self.capacity(),
         );

@@ -110,6 +110,11 @@ impl TestDatabase {
 }
 
 impl TestDatabase {
+    /// The database's name (`pg_stat_activity.datname` of its sessions).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
     /// Declares the connections of a service that uses this database.
     pub(crate) fn declare_service(&self, connections: u32) {
         self.budget.grow(connections);

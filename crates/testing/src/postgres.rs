@@ -20,10 +20,15 @@ pub fn database_url() -> String {
 /// others commit), small enough for the test's connection share.
 pub const SCHEMA_POOL: u32 = 8;
 
+/// What the event stores, relays and tailing projections a test runs on a
+/// [`TestSchema`] hold outside its pool: two stores' writer pools
+/// (`StoreConfig::new`'s four connections each), a relay's leadership
+/// session and `LISTEN`, and two tailers' `LISTEN`.
+const SCHEMA_SESSIONS: u32 = 2 * 4 + 2 + 2;
+
 /// What a [`TestSchema`] declares to the connection budget: its pool, the
-/// sessions of the relays and tailing projections a test runs on it, and the
-/// connection that creates and drops the schema.
-const SCHEMA_CONNECTIONS: u32 = SCHEMA_POOL + budget::SERVICE_SESSIONS + 1;
+/// sessions above and the connection that creates and drops the schema.
+const SCHEMA_CONNECTIONS: u32 = SCHEMA_POOL + SCHEMA_SESSIONS + 1;
 
 /// A migrated schema of its own, dropped (with everything in it) on drop.
 #[derive(Debug)]

@@ -47,8 +47,8 @@ impl ServiceEnv {
     /// variables. Each call declares one instance's connections
     /// ([`budget::SERVICE_CONNECTIONS`]) against the test's share of the
     /// connection budget, until the env is dropped: a pool of
-    /// [`budget::SERVICE_POOL`], which a test must not enlarge on the shared
-    /// server.
+    /// [`budget::SERVICE_POOL`] and [`budget::SERVICE_WRITER_CONNECTIONS`]
+    /// for the writers, which a test must not enlarge on the shared server.
     pub fn vars(&self) -> Vec<(String, String)> {
         self.database.declare_service(budget::SERVICE_CONNECTIONS);
         let public_key = format!(
@@ -61,6 +61,10 @@ impl ServiceEnv {
             (
                 "HELLOWORK_DATABASE_MAX_CONNECTIONS",
                 budget::SERVICE_POOL.to_string(),
+            ),
+            (
+                "HELLOWORK_DATABASE_WRITER_CONNECTIONS",
+                budget::SERVICE_WRITER_CONNECTIONS.to_string(),
             ),
             ("HELLOWORK_NATS_URL", self.nats_url.clone()),
             ("HELLOWORK_NATS_STREAM", self.stream_name.clone()),
@@ -122,6 +126,16 @@ impl ServiceEnv {
             .expect("a token is valid metadata");
         request.metadata_mut().insert("authorization", token);
         request
+    }
+
+    /// The `iss` the service expects of tokens (`HELLOWORK_JWT_ISSUER`).
+    pub fn jwt_issuer(&self) -> &'static str {
+        ISSUER
+    }
+
+    /// The `aud` the service expects of tokens (`HELLOWORK_JWT_AUDIENCE`).
+    pub fn jwt_audience(&self) -> &'static str {
+        AUDIENCE
     }
 
     /// The issuer tokens are verified against (to mint odd ones in tests).

@@ -339,17 +339,10 @@ struct Minter {
 
 impl Minter {
     fn of(env: &ServiceEnv) -> Self {
-        let var = |name: &str| {
-            env.vars()
-                .into_iter()
-                .find(|(k, _)| k == name)
-                .map(|(_, v)| v)
-                .expect("the environment names its token issuer and audience")
-        };
         Self {
             issuer: env.issuer().clone(),
-            jwt_issuer: var("HELLOWORK_JWT_ISSUER"),
-            audience: var("HELLOWORK_JWT_AUDIENCE"),
+            jwt_issuer: env.jwt_issuer().to_owned(),
+            audience: env.jwt_audience().to_owned(),
             cache: Arc::default(),
         }
     }

@@ -170,7 +170,7 @@ impl World {
         world
     }
 
-    fn url_of(&self, running: Option<&Running>) -> String {
+    pub fn url_of(&self, running: Option<&Running>) -> String {
         format!("http://{}", running.expect("running").addr)
     }
 
@@ -181,6 +181,18 @@ impl World {
         cutoff: &str,
         registration_url: &str,
         consent_url: &str,
+    ) -> Running {
+        self.start_scheduling_with(cutoff, registration_url, consent_url, &[])
+            .await
+    }
+
+    /// The same with `extra` settings (`HELLOWORK_…`) on top.
+    pub async fn start_scheduling_with(
+        &self,
+        cutoff: &str,
+        registration_url: &str,
+        consent_url: &str,
+        extra: &[(&str, &str)],
     ) -> Running {
         let mut vars = self.env.vars();
         vars.extend([
@@ -194,6 +206,7 @@ impl World {
             ),
             ("HELLOWORK_CONSENT_URL".to_owned(), consent_url.to_owned()),
         ]);
+        vars.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
         let settings = SchedulingSettings::from_vars(
             Environment::Development,
             vec![("HELLOWORK_ATTENDANT_CUTOFF".to_owned(), cutoff.to_owned())],
