@@ -39,7 +39,7 @@ pub const DEFAULT_BUDGET: u32 = 72;
 
 /// The pool size every service under test gets
 /// (`HELLOWORK_DATABASE_MAX_CONNECTIONS`).
-pub const SERVICE_POOL: u32 = 3;
+pub const SERVICE_POOL: u32 = 2;
 
 /// The event store writers' connections of every service under test
 /// (`HELLOWORK_DATABASE_WRITER_CONNECTIONS`).
