@@ -62,7 +62,10 @@ pub async fn connect(
 /// listener keeps its connection for as long as it lives, which taken from a
 /// small pool would leave requests waiting for the rest. The session has the
 /// pool's options (the schema's search path) and reconnects by itself.
-pub(crate) async fn listen_outside(pool: &PgPool, channel: &str) -> Result<PgListener, sqlx::Error> {
+pub(crate) async fn listen_outside(
+    pool: &PgPool,
+    channel: &str,
+) -> Result<PgListener, sqlx::Error> {
     let own = PgPoolOptions::new()
         .max_connections(1)
         .max_lifetime(None)

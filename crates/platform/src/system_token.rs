@@ -214,7 +214,10 @@ mod tests {
             let sent = crate::deadline::within(deadline, async { sent_timeout(&credentials) })
                 .await
                 .unwrap();
-            assert!(sent <= budget && sent > budget - Duration::from_millis(100), "{sent:?}");
+            assert!(
+                sent <= budget && sent > budget - Duration::from_millis(100),
+                "{sent:?}"
+            );
         }
         // A request already out of time calls no peer.
         let past = tokio::time::Instant::now();

@@ -350,7 +350,11 @@ async fn a_request_beyond_the_servers_own_timeout_is_answered_deadline_exceeded(
         "answered after {took:?}"
     );
     tokio::time::sleep(Duration::from_millis(1200)).await;
-    assert_eq!(stored_events(&env).await, 0, "the abandoned request wrote nothing");
+    assert_eq!(
+        stored_events(&env).await,
+        0,
+        "the abandoned request wrote nothing"
+    );
     service.shutdown.cancel();
 }
 

@@ -204,7 +204,9 @@ fn ticket_for(server: &str, want: Want) -> Arc<Ticket> {
 fn server_of(url: &str) -> String {
     let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
     let authority = rest.split(['/', '?']).next().unwrap_or_default();
-    let host_port = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
+    let host_port = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host);
     if host_port.contains(':') && !host_port.ends_with(']') {
         host_port.to_owned()
     } else {
@@ -283,7 +285,10 @@ mod tests {
             server_of("postgres://postgres@127.0.0.1:5432/test"),
             "127.0.0.1:5432"
         );
-        assert_eq!(server_of("postgres://u:p@db:6543/x?sslmode=disable"), "db:6543");
+        assert_eq!(
+            server_of("postgres://u:p@db:6543/x?sslmode=disable"),
+            "db:6543"
+        );
         assert_eq!(server_of("postgres://localhost/test"), "localhost:5432");
         assert_eq!(server_of("postgres://u@[::1]:5433/t"), "[::1]:5433");
     }
@@ -347,6 +352,9 @@ mod tests {
             hold.send(()).unwrap();
             thread.join().unwrap();
         }
-        assert!(try_slot(&server, 0).is_some(), "slots come back as threads end");
+        assert!(
+            try_slot(&server, 0).is_some(),
+            "slots come back as threads end"
+        );
     }
 }

@@ -56,7 +56,10 @@ impl Lock {
     }
 
     async fn release(mut self) {
-        sqlx::query("ROLLBACK").execute(&mut self.conn).await.unwrap();
+        sqlx::query("ROLLBACK")
+            .execute(&mut self.conn)
+            .await
+            .unwrap();
         self.conn.close().await.unwrap();
     }
 }
@@ -115,7 +118,9 @@ async fn a_slow_registration_is_waited_for_within_the_deadline_and_is_never_unav
     };
     let (answers, (most, most_waiting, most_scheduling)) = tokio::join!(burst, watch);
     for answer in &answers {
-        let booking = answer.as_ref().expect("a held-up registration is waited for");
+        let booking = answer
+            .as_ref()
+            .expect("a held-up registration is waited for");
         assert!(booking.get_ref().booking.is_some());
     }
     assert_eq!(

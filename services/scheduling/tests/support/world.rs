@@ -206,7 +206,11 @@ impl World {
             ),
             ("HELLOWORK_CONSENT_URL".to_owned(), consent_url.to_owned()),
         ]);
-        vars.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+        vars.extend(
+            extra
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+        );
         let settings = SchedulingSettings::from_vars(
             Environment::Development,
             vec![("HELLOWORK_ATTENDANT_CUTOFF".to_owned(), cutoff.to_owned())],
