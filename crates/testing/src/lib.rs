@@ -45,15 +45,25 @@ pub use stream::{TestStream, nats_url};
 /// Runs an async clean-up to completion from `Drop`, on a thread of its own so
 /// it works whether or not the dropping thread is inside a Tokio runtime.
 fn block_on_cleanup<F: std::future::Future<Output = ()> + Send + 'static>(cleanup: F) {
+    let _ = block_on(cleanup);
+}
+
+/// Runs `work` to completion on a thread and runtime of its own (so from
+/// sync code, inside a Tokio runtime or not); `None` if that thread could
+/// not run it.
+fn block_on<T, F>(work: F) -> Option<T>
+where
+    T: Send + 'static,
+    F: std::future::Future<Output = T> + Send + 'static,
+{
     let worker = std::thread::spawn(move || {
-        if let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+        tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
-        {
-            runtime.block_on(cleanup);
-        }
+            .ok()
+            .map(|runtime| runtime.block_on(work))
     });
-    let _ = worker.join();
+    worker.join().ok().flatten()
 }
 
 /// A short unique suffix for names of per-test resources.

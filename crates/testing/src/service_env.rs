@@ -26,6 +26,8 @@ impl ServiceEnv {
     /// `service` is the service's name (`consent`); `database` a database
     /// prepared for it (see [`TestDatabase::from_template`]).
     pub fn new(service: &str, database: TestDatabase, nats_url: &str) -> Self {
+        // The service creates its stream on the server when it starts.
+        crate::stream::ensure_anchor(nats_url);
         let id = crate::unique_suffix();
         let issuer = TokenIssuer::generate(format!("test-{id}")).expect("generate a signing key");
         let key_dir = std::env::temp_dir().join(format!("hellowork-keys-{id}"));
