@@ -13,6 +13,8 @@
 //! - [`ServiceEnv`]: what one service under test needs (database, stream,
 //!   signing key, `HELLOWORK_*` variables) and tokens for any role.
 //! - [`ServiceProcess`]: a service binary running as its own process.
+//! - [`Port`]: a port for a server a test starts as a process, reserved
+//!   below the ephemeral range so nothing else takes it meanwhile.
 //! - [`Scenario`]: given/when/then for pure aggregates.
 //! - [`bad_input`]: every RPC of a service called with generated bad
 //!   requests and bad tokens (no panic, no write, only INVALID_ARGUMENT,
@@ -24,6 +26,7 @@ mod database;
 mod fingerprint;
 mod fixtures;
 mod nats_server;
+mod ports;
 mod postgres;
 mod postgres_server;
 mod scenario;
@@ -35,6 +38,7 @@ pub use database::TestDatabase;
 pub use fingerprint::template_fingerprint;
 pub use fixtures::passing_environment;
 pub use nats_server::NatsServer;
+pub use ports::Port;
 pub use postgres::{TestSchema, database_url};
 pub use postgres_server::PostgresServer;
 pub use scenario::Scenario;

@@ -1,9 +1,11 @@
 use std::{
-    net::{TcpListener, TcpStream},
+    net::TcpStream,
     path::PathBuf,
     process::{Child, Command, Stdio},
     time::{Duration, Instant},
 };
+
+use crate::Port;
 
 /// A private `nats-server` with JetStream on a free port and its own store
 /// directory, for tests that stop and restart the broker. Killed and its
@@ -11,14 +13,14 @@ use std::{
 /// reconnect on their own.
 #[derive(Debug)]
 pub struct NatsServer {
-    port: u16,
+    port: Port,
     store_dir: PathBuf,
     child: Option<Child>,
 }
 
 impl NatsServer {
     pub fn start() -> Self {
-        let port = free_port();
+        let port = Port::reserve();
         let store_dir =
             std::env::temp_dir().join(format!("hellowork-nats-{}", crate::unique_suffix()));
         std::fs::create_dir_all(&store_dir).expect("create the nats store dir");
@@ -32,7 +34,7 @@ impl NatsServer {
     }
 
     pub fn url(&self) -> String {
-        format!("nats://127.0.0.1:{}", self.port)
+        format!("nats://127.0.0.1:{}", self.port.number())
     }
 
     /// Kills the server (SIGKILL: no goodbye to clients).
@@ -52,7 +54,7 @@ impl NatsServer {
                 "-a",
                 "127.0.0.1",
                 "-p",
-                &self.port.to_string(),
+                &self.port.number().to_string(),
                 "-js",
                 "-sd",
             ])
@@ -63,11 +65,11 @@ impl NatsServer {
             .expect("spawn nats-server (is it installed?)");
         self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(10);
-        while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+        while TcpStream::connect(("127.0.0.1", self.port.number())).is_err() {
             assert!(
                 Instant::now() < deadline,
                 "nats-server did not start on port {}",
-                self.port
+                self.port.number()
             );
             std::thread::sleep(Duration::from_millis(20));
         }
@@ -88,11 +90,4 @@ fn binary() -> PathBuf {
     } else {
         PathBuf::from("nats-server")
     }
-}
-
-pub(crate) fn free_port() -> u16 {
-    TcpListener::bind(("127.0.0.1", 0))
-        .and_then(|listener| listener.local_addr())
-        .map(|addr| addr.port())
-        .expect("a free port")
 }

@@ -7,13 +7,15 @@ use std::{
 
 const BIN: &str = "/usr/lib/postgresql/15/bin";
 
+use crate::Port;
+
 /// A private PostgreSQL 15 (`initdb` + `postgres`) on a free port with its own
 /// data directory, for tests that stop and restart the database. Runs as the
 /// `postgres` user when the test runs as root (PostgreSQL refuses root).
 /// Stopped and its directory removed on drop.
 #[derive(Debug)]
 pub struct PostgresServer {
-    port: u16,
+    port: Port,
     data_dir: PathBuf,
     child: Option<Child>,
 }
@@ -35,7 +37,7 @@ impl PostgresServer {
             .expect("run initdb (is PostgreSQL 15 installed?)");
         assert!(status.success(), "initdb failed");
         let mut server = Self {
-            port: crate::nats_server::free_port(),
+            port: Port::reserve(),
             data_dir,
             child: None,
         };
@@ -45,7 +47,10 @@ impl PostgresServer {
 
     /// URL of its `postgres` database.
     pub fn url(&self) -> String {
-        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+        format!(
+            "postgres://postgres@127.0.0.1:{}/postgres",
+            self.port.number()
+        )
     }
 
     /// Fast shutdown: connections are cut, as in an outage. (The child may
@@ -72,7 +77,7 @@ impl PostgresServer {
             .arg(&self.data_dir)
             .args([
                 "-p",
-                &self.port.to_string(),
+                &self.port.number().to_string(),
                 "-c",
                 "listen_addresses=127.0.0.1",
                 "-c",
@@ -85,11 +90,11 @@ impl PostgresServer {
             .expect("spawn postgres");
         self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(20);
-        while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+        while TcpStream::connect(("127.0.0.1", self.port.number())).is_err() {
             assert!(
                 Instant::now() < deadline,
                 "postgres did not start on port {}",
-                self.port
+                self.port.number()
             );
             std::thread::sleep(Duration::from_millis(25));
         }

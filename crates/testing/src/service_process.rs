@@ -9,6 +9,8 @@ use tonic_health::pb::{
     HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
 };
 
+use crate::Port;
+
 /// A service binary running as its own process (as in production), on free
 /// ports, with its output kept in a log file shown when something fails.
 /// Killed on drop.
@@ -16,6 +18,8 @@ use tonic_health::pb::{
 pub struct ServiceProcess {
     pub grpc_addr: SocketAddr,
     pub metrics_addr: SocketAddr,
+    /// Held while the process may listen on them.
+    _ports: [Port; 2],
     name: String,
     log: PathBuf,
     child: Option<Child>,
@@ -31,8 +35,9 @@ impl ServiceProcess {
             "{} is not built; run `cargo build -p {binary}` or `cargo test --workspace`",
             path.display()
         );
-        let grpc_addr = SocketAddr::from(([127, 0, 0, 1], crate::nats_server::free_port()));
-        let metrics_addr = SocketAddr::from(([127, 0, 0, 1], crate::nats_server::free_port()));
+        let ports = [Port::reserve(), Port::reserve()];
+        let grpc_addr = SocketAddr::from(([127, 0, 0, 1], ports[0].number()));
+        let metrics_addr = SocketAddr::from(([127, 0, 0, 1], ports[1].number()));
         let log = std::env::temp_dir().join(format!("{binary}-{}.log", crate::unique_suffix()));
         let output = std::fs::File::create(&log).expect("create the service log");
         let child = Command::new(&path)
@@ -47,6 +52,7 @@ impl ServiceProcess {
         Self {
             grpc_addr,
             metrics_addr,
+            _ports: ports,
             name: binary.to_owned(),
             log,
             child: Some(child),

@@ -11,6 +11,7 @@ use std::{
     time::{Duration, Instant},
 };
 
+use hellowork_testing::Port;
 use serde_json::Value;
 use serde_yaml_ng::Value as Yaml;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -62,6 +63,8 @@ pub fn deploy(path: &str) -> PathBuf {
 #[derive(Debug)]
 pub struct Prometheus {
     pub addr: SocketAddr,
+    /// Held while Prometheus listens on it.
+    _port: Port,
     child: Option<Child>,
     dir: tempfile::TempDir,
 }
@@ -74,7 +77,8 @@ impl Prometheus {
         let dir = tempfile::tempdir().expect("a temporary directory");
         let config = dir.path().join("prometheus.yml");
         std::fs::write(&config, configuration(targets)).expect("write the configuration");
-        let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
+        let port = Port::reserve();
+        let addr = SocketAddr::from(([127, 0, 0, 1], port.number()));
         let log = std::fs::File::create(dir.path().join("prometheus.log")).expect("a log file");
         let child = Command::new(binary)
             .arg(format!("--config.file={}", config.display()))
@@ -90,6 +94,7 @@ impl Prometheus {
             .expect("spawn prometheus");
         let mut prometheus = Self {
             addr,
+            _port: port,
             child: Some(child),
             dir,
         };
@@ -188,13 +193,6 @@ fn configuration(targets: &[(&str, SocketAddr)]) -> String {
         job["static_configs"] = Yaml::Sequence(vec![static_config]);
     }
     serde_yaml_ng::to_string(&config).expect("serialize the configuration")
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .expect("a free port")
-        .port()
 }
 
 /// `application/x-www-form-urlencoded` of one value.
