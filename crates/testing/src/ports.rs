@@ -14,6 +14,8 @@
 use std::{
     fs::{File, OpenOptions, TryLockError},
     net::TcpListener,
+    path::PathBuf,
+    sync::OnceLock,
 };
 
 /// How many ports below the ephemeral range tests draw from.
@@ -63,8 +65,12 @@ fn range() -> (u16, u16) {
 
 /// The lock of `number`'s file, if no other test holds it.
 fn hold(number: u16) -> Option<File> {
-    let dir = std::env::temp_dir().join("hellowork-test-ports");
-    std::fs::create_dir_all(&dir).expect("create the test ports' directory");
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    let dir = DIR.get_or_init(|| {
+        let dir = std::env::temp_dir().join("hellowork-test-ports");
+        std::fs::create_dir_all(&dir).expect("create the test ports' directory");
+        dir
+    });
     let file = OpenOptions::new()
         .create(true)
         .truncate(false)
