@@ -12,6 +12,8 @@
 //! - [`Aggregate`] and [`Repository`]: the pure decide/apply shape of domain
 //!   code and its loading and saving.
 //! - [`Upcasters`]: old event schemas stay readable.
+//! - [`rewrite`]: a legal erasure's exception to immutability: stored
+//!   payloads and published messages rewritten as the caller decides.
 
 mod aggregate;
 mod consumer;
@@ -23,6 +25,7 @@ pub mod metrics;
 mod model;
 mod plan;
 mod relay;
+pub mod rewrite;
 mod store;
 mod tail;
 mod upcast;
