@@ -12,6 +12,13 @@ pub mod events {
     }
 }
 
+/// `hellowork.sealing.v1`: sealed device identifiers (HPKE) and per-person sealed fields (Art. 7(2), 8).
+pub mod sealing {
+    pub mod v1 {
+        tonic::include_proto!("hellowork.sealing.v1");
+    }
+}
+
 /// `hellowork.registration.v1`: registration, application, attestations, eligibility (Art. 2, 5, 6).
 pub mod registration {
     pub mod v1 {
