@@ -14,6 +14,7 @@ use tonic::service::Routes;
 use crate::{
     grpc::RegistrationApi,
     projections::{ConsentStatusProjection, RefusalProjection},
+    sealed::{PersonalKeys, SealedRepository, upgrade},
     settings::RegistrationSettings,
 };
 
@@ -37,6 +38,14 @@ pub async fn build_with(
     settings: RegistrationSettings,
 ) -> Result<Application, StartupError> {
     let platform = Platform::connect(config, &MIGRATOR, Upcasters::new()).await?;
+    let keys = PersonalKeys::new(platform.pool.clone(), settings.keks.clone());
+    // Art. 8: before the relay publishes or the API answers anything.
+    // The platform's errors have no variant for a service's data upgrade; it
+    // is the database not being ready, as for the settings above.
+    let upgraded = upgrade::run(&platform, &keys)
+        .await
+        .map_err(|error| StartupError::Database(sqlx::Error::Configuration(Box::new(error))))?;
+    tracing::info!(?upgraded, "registration's personal data upgrade done");
     // The peers' streams may not exist yet (a peer that never ran): creating
     // them with the producer's own settings lets our consumers attach now.
     let consent = platform.config.stream_of(Service::Consent).clone();
@@ -47,7 +56,7 @@ pub async fn build_with(
             .map_err(StartupError::Stream)?;
     }
     let api = RegistrationServiceServer::new(RegistrationApi::new(
-        platform.store.clone(),
+        SealedRepository::new(platform.store.clone(), keys),
         platform.pool.clone(),
         settings,
     ))

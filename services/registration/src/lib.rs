@@ -7,6 +7,8 @@
 //! - [`domain`]: the pure rules.
 //! - [`projections`]: read models of the consent service's and scheduling's
 //!   events that eligibility needs.
+//! - [`sealed`]: personal data sealed per person, erased by destroying the
+//!   person's key (Art. 8).
 //! - [`grpc`]: the thin tonic adapter.
 //! - [`metrics`]: what it counts for Prometheus.
 //! - [`app`]: wiring onto the platform.
@@ -16,6 +18,7 @@ pub mod domain;
 pub mod grpc;
 pub mod metrics;
 pub mod projections;
+pub mod sealed;
 pub mod settings;
 
 pub use app::{MIGRATOR, SERVICE_NAME, build, build_with};

@@ -27,13 +27,15 @@ pub const ELIGIBILITY_ANSWERS: &str = "registration_eligibility_answers_total";
 /// (e.g. `CONSENT_MISSING`) and `article` (e.g. `2(1)`, or `5, 12(4)` for a
 /// condition of two); an answer with three unmet conditions counts three.
 pub const UNMET_CONDITIONS: &str = "registration_eligibility_unmet_conditions_total";
+/// Art. 8: job seekers erased, by `reason` (`APPI_REQUEST`, `RETENTION_ENDED`).
+pub const ERASURES: &str = "registration_job_seekers_erased_total";
 
 /// Counts what `events`, just appended, record.
 pub fn record(events: &[Event]) {
     for event in events {
         match event {
             Event::Registered(e) => {
-                let channel = label(e.channel().as_str_name(), "REGISTRATION_CHANNEL_");
+                let channel = label(e.channel.as_str_name(), "REGISTRATION_CHANNEL_");
                 metrics::counter!(REGISTRATIONS, "channel" => channel).increment(1);
             }
             Event::OnlineServicesApplied(_) => metrics::counter!(APPLICATIONS).increment(1),
@@ -48,6 +50,10 @@ pub fn record(events: &[Event]) {
                     metrics::counter!(ENVIRONMENT_FAILURES, "article" => article(&item.article))
                         .increment(1);
                 }
+            }
+            Event::Erased(e) => {
+                let reason = label(e.reason().as_str_name(), "ERASURE_REASON_");
+                metrics::counter!(ERASURES, "reason" => reason).increment(1);
             }
             Event::RegistrationCompleted(_) => {}
         }

@@ -5,6 +5,10 @@
 use std::sync::Arc;
 
 use hellowork_platform::{ConfigError, Environment};
+use hellowork_sealing::{
+    personal::KeyEncryptionKeys,
+    ring::{self, RingKey},
+};
 
 use crate::domain::{EnvironmentPolicy, FileSharingList, IdentityKey, OsLifecycle};
 
@@ -16,12 +20,21 @@ pub const FILE_SHARING_VAR: &str = "HELLOWORK_FILE_SHARING_SOFTWARE";
 pub const VALIDITY_VAR: &str = "HELLOWORK_ATTESTATION_VALIDITY";
 /// Art. 5(6): oldest acceptable antivirus pattern file.
 pub const PATTERN_AGE_VAR: &str = "HELLOWORK_ANTIVIRUS_PATTERN_MAX_AGE";
+/// Art. 8: the key-encryption keys of the people's data keys,
+/// `kid=base64(32 bytes),...`, the first current.
+pub const KEKS_VAR: &str = "HELLOWORK_REGISTRATION_KEKS";
+/// Art. 8: a file holding the same text as [`KEKS_VAR`].
+pub const KEKS_FILE_VAR: &str = "HELLOWORK_REGISTRATION_KEKS_FILE";
 
 /// Development only: ids derived with a published key can be recomputed by
 /// anyone who knows a person's data, so production refuses to start with it.
 const DEV_ID_KEY: &str = "hellowork-registration-development-only-id-key";
 /// Shortest production key: 256 bits, the HMAC-SHA256 block strength.
 const MIN_KEY_BYTES: usize = 32;
+/// Development only, and published here: it protects nothing, so
+/// production refuses any ring holding these bytes, under any key id.
+pub const DEV_KEK: [u8; 32] = *b"hellowork-registration-dev-kek!!";
+const DEV_KEK_ID: &str = "registration-dev";
 const DEFAULT_VALIDITY: &str = "30days";
 const DEFAULT_PATTERN_AGE: &str = "7days";
 
@@ -30,6 +43,8 @@ const DEFAULT_PATTERN_AGE: &str = "7days";
 pub struct RegistrationSettings {
     pub identity_key: IdentityKey,
     pub environment_policy: Arc<EnvironmentPolicy>,
+    /// Art. 8: wrap new data keys under the first, unwrap under any.
+    pub keks: KeyEncryptionKeys,
 }
 
 impl RegistrationSettings {
@@ -80,6 +95,7 @@ impl RegistrationSettings {
                 })
         };
         Ok(Self {
+            keks: keks(environment, get(KEKS_VAR), get(KEKS_FILE_VAR))?,
             identity_key: IdentityKey::new(key.into_bytes()),
             environment_policy: Arc::new(EnvironmentPolicy {
                 lifecycle: OsLifecycle::embedded(),
@@ -91,8 +107,63 @@ impl RegistrationSettings {
     }
 }
 
+/// Art. 8: the KEK ring from the variable or the file named by the other;
+/// the development KEK when neither is set outside production. Problems
+/// name the variable and the entry, never key bytes.
+fn keks(
+    environment: Environment,
+    text: Option<&str>,
+    file: Option<&str>,
+) -> Result<KeyEncryptionKeys, ConfigError> {
+    let error = |variable: &str, problem: String| ConfigError {
+        variable: variable.to_owned(),
+        problem,
+    };
+    let (variable, text) = match (text, file) {
+        (Some(_), Some(_)) => {
+            return Err(error(
+                KEKS_VAR,
+                format!("set either {KEKS_VAR} or {KEKS_FILE_VAR}, not both"),
+            ));
+        }
+        (Some(text), None) => (KEKS_VAR, zeroize::Zeroizing::new(text.to_owned())),
+        (None, Some(path)) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| error(KEKS_FILE_VAR, format!("cannot read {path}: {e}")))?;
+            (KEKS_FILE_VAR, zeroize::Zeroizing::new(text))
+        }
+        (None, None) if environment == Environment::Production => {
+            return Err(error(
+                KEKS_VAR,
+                format!("required in production (or {KEKS_FILE_VAR})"),
+            ));
+        }
+        (None, None) => {
+            let dev = RingKey {
+                key_id: DEV_KEK_ID.to_owned(),
+                secret: zeroize::Zeroizing::new(DEV_KEK),
+            };
+            return Ok(KeyEncryptionKeys::new(vec![dev]).expect("one key"));
+        }
+    };
+    let keys = ring::parse(&text).map_err(|e| error(variable, e.to_string()))?;
+    let published = ring::published_among(&keys, &[DEV_KEK]);
+    if environment == Environment::Production && !published.is_empty() {
+        return Err(error(
+            variable,
+            format!(
+                "key {} is the published development KEK; production needs secret keys",
+                published.join(", ")
+            ),
+        ));
+    }
+    Ok(KeyEncryptionKeys::new(keys).expect("a parsed ring is never empty"))
+}
+
 #[cfg(test)]
 mod tests {
+    use base64::Engine;
+
     use super::*;
 
     fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
@@ -130,9 +201,100 @@ mod tests {
             assert!(!error.to_string().contains("short-secret"));
         }
         let key = "k".repeat(32);
+        let keks = format!("prod={}", b64(&secret(5)));
         assert!(
-            RegistrationSettings::from_vars(Environment::Production, vars(&[(ID_KEY_VAR, &key)]))
-                .is_ok()
+            RegistrationSettings::from_vars(
+                Environment::Production,
+                vars(&[(ID_KEY_VAR, &key), (KEKS_VAR, &keks)])
+            )
+            .is_ok()
+        );
+    }
+
+    fn b64(bytes: &[u8]) -> String {
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    }
+
+    fn secret(seed: u8) -> [u8; 32] {
+        std::array::from_fn(|i| seed.wrapping_add(i as u8))
+    }
+
+    fn production(extra: &[(&str, &str)]) -> Result<RegistrationSettings, ConfigError> {
+        let id_key = "k".repeat(32);
+        let mut set = vec![(ID_KEY_VAR, id_key.as_str())];
+        set.extend_from_slice(extra);
+        RegistrationSettings::from_vars(Environment::Production, vars(&set))
+    }
+
+    #[test]
+    fn art_8_development_wraps_under_the_published_development_kek() {
+        let settings =
+            RegistrationSettings::from_vars(Environment::Development, vars(&[])).unwrap();
+        assert_eq!(settings.keks.current_id(), DEV_KEK_ID);
+    }
+
+    #[test]
+    fn art_8_keks_rotate_the_first_is_current_and_a_file_works_too() {
+        let ring = format!("k2={},k1={}", b64(&secret(2)), b64(&secret(1)));
+        assert_eq!(
+            production(&[(KEKS_VAR, &ring)]).unwrap().keks.current_id(),
+            "k2"
+        );
+        let file = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(file.path(), format!("{ring}\n")).unwrap();
+        let path = file.path().to_str().unwrap();
+        assert_eq!(
+            production(&[(KEKS_FILE_VAR, path)])
+                .unwrap()
+                .keks
+                .current_id(),
+            "k2"
+        );
+    }
+
+    #[test]
+    fn art_8_production_refuses_a_missing_bad_or_development_kek_without_echoing_it() {
+        let good = b64(&secret(3));
+        let dev = b64(&DEV_KEK);
+        let short = b64(&[1, 2, 3]);
+        for (set, variable) in [
+            (vec![], KEKS_VAR),
+            (vec![(KEKS_VAR, format!("prod={dev}"))], KEKS_VAR),
+            // By its bytes, under any id and in any position.
+            (vec![(KEKS_VAR, format!("prod={good},old={dev}"))], KEKS_VAR),
+            (vec![(KEKS_VAR, format!("prod={short}"))], KEKS_VAR),
+            (vec![(KEKS_VAR, format!("prod{good}"))], KEKS_VAR),
+            (
+                vec![(KEKS_FILE_VAR, "/nonexistent/keks".to_owned())],
+                KEKS_FILE_VAR,
+            ),
+            (
+                vec![
+                    (KEKS_VAR, format!("prod={good}")),
+                    (KEKS_FILE_VAR, "/etc/keks".to_owned()),
+                ],
+                KEKS_VAR,
+            ),
+        ] {
+            let set: Vec<(&str, &str)> = set.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let error = production(&set).unwrap_err();
+            assert_eq!(error.variable, variable, "{error}");
+            for bytes in [&good, &dev, &short] {
+                assert!(!error.to_string().contains(bytes.as_str()), "{error}");
+            }
+        }
+        let dev_file = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(dev_file.path(), format!("x={dev}")).unwrap();
+        let error = production(&[(KEKS_FILE_VAR, dev_file.path().to_str().unwrap())]).unwrap_err();
+        assert_eq!(error.variable, KEKS_FILE_VAR);
+        assert!(!error.to_string().contains(&dev));
+        // Development may use the development KEK explicitly.
+        assert!(
+            RegistrationSettings::from_vars(
+                Environment::Development,
+                vars(&[(KEKS_VAR, &format!("d={dev}"))])
+            )
+            .is_ok()
         );
     }
 

@@ -19,11 +19,8 @@ fn an_online_registration_is_recorded_as_an_online_registrant() {
     let Event::Registered(event) = registered else {
         unreachable!()
     };
-    assert_eq!(
-        event.category(),
-        proto::RegistrantCategory::OnlineRegistrant
-    );
-    assert_eq!(event.status(), proto::RegistrationStatus::Complete);
+    assert_eq!(event.category, proto::RegistrantCategory::OnlineRegistrant);
+    assert_eq!(event.status, proto::RegistrationStatus::Complete);
 }
 
 #[test]
@@ -31,8 +28,8 @@ fn art_2_2_a_counter_registration_makes_a_hello_work_user_registrant() {
     let Event::Registered(event) = registered(Channel::Counter, false) else {
         unreachable!()
     };
-    assert_eq!(event.category(), proto::RegistrantCategory::HelloWorkUser);
-    assert_eq!(event.channel(), proto::RegistrationChannel::Counter);
+    assert_eq!(event.category, proto::RegistrantCategory::HelloWorkUser);
+    assert_eq!(event.channel, proto::RegistrationChannel::Counter);
 }
 
 #[test]
@@ -237,4 +234,97 @@ fn repeated_attestations_write_nothing() {
     Scenario::<JobSeeker>::given(given.into_iter().chain([environment]))
         .when(attest_environment(1, 1, good_report()))
         .then_events([]);
+}
+
+#[test]
+fn art_8_erasing_records_the_erasure_once() {
+    Scenario::<JobSeeker>::given([registered(Channel::Online, false)])
+        .when(erase())
+        .then_events([erased()]);
+    Scenario::<JobSeeker>::given([registered(Channel::Online, false), erased()])
+        .when(erase())
+        .then_events([]);
+}
+
+#[test]
+fn art_8_erasing_someone_never_registered_is_not_found() {
+    let error = Scenario::<JobSeeker>::given([]).when(erase()).then_error();
+    assert_eq!(error, DomainError::NotRegistered(id()));
+    assert!(matches!(
+        ServiceError::from(error),
+        ServiceError::NotFound { .. }
+    ));
+}
+
+#[test]
+fn art_8_an_erased_person_shows_no_personal_data() {
+    let state = fold(&[registered(Channel::Online, false), erased()]);
+    assert!(state.is_erased());
+    assert_eq!(
+        state.registration().unwrap().personal,
+        hellowork_registration::domain::PersonalData::Erased
+    );
+    assert_eq!(
+        state.erasure().unwrap().reason(),
+        proto::ErasureReason::AppiRequest
+    );
+    assert!(!fold(&[registered(Channel::Online, false)]).is_erased());
+}
+
+/// Art. 8: every command but the erasure itself is refused on an erased
+/// person, citing Art. 8; also when only the key is gone.
+#[test]
+fn art_8_an_erased_person_takes_no_further_command() {
+    let commands = || {
+        [
+            register(Channel::Online, false),
+            Command::CompleteRegistration {
+                job_seeker_id: id(),
+            },
+            apply(1),
+            attest_device(1, true),
+            attest_environment(1, 1, good_report()),
+        ]
+    };
+    let histories = [
+        vec![
+            registered(Channel::Online, false),
+            device_attested(1, true),
+            erased(),
+        ],
+        vec![registered_with_key_gone(), device_attested(1, true)],
+    ];
+    for history in histories {
+        for command in commands() {
+            let error = Scenario::<JobSeeker>::given(history.clone())
+                .when(command.clone())
+                .then_error();
+            assert_eq!(error, DomainError::Erased, "{command:?}");
+            let ServiceError::Forbidden(violations) = ServiceError::from(error) else {
+                panic!("not FAILED_PRECONDITION");
+            };
+            assert_eq!(violations[0].article.to_string(), "Art. 8");
+        }
+    }
+    // A person whose key is gone without a recorded erasure gets one.
+    Scenario::<JobSeeker>::given([registered_with_key_gone()])
+        .when(erase())
+        .then_events([erased()]);
+}
+
+#[test]
+fn art_8_an_erased_person_is_not_eligible() {
+    let history = fold(&[registered(Channel::Online, false), erased()]);
+    let unmet = hellowork_registration::domain::eligibility(&history, &[], &[], at());
+    assert!(
+        unmet
+            .iter()
+            .any(|c| c.reason() == proto::EligibilityReason::Erased && c.article == "Art. 8")
+    );
+    let live = fold(&[registered(Channel::Online, false)]);
+    assert!(
+        hellowork_registration::domain::eligibility(&live, &[], &[], at())
+            .iter()
+            .all(|c| c.reason() != proto::EligibilityReason::Erased)
+    );
 }

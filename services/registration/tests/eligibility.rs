@@ -370,7 +370,7 @@ fn every_condition_holds(
         match event {
             Event::Registered(e) => {
                 complete =
-                    e.status() == hellowork_proto::registration::v1::RegistrationStatus::Complete
+                    e.status == hellowork_proto::registration::v1::RegistrationStatus::Complete
             }
             Event::RegistrationCompleted(_) => complete = true,
             Event::OnlineServicesApplied(_) => applied = true,

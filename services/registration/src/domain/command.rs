@@ -11,6 +11,7 @@ use super::{
     contact::Contact,
     device::DeviceCapability,
     environment::{EnvironmentPolicy, EnvironmentReport},
+    erasure::{ErasureReason, ErasureReference},
     identity::JobSeekerId,
     job_seeker::Channel,
     name::PersonName,
@@ -25,6 +26,7 @@ pub enum Command {
     Apply(ApplyForOnlineServices),
     AttestDevice(AttestDevice),
     AttestEnvironment(AttestEnvironment),
+    Erase(EraseJobSeeker),
 }
 
 /// Register a job seeker (求職登録), online or at the counter.
@@ -68,4 +70,13 @@ pub struct AttestEnvironment {
     /// judged at this instant, and its expiry counts from it.
     pub at: DateTime<Utc>,
     pub policy: Arc<EnvironmentPolicy>,
+}
+
+/// Art. 8: erase a person's personal data.
+#[derive(Debug, Clone)]
+pub struct EraseJobSeeker {
+    pub job_seeker_id: JobSeekerId,
+    pub reason: ErasureReason,
+    pub reference: Option<ErasureReference>,
+    pub at: DateTime<Utc>,
 }

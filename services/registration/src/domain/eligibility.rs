@@ -81,6 +81,10 @@ pub fn eligibility(
     if !complete {
         add(Reason::RegistrationIncomplete, "Art. 2(2)");
     }
+    // Art. 8: an erased person's record takes no further services.
+    if job_seeker.is_erased() {
+        add(Reason::Erased, "Art. 8");
+    }
     // Art. 2(1), 6: the person applied for online services.
     if job_seeker.latest_application().is_none() {
         add(Reason::NotApplied, "Art. 2(1), 6");

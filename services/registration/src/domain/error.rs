@@ -23,6 +23,13 @@ pub enum DomainError {
         "Art. 2(3): device attestation {0} is not of a capable device (owned, webcam, meeting app)"
     )]
     DeviceNotCapable(Uuid),
+    /// Art. 8: an erased person's record takes no further command: what it
+    /// would decide on is gone, and registering them again would undo the
+    /// erasure.
+    #[error(
+        "Art. 8: the job seeker's personal data was erased; their record takes no further commands"
+    )]
+    Erased,
     /// Only an online registration can be provisional.
     #[error("only an online registration can be provisional")]
     ProvisionalAtCounter,
@@ -46,6 +53,7 @@ impl From<DomainError> for ServiceError {
             DomainError::DeviceNotCapable(_) => {
                 Self::forbidden(Article("2(3)"), "device_attestation_id", message)
             }
+            DomainError::Erased => Self::forbidden(Article("8"), "job_seeker_id", message),
             DomainError::ProvisionalAtCounter => {
                 Self::InvalidArgument(vec![FieldViolation::new("provisional", message)])
             }

@@ -1,20 +1,23 @@
 //! The `JobSeeker` aggregate: one person's registration, applications for
-//! online services and attestations (Art. 2, 5, 6, 12(4)). Pure decide/apply.
+//! online services and attestations (Art. 2, 5, 6, 12(4)), and their
+//! erasure (Art. 8). Pure decide/apply.
 
 use hellowork_eventstore::Aggregate;
 use hellowork_proto::registration::v1::{
-    self as proto, DeviceCapabilityAttested, EnvironmentAttested, JobSeekerRegistered,
+    self as proto, DeviceCapabilityAttested, EnvironmentAttested, JobSeekerErased,
     JobSeekerRegistrationCompleted, OnlineServicesApplied, RegistrantConvertedToHelloWorkUser,
 };
 use uuid::Uuid;
 
 use super::{
     command::{
-        ApplyForOnlineServices, AttestDevice, AttestEnvironment, Command, RegisterJobSeeker,
+        ApplyForOnlineServices, AttestDevice, AttestEnvironment, Command, EraseJobSeeker,
+        RegisterJobSeeker,
     },
     environment::evaluate_environment,
     error::DomainError,
-    event::Event,
+    event::{Event, Registered},
+    personal::{Personal, PersonalData},
 };
 
 /// How the person registered.
@@ -49,9 +52,8 @@ pub struct Registration {
     pub channel: Channel,
     pub category: RegistrantCategory,
     pub status: RegistrationStatus,
-    pub name: proto::PersonName,
-    pub date_of_birth: proto::Date,
-    pub contact: proto::Contact,
+    /// Art. 8: in clear while the person's data key exists.
+    pub personal: PersonalData,
 }
 
 /// One job seeker, folded from their stream.
@@ -62,6 +64,7 @@ pub struct JobSeeker {
     applications: Vec<OnlineServicesApplied>,
     devices: Vec<DeviceCapabilityAttested>,
     environments: Vec<EnvironmentAttested>,
+    erasure: Option<JobSeekerErased>,
 }
 
 impl JobSeeker {
@@ -110,15 +113,42 @@ impl JobSeeker {
         })
     }
 
+    /// Art. 8: the recorded erasure, if the person was erased.
+    pub fn erasure(&self) -> Option<&JobSeekerErased> {
+        self.erasure.as_ref()
+    }
+
+    /// Art. 8: whether the person's personal data is gone: erased by
+    /// `EraseJobSeeker`, or unreadable because their data key is.
+    pub fn is_erased(&self) -> bool {
+        self.erasure.is_some()
+            || self
+                .registration
+                .as_ref()
+                .is_some_and(|r| r.personal.is_erased())
+    }
+
+    /// The registration of a person who may still be acted on.
     fn registered(&self, id: super::JobSeekerId) -> Result<&Registration, DomainError> {
-        self.registration
+        let registration = self
+            .registration
             .as_ref()
-            .ok_or(DomainError::NotRegistered(id))
+            .ok_or(DomainError::NotRegistered(id))?;
+        // Art. 8: an erased person's record takes no further command.
+        if self.is_erased() {
+            return Err(DomainError::Erased);
+        }
+        Ok(registration)
     }
 
     fn register(&self, command: &RegisterJobSeeker) -> Result<Vec<Event>, DomainError> {
         if command.provisional && command.channel == Channel::Counter {
             return Err(DomainError::ProvisionalAtCounter);
+        }
+        // Art. 8: the same person registering after their erasure would
+        // undo it under the same id; refused.
+        if self.is_erased() {
+            return Err(DomainError::Erased);
         }
         // The same person (same derived id) registering again gets the
         // existing registration: nothing is written.
@@ -144,35 +174,37 @@ impl JobSeeker {
         };
         let name = &command.name;
         let dob = command.date_of_birth.date();
-        Ok(vec![Event::Registered(JobSeekerRegistered {
+        Ok(vec![Event::Registered(Registered {
             job_seeker_id: command.job_seeker_id.to_string(),
-            channel: channel.into(),
-            category: category.into(),
-            status: status.into(),
-            name: Some(proto::PersonName {
-                family_name: name.family.as_str().to_owned(),
-                given_name: name.given.as_str().to_owned(),
-                family_name_reading: name.family_reading.as_str().to_owned(),
-                given_name_reading: name.given_reading.as_str().to_owned(),
-            }),
-            date_of_birth: Some(proto::Date {
-                year: chrono::Datelike::year(&dob),
-                month: i32::try_from(chrono::Datelike::month(&dob)).unwrap_or_default(),
-                day: i32::try_from(chrono::Datelike::day(&dob)).unwrap_or_default(),
-            }),
-            contact: Some(proto::Contact {
-                email: command
-                    .contact
-                    .email
-                    .as_ref()
-                    .map(|e| e.as_str().to_owned())
-                    .unwrap_or_default(),
-                phone_number: command
-                    .contact
-                    .phone
-                    .as_ref()
-                    .map(|p| p.as_str().to_owned())
-                    .unwrap_or_default(),
+            channel,
+            category,
+            status,
+            personal: PersonalData::Known(Personal {
+                name: proto::PersonName {
+                    family_name: name.family.as_str().to_owned(),
+                    given_name: name.given.as_str().to_owned(),
+                    family_name_reading: name.family_reading.as_str().to_owned(),
+                    given_name_reading: name.given_reading.as_str().to_owned(),
+                },
+                date_of_birth: proto::Date {
+                    year: chrono::Datelike::year(&dob),
+                    month: i32::try_from(chrono::Datelike::month(&dob)).unwrap_or_default(),
+                    day: i32::try_from(chrono::Datelike::day(&dob)).unwrap_or_default(),
+                },
+                contact: proto::Contact {
+                    email: command
+                        .contact
+                        .email
+                        .as_ref()
+                        .map(|e| e.as_str().to_owned())
+                        .unwrap_or_default(),
+                    phone_number: command
+                        .contact
+                        .phone
+                        .as_ref()
+                        .map(|p| p.as_str().to_owned())
+                        .unwrap_or_default(),
+                },
             }),
         })])
     }
@@ -283,6 +315,27 @@ impl JobSeeker {
             file_sharing_software_found: evaluation.file_sharing_found,
         })])
     }
+
+    /// Art. 8: records the erasure once; the adapter destroys the data key.
+    /// Erasing again writes nothing.
+    fn erase(&self, command: &EraseJobSeeker) -> Result<Vec<Event>, DomainError> {
+        if self.registration.is_none() {
+            return Err(DomainError::NotRegistered(command.job_seeker_id));
+        }
+        if self.erasure.is_some() {
+            return Ok(Vec::new());
+        }
+        Ok(vec![Event::Erased(JobSeekerErased {
+            job_seeker_id: command.job_seeker_id.to_string(),
+            reason: proto::ErasureReason::from(command.reason).into(),
+            reference: command
+                .reference
+                .as_ref()
+                .map(|r| r.as_str().to_owned())
+                .unwrap_or_default(),
+            erased_at: Some(timestamp(command.at)),
+        })])
+    }
 }
 
 impl Aggregate for JobSeeker {
@@ -297,6 +350,7 @@ impl Aggregate for JobSeeker {
             Command::Apply(command) => self.apply_for_online_services(command),
             Command::AttestDevice(command) => self.attest_device(command),
             Command::AttestEnvironment(command) => self.attest_environment(command),
+            Command::Erase(command) => self.erase(command),
         }
     }
 
@@ -305,18 +359,16 @@ impl Aggregate for JobSeeker {
             Event::Registered(event) => {
                 self.registration = Some(Registration {
                     job_seeker_id: event.job_seeker_id.clone(),
-                    channel: match event.channel() {
+                    channel: match event.channel {
                         proto::RegistrationChannel::Counter => Channel::Counter,
                         _ => Channel::Online,
                     },
-                    category: domain_category(event.category()),
-                    status: match event.status() {
+                    category: domain_category(event.category),
+                    status: match event.status {
                         proto::RegistrationStatus::Complete => RegistrationStatus::Complete,
                         _ => RegistrationStatus::Provisional,
                     },
-                    name: event.name.clone().unwrap_or_default(),
-                    date_of_birth: event.date_of_birth.unwrap_or_default(),
-                    contact: event.contact.clone().unwrap_or_default(),
+                    personal: event.personal.clone(),
                 });
             }
             Event::RegistrationCompleted(event) => {
@@ -333,6 +385,12 @@ impl Aggregate for JobSeeker {
             }
             Event::DeviceCapabilityAttested(event) => self.devices.push(event.clone()),
             Event::EnvironmentAttested(event) => self.environments.push(event.clone()),
+            Event::Erased(event) => {
+                if let Some(registration) = self.registration.as_mut() {
+                    registration.personal = PersonalData::Erased;
+                }
+                self.erasure = Some(event.clone());
+            }
         }
         self
     }

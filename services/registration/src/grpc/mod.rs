@@ -5,15 +5,18 @@
 //!
 //! A job seeker's token subject is their job seeker id: the front system
 //! issues it after registration, so `require_self_or` compares the two.
+//!
+//! Streams are read and written through `crate::sealed`, which seals and
+//! opens the personal data with the person's data key (Art. 8).
 
-mod history;
+pub mod history;
 mod parse;
-mod view;
+pub mod view;
 
 use std::sync::Arc;
 
 use chrono::Utc;
-use hellowork_eventstore::{EventMetadata, EventStore, Repository, StoreError};
+use hellowork_eventstore::{EventMetadata, StoreError};
 use hellowork_platform::{
     Caller, Role, ServiceError, caller, correlation_id, event_metadata, require_any,
     require_self_or,
@@ -27,28 +30,27 @@ use uuid::Uuid;
 
 use crate::{
     domain::{
-        self, ApplyForOnlineServices, AttestDevice, AttestEnvironment, Channel, Command, Event,
-        JobSeeker, JobSeekerId, RegisterJobSeeker,
+        self, ApplyForOnlineServices, AttestDevice, AttestEnvironment, Channel, Command,
+        EraseJobSeeker, Event, JobSeekerId, RegisterJobSeeker,
     },
     metrics,
     projections::{consents_of, refusals_of},
+    sealed::SealedRepository,
     settings::RegistrationSettings,
 };
 
 /// The gRPC service.
 #[derive(Debug, Clone)]
 pub struct RegistrationApi {
-    store: EventStore,
-    repository: Repository<JobSeeker>,
+    repository: SealedRepository,
     pool: PgPool,
     settings: Arc<RegistrationSettings>,
 }
 
 impl RegistrationApi {
-    pub fn new(store: EventStore, pool: PgPool, settings: RegistrationSettings) -> Self {
+    pub fn new(repository: SealedRepository, pool: PgPool, settings: RegistrationSettings) -> Self {
         Self {
-            repository: Repository::new(store.clone()),
-            store,
+            repository,
             pool,
             settings: Arc::new(settings),
         }
@@ -61,14 +63,14 @@ impl RegistrationApi {
         id: JobSeekerId,
         command: &Command,
     ) -> Result<Vec<Event>, ServiceError> {
-        let stream = history::stream_of(id)?;
-        let (events, _) = self.repository.execute(&stream, command, metadata).await?;
+        let events = self.repository.execute(id, command, metadata).await?;
         metrics::record(&events);
         Ok(events)
     }
 
     async fn registered(&self, id: JobSeekerId) -> Result<history::History, ServiceError> {
-        let history = history::load(&self.store, id).await?;
+        let opened = self.repository.open(id).await?;
+        let history = history::History::of(opened.events.iter().map(|(r, e)| (r, e)));
         if history.state.registration().is_none() {
             return Err(domain::DomainError::NotRegistered(id).into());
         }
@@ -256,6 +258,42 @@ impl RegistrationService for RegistrationApi {
         let history = self.registered(id).await?;
         Ok(Response::new(proto::GetJobSeekerResponse {
             job_seeker: view::job_seeker(&history),
+        }))
+    }
+
+    async fn erase_job_seeker(
+        &self,
+        request: Request<proto::EraseJobSeekerRequest>,
+    ) -> Result<Response<proto::EraseJobSeekerResponse>, Status> {
+        let caller = caller(&request)?;
+        require_any(caller, &[Role::Supervisor])?;
+        let (id, reason, reference) = parse::erasure(request.get_ref())?;
+        let command = Command::Erase(EraseJobSeeker {
+            job_seeker_id: id,
+            reason,
+            reference,
+            at: Utc::now(),
+        });
+        let events = self
+            .execute(&metadata(&request, caller), id, &command)
+            .await?;
+        // Art. 8: the key goes right after the event, not in its
+        // transaction: the kernel's group-commit writer appends in one
+        // statement on a pool of its own and lends no transaction to join.
+        // Not before it either: a crash in between would leave a person
+        // unreadable with no erasure recorded. The person reads as erased
+        // from the moment the event is stored; the deletion is idempotent,
+        // repeated by a retried request (which appends nothing) and by the
+        // start-up sweep (`PersonalKeys::destroy_erased`).
+        self.repository
+            .keys()
+            .destroy(id)
+            .await
+            .map_err(ServiceError::from)?;
+        let history = self.registered(id).await?;
+        Ok(Response::new(proto::EraseJobSeekerResponse {
+            job_seeker: view::job_seeker(&history),
+            erased_now: !events.is_empty(),
         }))
     }
 

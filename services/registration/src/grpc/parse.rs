@@ -8,8 +8,8 @@ use uuid::Uuid;
 
 use crate::domain::{
     AntivirusGrade, AntivirusReport, Channel, ConnectionType, Contact, DateOfBirth,
-    DeviceCapability, DeviceKind, EnvironmentReport, FieldError, JobSeekerId,
-    OperatingSystemReport, PersonName, TermsShown, tokyo_date,
+    DeviceCapability, DeviceKind, EnvironmentReport, ErasureReason, ErasureReference, FieldError,
+    JobSeekerId, OperatingSystemReport, PersonName, TermsShown, tokyo_date,
 };
 
 /// Most installed-software names one report may list.
@@ -150,6 +150,18 @@ pub fn application(
     .map_err(|errors| v.add_all("", errors))
     .ok();
     let parsed = (|| Some((request_id?, id?, terms?)))();
+    v.finish(parsed)
+}
+
+/// A parsed `EraseJobSeeker` (Art. 8): job seeker, reason, reference.
+pub fn erasure(
+    request: &proto::EraseJobSeekerRequest,
+) -> Result<(JobSeekerId, ErasureReason, Option<ErasureReference>), ServiceError> {
+    let mut v = Violations::default();
+    let id = v.check("job_seeker_id", JobSeekerId::parse(&request.job_seeker_id));
+    let reason = v.check("reason", ErasureReason::parse(request.reason()));
+    let reference = v.check("reference", ErasureReference::parse(&request.reference));
+    let parsed = (|| Some((id?, reason?, reference?)))();
     v.finish(parsed)
 }
 

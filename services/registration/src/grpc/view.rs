@@ -17,11 +17,17 @@ fn timestamp(at: Option<DateTime<Utc>>) -> Option<prost_types::Timestamp> {
 pub fn job_seeker(history: &History) -> Option<proto::JobSeeker> {
     let registration = history.state.registration()?;
     let complete = registration.status == RegistrationStatus::Complete;
+    // Art. 8: once erased, the person's data is shown as gone, not empty.
+    let personal = registration
+        .personal
+        .known()
+        .filter(|_| !history.state.is_erased());
     Some(proto::JobSeeker {
         job_seeker_id: registration.job_seeker_id.clone(),
-        name: Some(registration.name.clone()),
-        date_of_birth: Some(registration.date_of_birth),
-        contact: Some(registration.contact.clone()),
+        name: personal.map(|p| p.name.clone()),
+        date_of_birth: personal.map(|p| p.date_of_birth),
+        contact: personal.map(|p| p.contact.clone()),
+        erased: history.state.is_erased(),
         channel: match registration.channel {
             Channel::Online => proto::RegistrationChannel::Online,
             Channel::Counter => proto::RegistrationChannel::Counter,

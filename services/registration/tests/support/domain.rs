@@ -52,25 +52,60 @@ pub fn registered(channel: Channel, provisional: bool) -> Event {
     } else {
         proto::RegistrationStatus::Complete
     };
-    Event::Registered(proto::JobSeekerRegistered {
+    Event::Registered(Registered {
         job_seeker_id: id().to_string(),
-        channel: proto_channel.into(),
-        category: category.into(),
-        status: status.into(),
-        name: Some(proto::PersonName {
-            family_name: "山田".into(),
-            given_name: "太郎".into(),
-            family_name_reading: "やまだ".into(),
-            given_name_reading: "たろう".into(),
+        channel: proto_channel,
+        category,
+        status,
+        personal: PersonalData::Known(Personal {
+            name: proto::PersonName {
+                family_name: "山田".into(),
+                given_name: "太郎".into(),
+                family_name_reading: "やまだ".into(),
+                given_name_reading: "たろう".into(),
+            },
+            date_of_birth: proto::Date {
+                year: 1990,
+                month: 4,
+                day: 1,
+            },
+            contact: proto::Contact {
+                email: "taro@example.jp".into(),
+                phone_number: "09012345678".into(),
+            },
         }),
-        date_of_birth: Some(proto::Date {
-            year: 1990,
-            month: 4,
-            day: 1,
-        }),
-        contact: Some(proto::Contact {
-            email: "taro@example.jp".into(),
-            phone_number: "09012345678".into(),
+    })
+}
+
+/// Art. 8: a registration read after its person's data key was destroyed.
+pub fn registered_with_key_gone() -> Event {
+    let Event::Registered(registered) = registered(Channel::Online, false) else {
+        unreachable!()
+    };
+    Event::Registered(Registered {
+        personal: PersonalData::Erased,
+        ..registered
+    })
+}
+
+/// Art. 8: erase the person at the APPI's request, case `APPI-1`.
+pub fn erase() -> Command {
+    Command::Erase(EraseJobSeeker {
+        job_seeker_id: id(),
+        reason: ErasureReason::AppiRequest,
+        reference: ErasureReference::parse("APPI-1").unwrap(),
+        at: at(),
+    })
+}
+
+pub fn erased() -> Event {
+    Event::Erased(proto::JobSeekerErased {
+        job_seeker_id: id().to_string(),
+        reason: proto::ErasureReason::AppiRequest.into(),
+        reference: "APPI-1".into(),
+        erased_at: Some(prost_types::Timestamp {
+            seconds: at().timestamp(),
+            nanos: 0,
         }),
     })
 }
