@@ -153,6 +153,14 @@ async fn prepare(h: &Harness) -> Hints {
             },
         )
         .seed(
+            "EraseJobSeeker",
+            &proto::EraseJobSeekerRequest {
+                job_seeker_id: provisional.clone(),
+                reason: proto::ErasureReason::RetentionEnded.into(),
+                reference: "RET-2026-7".into(),
+            },
+        )
+        .seed(
             "CheckEligibility",
             &proto::CheckEligibilityRequest {
                 job_seeker_id: complete,

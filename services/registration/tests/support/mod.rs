@@ -2,4 +2,5 @@
 #![allow(dead_code)] // each test binary uses its own subset
 
 pub mod domain;
+pub mod privacy;
 pub mod service;

@@ -34,7 +34,19 @@ impl Drop for Harness {
     }
 }
 
+/// What a service under test stands on, before it starts: a test may put
+/// data there first (e.g. events in an older form).
+pub struct Prepared {
+    pub env: ServiceEnv,
+    pub consent: TestStream,
+    pub scheduling: TestStream,
+}
+
 pub async fn start() -> Harness {
+    prepare().await.start().await
+}
+
+pub async fn prepare() -> Prepared {
     let database = TestDatabase::from_template(
         &database_url(),
         "registration",
@@ -52,6 +64,37 @@ pub async fn start() -> Harness {
     let env = ServiceEnv::new("registration", database, &nats_url());
     let consent = TestStream::create("consent").await;
     let scheduling = TestStream::create("scheduling").await;
+    Prepared {
+        env,
+        consent,
+        scheduling,
+    }
+}
+
+impl Prepared {
+    /// The service's own JetStream stream, created as the service would.
+    pub async fn stream(&self) -> async_nats::jetstream::Context {
+        let config = hellowork_eventstore::EventStreamConfig::new(
+            self.env.stream_name.clone(),
+            self.env.subject_prefix.clone(),
+        );
+        hellowork_eventstore::ensure_stream(&self.consent.jetstream, &config)
+            .await
+            .unwrap();
+        self.consent.jetstream.clone()
+    }
+
+    pub async fn start(self) -> Harness {
+        let Self {
+            env,
+            consent,
+            scheduling,
+        } = self;
+        start_on(env, consent, scheduling).await
+    }
+}
+
+async fn start_on(env: ServiceEnv, consent: TestStream, scheduling: TestStream) -> Harness {
     let mut vars = env.vars();
     for (service, stream) in [("CONSENT", &consent), ("SCHEDULING", &scheduling)] {
         vars.push((
@@ -123,6 +166,25 @@ impl Harness {
             );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
+    }
+
+    /// A pool of one connection in the service's schema.
+    pub async fn pool(&self) -> sqlx::PgPool {
+        schema_pool(&self.env).await
+    }
+
+    /// Every message on the service's JetStream stream, oldest first.
+    pub async fn published(&self) -> Vec<async_nats::jetstream::message::StreamMessage> {
+        let mut stream = self.nats.get_stream(&self.env.stream_name).await.unwrap();
+        let last = stream.info().await.unwrap().state.last_sequence;
+        let mut messages = Vec::new();
+        for sequence in 1..=last {
+            // Deleted (erased) sequences are gaps.
+            if let Ok(message) = stream.get_raw_message(sequence).await {
+                messages.push(message);
+            }
+        }
+        messages
     }
 
     /// Events in the registration store.
@@ -218,4 +280,14 @@ async fn publish(
     .unwrap()
     .await
     .unwrap();
+}
+
+/// A pool of one connection in the registration schema of `env`'s database.
+pub async fn schema_pool(env: &ServiceEnv) -> sqlx::PgPool {
+    let options: sqlx::postgres::PgConnectOptions = env.database.url.parse().unwrap();
+    sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .connect_with(options.options([("search_path", "registration")]))
+        .await
+        .unwrap()
 }
