@@ -359,6 +359,7 @@ fn page_view(journey: &Journey) -> proto::UsageRecord {
             os_version: OS_VERSION.into(),
         }),
         source: "web".into(),
+        sealed_device: None,
     }
 }
 

@@ -407,6 +407,7 @@ fn page_view(seeker: &str, booking_id: &str) -> audit::UsageRecord {
             os_version: "11".into(),
         }),
         source: "web".into(),
+        sealed_device: None,
     }
 }
 

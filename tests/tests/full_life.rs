@@ -332,6 +332,7 @@ async fn viewed_terms_page(audit: &AuditLog, person: &Person) {
         booking_id: String::new(),
         device: Some(person.audit_device()),
         source: "web".into(),
+        sealed_device: None,
     };
     let request = audit::RecordUsageRequest {
         record: Some(record),
@@ -776,6 +777,7 @@ async fn unprepared_refused(stack: &Stack, person: &Person, booking_id: &str) {
     let join = scheduling::JoinSessionRequest {
         booking_id: booking_id.to_owned(),
         device: Some(person.device.clone()),
+        sealed_device: None,
     };
     let result = stack
         .schedule

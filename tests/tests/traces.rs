@@ -629,6 +629,7 @@ async fn one_trace_follows_a_booking_through_all_four_services_without_personal_
             scheduling::JoinSessionRequest {
                 booking_id: booking.clone(),
                 device: Some(person.device.clone()),
+                sealed_device: None,
             },
             &seeker,
             Role::JobSeeker,
@@ -640,6 +641,7 @@ async fn one_trace_follows_a_booking_through_all_four_services_without_personal_
             scheduling::LeaveSessionRequest {
                 booking_id: booking.clone(),
                 device: Some(person.device.clone()),
+                sealed_device: None,
             },
             &seeker,
             Role::JobSeeker,

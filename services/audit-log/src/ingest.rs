@@ -1,7 +1,8 @@
 //! Art. 7(1), 7(2): turns a usage record into its `UsageRecorded` event —
 //! raw device identifiers sealed, only non-identifying derivations in clear.
 
-use hellowork_proto::auditlog::v1 as proto;
+use hellowork_proto::{auditlog::v1 as proto, sealing::v1 as sealing};
+use hellowork_sealing::device::{OpeningKeys, SealError};
 use prost::Message;
 use uuid::Uuid;
 
@@ -24,10 +25,11 @@ pub fn usage_event_id(record_id: &str) -> Uuid {
     Uuid::new_v5(&USAGE_NAMESPACE, record_id.as_bytes())
 }
 
-/// The keys a record is sealed and pseudonymized with.
+/// The keys a record is opened, sealed and pseudonymized with.
 #[derive(Debug, Clone)]
 pub struct Ingestor {
     pub keyring: Keyring,
+    pub sealing: OpeningKeys,
     pub pseudonyms: PseudonymSecret,
 }
 
@@ -35,8 +37,23 @@ impl Ingestor {
     pub fn new(settings: &AuditLogSettings) -> Self {
         Self {
             keyring: settings.keyring.clone(),
+            sealing: settings.sealing.clone(),
             pseudonyms: settings.pseudonyms.clone(),
         }
+    }
+
+    /// Art. 7(2): opens identifiers sealed to this service where they
+    /// entered, for `context` (the booking or record id they were sealed
+    /// for). Only this service holds the private keys.
+    pub fn open_device(
+        &self,
+        sealed: &sealing::HpkeSealed,
+        context: &str,
+    ) -> Result<sealing::DeviceIdentifiers, SealError> {
+        let plaintext = self
+            .sealing
+            .open(&sealed.clone().into(), context.as_bytes())?;
+        sealing::DeviceIdentifiers::decode(plaintext.as_slice()).map_err(|_| SealError::DoesNotOpen)
     }
 
     /// The event recording `usage`.

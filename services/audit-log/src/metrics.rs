@@ -40,6 +40,10 @@ pub const REFUSED_DISCLOSURES: &str = "auditlog_disclosures_refused_total";
 /// Art. 7(2) proviso: legal requests by `state` (`FILED`, `APPROVED`,
 /// `DENIED`, `EXPIRED`, `REVOKED`) now; every replica reports the same.
 pub const LEGAL_REQUESTS: &str = "auditlog_legal_requests";
+/// Art. 7(2): sealed device identifiers refused because they did not open,
+/// by `source` (`api` for `RecordUsage`/`CheckSealedDevice`, else the service
+/// whose event carried them). Anything but zero is forgery or a key mix-up.
+pub const SEALED_REFUSED: &str = "auditlog_sealed_device_refused_total";
 /// Tamper evidence: verifications of the hash chain, by `intact`.
 pub const VERIFICATIONS: &str = "auditlog_log_verifications_total";
 
@@ -60,6 +64,9 @@ const STATES: [LegalRequestState; 5] = [
 pub fn register() {
     for intact in ["true", "false"] {
         metrics::counter!(VERIFICATIONS, "intact" => intact).increment(0);
+    }
+    for source in ["api", "scheduling"] {
+        metrics::counter!(SEALED_REFUSED, "source" => source).increment(0);
     }
 }
 
@@ -84,6 +91,13 @@ pub fn record_usage(source: &str, kind: i32, count: u64) {
 /// Counts one of `service`'s events, just recorded on the log.
 pub fn record_peer_event(service: &str) {
     metrics::counter!(PEER_EVENTS, "service" => service.to_owned()).increment(1);
+}
+
+/// Art. 7(2): counts a sealed device blob from `source` that did not open
+/// (forged, altered, sealed to another key or for another context) and was
+/// refused.
+pub fn sealed_device_refused(source: &str) {
+    metrics::counter!(SEALED_REFUSED, "source" => source.to_owned()).increment(1);
 }
 
 /// Counts the legal events among `events`, just appended.

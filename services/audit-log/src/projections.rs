@@ -18,6 +18,7 @@ use hellowork_eventstore::{
 use hellowork_proto::{
     auditlog::v1::{self as proto, AccessKind, AccessOutcome, EntryKind},
     scheduling::v1::{DeviceIdentifiers, SessionJoined, SessionLeft},
+    sealing::v1::HpkeSealed,
 };
 use prost::Message;
 use sqlx::PgConnection;
@@ -70,6 +71,7 @@ impl PeerIngest {
                     e.job_seeker_id,
                     e.offering,
                     e.device,
+                    e.sealed_device,
                 ))
             }
             "SessionLeft" => {
@@ -80,12 +82,26 @@ impl PeerIngest {
                     e.job_seeker_id,
                     e.offering,
                     e.device,
+                    e.sealed_device,
                 ))
             }
             _ => None,
         };
+        let session = session.and_then(|(kind, booking_id, job_seeker_id, offering, raw, sealed)| {
+            match self.session_device(&booking_id, raw, sealed) {
+                Ok(device) => Some((kind, booking_id, job_seeker_id, offering, device)),
+                // Art. 7(2): a blob that does not open is refused and
+                // counted, never recorded without its device: the event is
+                // only observed.
+                Err(error) => {
+                    tracing::warn!(peer = %self.service, event_id = %event.event_id, field = error.field(), %error, "sealed device identifiers refused");
+                    metrics::sealed_device_refused(&self.service);
+                    None
+                }
+            }
+        });
         Ok(match session {
-            Some((kind, booking_id, job_seeker_id, offering, raw)) => {
+            Some((kind, booking_id, job_seeker_id, offering, device)) => {
                 let usage = Usage {
                     record_id: event.event_id.to_string(),
                     job_seeker_id,
@@ -98,7 +114,7 @@ impl PeerIngest {
                     offering,
                     booking_id,
                     source: self.service.clone(),
-                    device: device(raw),
+                    device,
                 };
                 (
                     usage_event_id(&usage.record_id),
@@ -114,6 +130,35 @@ impl PeerIngest {
                 }),
             ),
         })
+    }
+}
+
+impl PeerIngest {
+    /// The device of a join or leave: sealed (schema 2) or, from an event
+    /// stored before sealing and not yet re-sealed, in clear (schema 1).
+    fn session_device(
+        &self,
+        booking_id: &str,
+        raw: Option<DeviceIdentifiers>,
+        sealed: Option<HpkeSealed>,
+    ) -> Result<Option<Device>, hellowork_sealing::device::SealError> {
+        let Some(sealed) = sealed else {
+            return Ok(device(raw));
+        };
+        let hellowork_proto::sealing::v1::DeviceIdentifiers {
+            device_id,
+            ip_address,
+            user_agent,
+            os_name,
+            os_version,
+        } = self.ingestor.open_device(&sealed, booking_id)?;
+        Ok(device(Some(DeviceIdentifiers {
+            device_id,
+            ip_address,
+            user_agent,
+            os_name,
+            os_version,
+        })))
     }
 }
 

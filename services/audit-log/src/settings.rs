@@ -5,11 +5,18 @@
 use base64::Engine;
 use hellowork_platform::{ConfigError, Environment};
 
+use hellowork_sealing::{device::OpeningKeys, ring};
+
 use crate::domain::{anonymize::PseudonymSecret, kanon::MIN_K, seal::Keyring};
 
 /// Art. 7(2), 8: `kid=base64(32-byte key),...`, the first key current; the
 /// others only open what they sealed (rotation).
 pub const KEYS_VAR: &str = "HELLOWORK_AUDITLOG_KEYS";
+/// Art. 7(2): `kid=base64(32-byte seed),...`: the HPKE key pairs device
+/// identifiers are sealed to where they enter (`GetSealingKeys` publishes the
+/// public halves), the first current; the others keep opening what was
+/// sealed to them.
+pub const SEALING_KEYS_VAR: &str = "HELLOWORK_AUDITLOG_SEALING_KEYS";
 /// Art. 7(2): secret the per-period device pseudonym keys derive from.
 pub const PSEUDONYM_SECRET_VAR: &str = "HELLOWORK_AUDITLOG_PSEUDONYM_SECRET";
 /// Art. 7(2): the time slot the views coarsen to (default 1h).
@@ -20,6 +27,7 @@ pub const K_VAR: &str = "HELLOWORK_AUDITLOG_K";
 /// Development only: a published key protects nothing, so production
 /// refuses to start with it.
 const DEV_KEYS: &str = "dev=aGVsbG93b3JrLWF1ZGl0bG9nLWRldmVsb3BtZW50LWs=";
+const DEV_SEALING_KEYS: &str = "dev=TXsP0EhSBx0utiJogCxXoTS0AgvhFfaj0bemQczTB5k=";
 const DEV_PSEUDONYM_SECRET: &str = "hellowork-auditlog-development-only-pseudonym-secret";
 const MIN_SECRET_BYTES: usize = 32;
 const DEFAULT_SLOT: &str = "1h";
@@ -29,6 +37,7 @@ const DEFAULT_K: u32 = 10;
 #[derive(Debug, Clone)]
 pub struct AuditLogSettings {
     pub keyring: Keyring,
+    pub sealing: OpeningKeys,
     pub pseudonyms: PseudonymSecret,
     pub slot: chrono::Duration,
     pub k: u32,
@@ -78,6 +87,8 @@ impl AuditLogSettings {
             Some(secret) => secret,
             None => DEV_PSEUDONYM_SECRET,
         };
+        let sealing = sealing_keys(get(SEALING_KEYS_VAR), production)
+            .map_err(|problem| error(SEALING_KEYS_VAR, &problem))?;
         let slot_text = get(SLOT_VAR).unwrap_or(DEFAULT_SLOT);
         let slot = humantime::parse_duration(slot_text)
             .ok()
@@ -104,11 +115,27 @@ impl AuditLogSettings {
         };
         Ok(Self {
             keyring,
+            sealing,
             pseudonyms: PseudonymSecret::new(secret.as_bytes().to_vec()),
             slot,
             k,
         })
     }
+}
+
+/// The HPKE opening keys: the development pair only outside production,
+/// where a ring holding it (by its bytes, under any key id) is refused.
+fn sealing_keys(text: Option<&str>, production: bool) -> Result<OpeningKeys, String> {
+    let published = ring::parse(DEV_SEALING_KEYS).expect("the development ring parses");
+    let seeds = match text {
+        None if production => return Err("required in production".to_owned()),
+        None => published.clone(),
+        Some(text) => ring::parse(text).map_err(|problem| problem.to_string())?,
+    };
+    if production && !ring::published_among(&seeds, &[*published[0].secret]).is_empty() {
+        return Err("the development key is refused in production".to_owned());
+    }
+    OpeningKeys::from_seeds(&seeds).ok_or_else(|| "no usable key".to_owned())
 }
 
 /// `kid=base64,...` into a keyring; problems never echo key material.
@@ -153,6 +180,46 @@ mod tests {
         assert_eq!(settings.k, 10);
         assert_eq!(settings.slot, chrono::Duration::hours(1));
         assert_eq!(settings.keyring.current_kid(), "dev");
+        assert_eq!(settings.sealing.public_keys().current().key_id, "dev");
+    }
+
+    #[test]
+    fn production_refuses_a_missing_or_development_sealing_key_under_any_id() {
+        let secret = "s".repeat(40);
+        let key = base64::engine::general_purpose::STANDARD
+            .encode([7u8; 31].iter().chain(&[8]).copied().collect::<Vec<u8>>());
+        let aes = format!("k1={key}");
+        let dev_seed = DEV_SEALING_KEYS.split_once('=').unwrap().1;
+        let good = base64::engine::general_purpose::STANDARD
+            .encode(std::array::from_fn::<u8, 32, _>(|i| i as u8));
+        for sealing in [
+            None,
+            Some(format!("new={good},old={dev_seed}")),
+            Some(format!("s1={good},s1={good}")),
+        ] {
+            let mut set = vec![
+                (KEYS_VAR, aes.as_str()),
+                (PSEUDONYM_SECRET_VAR, secret.as_str()),
+            ];
+            if let Some(sealing) = &sealing {
+                set.push((SEALING_KEYS_VAR, sealing.as_str()));
+            }
+            let error =
+                AuditLogSettings::from_vars(Environment::Production, vars(&set)).unwrap_err();
+            assert_eq!(error.variable, SEALING_KEYS_VAR);
+            assert!(!error.to_string().contains(dev_seed) && !error.to_string().contains(&good));
+        }
+        let ring = format!("s2={good}");
+        let settings = AuditLogSettings::from_vars(
+            Environment::Production,
+            vars(&[
+                (KEYS_VAR, &aes),
+                (PSEUDONYM_SECRET_VAR, &secret),
+                (SEALING_KEYS_VAR, &ring),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(settings.sealing.public_keys().current().key_id, "s2");
     }
 
     #[test]
@@ -190,9 +257,17 @@ mod tests {
             "k2={key},k1={}",
             base64::engine::general_purpose::STANDARD.encode([8u8; 32])
         );
+        let sealing = format!(
+            "s1={}",
+            base64::engine::general_purpose::STANDARD.encode([9u8, 1].repeat(16))
+        );
         let settings = AuditLogSettings::from_vars(
             Environment::Production,
-            vars(&[(KEYS_VAR, &keys), (PSEUDONYM_SECRET_VAR, &secret)]),
+            vars(&[
+                (KEYS_VAR, &keys),
+                (PSEUDONYM_SECRET_VAR, &secret),
+                (SEALING_KEYS_VAR, &sealing),
+            ]),
         )
         .unwrap();
         assert_eq!(settings.keyring.current_kid(), "k2");

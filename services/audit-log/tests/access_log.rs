@@ -4,11 +4,14 @@
 mod support;
 
 use chrono::{Duration, Utc};
+use hellowork_audit_log::AuditLogSettings;
 use hellowork_eventstore::{Actor, EventMetadata, RecordedEvent, StreamId, envelope};
+use hellowork_platform::Environment;
 use hellowork_platform::Role;
 use hellowork_proto::{
     auditlog::v1::{self as proto, EntryKind},
     scheduling::v1 as scheduling,
+    sealing::v1::{self as sealing, HpkeSealed},
 };
 use prost::Message;
 use support::{World, eventually, range, record};
@@ -183,6 +186,82 @@ fn scheduling_event(event_type: &str, payload: Vec<u8>) -> RecordedEvent {
     }
 }
 
+/// `device` sealed to the development keys the test service runs with,
+/// for `booking`.
+fn sealed(device: &scheduling::DeviceIdentifiers, booking: &str) -> HpkeSealed {
+    let plaintext = sealing::DeviceIdentifiers {
+        device_id: device.device_id.clone(),
+        ip_address: device.ip_address.clone(),
+        user_agent: device.user_agent.clone(),
+        os_name: device.os_name.clone(),
+        os_version: device.os_version.clone(),
+    }
+    .encode_to_vec();
+    AuditLogSettings::from_vars(Environment::Development, Vec::new())
+        .unwrap()
+        .sealing
+        .public_keys()
+        .seal(&plaintext, booking.as_bytes())
+        .into()
+}
+
+#[tokio::test]
+async fn a_sealed_join_that_does_not_open_is_refused_and_counted_and_only_observed() {
+    let mut world = World::start().await;
+    let device = scheduling::DeviceIdentifiers {
+        device_id: "forged-device-7".into(),
+        ip_address: "192.0.2.77".into(),
+        user_agent: "Mozilla/5.0".into(),
+        ..Default::default()
+    };
+    // Sealed for another booking: authentic, but not this join's.
+    let misbound = scheduling_event(
+        "SessionJoined",
+        scheduling::SessionJoined {
+            booking_id: "b2".into(),
+            slot_id: "s1".into(),
+            job_seeker_id: "seeker-9".into(),
+            offering: 1,
+            device: None,
+            sealed_device: Some(sealed(&device, "b1")),
+        }
+        .encode_to_vec(),
+    );
+    let prefix = world.scheduling.config.subject_prefix.clone();
+    let bytes = envelope::to_envelope("scheduling", &misbound).encode_to_vec();
+    world
+        .scheduling
+        .jetstream
+        .publish(envelope::subject(&prefix, "SessionJoined"), bytes.into())
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+    let kinds = eventually("the join observed", || {
+        let pool = world.pool.clone();
+        async move {
+            let kinds: Vec<String> =
+                sqlx::query_scalar("SELECT event_type FROM events ORDER BY position")
+                    .fetch_all(&pool)
+                    .await
+                    .ok()?;
+            (!kinds.is_empty()).then_some(kinds)
+        }
+    })
+    .await;
+    assert_eq!(
+        kinds,
+        ["PeerEventObserved"],
+        "no usage record without its device"
+    );
+    assert!(
+        list(&mut world)
+            .await
+            .iter()
+            .all(|e| e.access_kind != proto::AccessKind::SessionJoin as i32)
+    );
+}
+
 #[tokio::test]
 async fn scheduling_joins_and_leaves_become_usage_records_once_despite_redelivery() {
     let mut world = World::start().await;
@@ -193,6 +272,8 @@ async fn scheduling_joins_and_leaves_become_usage_records_once_despite_redeliver
         os_name: "iOS".into(),
         os_version: "17.1".into(),
     };
+    // The join as scheduling writes it now, sealed to this service; the
+    // leave as it wrote it before sealing (a message still on the stream).
     let joined = scheduling_event(
         "SessionJoined",
         scheduling::SessionJoined {
@@ -200,7 +281,8 @@ async fn scheduling_joins_and_leaves_become_usage_records_once_despite_redeliver
             slot_id: "s1".into(),
             job_seeker_id: "seeker-9".into(),
             offering: 1,
-            device: Some(device.clone()),
+            device: None,
+            sealed_device: Some(sealed(&device, "b1")),
         }
         .encode_to_vec(),
     );
@@ -212,6 +294,7 @@ async fn scheduling_joins_and_leaves_become_usage_records_once_despite_redeliver
             job_seeker_id: "seeker-9".into(),
             offering: 1,
             device: Some(device),
+            sealed_device: None,
         }
         .encode_to_vec(),
     );

@@ -1,5 +1,6 @@
 //! Wiring the scheduling service onto the platform: its migrations, the
-//! gRPC server with its clients of registration and consent, and the
+//! gRPC server with its clients of registration and consent (eligibility)
+//! and of the audit-log (the keys device identifiers are sealed to), and the
 //! projection of its own events (in commit order).
 
 use std::sync::Arc;
@@ -13,7 +14,7 @@ use tonic::service::Routes;
 
 use crate::{
     eligibility::EligibilityClient, grpc::SchedulingApi, projections::ScheduleProjection,
-    settings::SchedulingSettings,
+    sealing::DeviceSealer, settings::SchedulingSettings,
 };
 
 /// The service's own migrations (its read models), run after the event
@@ -46,10 +47,15 @@ pub async fn build_with(
         channel(Service::Consent)?,
         platform.system.interceptor(),
     );
+    let sealer = Arc::new(DeviceSealer::new(
+        channel(Service::AuditLog)?,
+        platform.system.interceptor(),
+    ));
     let api = SchedulingServiceServer::new(SchedulingApi::new(
         platform.store.clone(),
         platform.pool.clone(),
         eligibility,
+        sealer,
         settings,
     ))
     .max_decoding_message_size(platform.config.limits.max_message_bytes);

@@ -6,6 +6,8 @@
 //!
 //! - [`domain`]: the pure rules.
 //! - [`eligibility`]: asking registration and consent over gRPC.
+//! - [`sealing`]: device identifiers sealed to the audit-log where they
+//!   enter (Art. 7(2)).
 //! - [`projections`]: read models for the queries.
 //! - [`grpc`]: the thin tonic adapter.
 //! - [`metrics`]: what it counts for Prometheus.
@@ -17,6 +19,7 @@ pub mod eligibility;
 pub mod grpc;
 pub mod metrics;
 pub mod projections;
+pub mod sealing;
 pub mod settings;
 
 pub use app::{MIGRATOR, SERVICE_NAME, build, build_with};

@@ -203,6 +203,7 @@ async fn prepare(world: &mut World) -> Hints {
             &proto::JoinSessionRequest {
                 booking_id: booking.clone(),
                 device: Some(device()),
+                sealed_device: None,
             },
         )
         .seed(
@@ -210,6 +211,7 @@ async fn prepare(world: &mut World) -> Hints {
             &proto::LeaveSessionRequest {
                 booking_id: booking.clone(),
                 device: Some(device()),
+                sealed_device: None,
             },
         )
         .seed(

@@ -5,10 +5,11 @@ use chrono::{DateTime, Duration, Utc};
 use hellowork_platform::ServiceError;
 use hellowork_proto::scheduling::v1::{
     AttendantDeclared, AttendantKind, BookingCancelled, BookingRescheduled, CancellationReason,
-    ChecklistItem, ConductReason, ConfirmationNotice, DeviceIdentifiers, NoRecordingAcknowledged,
-    Offering, OnlineServicesRefused, PreSessionChecklistCompleted, PrivateRoomAcknowledged,
-    RefusalLifted, SessionBooked, SessionJoined, SessionLeft, SessionStopped, SlotPublished,
+    ChecklistItem, ConductReason, ConfirmationNotice, NoRecordingAcknowledged, Offering,
+    OnlineServicesRefused, PreSessionChecklistCompleted, PrivateRoomAcknowledged, RefusalLifted,
+    SessionBooked, SessionJoined, SessionLeft, SessionStopped, SlotPublished,
 };
+use hellowork_proto::sealing::v1::HpkeSealed;
 use hellowork_scheduling::domain::{
     Book, Cancel, CompleteChecklist, DeclareAttendant, DomainError, Event, Join, Leave, NewSlot,
     NotReady, Person, PersonCommand, Publish, REQUIRED_CHECKLIST, Refuse, Reschedule, Schedule,
@@ -70,13 +71,13 @@ fn early() -> DateTime<Utc> {
     start() - Duration::days(3)
 }
 
-fn device() -> DeviceIdentifiers {
-    DeviceIdentifiers {
-        device_id: "dev-1".into(),
-        ip_address: "192.0.2.1".into(),
-        user_agent: "UA".into(),
-        os_name: "Android".into(),
-        os_version: "15".into(),
+/// Identifiers sealed to the audit-log: opaque to the domain, carried as is.
+fn device() -> HpkeSealed {
+    HpkeSealed {
+        format: 1,
+        key_id: "k1".into(),
+        encapsulated_key: vec![7; 32],
+        ciphertext: vec![9; 48],
     }
 }
 
@@ -104,7 +105,8 @@ fn joined(booking: &str) -> Event {
         slot_id: "s1".into(),
         job_seeker_id: SEEKER.into(),
         offering: Offering::Counselling.into(),
-        device: Some(device()),
+        device: None,
+        sealed_device: Some(device()),
     })
 }
 
@@ -521,7 +523,7 @@ fn art_12_2_3_4_joining_without_checklist_and_acknowledgements_is_refused_listin
 }
 
 #[test]
-fn art_7_joining_and_leaving_carry_the_device_identifiers() {
+fn art_7_joining_and_leaving_carry_the_sealed_device_identifiers_and_never_clear_ones() {
     let mut given = vec![
         published("s1", Offering::Counselling, 0, 1),
         booked("b1", "s1", SEEKER, 0),
@@ -538,7 +540,8 @@ fn art_7_joining_and_leaving_carry_the_device_identifiers() {
             slot_id: "s1".into(),
             job_seeker_id: SEEKER.into(),
             offering: Offering::Counselling.into(),
-            device: Some(device()),
+            device: None,
+            sealed_device: Some(device()),
         })]);
     // Leaving without having joined is refused.
     let error = Scenario::<Schedule>::given(given[..2].to_vec())

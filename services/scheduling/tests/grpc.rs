@@ -101,6 +101,7 @@ async fn book_with_an_interpreter_prepare_join_and_leave() {
             proto::JoinSessionRequest {
                 booking_id: id.clone(),
                 device: Some(device()),
+                sealed_device: None,
             },
         ))
         .await
@@ -164,6 +165,7 @@ async fn book_with_an_interpreter_prepare_join_and_leave() {
             proto::JoinSessionRequest {
                 booking_id: id.clone(),
                 device: Some(device()),
+                sealed_device: None,
             },
         ))
         .await
@@ -180,6 +182,7 @@ async fn book_with_an_interpreter_prepare_join_and_leave() {
             proto::LeaveSessionRequest {
                 booking_id: id.clone(),
                 device: Some(device()),
+                sealed_device: None,
             },
         ))
         .await
@@ -290,6 +293,8 @@ async fn fifty_clients_for_a_seminar_get_exactly_its_capacity() {
 
 #[tokio::test]
 async fn registration_or_consent_down_is_unavailable_and_writes_nothing() {
+    // Four services and two more scheduling instances: more than a share.
+    hellowork_testing::budget::exclusive();
     let mut world = World::start("24h").await;
     let seeker = world.eligible_person(1).await;
     let slot = world

@@ -82,7 +82,7 @@ proptest! {
             ip_address: ip.clone(),
             ..Default::default()
         };
-        let result = parse::presence(&uuid::Uuid::new_v4().to_string(), Some(&device));
+        let result = parse::presence(&uuid::Uuid::new_v4().to_string(), Some(&device), None);
         let ip_ok = ip.parse::<std::net::IpAddr>().is_ok();
         match result {
             Ok(_) => prop_assert!(ip_ok && !id.trim().is_empty()),

@@ -576,6 +576,7 @@ impl Stack {
                 scheduling::JoinSessionRequest {
                     booking_id: id.clone(),
                     device: Some(device.clone()),
+                    sealed_device: None,
                 },
                 seeker,
                 Role::JobSeeker,
@@ -590,6 +591,7 @@ impl Stack {
                 scheduling::LeaveSessionRequest {
                     booking_id: id,
                     device: Some(device.clone()),
+                    sealed_device: None,
                 },
                 seeker,
                 Role::JobSeeker,

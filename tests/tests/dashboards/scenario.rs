@@ -185,6 +185,7 @@ async fn moved_joined_and_stopped(stack: &Stack, seeker: &str) -> String {
             scheduling::JoinSessionRequest {
                 booking_id: id.clone(),
                 device: Some(device()),
+                sealed_device: None,
             },
             seeker,
             Role::JobSeeker,
@@ -467,6 +468,7 @@ async fn article_7(audit: &AuditLog, seeker: &str) -> Vec<String> {
                         os_version: "11".into(),
                     }),
                     source: "web".into(),
+                    sealed_device: None,
                 }),
             },
             "system:web",

@@ -690,6 +690,7 @@ impl Callers {
                                         os_version: "10.0.19045".into(),
                                     }),
                                     source: "web".into(),
+                                    sealed_device: None,
                                 }),
                             },
                             "web",

@@ -870,6 +870,7 @@ pub async fn join(
     let join = scheduling::JoinSessionRequest {
         booking_id: booking.to_owned(),
         device: Some(device_of(seeker)),
+        sealed_device: None,
     };
     retry(retries, "JoinSession", never, || {
         let mut client = stack.schedule();
@@ -894,6 +895,7 @@ pub async fn leave(
     let leave = scheduling::LeaveSessionRequest {
         booking_id: booking.to_owned(),
         device: Some(device_of(seeker)),
+        sealed_device: None,
     };
     retry(retries, "LeaveSession", never, || {
         let mut client = stack.schedule();

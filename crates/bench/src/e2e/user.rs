@@ -179,6 +179,7 @@ impl User {
         let join = scheduling::JoinSessionRequest {
             booking_id: booking_id.clone(),
             device: Some(self.person.device.clone()),
+            sealed_device: None,
         };
         let (_, joined) = recorder
             .time(
@@ -192,6 +193,7 @@ impl User {
         let leave = scheduling::LeaveSessionRequest {
             booking_id: booking_id.clone(),
             device: Some(self.person.device.clone()),
+            sealed_device: None,
         };
         let (_, left) = recorder
             .time(
@@ -247,6 +249,7 @@ impl User {
                 os_version: device.os_version.clone(),
             }),
             source: "web".to_owned(),
+            sealed_device: None,
         }
     }
 }

@@ -146,6 +146,7 @@ impl Records {
                 "web"
             }
             .to_owned(),
+            sealed_device: None,
         }
     }
 

@@ -152,6 +152,7 @@ async fn page_view(clients: &Clients, seeker: &Enrolled, path: &str) -> Result<(
             os_version: device.os_version.clone(),
         }),
         source: "web".into(),
+        sealed_device: None,
     };
     let request = clients.request(
         audit::RecordUsageRequest {
@@ -234,6 +235,7 @@ pub async fn join_unprepared(
     let message = scheduling::JoinSessionRequest {
         booking_id: booking_id.to_owned(),
         device: Some(seeker.persona.device.clone()),
+        sealed_device: None,
     };
     match clients
         .scheduling
@@ -303,6 +305,7 @@ pub async fn attend(
     let join = scheduling::JoinSessionRequest {
         booking_id: booking_id.to_owned(),
         device: Some(seeker.persona.device.clone()),
+        sealed_device: None,
     };
     schedule
         .join_session(seeker.request(clients, join)?)
@@ -311,6 +314,7 @@ pub async fn attend(
     let leave = scheduling::LeaveSessionRequest {
         booking_id: booking_id.to_owned(),
         device: Some(seeker.persona.device.clone()),
+        sealed_device: None,
     };
     schedule
         .leave_session(seeker.request(clients, leave)?)

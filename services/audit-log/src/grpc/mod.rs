@@ -214,9 +214,13 @@ impl AuditLogApi {
         // The access kind of each event, to count what is stored.
         let mut kinds = HashMap::with_capacity(records.len());
         for (index, record) in records.iter().enumerate() {
-            if let Some(usage) =
-                parse::usage(&mut violations, &format!("records[{index}]"), record, now)
-            {
+            if let Some(usage) = parse::usage(
+                &mut violations,
+                &format!("records[{index}]"),
+                record,
+                now,
+                &self.ingestor,
+            ) {
                 let event_id = usage_event_id(&usage.record_id);
                 // A record id repeated within the batch is recorded once.
                 if kinds.insert(event_id, usage.access_kind).is_none() {
@@ -812,6 +816,41 @@ impl AuditLogService for AuditLogApi {
             next_page_token,
             disclosure_id: disclosure_id.to_string(),
         }))
+    }
+
+    async fn get_sealing_keys(
+        &self,
+        request: Request<proto::GetSealingKeysRequest>,
+    ) -> Result<Response<proto::GetSealingKeysResponse>, Status> {
+        // Public keys: any authenticated caller may seal to them.
+        caller(&request)?;
+        Ok(Response::new(proto::GetSealingKeysResponse {
+            keys: self.ingestor.sealing.public_keys().to_proto(),
+        }))
+    }
+
+    async fn check_sealed_device(
+        &self,
+        request: Request<proto::CheckSealedDeviceRequest>,
+    ) -> Result<Response<proto::CheckSealedDeviceResponse>, Status> {
+        require_any(caller(&request)?, &[Role::System])?;
+        let request = request.into_inner();
+        let Some(sealed) = request.sealed_device else {
+            return Err(ServiceError::invalid("sealed_device", "is required").into());
+        };
+        if request.context_id.trim().is_empty() {
+            return Err(ServiceError::invalid("context_id", "must not be empty").into());
+        }
+        let mut violations = Vec::new();
+        parse::sealed_identifiers(
+            &mut violations,
+            "sealed_device",
+            &self.ingestor,
+            &sealed,
+            &request.context_id,
+        );
+        invalid(violations)?;
+        Ok(Response::new(proto::CheckSealedDeviceResponse {}))
     }
 
     async fn verify_log(

@@ -5,9 +5,12 @@ use chrono::{DateTime, Utc};
 use hellowork_platform::FieldViolation;
 use hellowork_proto::auditlog::v1::{self as proto, AccessKind, AccessOutcome};
 
-use crate::domain::{
-    time::to_datetime,
-    usage::{Device, Usage},
+use crate::{
+    domain::{
+        time::to_datetime,
+        usage::{Device, Usage},
+    },
+    ingest::Ingestor,
 };
 
 const MAX_TEXT: usize = 256;
@@ -66,12 +69,15 @@ pub fn range(
     }
 }
 
-/// Art. 7(1): one usage record, every problem reported under `prefix`.
+/// Art. 7(1): one usage record, every problem reported under `prefix`;
+/// identifiers sealed by the front system are opened with `opener`'s keys
+/// (Art. 7(2)), with the record id as associated data.
 pub fn usage(
     violations: &mut Vec<FieldViolation>,
     prefix: &str,
     record: &proto::UsageRecord,
     now: DateTime<Utc>,
+    opener: &Ingestor,
 ) -> Option<Usage> {
     let before = violations.len();
     let at = |name: &str| format!("{prefix}.{name}");
@@ -140,38 +146,29 @@ pub fn usage(
         MAX_TEXT,
     );
     text(violations, at("source"), &record.source, true, 64);
-    let device = match &record.device {
-        None => {
-            violations.push(FieldViolation::new(at("device"), "is required"));
+    let device = match (&record.device, &record.sealed_device) {
+        (None, None) => {
+            violations.push(FieldViolation::new(
+                at("device"),
+                "is required, in clear or as sealed_device",
+            ));
             None
         }
-        Some(d) => {
-            let dev = |name: &str| format!("{prefix}.device.{name}");
-            text(violations, dev("device_id"), &d.device_id, true, MAX_TEXT);
-            let ip = d.ip_address.parse::<std::net::IpAddr>().ok();
-            if ip.is_none() {
-                violations.push(FieldViolation::new(
-                    dev("ip_address"),
-                    "must be an IPv4 or IPv6 address",
-                ));
-            }
-            text(
-                violations,
-                dev("user_agent"),
-                &d.user_agent,
-                true,
-                MAX_AGENT,
-            );
-            text(violations, dev("os_name"), &d.os_name, false, 64);
-            text(violations, dev("os_version"), &d.os_version, false, 64);
-            ip.map(|ip_address| Device {
-                device_id: d.device_id.clone(),
-                ip_address,
-                user_agent: d.user_agent.clone(),
-                os_name: d.os_name.clone(),
-                os_version: d.os_version.clone(),
-            })
+        (Some(_), Some(_)) => {
+            violations.push(FieldViolation::new(
+                at("sealed_device"),
+                "must not be set together with device",
+            ));
+            None
         }
+        (Some(d), None) => identifiers(violations, &at("device"), d),
+        (None, Some(sealed)) => sealed_identifiers(
+            violations,
+            &at("sealed_device"),
+            opener,
+            sealed,
+            &record.record_id,
+        ),
     };
     if violations.len() > before {
         return None;
@@ -190,6 +187,88 @@ pub fn usage(
         source: record.source.clone(),
         device,
     })
+}
+
+/// Art. 7(2): identifiers sealed to this service for `context`, opened and
+/// checked like clear ones; every problem is reported against `path`, the
+/// sealed field (its part at fault when it does not open), never with any
+/// of its content.
+pub fn sealed_identifiers(
+    violations: &mut Vec<FieldViolation>,
+    path: &str,
+    opener: &Ingestor,
+    sealed: &hellowork_proto::sealing::v1::HpkeSealed,
+    context: &str,
+) -> Option<Device> {
+    match opener.open_device(sealed, context) {
+        Ok(opened) => {
+            let mut inner = Vec::new();
+            let device = identifiers(&mut inner, "", &clear(opened));
+            violations.extend(inner.into_iter().map(|v| {
+                FieldViolation::new(
+                    path,
+                    format!(
+                        "opens to identifiers whose {} {}",
+                        v.field.trim_start_matches('.'),
+                        v.description
+                    ),
+                )
+            }));
+            device
+        }
+        Err(error) => {
+            crate::metrics::sealed_device_refused("api");
+            violations.push(FieldViolation::new(
+                format!("{path}.{}", error.field()),
+                error.to_string(),
+            ));
+            None
+        }
+    }
+}
+
+/// Device identifiers, every problem reported under `path`.
+fn identifiers(
+    violations: &mut Vec<FieldViolation>,
+    path: &str,
+    d: &proto::DeviceIdentifiers,
+) -> Option<Device> {
+    let dev = |name: &str| format!("{path}.{name}");
+    text(violations, dev("device_id"), &d.device_id, true, MAX_TEXT);
+    let ip = d.ip_address.parse::<std::net::IpAddr>().ok();
+    if ip.is_none() {
+        violations.push(FieldViolation::new(
+            dev("ip_address"),
+            "must be an IPv4 or IPv6 address",
+        ));
+    }
+    text(
+        violations,
+        dev("user_agent"),
+        &d.user_agent,
+        true,
+        MAX_AGENT,
+    );
+    text(violations, dev("os_name"), &d.os_name, false, 64);
+    text(violations, dev("os_version"), &d.os_version, false, 64);
+    ip.map(|ip_address| Device {
+        device_id: d.device_id.clone(),
+        ip_address,
+        user_agent: d.user_agent.clone(),
+        os_name: d.os_name.clone(),
+        os_version: d.os_version.clone(),
+    })
+}
+
+/// The opened identifiers in the shape of the clear ones (same fields).
+fn clear(opened: hellowork_proto::sealing::v1::DeviceIdentifiers) -> proto::DeviceIdentifiers {
+    proto::DeviceIdentifiers {
+        device_id: opened.device_id,
+        ip_address: opened.ip_address,
+        user_agent: opened.user_agent,
+        os_name: opened.os_name,
+        os_version: opened.os_version,
+    }
 }
 
 /// A page size: 0 means `default`, at most `max`.

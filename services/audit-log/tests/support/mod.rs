@@ -211,5 +211,6 @@ pub fn record(person: &str, device_id: &str, ip: &str, at: DateTime<Utc>) -> pro
             os_version: "10.0.19045".to_owned(),
         }),
         source: "web".to_owned(),
+        sealed_device: None,
     }
 }

@@ -3,8 +3,9 @@
 
 use chrono::{DateTime, Duration, Utc};
 use hellowork_proto::scheduling::v1::{
-    AttendantKind, CancellationReason, ChecklistItem, ConductReason, DeviceIdentifiers, Offering,
+    AttendantKind, CancellationReason, ChecklistItem, ConductReason, Offering,
 };
+use hellowork_proto::sealing::v1::HpkeSealed;
 
 /// A command for one counsellor's schedule stream.
 #[derive(Debug, Clone)]
@@ -87,13 +88,14 @@ pub struct CompleteChecklist {
 #[derive(Clone)]
 pub struct Join {
     pub booking_id: String,
-    pub device: DeviceIdentifiers,
+    /// Art. 7(2): sealed to the audit-log where they entered.
+    pub device: HpkeSealed,
     /// Art. 12(1): whether the person's online services are refused now
     /// (from their person stream).
     pub refused: bool,
 }
 
-/// Art. 7, 8: never print device identifiers.
+/// Art. 7, 8: never print device identifiers, even sealed.
 impl std::fmt::Debug for Join {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Join")
@@ -105,10 +107,11 @@ impl std::fmt::Debug for Join {
 #[derive(Clone)]
 pub struct Leave {
     pub booking_id: String,
-    pub device: DeviceIdentifiers,
+    /// Art. 7(2): sealed to the audit-log where they entered.
+    pub device: HpkeSealed,
 }
 
-/// Art. 7, 8: never print device identifiers.
+/// Art. 7, 8: never print device identifiers, even sealed.
 impl std::fmt::Debug for Leave {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Leave").finish_non_exhaustive()

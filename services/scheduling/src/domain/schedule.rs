@@ -379,7 +379,7 @@ impl Schedule {
     /// Art. 12(1)-(4): joining needs the checklist (12(4)), the private-room
     /// (12(3)) and no-recording (12(2)) acknowledgements, and no refusal
     /// (12(1)); every missing one is listed. The join is an Art. 7(1) usage
-    /// record carrying the device identifiers.
+    /// record carrying the device identifiers, sealed to the audit-log.
     fn join(&self, command: &Join) -> Result<Vec<Event>, DomainError> {
         let booking = self.found_booking(&command.booking_id)?;
         if booking.state == BookingState::InSession {
@@ -408,11 +408,13 @@ impl Schedule {
             slot_id: slot.slot_id.clone(),
             job_seeker_id: booking.job_seeker_id.clone(),
             offering: slot.offering.into(),
-            device: Some(command.device.clone()),
+            device: None,
+            sealed_device: Some(command.device.clone()),
         })])
     }
 
-    /// Art. 7(1): leaving is a usage record carrying the device identifiers.
+    /// Art. 7(1): leaving is a usage record carrying the device identifiers,
+    /// sealed to the audit-log.
     fn leave(&self, command: &Leave) -> Result<Vec<Event>, DomainError> {
         let booking = self.found_booking(&command.booking_id)?;
         if booking.state == BookingState::Completed {
@@ -427,7 +429,8 @@ impl Schedule {
             slot_id: slot.slot_id.clone(),
             job_seeker_id: booking.job_seeker_id.clone(),
             offering: slot.offering.into(),
-            device: Some(command.device.clone()),
+            device: None,
+            sealed_device: Some(command.device.clone()),
         })])
     }
 

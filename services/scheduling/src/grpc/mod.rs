@@ -35,6 +35,7 @@ use crate::{
     },
     eligibility::EligibilityClient,
     metrics, projections,
+    sealing::DeviceSealer,
     settings::SchedulingSettings,
 };
 
@@ -56,6 +57,7 @@ pub struct SchedulingApi {
     persons: Streams<Person>,
     pool: PgPool,
     eligibility: EligibilityClient,
+    sealer: Arc<DeviceSealer>,
     settings: Arc<SchedulingSettings>,
 }
 
@@ -115,6 +117,7 @@ impl SchedulingApi {
         store: EventStore,
         pool: PgPool,
         eligibility: EligibilityClient,
+        sealer: Arc<DeviceSealer>,
         settings: SchedulingSettings,
     ) -> Self {
         Self {
@@ -122,6 +125,7 @@ impl SchedulingApi {
             persons: Streams::new(store, PERSONS_KEPT),
             pool,
             eligibility,
+            sealer,
             settings: Arc::new(settings),
         }
     }
@@ -656,11 +660,13 @@ impl SchedulingService for SchedulingApi {
     ) -> Result<Response<proto::JoinSessionResponse>, Status> {
         let caller = caller(&request)?;
         require_any(caller, &[Role::JobSeeker])?;
-        let (id, device) = parse::presence(
+        let (id, presence) = parse::presence(
             &request.get_ref().booking_id,
             request.get_ref().device.as_ref(),
+            request.get_ref().sealed_device.as_ref(),
         )?;
         let id = id.to_string();
+        let device = self.sealer.sealed(&id, presence).await?;
         let (counsellor, before) = self.known_booking(&id).await?;
         require_booking_access(caller, &before, true, false, &[])?;
         let person = self.person(&before.job_seeker_id).await?;
@@ -684,11 +690,13 @@ impl SchedulingService for SchedulingApi {
     ) -> Result<Response<proto::LeaveSessionResponse>, Status> {
         let caller = caller(&request)?;
         require_any(caller, &[Role::JobSeeker])?;
-        let (id, device) = parse::presence(
+        let (id, presence) = parse::presence(
             &request.get_ref().booking_id,
             request.get_ref().device.as_ref(),
+            request.get_ref().sealed_device.as_ref(),
         )?;
         let id = id.to_string();
+        let device = self.sealer.sealed(&id, presence).await?;
         let booking = self
             .on_booking(
                 caller,

@@ -8,9 +8,13 @@ use hellowork_platform::{FieldViolation, ServiceError};
 use hellowork_proto::scheduling::v1::{
     self as proto, AttendantKind, CancellationReason, ChecklistItem, ConductReason, Offering,
 };
+use hellowork_proto::sealing::v1::HpkeSealed;
 use uuid::Uuid;
 
-use crate::domain::{offering_allows_capacity, to_datetime};
+use crate::{
+    domain::{offering_allows_capacity, to_datetime},
+    sealing::Presence,
+};
 
 /// Most slots one publication may create.
 pub const MAX_SLOTS: i64 = 200;
@@ -387,15 +391,28 @@ pub fn device(
     device.clone()
 }
 
+/// Art. 7(1), 7(2): a join or leave brings the device either in clear or
+/// sealed by the front system, never both.
 pub fn presence(
     booking_id: &str,
     raw_device: Option<&proto::DeviceIdentifiers>,
-) -> Result<(Uuid, proto::DeviceIdentifiers), ServiceError> {
+    sealed_device: Option<&HpkeSealed>,
+) -> Result<(Uuid, Presence), ServiceError> {
     let mut v = Violations::default();
     let id = v.check("booking_id", uuid(booking_id));
-    let device = device(&mut v, raw_device);
+    let presence = match (raw_device, sealed_device) {
+        (Some(_), Some(_)) => {
+            v.add("sealed_device", "must not be set together with device");
+            None
+        }
+        (None, Some(sealed)) => Some(Presence::Sealed(sealed.clone())),
+        (raw, None) => Some(Presence::Clear(device(&mut v, raw))),
+    };
     v.finish()?;
-    Ok((id.unwrap_or_default(), device))
+    Ok((
+        id.unwrap_or_default(),
+        presence.expect("no violation means a presence"),
+    ))
 }
 
 pub fn stop(r: &proto::StopSessionRequest) -> Result<(Uuid, ConductReason), ServiceError> {

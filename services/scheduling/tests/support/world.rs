@@ -1,4 +1,6 @@
-//! Three services in one test process.
+//! Four services in one test process: scheduling, the registration and
+//! consent it asks about eligibility, and the audit-log it seals device
+//! identifiers to (and which ingests its joins and leaves).
 
 use std::{
     future::Future,
@@ -8,6 +10,7 @@ use std::{
 use chrono::{Datelike, NaiveDate, Utc};
 use hellowork_platform::{Environment, PlatformConfig, Role, Service};
 use hellowork_proto::{
+    auditlog::v1::audit_log_service_client::AuditLogServiceClient,
     consent::v1::{self as consent, consent_service_client::ConsentServiceClient},
     registration::v1::{
         self as registration, registration_service_client::RegistrationServiceClient,
@@ -91,13 +94,15 @@ async fn run(app: hellowork_platform::Application, name: &str) -> Running {
     Running { addr, shutdown }
 }
 
-/// Registration, consent and scheduling.
+/// Registration, consent, the audit-log and scheduling.
 pub struct World {
     pub registration_env: ServiceEnv,
     pub consent_env: ServiceEnv,
+    pub auditlog_env: ServiceEnv,
     pub env: ServiceEnv,
     pub registration: Option<Running>,
     pub consent: Option<Running>,
+    pub auditlog: Option<Running>,
     pub scheduling: Running,
     keys: tempfile::TempDir,
     terms: Option<(consent::TermsDocument, consent::TermsDocument)>,
@@ -108,6 +113,7 @@ impl World {
     pub async fn start(cutoff: &str) -> Self {
         let registration_env = environment("registration").await;
         let consent_env = environment("consent").await;
+        let auditlog_env = environment("auditlog").await;
         let env = environment("scheduling").await;
         // Scheduling's `system` token, trusted by registration and consent.
         let keys = tempfile::tempdir().unwrap();
@@ -135,6 +141,11 @@ impl World {
         consent_vars.extend(registration_env.peer_vars());
         consent_vars.extend(env.peer_vars());
         trust(&mut consent_vars);
+        let mut auditlog_vars = auditlog_env.vars();
+        auditlog_vars.extend(registration_env.peer_vars());
+        auditlog_vars.extend(consent_env.peer_vars());
+        auditlog_vars.extend(env.peer_vars());
+        trust(&mut auditlog_vars);
 
         let consent_app = hellowork_consent::app::build(
             PlatformConfig::from_vars(Service::Consent, consent_vars).unwrap(),
@@ -149,9 +160,18 @@ impl World {
         .await
         .unwrap();
         let registration = run(registration_app, hellowork_registration::SERVICE_NAME).await;
+        let auditlog_app = hellowork_audit_log::build_with(
+            PlatformConfig::from_vars(Service::AuditLog, auditlog_vars).unwrap(),
+            hellowork_audit_log::AuditLogSettings::from_vars(Environment::Development, Vec::new())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+        let auditlog = run(auditlog_app, hellowork_audit_log::SERVICE_NAME).await;
         let mut world = Self {
             registration_env,
             consent_env,
+            auditlog_env,
             scheduling: Running {
                 addr: ([127, 0, 0, 1], 0).into(),
                 shutdown: CancellationToken::new(),
@@ -159,6 +179,7 @@ impl World {
             env,
             registration: Some(registration),
             consent: Some(consent),
+            auditlog: Some(auditlog),
             keys,
             terms: None,
         };
@@ -205,6 +226,10 @@ impl World {
                 registration_url.to_owned(),
             ),
             ("HELLOWORK_CONSENT_URL".to_owned(), consent_url.to_owned()),
+            (
+                "HELLOWORK_AUDITLOG_URL".to_owned(),
+                self.url_of(self.auditlog.as_ref()),
+            ),
         ]);
         vars.extend(
             extra
@@ -237,6 +262,12 @@ impl World {
 
     pub async fn registrations(&self) -> RegistrationServiceClient<Channel> {
         RegistrationServiceClient::connect(self.url_of(self.registration.as_ref()))
+            .await
+            .unwrap()
+    }
+
+    pub async fn auditlog(&self) -> AuditLogServiceClient<Channel> {
+        AuditLogServiceClient::connect(self.url_of(self.auditlog.as_ref()))
             .await
             .unwrap()
     }
@@ -482,6 +513,61 @@ impl World {
             .into_inner()
             .slots
             .remove(0)
+    }
+
+    /// A booking of person `n` ready to join: checklist done, private room
+    /// and no recording acknowledged. Returns the person and the booking id.
+    pub async fn ready_booking(&mut self, n: u32, counsellor: &str) -> (String, String) {
+        let seeker = self.eligible_person(n).await;
+        let slot = self
+            .publish(counsellor, proto::Offering::Counselling, 48, 1)
+            .await;
+        let mut client = self.client().await;
+        let booking = client
+            .book_session(self.booking_request(&slot, &seeker))
+            .await
+            .expect("booked")
+            .into_inner()
+            .booking
+            .unwrap()
+            .booking_id;
+        let ask = |m| self.request_as(&seeker, Role::JobSeeker, m);
+        client
+            .complete_pre_session_checklist(ask(proto::CompletePreSessionChecklistRequest {
+                booking_id: booking.clone(),
+                confirmed_items: (1..=6).collect(),
+            }))
+            .await
+            .expect("checklist");
+        let ask = |m| self.request_as(&seeker, Role::JobSeeker, m);
+        client
+            .acknowledge_private_room(ask(proto::AcknowledgePrivateRoomRequest {
+                booking_id: booking.clone(),
+            }))
+            .await
+            .expect("private room");
+        let ask = |m| self.request_as(&seeker, Role::JobSeeker, m);
+        client
+            .acknowledge_no_recording(ask(proto::AcknowledgeNoRecordingRequest {
+                booking_id: booking.clone(),
+            }))
+            .await
+            .expect("no recording");
+        (seeker, booking)
+    }
+
+    /// The payloads of the scheduling store's events of `event_type`.
+    pub async fn stored_payloads(&self, event_type: &str) -> Vec<Vec<u8>> {
+        let pool = sqlx::PgPool::connect(&self.env.database.url).await.unwrap();
+        let payloads = sqlx::query_scalar(
+            "SELECT payload FROM scheduling.events WHERE event_type = $1 ORDER BY position",
+        )
+        .bind(event_type)
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+        pool.close().await;
+        payloads
     }
 
     pub fn booking_request(
