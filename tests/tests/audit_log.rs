@@ -20,7 +20,7 @@ mod common;
 use std::time::Duration;
 
 use chrono::Utc;
-use common::{Journey, Stack, channel, environment, eventually, request_id};
+use common::{Journey, Stack, channel, eventually, request_id};
 use hellowork_auth::Role;
 use hellowork_proto::{
     auditlog::v1::{
@@ -109,15 +109,15 @@ impl Listing {
 }
 
 impl AuditLog {
-    /// Starts the service (schema `auditlog` in a database of its own)
+    /// The stack's audit-log (schema `auditlog` in a database of its own),
     /// following the streams registration, consent and scheduling publish to.
-    async fn start(stack: &Stack) -> Self {
-        let env = environment("auditlog").await;
-        let mut vars = env.vars();
-        vars.extend(stack.registration_env.peer_vars());
-        vars.extend(stack.consent_env.peer_vars());
-        vars.extend(stack.scheduling_env.peer_vars());
-        let (process, client) = Self::spawn(&vars).await;
+    fn of(stack: &mut Stack) -> Self {
+        let common::AuditLog {
+            process,
+            env,
+            vars,
+            client,
+        } = stack.take_audit_log();
         Self {
             process,
             env,
@@ -395,7 +395,7 @@ async fn recorded_usage_logged_once(audit: &AuditLog, journey: &Journey) {
 #[tokio::test]
 async fn joins_leaves_and_recorded_usage_are_logged_once_anonymized_and_survive_a_restart() {
     let mut stack = Stack::start().await;
-    let mut audit = AuditLog::start(&stack).await;
+    let mut audit = AuditLog::of(&mut stack);
     let jetstream = async_nats::jetstream::new(async_nats::connect(nats_url()).await.unwrap());
 
     // 1. register → apply → book → join (with device identifiers) → leave.

@@ -20,7 +20,6 @@ mod scenario;
 
 use std::time::{Duration, Instant};
 
-use common::AuditLog;
 use common::Stack;
 use prometheus::{Binaries, Prometheus};
 
@@ -90,7 +89,7 @@ async fn every_dashboard_query_and_alert_answers_from_the_running_services() {
     every_metric_on_a_dashboard(&queries);
 
     let mut stack = Stack::start().await;
-    let mut audit = AuditLog::start(&stack).await;
+    let mut audit = stack.take_audit_log();
     let prometheus = Prometheus::start(
         &binaries.prometheus,
         &[

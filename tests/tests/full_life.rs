@@ -1716,7 +1716,7 @@ async fn four_job_seekers_live_through_all_four_services_and_every_step_is_check
     let since = DateTime::from_timestamp(Utc::now().timestamp(), 0).expect("now");
     let run = uuid::Uuid::new_v4().simple().to_string()[..8].to_owned();
     let mut stack = Stack::start().await;
-    let mut audit = AuditLog::start(&stack).await;
+    let mut audit = stack.take_audit_log();
     let seed = std::fs::read_to_string(SEED_TERMS)
         .unwrap_or_else(|e| panic!("expected the office's terms at {SEED_TERMS}: {e}"));
     let in_force = stack.publish_terms_of_use(&seed).await;

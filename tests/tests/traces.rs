@@ -353,11 +353,12 @@ async fn one_trace_follows_a_booking_through_all_four_services_without_personal_
     registration_vars.extend(consent_env.peer_vars());
     let mut consent_vars = trusting(&consent_env);
     consent_vars.extend(registration_env.peer_vars());
-    let mut audit_vars = audit_env.vars();
-    for peer in [&registration_env, &consent_env, &scheduling_env] {
+    // The audit-log trusts scheduling's token too: scheduling asks it for
+    // the keys device identifiers are sealed to (Art. 7(2)).
+    let mut audit_vars = trusting(&audit_env);
+    for peer in [&registration_env, &consent_env] {
         audit_vars.extend(peer.peer_vars());
     }
-    audit_vars.extend(otlp.clone());
 
     let mut audit_process = ServiceProcess::spawn("hellowork-audit-log", &audit_vars);
     let mut consent_process = ServiceProcess::spawn("hellowork-consent", &consent_vars);
@@ -374,6 +375,7 @@ async fn one_trace_follows_a_booking_through_all_four_services_without_personal_
             registration_process.url(),
         ),
         ("HELLOWORK_CONSENT_URL".to_owned(), consent_process.url()),
+        ("HELLOWORK_AUDITLOG_URL".to_owned(), audit_process.url()),
     ]);
     scheduling_vars.extend(otlp.clone());
     let mut scheduling_process = ServiceProcess::spawn("hellowork-scheduling", &scheduling_vars);

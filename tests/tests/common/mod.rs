@@ -78,13 +78,17 @@ pub async fn channel(process: &ServiceProcess) -> Channel {
         .unwrap()
 }
 
-/// Registration, consent and scheduling running as their own processes:
-/// scheduling asks registration and consent over gRPC with its `system`
-/// token, which both trust; registration and consent follow each other's
-/// streams, and registration follows scheduling's.
+/// The four services running as their own processes: scheduling asks
+/// registration and consent over gRPC with its `system` token, and the
+/// audit-log for the keys device identifiers are sealed to (Art. 7(2)); all
+/// three trust that token. Registration and consent follow each other's
+/// streams, registration follows scheduling's, and the audit-log follows
+/// all three.
 pub struct Stack {
     // Processes first: fields drop in order, so they stop before their
     // databases and streams are removed.
+    /// Until a test takes it ([`Stack::take_audit_log`]).
+    audit: Option<AuditLog>,
     pub registration: ServiceProcess,
     pub consent: ServiceProcess,
     pub scheduling: ServiceProcess,
@@ -106,11 +110,12 @@ pub struct Journey {
 }
 
 impl Stack {
-    /// Starts the three services and waits until each is SERVING.
+    /// Starts the four services and waits until each is SERVING.
     pub async fn start() -> Self {
         let registration_env = environment("registration").await;
         let consent_env = environment("consent").await;
         let scheduling_env = environment("scheduling").await;
+        let audit_env = environment("auditlog").await;
 
         // Scheduling's `system` token, and registration and consent trusting it.
         let keys = tempfile::tempdir().unwrap();
@@ -141,9 +146,13 @@ impl Stack {
         registration_vars.extend(consent_env.peer_vars());
         let mut consent_vars = trusting(&consent_env);
         consent_vars.extend(registration_env.peer_vars());
+        let mut audit_vars = trusting(&audit_env);
+        audit_vars.extend(registration_env.peer_vars());
+        audit_vars.extend(consent_env.peer_vars());
 
         let mut consent = ServiceProcess::spawn("hellowork-consent", &consent_vars);
         let mut registration = ServiceProcess::spawn("hellowork-registration", &registration_vars);
+        let mut audit_process = ServiceProcess::spawn("hellowork-audit-log", &audit_vars);
         let mut scheduling_vars = scheduling_env.vars();
         scheduling_vars.extend([
             (
@@ -152,6 +161,7 @@ impl Stack {
             ),
             ("HELLOWORK_REGISTRATION_URL".to_owned(), registration.url()),
             ("HELLOWORK_CONSENT_URL".to_owned(), consent.url()),
+            ("HELLOWORK_AUDITLOG_URL".to_owned(), audit_process.url()),
             ("HELLOWORK_ATTENDANT_CUTOFF".to_owned(), "24h".to_owned()),
         ]);
         let mut scheduling = ServiceProcess::spawn("hellowork-scheduling", &scheduling_vars);
@@ -164,10 +174,20 @@ impl Stack {
         scheduling
             .wait_until_serving(hellowork_scheduling::SERVICE_NAME)
             .await;
+        audit_process
+            .wait_until_serving(hellowork_audit_log::SERVICE_NAME)
+            .await;
+        let audit = AuditLog {
+            client: AuditLogServiceClient::new(channel(&audit_process).await),
+            process: audit_process,
+            env: audit_env,
+            vars: audit_vars,
+        };
         let consents = ConsentServiceClient::new(channel(&consent).await);
         let registrations = RegistrationServiceClient::new(channel(&registration).await);
         let schedule = SchedulingServiceClient::new(channel(&scheduling).await);
         Self {
+            audit: Some(audit),
             registration,
             consent,
             scheduling,
@@ -181,8 +201,17 @@ impl Stack {
         }
     }
 
-    /// Stops the three services as an orchestrator would, each exiting cleanly.
+    /// The audit-log, for a test that checks it (and stops it itself).
+    pub fn take_audit_log(&mut self) -> AuditLog {
+        self.audit.take().expect("the audit-log is taken once")
+    }
+
+    /// Stops the services as an orchestrator would, each exiting cleanly
+    /// (the audit-log too unless a test took it).
     pub async fn terminate(&mut self) {
+        if let Some(audit) = &mut self.audit {
+            assert!(audit.process.terminate().await, "audit-log stopped");
+        }
         assert!(self.scheduling.terminate().await, "scheduling stopped");
         assert!(self.registration.terminate().await, "registration stopped");
         assert!(self.consent.terminate().await, "consent stopped");
@@ -622,41 +651,19 @@ impl Stack {
     }
 }
 
-/// The audit-log service as its own process, following the streams the
-/// stack's three services publish to, as in production; and a client.
+/// The stack's audit-log process, following the streams the other three
+/// publish to, as in production; its configuration (to restart it) and a
+/// client.
 #[derive(Debug)]
 pub struct AuditLog {
     // The process first: it stops before its database is removed.
     pub process: ServiceProcess,
     pub env: ServiceEnv,
+    pub vars: Vec<(String, String)>,
     pub client: AuditLogServiceClient<Channel>,
 }
 
 impl AuditLog {
-    /// Starts the service on a database of its own and waits until it is
-    /// SERVING.
-    pub async fn start(stack: &Stack) -> Self {
-        let env = environment("auditlog").await;
-        let mut vars = env.vars();
-        for peer in [
-            &stack.registration_env,
-            &stack.consent_env,
-            &stack.scheduling_env,
-        ] {
-            vars.extend(peer.peer_vars());
-        }
-        let mut process = ServiceProcess::spawn("hellowork-audit-log", &vars);
-        process
-            .wait_until_serving(hellowork_audit_log::SERVICE_NAME)
-            .await;
-        let client = AuditLogServiceClient::new(channel(&process).await);
-        Self {
-            process,
-            env,
-            client,
-        }
-    }
-
     /// `message` sent to the audit log by `subject` acting as `role`.
     pub fn request<T>(&self, message: T, subject: &str, role: Role) -> tonic::Request<T> {
         self.env.request(message, subject, role)

@@ -164,7 +164,7 @@ impl FaultStack {
         let vars_of = |svc: Svc, peers: &[Svc]| {
             let env = &envs[&svc];
             let mut vars = env.vars();
-            if matches!(svc, Svc::Registration | Svc::Consent) {
+            if matches!(svc, Svc::Registration | Svc::Consent | Svc::AuditLog) {
                 // Trust scheduling's `system` token as well as our own keys.
                 let own = vars
                     .iter()
@@ -203,6 +203,8 @@ impl FaultStack {
             ),
             ("HELLOWORK_REGISTRATION_URL".to_owned(), registration.url()),
             ("HELLOWORK_CONSENT_URL".to_owned(), consent.url()),
+            // Art. 7(2): the keys device identifiers are sealed to.
+            ("HELLOWORK_AUDITLOG_URL".to_owned(), audit.url()),
         ]);
         let scheduling = ServiceProcess::spawn(Svc::Scheduling.binary(), &scheduling_vars);
 

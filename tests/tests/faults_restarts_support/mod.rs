@@ -359,13 +359,15 @@ impl FaultStack {
             ),
             ("HELLOWORK_REGISTRATION_URL".to_owned(), forwarders[0].url()),
             ("HELLOWORK_CONSENT_URL".to_owned(), forwarders[1].url()),
+            // Art. 7(2): the keys device identifiers are sealed to.
+            ("HELLOWORK_AUDITLOG_URL".to_owned(), forwarders[3].url()),
             ("HELLOWORK_ATTENDANT_CUTOFF".to_owned(), "24h".to_owned()),
             peer_timeout,
         ]);
-        let mut audit_vars = audit_env.vars();
+        // The audit-log trusts scheduling's token too (its sealing keys).
+        let mut audit_vars = trusting(&audit_env);
         audit_vars.extend(registration_env.peer_vars());
         audit_vars.extend(consent_env.peer_vars());
-        audit_vars.extend(scheduling_env.peer_vars());
 
         let [f_registration, f_consent, f_scheduling, f_audit] = forwarders;
         let stack = Self {
