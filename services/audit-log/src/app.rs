@@ -1,7 +1,8 @@
 //! Wiring the audit-log service onto the platform: its migrations, the gRPC
 //! server, the ingest of registration's, consent's and scheduling's events
-//! (Art. 7(1)), the access-log projection of its own events and the legal
-//! requests by state for Prometheus.
+//! (Art. 7(1)), the access-log projection of its own events, the retention
+//! job (Art. 7(2), 8) and the legal requests by state for Prometheus; the
+//! start-up upgrade of records stored before Step 8 runs before all of them.
 
 use std::sync::Arc;
 
@@ -19,7 +20,9 @@ use crate::{
     ingest::Ingestor,
     metrics,
     projections::{AccessLogProjection, PeerIngest},
+    retention::Retention,
     settings::AuditLogSettings,
+    upgrade,
 };
 
 /// The service's own migrations, run after the event store's in the same schema.
@@ -41,7 +44,13 @@ pub async fn build_with(
     settings: AuditLogSettings,
 ) -> Result<Application, StartupError> {
     let platform = Platform::connect(config, &MIGRATOR, Upcasters::new()).await?;
-    let ingestor = Ingestor::new(&settings);
+    let ingestor = Ingestor::new(&settings, platform.pool.clone());
+    // The platform's errors have no variant for a service's data upgrade; it
+    // is the database's data that could not be upgraded.
+    let upgraded = upgrade::run(&platform, &ingestor, &settings.ring)
+        .await
+        .map_err(|error| StartupError::Database(sqlx::Error::Configuration(Box::new(error))))?;
+    tracing::info!(?upgraded, "audit-log's usage record upgrade done");
     let mut background = Vec::new();
     for (service, name) in [
         (Service::Registration, "registration"),
@@ -65,6 +74,12 @@ pub async fn build_with(
         TailConfig::default(),
     );
     background.push(Box::new(move |stop| Box::pin(access_log.run(stop))));
+    let retention = Retention::new(
+        ingestor.keys.clone(),
+        platform.store.clone(),
+        settings.retention,
+    );
+    background.push(Box::new(move |stop| Box::pin(retention.run(stop))));
     let pool = platform.pool.clone();
     background.push(Box::new(move |stop| {
         Box::pin(metrics::report_legal_requests(pool, stop))

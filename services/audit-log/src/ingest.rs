@@ -1,18 +1,29 @@
-//! Art. 7(1), 7(2): turns a usage record into its `UsageRecorded` event —
-//! raw device identifiers sealed, only non-identifying derivations in clear.
+//! Art. 7(1), 7(2), 8: turns a usage record into its `UsageRecorded` event —
+//! the job seeker id and the raw device identifiers sealed with the data
+//! key of the person and key period, only non-identifying derivations and
+//! the period's lookup tag in clear.
 
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
 use hellowork_proto::{auditlog::v1 as proto, sealing::v1 as sealing};
-use hellowork_sealing::device::{OpeningKeys, SealError};
+use hellowork_sealing::{
+    device::{OpeningKeys, SealError},
+    personal::DataKey,
+};
 use prost::Message;
+use sqlx::PgPool;
 use uuid::Uuid;
+use zeroize::Zeroizing;
 
 use crate::{
     domain::{
         anonymize::{DeviceClass, PseudonymSecret, ip_prefix, reduce_user_agent},
-        seal::Keyring,
+        subject::{KeyPeriod, SubjectSecret, SubjectTag, device_field, job_seeker_field},
         time::{timestamp, to_micros},
         usage::Usage,
     },
+    keys::{KeyError, SubjectKeys},
     settings::AuditLogSettings,
 };
 
@@ -28,17 +39,46 @@ pub fn usage_event_id(record_id: &str) -> Uuid {
 /// The keys a record is opened, sealed and pseudonymized with.
 #[derive(Debug, Clone)]
 pub struct Ingestor {
-    pub keyring: Keyring,
     pub sealing: OpeningKeys,
     pub pseudonyms: PseudonymSecret,
+    pub subjects: SubjectSecret,
+    pub keys: SubjectKeys,
+}
+
+/// The identifying parts of one record, in clear, before sealing.
+#[derive(Clone, Copy)]
+pub struct Identifying<'a> {
+    pub record_id: &'a str,
+    pub at: DateTime<Utc>,
+    /// Empty when no person was signed in.
+    pub job_seeker_id: &'a str,
+    pub device: Option<&'a proto::DeviceIdentifiers>,
+}
+
+/// Art. 7, 8: the debug form never prints an identifier.
+impl std::fmt::Debug for Identifying<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Identifying")
+            .field("record_id", &self.record_id)
+            .field("at", &self.at)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Identifying<'_> {
+    /// Whether there is anything to seal, and so a data key to have.
+    fn any(&self) -> bool {
+        !self.job_seeker_id.is_empty() || self.device.is_some()
+    }
 }
 
 impl Ingestor {
-    pub fn new(settings: &AuditLogSettings) -> Self {
+    pub fn new(settings: &AuditLogSettings, pool: PgPool) -> Self {
         Self {
-            keyring: settings.keyring.clone(),
             sealing: settings.sealing.clone(),
             pseudonyms: settings.pseudonyms.clone(),
+            subjects: settings.pseudonyms.subject_secret(),
+            keys: SubjectKeys::new(pool, settings.keks()),
         }
     }
 
@@ -56,11 +96,93 @@ impl Ingestor {
         sealing::DeviceIdentifiers::decode(plaintext.as_slice()).map_err(|_| SealError::DoesNotOpen)
     }
 
-    /// The event recording `usage`.
-    pub fn recorded(&self, usage: &Usage) -> proto::UsageRecorded {
+    /// The key (tag and period) the identifying parts of `parts` are sealed
+    /// under: the person's of the period, or the period's anonymous one.
+    fn key_of(&self, parts: &Identifying<'_>) -> (SubjectTag, KeyPeriod) {
+        let period = KeyPeriod::of(parts.at);
+        (self.subjects.key_tag(period, parts.job_seeker_id), period)
+    }
+
+    /// The data keys the identifying parts of `all` are sealed with, made
+    /// where missing.
+    pub async fn keys_for(
+        &self,
+        all: &[Identifying<'_>],
+    ) -> Result<HashMap<SubjectTag, DataKey>, KeyError> {
+        let wanted: Vec<_> = all
+            .iter()
+            .filter(|parts| parts.any())
+            .map(|parts| self.key_of(parts))
+            .collect();
+        self.keys.for_sealing(&wanted).await
+    }
+
+    /// Art. 7(2), 8: seals `parts` into `recorded` with their key from
+    /// `keys` (see [`Ingestor::keys_for`]): the period's lookup tag of the
+    /// person, the job seeker id and the device, each bound to the record.
+    pub fn seal_into(
+        &self,
+        recorded: &mut proto::UsageRecorded,
+        parts: &Identifying<'_>,
+        keys: &HashMap<SubjectTag, DataKey>,
+    ) -> Result<(), KeyError> {
+        if !parts.any() {
+            return Ok(());
+        }
+        let (tag, _) = self.key_of(parts);
+        // Made by `keys_for`, unless an erasure destroyed it since.
+        let key = keys.get(&tag).ok_or(KeyError::Destroyed)?;
+        if !parts.job_seeker_id.is_empty() {
+            recorded.subject_tag = tag.0.to_vec();
+            recorded.sealed_job_seeker_id = Some(
+                key.seal(
+                    &job_seeker_field(parts.record_id),
+                    parts.job_seeker_id.as_bytes(),
+                )
+                .into(),
+            );
+        }
+        if let Some(device) = parts.device {
+            let plaintext = Zeroizing::new(device.encode_to_vec());
+            recorded.sealed_device =
+                Some(key.seal(&device_field(parts.record_id), &plaintext).into());
+        }
+        Ok(())
+    }
+
+    /// The events recording `usages`, in order.
+    pub async fn recorded_all(
+        &self,
+        usages: &[Usage],
+    ) -> Result<Vec<proto::UsageRecorded>, KeyError> {
+        let devices: Vec<Option<proto::DeviceIdentifiers>> =
+            usages.iter().map(raw_device).collect();
+        let parts: Vec<Identifying<'_>> = usages
+            .iter()
+            .zip(&devices)
+            .map(|(usage, device)| Identifying {
+                record_id: &usage.record_id,
+                at: usage.occurred_at,
+                job_seeker_id: &usage.job_seeker_id,
+                device: device.as_ref(),
+            })
+            .collect();
+        let keys = self.keys_for(&parts).await?;
+        usages
+            .iter()
+            .zip(&parts)
+            .map(|(usage, parts)| {
+                let mut recorded = self.anonymized(usage);
+                self.seal_into(&mut recorded, parts, &keys)?;
+                Ok(recorded)
+            })
+            .collect()
+    }
+
+    /// The event recording `usage` without its identifying parts.
+    fn anonymized(&self, usage: &Usage) -> proto::UsageRecorded {
         let mut recorded = proto::UsageRecorded {
             record_id: usage.record_id.clone(),
-            job_seeker_id: usage.job_seeker_id.clone(),
             // The precision Postgres keeps, so the chain hashes what it stores.
             occurred_at: Some(timestamp(to_micros(usage.occurred_at))),
             usage_window: usage.usage_window.map(|(start, end)| proto::TimeRange {
@@ -90,25 +212,23 @@ impl Ingestor {
                 os_family: reduced.os_family.to_owned(),
                 device_class: recorded.device_class,
             });
-            let plaintext = zeroize::Zeroizing::new(
-                proto::DeviceIdentifiers {
-                    device_id: device.device_id.clone(),
-                    ip_address: device.ip_address.to_string(),
-                    user_agent: device.user_agent.clone(),
-                    os_name: device.os_name.clone(),
-                    os_version: device.os_version.clone(),
-                }
-                .encode_to_vec(),
-            );
-            let sealed = self.keyring.seal(&plaintext, usage.record_id.as_bytes());
-            recorded.sealed_device = Some(proto::SealedDeviceIdentifiers {
-                key_id: sealed.key_id,
-                nonce: sealed.nonce,
-                ciphertext: sealed.ciphertext,
-            });
         }
         recorded
     }
+}
+
+/// The raw identifiers of `usage`'s device, as they are sealed.
+fn raw_device(usage: &Usage) -> Option<proto::DeviceIdentifiers> {
+    usage
+        .device
+        .as_ref()
+        .map(|device| proto::DeviceIdentifiers {
+            device_id: device.device_id.clone(),
+            ip_address: device.ip_address.to_string(),
+            user_agent: device.user_agent.clone(),
+            os_name: device.os_name.clone(),
+            os_version: device.os_version.clone(),
+        })
 }
 
 pub fn device_class(class: DeviceClass) -> proto::DeviceClass {

@@ -44,6 +44,9 @@ pub const LEGAL_REQUESTS: &str = "auditlog_legal_requests";
 /// by `source` (`api` for `RecordUsage`/`CheckSealedDevice`, else the service
 /// whose event carried them). Anything but zero is forgery or a key mix-up.
 pub const SEALED_REFUSED: &str = "auditlog_sealed_device_refused_total";
+/// Art. 7(2), 8: data keys destroyed, by `cause` (`retention`, `erasure`):
+/// the usage records whose identifying parts they sealed no longer open.
+pub const KEYS_SHREDDED: &str = "auditlog_subject_keys_shredded_total";
 /// Tamper evidence: verifications of the hash chain, by `intact`.
 pub const VERIFICATIONS: &str = "auditlog_log_verifications_total";
 
@@ -68,6 +71,15 @@ pub fn register() {
     for source in ["api", "scheduling"] {
         metrics::counter!(SEALED_REFUSED, "source" => source).increment(0);
     }
+    for cause in ["retention", "erasure"] {
+        metrics::counter!(KEYS_SHREDDED, "cause" => cause).increment(0);
+    }
+}
+
+/// Art. 7(2), 8: counts `count` data keys just destroyed for `cause`
+/// (`retention` or `erasure`).
+pub fn keys_shredded(cause: &'static str, count: u64) {
+    metrics::counter!(KEYS_SHREDDED, "cause" => cause).increment(count);
 }
 
 /// Counts one verification of the chain.
@@ -120,7 +132,11 @@ pub fn record(events: &[Event]) {
                 let reason = label(e.reason().as_str_name(), "DISCLOSURE_REFUSAL_REASON_");
                 metrics::counter!(REFUSED_DISCLOSURES, "reason" => reason).increment(1);
             }
-            Event::UsageRecorded(_) | Event::PeerEventObserved(_) | Event::LogVerified(_) => {}
+            Event::UsageRecorded(_)
+            | Event::PeerEventObserved(_)
+            | Event::LogVerified(_)
+            | Event::SubjectErased(_)
+            | Event::RetentionShredded(_) => {}
         }
     }
 }

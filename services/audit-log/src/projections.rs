@@ -4,8 +4,10 @@
 //!   scheduling, heard on durable JetStream consumers (`auditlog-<service>`),
 //!   becomes an audit-log event in this service's own store: scheduling's
 //!   `SessionJoined`/`SessionLeft` a `UsageRecorded` with sealed device
-//!   identifiers, every other event a `PeerEventObserved`. Event ids derive
-//!   from the peer's, so redelivery records nothing new.
+//!   identifiers, registration's `JobSeekerErased` a `SubjectErased` once
+//!   the person's data keys are destroyed ([`crate::erasure`]), every other
+//!   event a `PeerEventObserved`. Event ids derive from the peer's, so
+//!   redelivery records nothing new.
 //! - [`AccessLogProjection`]: the hash-chained access log and the
 //!   legal-request list, projected from this service's own events in commit
 //!   order (a [`hellowork_eventstore::TailingRunner`]), so a rebuild equals
@@ -31,6 +33,7 @@ use crate::{
         time::{to_datetime, to_micros},
         usage::{Device, Usage},
     },
+    erasure,
     ingest::{Ingestor, usage_event_id},
     metrics,
     store::{self, Entry},
@@ -61,7 +64,10 @@ impl PeerIngest {
     }
 
     /// The audit-log event that records `event`, with its id.
-    fn observe(&self, event: &RecordedEvent) -> Result<(Uuid, Event), ProjectionError> {
+    async fn observe(&self, event: &RecordedEvent) -> Result<(Uuid, Event), ProjectionError> {
+        if self.service == "registration" && event.event_type == erasure::ERASED {
+            return erasure::apply(&self.ingestor, &self.service, event, decode(event)?).await;
+        }
         let session = match event.event_type.as_str() {
             "SessionJoined" => {
                 let e: SessionJoined = decode(event)?;
@@ -116,9 +122,14 @@ impl PeerIngest {
                     source: self.service.clone(),
                     device,
                 };
+                let mut recorded = self
+                    .ingestor
+                    .recorded_all(std::slice::from_ref(&usage))
+                    .await
+                    .map_err(|error| ProjectionError::Transient(error.into()))?;
                 (
                     usage_event_id(&usage.record_id),
-                    Event::UsageRecorded(self.ingestor.recorded(&usage)),
+                    Event::UsageRecorded(Box::new(recorded.remove(0))),
                 )
             }
             None => (
@@ -190,11 +201,11 @@ fn device(raw: Option<DeviceIdentifiers>) -> Option<Device> {
 
 impl PeerIngest {
     /// The append recording `event` in this service's store.
-    fn recording(
+    async fn recording(
         &self,
         event: &RecordedEvent,
     ) -> Result<(StreamId, NewEvent, Event), ProjectionError> {
-        let (event_id, observed) = self.observe(event)?;
+        let (event_id, observed) = self.observe(event).await?;
         let stream = StreamId::new(format!("observed-{event_id}"))
             .map_err(|error| ProjectionError::Transient(error.into()))?;
         let new = NewEvent {
@@ -250,7 +261,7 @@ impl Projection for PeerIngest {
         _tx: &mut PgConnection,
         event: &RecordedEvent,
     ) -> Result<(), ProjectionError> {
-        let (stream, new, observed) = self.recording(event)?;
+        let (stream, new, observed) = self.recording(event).await?;
         let outcome = self
             .store
             .append(&stream, ExpectedVersion::NoStream, vec![new])
@@ -267,7 +278,7 @@ impl Projection for PeerIngest {
         let mut appends = Vec::with_capacity(events.len());
         let mut observed = Vec::with_capacity(events.len());
         for event in events {
-            let (stream, new, seen) = self.recording(event)?;
+            let (stream, new, seen) = self.recording(event).await?;
             appends.push((stream, ExpectedVersion::NoStream, vec![new]));
             observed.push(seen);
         }
@@ -327,6 +338,27 @@ fn entry(recorded: &RecordedEvent, event: &Event) -> Option<Entry> {
             action: e.reason().as_str_name().to_owned(),
             ..legal(EntryKind::DeviceDisclosureRefused, &e.legal_request_id)
         },
+        Event::SubjectErased(e) => Entry {
+            kind: EntryKind::SubjectErased as i32,
+            occurred_at: to_micros(recorded.occurred_at),
+            record_id: Some(recorded.event_id.to_string()),
+            action: e.reason().as_str_name().to_owned(),
+            source: e.service.clone(),
+            actor,
+            reference: e.reference.clone(),
+            peer_event_id: e.peer_event_id.clone(),
+            ..Entry::default()
+        },
+        Event::RetentionShredded(e) => Entry {
+            kind: EntryKind::RetentionShredded as i32,
+            occurred_at: to_micros(recorded.occurred_at),
+            record_id: Some(recorded.event_id.to_string()),
+            // The cutoff: keys of periods ending by it were destroyed.
+            window_end: to_datetime(e.before.as_ref()).map(to_micros),
+            record_count: i64::try_from(e.keys_destroyed).unwrap_or(i64::MAX),
+            actor,
+            ..Entry::default()
+        },
         Event::LogVerified(_) => return None,
     })
 }
@@ -334,13 +366,18 @@ fn entry(recorded: &RecordedEvent, event: &Event) -> Option<Entry> {
 fn usage_entry(usage: &proto::UsageRecorded, actor: String, recorded: &RecordedEvent) -> Entry {
     let window = usage.usage_window.as_ref();
     let device = usage.device.clone().unwrap_or_default();
-    let sealed = usage.sealed_device.clone().unwrap_or_default();
+    let sealed = |value: &Option<hellowork_proto::sealing::v1::PersonalSealed>| {
+        value
+            .as_ref()
+            .map(Message::encode_to_vec)
+            .unwrap_or_default()
+    };
     Entry {
         kind: EntryKind::Usage as i32,
         occurred_at: to_datetime(usage.occurred_at.as_ref())
             .map_or_else(|| to_micros(recorded.occurred_at), to_micros),
         record_id: Some(usage.record_id.clone()),
-        job_seeker_id: usage.job_seeker_id.clone(),
+        subject_tag: usage.subject_tag.clone(),
         access_kind: usage.access_kind,
         action: usage.action.clone(),
         method: usage.method.clone(),
@@ -356,9 +393,8 @@ fn usage_entry(usage: &proto::UsageRecorded, actor: String, recorded: &RecordedE
         ip_prefix: device.ip_prefix,
         browser_family: device.browser_family,
         os_family: device.os_family,
-        key_id: sealed.key_id,
-        nonce: sealed.nonce,
-        ciphertext: sealed.ciphertext,
+        sealed_job_seeker: sealed(&usage.sealed_job_seeker_id),
+        sealed_device: sealed(&usage.sealed_device),
         actor,
         ..Entry::default()
     }

@@ -2,15 +2,20 @@
 //! variables like the platform's, each error naming its variable and never
 //! echoing a secret.
 
-use base64::Engine;
 use hellowork_platform::{ConfigError, Environment};
 
-use hellowork_sealing::{device::OpeningKeys, ring};
+use hellowork_sealing::{
+    device::OpeningKeys,
+    personal::KeyEncryptionKeys,
+    ring::{self, RingKey},
+};
 
-use crate::domain::{anonymize::PseudonymSecret, kanon::MIN_K, seal::Keyring};
+use crate::domain::{anonymize::PseudonymSecret, kanon::MIN_K};
 
-/// Art. 7(2), 8: `kid=base64(32-byte key),...`, the first key current; the
-/// others only open what they sealed (rotation).
+/// Art. 7(2), 8: `kid=base64(32-byte key),...`: the key-encryption keys the
+/// per person and period data keys are wrapped by, the first current; the
+/// others only unwrap what they wrapped (rotation), and open device
+/// identifiers sealed under them before Step 8 (the start-up reseal).
 pub const KEYS_VAR: &str = "HELLOWORK_AUDITLOG_KEYS";
 /// Art. 7(2): `kid=base64(32-byte seed),...`: the HPKE key pairs device
 /// identifiers are sealed to where they enter (`GetSealingKeys` publishes the
@@ -23,6 +28,10 @@ pub const PSEUDONYM_SECRET_VAR: &str = "HELLOWORK_AUDITLOG_PSEUDONYM_SECRET";
 pub const SLOT_VAR: &str = "HELLOWORK_AUDITLOG_SLOT";
 /// Art. 7(2): k of the usage statistics (default 10, never below 5).
 pub const K_VAR: &str = "HELLOWORK_AUDITLOG_K";
+/// Art. 7(2), 8: how long after its key period ends a usage record stays
+/// identifiable (default 365days, between 30days and 3650days); then its
+/// data key is destroyed.
+pub const RETENTION_VAR: &str = "HELLOWORK_AUDITLOG_RETENTION";
 
 /// Development only: a published key protects nothing, so production
 /// refuses to start with it.
@@ -32,15 +41,25 @@ const DEV_PSEUDONYM_SECRET: &str = "hellowork-auditlog-development-only-pseudony
 const MIN_SECRET_BYTES: usize = 32;
 const DEFAULT_SLOT: &str = "1h";
 const DEFAULT_K: u32 = 10;
+/// A year: the access log answers audits and legal requests about the past
+/// year, and a key period's records are then at most thirteen months old.
+const DEFAULT_RETENTION: &str = "365days";
+/// Shorter than a key period would shred a period's keys as soon as it
+/// ends, before anyone could audit it; longer than ten years keeps
+/// identifiers no purpose of the log needs.
+const MIN_RETENTION_DAYS: i64 = 30;
+const MAX_RETENTION_DAYS: i64 = 3650;
 
 /// What the audit-log service needs beyond the platform.
 #[derive(Debug, Clone)]
 pub struct AuditLogSettings {
-    pub keyring: Keyring,
+    /// `HELLOWORK_AUDITLOG_KEYS`, current first.
+    pub ring: Vec<RingKey>,
     pub sealing: OpeningKeys,
     pub pseudonyms: PseudonymSecret,
     pub slot: chrono::Duration,
     pub k: u32,
+    pub retention: chrono::Duration,
 }
 
 impl AuditLogSettings {
@@ -59,18 +78,7 @@ impl AuditLogSettings {
             problem: problem.to_owned(),
         };
         let production = environment == Environment::Production;
-        let keys = match get(KEYS_VAR) {
-            None if production => return Err(error(KEYS_VAR, "required in production")),
-            Some(DEV_KEYS) if production => {
-                return Err(error(
-                    KEYS_VAR,
-                    "the development key is refused in production",
-                ));
-            }
-            Some(keys) => keys,
-            None => DEV_KEYS,
-        };
-        let keyring = parse_keys(keys).map_err(|problem| error(KEYS_VAR, &problem))?;
+        let ring = keys(get(KEYS_VAR), production).map_err(|problem| error(KEYS_VAR, &problem))?;
         let secret = match get(PSEUDONYM_SECRET_VAR) {
             None if production => {
                 return Err(error(PSEUDONYM_SECRET_VAR, "required in production"));
@@ -113,14 +121,50 @@ impl AuditLogSettings {
                     )
                 })?,
         };
+        let retention_text = get(RETENTION_VAR).unwrap_or(DEFAULT_RETENTION);
+        let retention = humantime::parse_duration(retention_text)
+            .ok()
+            .and_then(|d| chrono::Duration::from_std(d).ok())
+            .filter(|d| (MIN_RETENTION_DAYS..=MAX_RETENTION_DAYS).contains(&d.num_days()))
+            .ok_or_else(|| {
+                error(
+                    RETENTION_VAR,
+                    &format!(
+                        "{retention_text:?} is not a duration between {MIN_RETENTION_DAYS}days \
+                         and {MAX_RETENTION_DAYS}days like 365days"
+                    ),
+                )
+            })?;
         Ok(Self {
-            keyring,
+            ring,
             sealing,
             pseudonyms: PseudonymSecret::new(secret.as_bytes().to_vec()),
             slot,
             k,
+            retention,
         })
     }
+
+    /// Art. 8: the ring as the key-encryption keys of the data keys.
+    pub fn keks(&self) -> KeyEncryptionKeys {
+        KeyEncryptionKeys::new(self.ring.clone()).expect("a parsed ring is not empty")
+    }
+}
+
+/// The key ring: the development ring only outside production, where a
+/// ring holding the development key — by its bytes, under any key id or
+/// position — is refused.
+fn keys(text: Option<&str>, production: bool) -> Result<Vec<RingKey>, String> {
+    let published = ring::parse(DEV_KEYS).expect("the development ring parses");
+    let keys = match text {
+        None if production => return Err("required in production".to_owned()),
+        None => published.clone(),
+        Some(text) => ring::parse(text).map_err(|problem| problem.to_string())?,
+    };
+    if production && !ring::published_among(&keys, &[*published[0].secret]).is_empty() {
+        return Err("the development key is refused in production".to_owned());
+    }
+    Ok(keys)
 }
 
 /// The HPKE opening keys: the development pair only outside production,
@@ -138,34 +182,17 @@ fn sealing_keys(text: Option<&str>, production: bool) -> Result<OpeningKeys, Str
     OpeningKeys::from_seeds(&seeds).ok_or_else(|| "no usable key".to_owned())
 }
 
-/// `kid=base64,...` into a keyring; problems never echo key material.
-fn parse_keys(text: &str) -> Result<Keyring, String> {
-    let mut keys = Vec::new();
-    for (index, item) in text.split(',').map(str::trim).enumerate() {
-        let (kid, encoded) = item
-            .split_once('=')
-            .filter(|(kid, _)| !kid.trim().is_empty())
-            .ok_or_else(|| format!("entry {index} is not kid=base64key"))?;
-        let bytes = base64::engine::general_purpose::STANDARD
-            .decode(encoded.trim())
-            .map_err(|_| format!("key {} is not base64", kid.trim()))?;
-        let key: [u8; 32] = bytes
-            .try_into()
-            .map_err(|_| format!("key {} is not 32 bytes (AES-256)", kid.trim()))?;
-        if keys
-            .iter()
-            .any(|(k, _): &(String, [u8; 32])| k == kid.trim())
-        {
-            return Err(format!("key id {} appears twice", kid.trim()));
-        }
-        keys.push((kid.trim().to_owned(), key));
-    }
-    Ok(Keyring::new(keys))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::Engine;
+
+    /// A key that is not weak (its bytes differ).
+    fn b64_key(seed: u8) -> String {
+        base64::engine::general_purpose::STANDARD.encode(std::array::from_fn::<u8, 32, _>(|i| {
+            seed.wrapping_add(i as u8)
+        }))
+    }
 
     fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         pairs
@@ -179,7 +206,8 @@ mod tests {
         let settings = AuditLogSettings::from_vars(Environment::Development, vars(&[])).unwrap();
         assert_eq!(settings.k, 10);
         assert_eq!(settings.slot, chrono::Duration::hours(1));
-        assert_eq!(settings.keyring.current_kid(), "dev");
+        assert_eq!(settings.keks().current_id(), "dev");
+        assert_eq!(settings.retention, chrono::Duration::days(365));
         assert_eq!(settings.sealing.public_keys().current().key_id, "dev");
     }
 
@@ -225,7 +253,7 @@ mod tests {
     #[test]
     fn production_refuses_development_secrets_without_echoing_them() {
         let secret = "s".repeat(40);
-        let key = base64::engine::general_purpose::STANDARD.encode([7u8; 32]);
+        let key = b64_key(7);
         let good_keys = format!("k2={key},k1={key}");
         for (set, variable) in [
             (vec![(PSEUDONYM_SECRET_VAR, secret.as_str())], KEYS_VAR),
@@ -253,10 +281,7 @@ mod tests {
             vars(&[(KEYS_VAR, &duplicate), (PSEUDONYM_SECRET_VAR, &secret)]),
         );
         assert!(settings.is_err(), "duplicate kids are refused");
-        let keys = format!(
-            "k2={key},k1={}",
-            base64::engine::general_purpose::STANDARD.encode([8u8; 32])
-        );
+        let keys = format!("k2={key},k1={}", b64_key(8));
         let sealing = format!(
             "s1={}",
             base64::engine::general_purpose::STANDARD.encode([9u8, 1].repeat(16))
@@ -270,7 +295,7 @@ mod tests {
             ]),
         )
         .unwrap();
-        assert_eq!(settings.keyring.current_kid(), "k2");
+        assert_eq!(settings.keks().current_id(), "k2");
     }
 
     #[test]
@@ -293,5 +318,52 @@ mod tests {
         .unwrap();
         assert_eq!(settings.k, 5);
         assert_eq!(settings.slot, chrono::Duration::minutes(30));
+    }
+
+    #[test]
+    fn production_refuses_the_development_key_by_its_bytes_under_any_id_or_position() {
+        let secret = "s".repeat(40);
+        let dev = DEV_KEYS.split_once('=').unwrap().1;
+        for keys in [
+            DEV_KEYS.to_owned(),
+            format!("renamed={dev}"),
+            format!("k2={},old={dev}", b64_key(3)),
+            format!(" dev = {dev} "),
+        ] {
+            let error = AuditLogSettings::from_vars(
+                Environment::Production,
+                vars(&[(KEYS_VAR, &keys), (PSEUDONYM_SECRET_VAR, &secret)]),
+            )
+            .unwrap_err();
+            assert_eq!(error.variable, KEYS_VAR);
+            assert!(error.problem.contains("development key"), "{error}");
+            assert!(!error.to_string().contains(dev));
+        }
+        // Outside production the development ring is what runs by default.
+        let renamed = format!("renamed={dev}");
+        assert!(
+            AuditLogSettings::from_vars(Environment::Development, vars(&[(KEYS_VAR, &renamed)]))
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn retention_is_a_duration_between_thirty_days_and_ten_years() {
+        for value in ["soon", "365", "29days", "3651days", "1h"] {
+            let error = AuditLogSettings::from_vars(
+                Environment::Development,
+                vars(&[(RETENTION_VAR, value)]),
+            )
+            .unwrap_err();
+            assert_eq!(error.variable, RETENTION_VAR, "{value}");
+        }
+        for (value, days) in [("30days", 30), ("2years", 730), ("3650days", 3650)] {
+            let settings = AuditLogSettings::from_vars(
+                Environment::Development,
+                vars(&[(RETENTION_VAR, value)]),
+            )
+            .unwrap();
+            assert_eq!(settings.retention.num_days(), days, "{value}");
+        }
     }
 }

@@ -15,7 +15,9 @@ pub struct Entry {
     pub kind: i32,
     pub occurred_at: DateTime<Utc>,
     pub record_id: Option<String>,
-    pub job_seeker_id: String,
+    /// Art. 7(2): the person's lookup tag of the key period; empty when no
+    /// person (or not a usage entry). Never the clear job seeker id.
+    pub subject_tag: Vec<u8>,
     pub access_kind: i32,
     pub action: String,
     pub method: String,
@@ -31,12 +33,17 @@ pub struct Entry {
     pub ip_prefix: String,
     pub browser_family: String,
     pub os_family: String,
-    pub key_id: String,
-    pub nonce: Vec<u8>,
-    pub ciphertext: Vec<u8>,
+    /// Art. 8: encoded `PersonalSealed` of the job seeker id; empty if none.
+    pub sealed_job_seeker: Vec<u8>,
+    /// Art. 7(2), 8: encoded `PersonalSealed` of the device; empty if none.
+    pub sealed_device: Vec<u8>,
     pub actor: String,
     pub legal_request_id: String,
     pub record_count: i64,
+    /// Kind SUBJECT_ERASED: the erasure's case number.
+    pub reference: String,
+    /// Kind SUBJECT_ERASED: the peer event applied.
+    pub peer_event_id: String,
 }
 
 /// A stored entry.
@@ -49,10 +56,10 @@ pub struct Stored {
     pub hash: Vec<u8>,
 }
 
-const COLUMNS: &str = "kind, occurred_at, record_id, job_seeker_id, access_kind, action, method, \
+const COLUMNS: &str = "kind, occurred_at, record_id, subject_tag, access_kind, action, method, \
     outcome, offering, booking_id, source, window_start, window_end, device_class, \
-    device_pseudonym, pseudonym_period, ip_prefix, browser_family, os_family, key_id, nonce, \
-    ciphertext, actor, legal_request_id, record_count";
+    device_pseudonym, pseudonym_period, ip_prefix, browser_family, os_family, sealed_job_seeker, \
+    sealed_device, actor, legal_request_id, record_count, reference, peer_event_id";
 
 fn micros(at: Option<DateTime<Utc>>) -> Option<i64> {
     at.map(|at| at.timestamp_micros())
@@ -65,7 +72,7 @@ pub fn canonical(sequence: i64, entry: &Entry) -> Canonical {
         .int(i64::from(entry.kind))
         .int(entry.occurred_at.timestamp_micros())
         .opt_text(entry.record_id.as_deref())
-        .text(&entry.job_seeker_id)
+        .field(&entry.subject_tag)
         .int(i64::from(entry.access_kind))
         .text(&entry.action)
         .text(&entry.method)
@@ -81,16 +88,17 @@ pub fn canonical(sequence: i64, entry: &Entry) -> Canonical {
         .text(&entry.ip_prefix)
         .text(&entry.browser_family)
         .text(&entry.os_family)
-        .text(&entry.key_id)
-        .field(&entry.nonce)
-        .field(&entry.ciphertext)
+        .field(&entry.sealed_job_seeker)
+        .field(&entry.sealed_device)
         .text(&entry.actor)
         .text(&entry.legal_request_id)
         .int(entry.record_count)
+        .text(&entry.reference)
+        .text(&entry.peer_event_id)
 }
 
 /// Rows per INSERT: Postgres takes at most 65 535 bind parameters per
-/// statement, 28 per row.
+/// statement, 29 per row.
 const INSERT_CHUNK: usize = 1000;
 
 /// Appends `entries` in order inside the caller's transaction, holding the
@@ -144,7 +152,7 @@ pub async fn append(tx: &mut PgConnection, entries: Vec<Entry>) -> Result<u64, s
                 .push_bind(entry.kind)
                 .push_bind(entry.occurred_at)
                 .push_bind(&entry.record_id)
-                .push_bind(&entry.job_seeker_id)
+                .push_bind(&entry.subject_tag)
                 .push_bind(entry.access_kind)
                 .push_bind(&entry.action)
                 .push_bind(&entry.method)
@@ -160,12 +168,13 @@ pub async fn append(tx: &mut PgConnection, entries: Vec<Entry>) -> Result<u64, s
                 .push_bind(&entry.ip_prefix)
                 .push_bind(&entry.browser_family)
                 .push_bind(&entry.os_family)
-                .push_bind(&entry.key_id)
-                .push_bind(&entry.nonce)
-                .push_bind(&entry.ciphertext)
+                .push_bind(&entry.sealed_job_seeker)
+                .push_bind(&entry.sealed_device)
                 .push_bind(&entry.actor)
                 .push_bind(&entry.legal_request_id)
                 .push_bind(entry.record_count)
+                .push_bind(&entry.reference)
+                .push_bind(&entry.peer_event_id)
                 .push_bind(prev_hash)
                 .push_bind(hash);
         });
@@ -217,14 +226,15 @@ pub async fn list(
 }
 
 /// Usage entries in scope of a legal request: in `[start, end)` and of one
-/// of `persons` or one of `pseudonyms` (`pseudonym@period`).
+/// of the persons' lookup `tags` (one per person and key period) or one of
+/// `pseudonyms` (`pseudonym@period`).
 #[allow(clippy::too_many_arguments)]
 pub async fn in_scope(
     pool: &PgPool,
     usage_kind: i32,
     start: DateTime<Utc>,
     end: DateTime<Utc>,
-    persons: &[String],
+    tags: &[Vec<u8>],
     pseudonyms: &[String],
     after: i64,
     limit: i64,
@@ -232,7 +242,7 @@ pub async fn in_scope(
     sqlx::query_as(&format!(
         "SELECT sequence, {COLUMNS}, prev_hash, hash FROM access_log \
          WHERE kind = $1 AND occurred_at >= $2 AND occurred_at < $3 AND sequence > $4 \
-           AND ((job_seeker_id <> '' AND job_seeker_id = ANY($5)) \
+           AND ((subject_tag <> '' AND subject_tag = ANY($5)) \
              OR (device_pseudonym <> '' AND device_pseudonym || '@' || pseudonym_period = ANY($6))) \
          ORDER BY sequence LIMIT $7"
     ))
@@ -240,7 +250,7 @@ pub async fn in_scope(
     .bind(start)
     .bind(end)
     .bind(after)
-    .bind(persons)
+    .bind(tags)
     .bind(pseudonyms)
     .bind(limit)
     .fetch_all(pool)

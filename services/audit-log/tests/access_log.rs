@@ -78,11 +78,12 @@ async fn recorded_usage_is_listed_only_anonymized_and_repeats_record_nothing() {
             && !printed.contains("Build/")
     );
     // At rest the identifiers are sealed.
-    let raw: Vec<u8> = sqlx::query_scalar("SELECT ciphertext FROM access_log WHERE sequence = 1")
-        .fetch_one(&world.pool)
-        .await
-        .unwrap();
-    assert!(!raw.windows(13).any(|w| w == b"device-secret"));
+    let raw: Vec<u8> =
+        sqlx::query_scalar("SELECT sealed_device FROM access_log WHERE sequence = 1")
+            .fetch_one(&world.pool)
+            .await
+            .unwrap();
+    assert!(!raw.is_empty() && !raw.windows(13).any(|w| w == b"device-secret"));
     // Only `system` records; a job seeker cannot list.
     let status = world
         .client

@@ -89,8 +89,16 @@ async fn a_record_sealed_by_the_front_system_is_opened_and_kept_under_the_servic
             .await
             .unwrap();
     let recorded = proto::UsageRecorded::decode(payload.as_slice()).unwrap();
-    // Re-sealed under the AES key ring (its key id), pseudonymized for views.
-    assert_eq!(recorded.sealed_device.unwrap().key_id, "dev");
+    // Re-sealed under the data key of the person and period, pseudonymized
+    // for views.
+    let period = hellowork_audit_log::domain::anonymize::PseudonymSecret::period_of(Utc::now());
+    assert!(
+        recorded
+            .sealed_device
+            .unwrap()
+            .data_key_id
+            .starts_with(&format!("auditlog/{period}/"))
+    );
     assert!(
         recorded
             .device

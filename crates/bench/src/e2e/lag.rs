@@ -70,13 +70,12 @@ impl Probe {
                 .await
             }
             Self::Joined => {
-                let people: Vec<&str> = outstanding.values().map(|(p, _)| p.as_str()).collect();
-                // `<> ''` lets the planner use the partial index on people.
+                // The access log keeps no clear job seeker id (Art. 7(2), 8);
+                // a booking is one person's.
                 sqlx::query_scalar(
-                    "SELECT booking_id FROM access_log WHERE job_seeker_id <> '' \
-                     AND job_seeker_id = ANY($1) AND booking_id = ANY($2) AND access_kind = $3",
+                    "SELECT booking_id FROM access_log WHERE booking_id <> '' \
+                     AND booking_id = ANY($1) AND access_kind = $2",
                 )
-                .bind(people)
                 .bind(bookings)
                 .bind(AccessKind::SessionJoin as i32)
                 .persistent(false)

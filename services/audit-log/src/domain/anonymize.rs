@@ -4,10 +4,12 @@
 
 use std::net::IpAddr;
 
-use chrono::{DateTime, Datelike, Utc};
+use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use zeroize::Zeroizing;
+
+use super::subject::{KeyPeriod, SUBJECT_LABEL, SubjectSecret};
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -35,9 +37,19 @@ impl PseudonymSecret {
         Self(Zeroizing::new(secret))
     }
 
-    /// The rotation period (a calendar month, UTC) containing `at`, e.g. `2024-05`.
+    /// The rotation period (a calendar month, UTC) containing `at`, e.g.
+    /// `2024-05`: the key period of the records' data keys too.
     pub fn period_of(at: DateTime<Utc>) -> String {
-        format!("{:04}-{:02}", at.year(), at.month())
+        KeyPeriod::of(at).label()
+    }
+
+    /// Art. 7(2), 8: the secret of the subject lookup tags, derived with a
+    /// label of its own (HMAC-SHA256(secret, label)), so one configured
+    /// secret serves both and neither value is the other's.
+    pub fn subject_secret(&self) -> SubjectSecret {
+        let mut mac = HmacSha256::new_from_slice(&self.0).expect("hmac takes any key");
+        mac.update(SUBJECT_LABEL);
+        SubjectSecret::new(Zeroizing::new(mac.finalize().into_bytes().to_vec()))
     }
 
     /// Art. 7(2): the pseudonym of `device_id` in the period containing `at`.

@@ -11,7 +11,8 @@ use prost::Message;
 /// thus the event type and the last token of its NATS subject.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
-    UsageRecorded(proto::UsageRecorded),
+    /// Boxed: by far the largest, and most events are not usage records.
+    UsageRecorded(Box<proto::UsageRecorded>),
     PeerEventObserved(proto::PeerEventObserved),
     LegalRequestFiled(proto::LegalRequestFiled),
     LegalRequestApproved(proto::LegalRequestApproved),
@@ -20,6 +21,8 @@ pub enum Event {
     DeviceRecordsDisclosed(proto::DeviceRecordsDisclosed),
     DeviceDisclosureRefused(proto::DeviceDisclosureRefused),
     LogVerified(proto::LogVerified),
+    SubjectErased(proto::SubjectErased),
+    RetentionShredded(proto::RetentionShredded),
 }
 
 impl DomainEvent for Event {
@@ -34,6 +37,8 @@ impl DomainEvent for Event {
             Self::DeviceRecordsDisclosed(_) => "DeviceRecordsDisclosed",
             Self::DeviceDisclosureRefused(_) => "DeviceDisclosureRefused",
             Self::LogVerified(_) => "LogVerified",
+            Self::SubjectErased(_) => "SubjectErased",
+            Self::RetentionShredded(_) => "RetentionShredded",
         }
     }
 
@@ -52,6 +57,8 @@ impl DomainEvent for Event {
             Self::DeviceRecordsDisclosed(event) => event.encode_to_vec(),
             Self::DeviceDisclosureRefused(event) => event.encode_to_vec(),
             Self::LogVerified(event) => event.encode_to_vec(),
+            Self::SubjectErased(event) => event.encode_to_vec(),
+            Self::RetentionShredded(event) => event.encode_to_vec(),
         }
     }
 
@@ -60,7 +67,7 @@ impl DomainEvent for Event {
             M::decode(payload).map_err(|e| e.to_string())
         }
         match event_type {
-            "UsageRecorded" => read(payload).map(Self::UsageRecorded),
+            "UsageRecorded" => read(payload).map(|e| Self::UsageRecorded(Box::new(e))),
             "PeerEventObserved" => read(payload).map(Self::PeerEventObserved),
             "LegalRequestFiled" => read(payload).map(Self::LegalRequestFiled),
             "LegalRequestApproved" => read(payload).map(Self::LegalRequestApproved),
@@ -69,6 +76,8 @@ impl DomainEvent for Event {
             "DeviceRecordsDisclosed" => read(payload).map(Self::DeviceRecordsDisclosed),
             "DeviceDisclosureRefused" => read(payload).map(Self::DeviceDisclosureRefused),
             "LogVerified" => read(payload).map(Self::LogVerified),
+            "SubjectErased" => read(payload).map(Self::SubjectErased),
+            "RetentionShredded" => read(payload).map(Self::RetentionShredded),
             other => Err(format!("unknown event type {other}")),
         }
     }

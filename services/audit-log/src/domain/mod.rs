@@ -1,7 +1,9 @@
 //! The audit-log domain: pure, no I/O and no clock.
 //!
 //! - [`anonymize`]: Art. 7(2) pseudonyms, IP truncation, user-agent reduction.
-//! - [`seal`]: Art. 7(2), 8 encryption of raw device identifiers at rest.
+//! - [`subject`]: Art. 7(2), 8 key periods and the keyed lookup tags of the
+//!   per person and period data keys.
+//! - [`legacy`]: opening device identifiers sealed before Step 8.
 //! - [`kanon`]: Art. 7(2) k-anonymity with complementary suppression.
 //! - [`event`]: the service's events, of which the access log is a projection.
 //! - [`legal`]: Art. 7(2) proviso, legal requests and the two-person rule.
@@ -12,7 +14,8 @@ pub mod anonymize;
 pub mod chain;
 pub mod event;
 pub mod kanon;
+pub mod legacy;
 pub mod legal;
-pub mod seal;
+pub mod subject;
 pub mod time;
 pub mod usage;

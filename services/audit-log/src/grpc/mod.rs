@@ -31,9 +31,11 @@ use crate::{
     domain::{
         event::Event,
         legal::{self, Action, Command, LegalCase, LegalError, Refusal, annotate},
+        subject::KeyPeriod,
         time::to_datetime,
     },
     ingest::{Ingestor, usage_event_id},
+    keys::KeyError,
     metrics,
     settings::AuditLogSettings,
     store,
@@ -58,6 +60,17 @@ pub struct AuditLogApi {
 
 fn database(error: sqlx::Error) -> ServiceError {
     hellowork_eventstore::StoreError::Database(error).into()
+}
+
+/// A data key that could not be had: the database (retryable), a key
+/// destroyed while it was made (a conflict: retry), or one that does not
+/// unwrap (an operational fault, logged, never shown).
+fn key_error(error: KeyError) -> ServiceError {
+    match error {
+        KeyError::Database(error) => database(error),
+        KeyError::Destroyed => ServiceError::Conflict,
+        other @ KeyError::Unwrap(_) => ServiceError::internal(other),
+    }
 }
 
 /// PERMISSION_DENIED naming Art. 7(2) in `ErrorInfo`.
@@ -141,11 +154,12 @@ fn new_event(event_id: Uuid, event: &Event, metadata: &EventMetadata) -> NewEven
 
 impl AuditLogApi {
     pub fn new(pool: PgPool, store: EventStore, settings: AuditLogSettings) -> Self {
+        let ingestor = Ingestor::new(&settings, pool.clone());
         Self {
             pool,
             requests: Repository::new(store.clone()),
             store,
-            ingestor: Ingestor::new(&settings),
+            ingestor,
             settings: Arc::new(settings),
         }
     }
@@ -213,6 +227,7 @@ impl AuditLogApi {
         let mut events: Vec<NewEvent> = Vec::with_capacity(records.len());
         // The access kind of each event, to count what is stored.
         let mut kinds = HashMap::with_capacity(records.len());
+        let mut usages = Vec::with_capacity(records.len());
         for (index, record) in records.iter().enumerate() {
             if let Some(usage) = parse::usage(
                 &mut violations,
@@ -224,12 +239,24 @@ impl AuditLogApi {
                 let event_id = usage_event_id(&usage.record_id);
                 // A record id repeated within the batch is recorded once.
                 if kinds.insert(event_id, usage.access_kind).is_none() {
-                    let event = Event::UsageRecorded(self.ingestor.recorded(&usage));
-                    events.push(new_event(event_id, &event, &metadata));
+                    usages.push(usage);
                 }
             }
         }
         invalid(violations)?;
+        let recorded = self
+            .ingestor
+            .recorded_all(&usages)
+            .await
+            .map_err(key_error)?;
+        for recorded in recorded {
+            let event_id = usage_event_id(&recorded.record_id);
+            events.push(new_event(
+                event_id,
+                &Event::UsageRecorded(Box::new(recorded)),
+                &metadata,
+            ));
+        }
         let total = records.len() as u64;
         let all: Vec<Uuid> = events.iter().map(|e| e.event_id).collect();
         for _ in 0..RECORD_ATTEMPTS {
@@ -342,6 +369,18 @@ impl AuditLogApi {
             ))
             .into());
         };
+        // Art. 7(2): the persons are found by their lookup tag of each key
+        // period the range touches, never by a clear id.
+        let periods = KeyPeriod::overlapping(start, end);
+        let tags: Vec<Vec<u8>> = scope
+            .job_seeker_ids
+            .iter()
+            .flat_map(|person| {
+                periods
+                    .iter()
+                    .map(|period| self.ingestor.subjects.tag(*period, person).0.to_vec())
+            })
+            .collect();
         let pseudonyms: Vec<String> = scope
             .device_pseudonyms
             .iter()
@@ -352,7 +391,7 @@ impl AuditLogApi {
             proto::EntryKind::Usage as i32,
             start,
             end,
-            &scope.job_seeker_ids,
+            &tags,
             &pseudonyms,
             after,
             size + 1,
@@ -797,11 +836,9 @@ impl AuditLogService for AuditLogApi {
             Ok(event_id) => event_id,
             Err(refusal) => return Err(refused(refusal, &id)),
         };
-        let records = rows
-            .iter()
-            .map(|row| view::disclosed(row, &self.ingestor.keyring))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(ServiceError::internal)?;
+        let records = view::disclosed(&rows, &self.ingestor.keys)
+            .await
+            .map_err(key_error)?;
         let next_page_token = if more {
             records
                 .last()

@@ -1,10 +1,14 @@
 //! Stored rows as the contract's messages: the anonymized views (Art. 7(2))
 //! and, only for an authorized disclosure, the opened identifiers.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
-use hellowork_proto::auditlog::v1::{self as proto, CellSuppression, EntryKind};
+use hellowork_proto::{
+    auditlog::v1::{self as proto, CellSuppression, EntryKind},
+    sealing::v1 as sealing,
+};
+use hellowork_sealing::personal::{DataKey, PersonalSealed};
 use prost::Message;
 use sqlx::PgPool;
 
@@ -12,9 +16,10 @@ use crate::{
     domain::{
         chain::ChainFailure,
         kanon::{self, Cell, Suppression},
-        seal::{Keyring, SealError, Sealed},
+        subject::{KeyPeriod, device_field, job_seeker_field},
         time::{slot_of, timestamp},
     },
+    keys::{KeyError, SubjectKeys},
     store::{Stored, Verification},
 };
 
@@ -52,46 +57,106 @@ pub fn entry(row: &Stored, slot_seconds: i64) -> proto::AccessLogEntry {
         }),
         legal_request_id: e.legal_request_id.clone(),
         record_count: u64::try_from(e.record_count).unwrap_or(0),
+        reference: e.reference.clone(),
     }
 }
 
-/// Art. 7(2) proviso: a record with its identifiers opened.
-pub fn disclosed(
-    row: &Stored,
-    keyring: &Keyring,
-) -> Result<proto::DisclosedDeviceRecord, SealError> {
-    let e = &row.entry;
-    let device = if e.ciphertext.is_empty() {
-        None
-    } else {
-        let sealed = Sealed {
-            key_id: e.key_id.clone(),
-            nonce: e.nonce.clone(),
-            ciphertext: e.ciphertext.clone(),
-        };
-        let context = e.record_id.clone().unwrap_or_default();
-        let plain = keyring.open(&sealed, context.as_bytes())?;
-        Some(proto::DeviceIdentifiers::decode(plain.as_slice()).map_err(|_| SealError::Corrupt)?)
+/// Art. 7(2) proviso: `rows` with their identifiers opened under their
+/// data keys; a record whose key was destroyed (retention or erasure) is
+/// reported as erased, without identifiers, never as an error.
+pub async fn disclosed(
+    rows: &[Stored],
+    keys: &SubjectKeys,
+) -> Result<Vec<proto::DisclosedDeviceRecord>, KeyError> {
+    let sealed: Vec<(Option<PersonalSealed>, Option<PersonalSealed>)> = rows
+        .iter()
+        .map(|row| {
+            (
+                decoded(&row.entry.sealed_job_seeker),
+                decoded(&row.entry.sealed_device),
+            )
+        })
+        .collect();
+    let mut ids: Vec<String> = sealed
+        .iter()
+        .flat_map(|(person, device)| [person, device])
+        .flatten()
+        .map(|sealed| sealed.data_key_id.clone())
+        .collect();
+    ids.sort();
+    ids.dedup();
+    let held = keys.by_ids(&ids).await?;
+    Ok(rows
+        .iter()
+        .zip(sealed)
+        .map(|(row, (person, device))| {
+            let e = &row.entry;
+            let record_id = e.record_id.clone().unwrap_or_default();
+            let opened = open(&held, &record_id, person.as_ref(), device.as_ref());
+            let erased = opened.is_none();
+            let (job_seeker_id, device) = opened.unwrap_or_default();
+            proto::DisclosedDeviceRecord {
+                sequence: row.sequence as u64,
+                job_seeker_id,
+                occurred_at: Some(timestamp(e.occurred_at)),
+                usage_window: match (e.window_start, e.window_end) {
+                    (Some(s), Some(t)) => Some(range(s, t)),
+                    _ => None,
+                },
+                access_kind: e.access_kind,
+                action: e.action.clone(),
+                outcome: e.outcome,
+                device,
+                erased,
+            }
+        })
+        .collect())
+}
+
+fn decoded(bytes: &[u8]) -> Option<PersonalSealed> {
+    if bytes.is_empty() {
+        return None;
+    }
+    sealing::PersonalSealed::decode(bytes).ok().map(Into::into)
+}
+
+/// The job seeker id and device of a record, opened; `None` when a sealed
+/// part's key is gone or no longer opens it (erased).
+fn open(
+    held: &HashMap<String, DataKey>,
+    record_id: &str,
+    person: Option<&PersonalSealed>,
+    device: Option<&PersonalSealed>,
+) -> Option<(String, Option<proto::DeviceIdentifiers>)> {
+    let open = |field: &str, sealed: &PersonalSealed| {
+        held.get(&sealed.data_key_id)?.open(field, sealed).ok()
     };
-    Ok(proto::DisclosedDeviceRecord {
-        sequence: row.sequence as u64,
-        job_seeker_id: e.job_seeker_id.clone(),
-        occurred_at: Some(timestamp(e.occurred_at)),
-        usage_window: match (e.window_start, e.window_end) {
-            (Some(s), Some(t)) => Some(range(s, t)),
-            _ => None,
-        },
-        access_kind: e.access_kind,
-        action: e.action.clone(),
-        outcome: e.outcome,
-        device,
-    })
+    let job_seeker_id = match person {
+        None => String::new(),
+        Some(sealed) => {
+            String::from_utf8(open(&job_seeker_field(record_id), sealed)?.to_vec()).ok()?
+        }
+    };
+    let device = match device {
+        None => None,
+        Some(sealed) => Some(
+            proto::DeviceIdentifiers::decode(open(&device_field(record_id), sealed)?.as_slice())
+                .ok()?,
+        ),
+    };
+    Some((job_seeker_id, device))
 }
 
 const OFFERINGS: [i32; 5] = [1, 2, 3, 4, 5];
 const CLASSES: [i32; 4] = [1, 2, 3, 4];
 
-/// Art. 7(2): the k-anonymous grid over `[start, end)`.
+/// Art. 7(2): the k-anonymous grid over `[start, end)`. Persons are counted
+/// by their lookup tags, which are distinct per person within a key period
+/// (a month) but not across periods: a cell within one period (every slot
+/// of a day or less) counts exactly its distinct persons; a cell spanning
+/// periods (a requested slot of weeks) counts the most distinct persons of
+/// any one period in it, a lower bound, so it is suppressed rather than
+/// published when in doubt.
 pub async fn statistics(
     pool: &PgPool,
     start: DateTime<Utc>,
@@ -99,8 +164,8 @@ pub async fn statistics(
     slot: i64,
     k: u32,
 ) -> Result<Vec<proto::UsageStatisticsCell>, sqlx::Error> {
-    let rows: Vec<(DateTime<Utc>, String, i32, i32)> = sqlx::query_as(
-        "SELECT occurred_at, job_seeker_id, offering, device_class FROM access_log \
+    let rows: Vec<(DateTime<Utc>, Vec<u8>, i32, i32)> = sqlx::query_as(
+        "SELECT occurred_at, subject_tag, offering, device_class FROM access_log \
          WHERE kind = $1 AND occurred_at >= $2 AND occurred_at < $3",
     )
     .bind(EntryKind::Usage as i32)
@@ -109,12 +174,13 @@ pub async fn statistics(
     .fetch_all(pool)
     .await?;
     let first = slot_of(start, slot).0;
-    let mut counts: BTreeMap<(i64, i32, i32), (BTreeSet<String>, u64)> = BTreeMap::new();
-    for (at, person, offering, class) in rows {
+    type Persons = BTreeMap<KeyPeriod, BTreeSet<Vec<u8>>>;
+    let mut counts: BTreeMap<(i64, i32, i32), (Persons, u64)> = BTreeMap::new();
+    for (at, tag, offering, class) in rows {
         let table = (slot_of(at, slot).0 - first).num_seconds() / slot;
         let cell = counts.entry((table, offering, class)).or_default();
-        if !person.is_empty() {
-            cell.0.insert(person);
+        if !tag.is_empty() {
+            cell.0.entry(KeyPeriod::of(at)).or_default().insert(tag);
         }
         cell.1 += 1;
     }
@@ -126,7 +192,7 @@ pub async fn statistics(
             for class in CLASSES {
                 let (persons, records) = counts
                     .get(&(table, offering, class))
-                    .map(|(p, r)| (p.len() as u64, *r))
+                    .map(|(p, r)| (p.values().map(BTreeSet::len).max().unwrap_or(0) as u64, *r))
                     .unwrap_or((0, 0));
                 cells.push(Cell {
                     table: table as u64,
