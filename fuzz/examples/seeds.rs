@@ -21,6 +21,28 @@ fn main() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("seeds");
     envelopes(&root.join("envelope_decode"));
     tokens(&root.join("token_parse"));
+    sealed(&root.join("sealed_open"));
+}
+
+/// Device identifiers sealed for `booking-fuzz` to the key ring the
+/// `sealed_open` target opens with, and a few near misses.
+fn sealed(dir: &Path) {
+    let keys = hellowork_sealing::device::OpeningKeys::from_seeds(&[hellowork_sealing::ring::RingKey {
+        key_id: "fuzz".into(),
+        secret: zeroize::Zeroizing::new(std::array::from_fn(|i| i as u8 + 1)),
+    }])
+    .expect("a key ring");
+    for (i, plaintext) in [&b""[..], b"\x0a\x06device", &[7u8; 300]].iter().enumerate() {
+        let sealed: hellowork_proto::sealing::v1::HpkeSealed =
+            keys.public_keys().seal(plaintext, b"booking-fuzz").into();
+        write(dir, &format!("valid-{i}.bin"), &sealed.encode_to_vec());
+        let mut other_key = sealed.clone();
+        other_key.key_id = "retired".into();
+        write(dir, &format!("unknown-key-{i}.bin"), &other_key.encode_to_vec());
+    }
+    let other_booking: hellowork_proto::sealing::v1::HpkeSealed =
+        keys.public_keys().seal(b"device", b"another-booking").into();
+    write(dir, "other-booking.bin", &other_booking.encode_to_vec());
 }
 
 fn write(dir: &Path, name: &str, bytes: &[u8]) {
