@@ -9,27 +9,7 @@ use hellowork_audit_log::projections::AccessLogProjection;
 use hellowork_eventstore::{EventStore, StoreConfig, Upcasters, rebuild};
 use hellowork_platform::Role;
 use hellowork_proto::auditlog::v1 as proto;
-use support::{World, range, record, ts};
-
-/// Every stored column of the log and the listed legal requests, in order.
-async fn snapshot(pool: &sqlx::PgPool) -> (Vec<String>, Vec<String>, String) {
-    let log: Vec<String> =
-        sqlx::query_scalar("SELECT row_to_json(l)::text FROM access_log l ORDER BY sequence")
-            .fetch_all(pool)
-            .await
-            .unwrap();
-    let requests: Vec<String> = sqlx::query_scalar(
-        "SELECT row_to_json(r)::text FROM legal_requests r ORDER BY legal_request_id",
-    )
-    .fetch_all(pool)
-    .await
-    .unwrap();
-    let head: String = sqlx::query_scalar("SELECT row_to_json(h)::text FROM chain_head h")
-        .fetch_one(pool)
-        .await
-        .unwrap();
-    (log, requests, head)
-}
+use support::{World, range, record, snapshot, ts};
 
 async fn usage(world: &mut World, count: usize) {
     let now = Utc::now();

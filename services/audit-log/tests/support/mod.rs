@@ -72,6 +72,73 @@ fn peer(service: &str, stream: &TestStream) -> [(String, String); 2] {
     ]
 }
 
+/// What the service stands on before it starts: its migrated database and
+/// the streams, so a test may put data there first (e.g. events in an
+/// older form).
+pub struct Prepared {
+    pub env: ServiceEnv,
+    pub scheduling: TestStream,
+    pub registration: TestStream,
+    pub consent: TestStream,
+}
+
+impl Prepared {
+    pub async fn new() -> Self {
+        let database =
+            TestDatabase::from_template(&database_url(), "empty", "v1", |_| async {}).await;
+        let env = ServiceEnv::new("auditlog", database, &nats_url());
+        let vars = vec![(
+            "HELLOWORK_DATABASE_URL".to_owned(),
+            env.database.url.clone(),
+        )];
+        let config = PlatformConfig::from_vars(Service::AuditLog, vars).expect("a valid config");
+        hellowork_platform::prepare_database(&config.database, &hellowork_audit_log::MIGRATOR)
+            .await
+            .unwrap()
+            .close()
+            .await;
+        Self {
+            env,
+            scheduling: TestStream::create("scheduling").await,
+            registration: TestStream::create("registration").await,
+            consent: TestStream::create("consent").await,
+        }
+    }
+
+    /// The service's own JetStream stream, created as the service would.
+    pub async fn stream(&self) -> async_nats::jetstream::Context {
+        let config = hellowork_eventstore::EventStreamConfig::new(
+            self.env.stream_name.clone(),
+            self.env.subject_prefix.clone(),
+        );
+        hellowork_eventstore::ensure_stream(&self.consent.jetstream, &config)
+            .await
+            .unwrap();
+        self.consent.jetstream.clone()
+    }
+
+    /// A pool on the service's schema.
+    pub async fn pool(&self) -> sqlx::PgPool {
+        schema_pool(&self.env.database.url).await
+    }
+
+    pub async fn start(self) -> World {
+        World::start_on(self, &[]).await
+    }
+}
+
+/// A pool on the audit-log's schema. The search path is a connection
+/// option, not set after connecting, so the event store's own commit pool
+/// (made from these options) finds the schema too.
+async fn schema_pool(url: &str) -> sqlx::PgPool {
+    let options: sqlx::postgres::PgConnectOptions = url.parse().unwrap();
+    sqlx::postgres::PgPoolOptions::new()
+        .max_connections(2)
+        .connect_with(options.options([("search_path", "auditlog")]))
+        .await
+        .unwrap()
+}
+
 impl World {
     pub async fn start() -> Self {
         Self::start_with(&[]).await
@@ -80,10 +147,22 @@ impl World {
     pub async fn start_with(settings: &[(&str, &str)]) -> Self {
         let database =
             TestDatabase::from_template(&database_url(), "empty", "v1", |_| async {}).await;
-        let env = ServiceEnv::new("auditlog", database, &nats_url());
-        let scheduling = TestStream::create("scheduling").await;
-        let registration = TestStream::create("registration").await;
-        let consent = TestStream::create("consent").await;
+        let prepared = Prepared {
+            env: ServiceEnv::new("auditlog", database, &nats_url()),
+            scheduling: TestStream::create("scheduling").await,
+            registration: TestStream::create("registration").await,
+            consent: TestStream::create("consent").await,
+        };
+        Self::start_on(prepared, settings).await
+    }
+
+    async fn start_on(prepared: Prepared, settings: &[(&str, &str)]) -> Self {
+        let Prepared {
+            env,
+            scheduling,
+            registration,
+            consent,
+        } = prepared;
         let mut vars = env.vars();
         vars.extend(peer("scheduling", &scheduling));
         vars.extend(peer("registration", &registration));
@@ -121,17 +200,7 @@ impl World {
             (status == ServingStatus::Serving).then_some(channel)
         })
         .await;
-        let pool = sqlx::postgres::PgPoolOptions::new()
-            .max_connections(2)
-            .after_connect(|conn, _| {
-                Box::pin(async move {
-                    sqlx::Executor::execute(conn, "SET search_path TO auditlog").await?;
-                    Ok(())
-                })
-            })
-            .connect(&env.database.url)
-            .await
-            .unwrap();
+        let pool = schema_pool(&env.database.url).await;
         Self {
             env,
             scheduling,
@@ -213,4 +282,96 @@ pub fn record(person: &str, device_id: &str, ip: &str, at: DateTime<Utc>) -> pro
         source: "web".to_owned(),
         sealed_device: None,
     }
+}
+
+/// Every stored column of the log and the listed legal requests, in order.
+pub async fn snapshot(pool: &sqlx::PgPool) -> (Vec<String>, Vec<String>, String) {
+    let log: Vec<String> =
+        sqlx::query_scalar("SELECT row_to_json(l)::text FROM access_log l ORDER BY sequence")
+            .fetch_all(pool)
+            .await
+            .unwrap();
+    let requests: Vec<String> = sqlx::query_scalar(
+        "SELECT row_to_json(r)::text FROM legal_requests r ORDER BY legal_request_id",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    let head: String = sqlx::query_scalar("SELECT row_to_json(h)::text FROM chain_head h")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    (log, requests, head)
+}
+
+/// The access log rebuilt from the service's events, as it is then.
+pub async fn rebuilt(pool: &sqlx::PgPool) -> (Vec<String>, Vec<String>, String) {
+    let store = hellowork_eventstore::EventStore::new(
+        pool.clone(),
+        hellowork_eventstore::StoreConfig::new("auditlog"),
+        hellowork_eventstore::Upcasters::new(),
+    );
+    hellowork_eventstore::rebuild(
+        &store,
+        &hellowork_audit_log::projections::AccessLogProjection,
+    )
+    .await
+    .unwrap();
+    snapshot(pool).await
+}
+
+/// Where in the audit-log's schema `needle` occurs (raw, hex or as text in
+/// any text-like or bytea column of any table): `table.column` each time.
+pub async fn found_in_schema(pool: &sqlx::PgPool, needle: &str) -> Vec<String> {
+    let columns: Vec<(String, String, String)> = sqlx::query_as(
+        "SELECT table_name::text, column_name::text, data_type::text \
+         FROM information_schema.columns WHERE table_schema = 'auditlog' \
+         AND data_type IN ('text', 'bytea', 'character varying', 'json', 'jsonb')",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    assert!(columns.len() > 10, "the scan covers the schema");
+    let hex: String = needle.bytes().map(|b| format!("{b:02x}")).collect();
+    let mut found = Vec::new();
+    for (table, column, data_type) in columns {
+        let expression = if data_type == "bytea" {
+            format!("\"{column}\"")
+        } else {
+            format!("convert_to(\"{column}\"::text, 'UTF8')")
+        };
+        let values: Vec<Option<Vec<u8>>> =
+            sqlx::query_scalar(&format!("SELECT {expression} FROM auditlog.\"{table}\""))
+                .fetch_all(pool)
+                .await
+                .unwrap();
+        for value in values.into_iter().flatten() {
+            if contains(&value, needle.as_bytes()) || contains(&value, hex.as_bytes()) {
+                found.push(format!("{table}.{column}"));
+            }
+        }
+    }
+    found
+}
+
+pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// Every message on the service's own stream, as published.
+pub async fn published(world: &World) -> Vec<async_nats::jetstream::message::StreamMessage> {
+    let mut stream = world
+        .scheduling
+        .jetstream
+        .get_stream(&world.env.stream_name)
+        .await
+        .unwrap();
+    let last = stream.info().await.unwrap().state.last_sequence;
+    let mut messages = Vec::new();
+    for sequence in 1..=last {
+        if let Ok(message) = stream.get_raw_message(sequence).await {
+            messages.push(message);
+        }
+    }
+    messages
 }
