@@ -292,6 +292,7 @@ async fn register_complete_attest_apply_then_eligible_once_consent_arrives() {
             refusal_id: "refusal-1".into(),
             job_seeker_id: id.clone(),
             note: String::new(),
+            sealed_note: None,
         },
     )
     .await;

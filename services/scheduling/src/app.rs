@@ -1,11 +1,14 @@
 //! Wiring the scheduling service onto the platform: its migrations, the
 //! gRPC server with its clients of registration and consent (eligibility)
-//! and of the audit-log (the keys device identifiers are sealed to), and the
-//! projection of its own events (in commit order).
+//! and of the audit-log (the keys device identifiers are sealed to), the
+//! projection of its own events (in commit order), the consumer of
+//! registration's erasures and the start-up reseal (Art. 7(2), 8).
 
 use std::sync::Arc;
 
-use hellowork_eventstore::{TailConfig, TailingRunner, Upcasters};
+use hellowork_eventstore::{
+    ConsumerConfig, ProjectionRunner, TailConfig, TailingRunner, Upcasters, envelope,
+};
 use hellowork_platform::{
     Application, BackgroundTask, Platform, PlatformConfig, Service, ServiceParts, StartupError,
 };
@@ -13,8 +16,16 @@ use hellowork_proto::scheduling::v1::scheduling_service_server::SchedulingServic
 use tonic::service::Routes;
 
 use crate::{
-    eligibility::EligibilityClient, grpc::SchedulingApi, projections::ScheduleProjection,
-    sealing::DeviceSealer, settings::SchedulingSettings,
+    eligibility::EligibilityClient,
+    grpc::SchedulingApi,
+    projections::ScheduleProjection,
+    sealed::{
+        PersonalKeys,
+        erasure::{ERASED, ErasureProjection},
+        upgrade::Upgrade,
+    },
+    sealing::DeviceSealer,
+    settings::SchedulingSettings,
 };
 
 /// The service's own migrations (its read models), run after the event
@@ -51,11 +62,40 @@ pub async fn build_with(
         channel(Service::AuditLog)?,
         platform.system.interceptor(),
     ));
+    let keys = PersonalKeys::new(platform.pool.clone(), settings.keks.clone());
+    // Art. 7(2), 8: in the background, as it needs the audit-log's keys and
+    // the audit-log may start after us; until it is done, events stored
+    // before Step 8 still read as they were.
+    let upgrade = Upgrade {
+        pool: platform.pool.clone(),
+        store: platform.store.clone(),
+        jetstream: platform.jetstream.clone(),
+        stream: platform.config.stream.clone(),
+        keys: keys.clone(),
+        sealer: Arc::clone(&sealer),
+    };
+    // Art. 8: registration's stream may not exist yet (it never ran):
+    // created with the producer's own settings so the consumer attaches now.
+    let registration = platform.config.stream_of(Service::Registration).clone();
+    hellowork_eventstore::ensure_stream(&platform.jetstream, &registration)
+        .await
+        .map_err(StartupError::Stream)?;
+    let erasures = ProjectionRunner::new(
+        Arc::new(ErasureProjection),
+        platform.pool.clone(),
+        platform.jetstream.clone(),
+        ConsumerConfig::new(
+            registration.stream_name.clone(),
+            envelope::subject(&registration.subject_prefix, ERASED),
+        ),
+        Upcasters::new(),
+    );
     let api = SchedulingServiceServer::new(SchedulingApi::new(
         platform.store.clone(),
         platform.pool.clone(),
         eligibility,
         sealer,
+        keys,
         settings,
     ))
     .max_decoding_message_size(platform.config.limits.max_message_bytes);
@@ -68,7 +108,11 @@ pub async fn build_with(
         platform.store.clone(),
         TailConfig::default(),
     );
-    let background: Vec<BackgroundTask> = vec![Box::new(move |stop| Box::pin(runner.run(stop)))];
+    let background: Vec<BackgroundTask> = vec![
+        Box::new(move |stop| Box::pin(runner.run(stop))),
+        Box::new(move |stop| Box::pin(erasures.run(stop))),
+        Box::new(move |stop| Box::pin(upgrade.run(stop))),
+    ];
     let parts = ServiceParts {
         routes: Routes::new(api),
         health_names: vec![SERVICE_NAME.to_owned()],

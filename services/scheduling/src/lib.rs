@@ -8,6 +8,8 @@
 //! - [`eligibility`]: asking registration and consent over gRPC.
 //! - [`sealing`]: device identifiers sealed to the audit-log where they
 //!   enter (Art. 7(2)).
+//! - [`sealed`]: notes about a person sealed with their data key, erased
+//!   with it, and the start-up reseal of what was stored in clear (Art. 8).
 //! - [`projections`]: read models for the queries.
 //! - [`grpc`]: the thin tonic adapter.
 //! - [`metrics`]: what it counts for Prometheus.
@@ -19,6 +21,7 @@ pub mod eligibility;
 pub mod grpc;
 pub mod metrics;
 pub mod projections;
+pub mod sealed;
 pub mod sealing;
 pub mod settings;
 

@@ -40,6 +40,18 @@ pub const REFUSALS: &str = "scheduling_online_services_refusals_total";
 /// Art. 12(1): refusals lifted by a supervisor.
 pub const REFUSALS_LIFTED: &str = "scheduling_refusals_lifted_total";
 
+/// Art. 8: people's scheduling data keys destroyed on their erasure (a
+/// repeated erasure, or one of a person scheduling holds no key of, counts
+/// under `destroyed="false"`).
+pub const ERASURES: &str = "scheduling_erasures_total";
+/// Art. 7(2), 8: stored events and published messages resealed by the
+/// start-up upgrade, by `what` (`devices`, `notes`) and `place` (`store`,
+/// `stream`).
+pub const RESEALED: &str = "scheduling_resealed_total";
+/// Art. 7(2), 8: start-up upgrade attempts that failed and will be retried
+/// (e.g. the audit-log not answering yet); alert if it keeps growing.
+pub const UPGRADE_FAILURES: &str = "scheduling_upgrade_failures_total";
+
 /// Counts what `events`, just appended, record. `offering` is that of the
 /// slot or booking the command concerned, for the events that do not carry
 /// their own (cancellation, rescheduling, stop); person events ignore it.
@@ -87,6 +99,23 @@ pub fn record(events: &[Event], offering: Offering) {
             | Event::NoRecordingAcknowledged(_) => {}
         }
     }
+}
+
+/// Counts one erasure applied.
+pub fn record_erasure(destroyed: bool) {
+    metrics::counter!(ERASURES, "destroyed" => if destroyed { "true" } else { "false" })
+        .increment(1);
+}
+
+/// Counts what one step of the start-up upgrade rewrote.
+pub fn record_resealed(what: &'static str, stored: u64, published: u64) {
+    metrics::counter!(RESEALED, "what" => what, "place" => "store").increment(stored);
+    metrics::counter!(RESEALED, "what" => what, "place" => "stream").increment(published);
+}
+
+/// Counts a failed attempt of the start-up upgrade.
+pub fn record_upgrade_failure() {
+    metrics::counter!(UPGRADE_FAILURES).increment(1);
 }
 
 /// Counts a booking or rescheduling for `offering` refused for `unmet`.

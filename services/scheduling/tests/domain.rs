@@ -580,6 +580,7 @@ fn art_12_1_a_session_in_progress_is_stopped_with_a_reason() {
             job_seeker_id: SEEKER.into(),
             reason: ConductReason::RecordingDetected.into(),
             note: "screen recorder seen".into(),
+            sealed_note: None,
         })]);
 }
 
@@ -591,6 +592,7 @@ fn art_12_1_a_supervisor_refuses_and_lifts_and_the_refusal_cancels_even_a_late_b
         reason: ConductReason::AbusiveLanguage.into(),
         note: String::new(),
         booking_id: String::new(),
+        sealed_note: None,
     });
     let refuse = PersonCommand::Refuse(Refuse {
         refusal_id: "r1".into(),
@@ -609,6 +611,7 @@ fn art_12_1_a_supervisor_refuses_and_lifts_and_the_refusal_cancels_even_a_late_b
         refusal_id: "r1".into(),
         job_seeker_id: SEEKER.into(),
         note: "apologised".into(),
+        sealed_note: None,
     });
     let lift = PersonCommand::Lift {
         refusal_id: "r1".into(),

@@ -109,7 +109,8 @@ mod tests {
         let event = Event::RefusalLifted(RefusalLifted {
             refusal_id: "r".into(),
             job_seeker_id: "j".into(),
-            note: "n".into(),
+            note: String::new(),
+            sealed_note: None,
         });
         assert_eq!(event.event_type(), "RefusalLifted");
         assert!(Event::decode(event.event_type(), &event.encode()).unwrap() == event);

@@ -55,8 +55,10 @@ impl Person {
             refusal_id: command.refusal_id.clone(),
             job_seeker_id: command.job_seeker_id.clone(),
             reason: command.reason.into(),
+            // Art. 8: sealed by the adapter before it is stored.
             note: command.note.clone(),
             booking_id: command.booking_id.clone(),
+            sealed_note: None,
         })])
     }
 
@@ -72,7 +74,9 @@ impl Person {
         Ok(vec![Event::RefusalLifted(RefusalLifted {
             refusal_id: refusal_id.to_owned(),
             job_seeker_id: record.refused.job_seeker_id.clone(),
+            // Art. 8: sealed by the adapter before it is stored.
             note: note.to_owned(),
+            sealed_note: None,
         })])
     }
 }

@@ -450,7 +450,9 @@ impl Schedule {
             slot_id: booking.slot_id.clone(),
             job_seeker_id: booking.job_seeker_id.clone(),
             reason: command.reason.into(),
+            // Art. 8: sealed by the adapter before it is stored.
             note: command.note.clone(),
+            sealed_note: None,
         })])
     }
 

@@ -35,6 +35,10 @@ use crate::{
     },
     eligibility::EligibilityClient,
     metrics, projections,
+    sealed::{
+        PersonalKeys,
+        codec::{self, Note},
+    },
     sealing::DeviceSealer,
     settings::SchedulingSettings,
 };
@@ -58,6 +62,7 @@ pub struct SchedulingApi {
     pool: PgPool,
     eligibility: EligibilityClient,
     sealer: Arc<DeviceSealer>,
+    keys: PersonalKeys,
     settings: Arc<SchedulingSettings>,
 }
 
@@ -118,16 +123,54 @@ impl SchedulingApi {
         pool: PgPool,
         eligibility: EligibilityClient,
         sealer: Arc<DeviceSealer>,
+        keys: PersonalKeys,
         settings: SchedulingSettings,
     ) -> Self {
         Self {
-            schedules: Streams::new(store.clone(), SCHEDULES_KEPT),
-            persons: Streams::new(store, PERSONS_KEPT),
+            schedules: Streams::new(store.clone(), keys.clone(), SCHEDULES_KEPT),
+            persons: Streams::new(store, keys.clone(), PERSONS_KEPT),
             pool,
             eligibility,
             sealer,
+            keys,
             settings: Arc::new(settings),
         }
+    }
+
+    /// Art. 8: a booking as the contract shows it, the note of its stop
+    /// opened with its person's data key (erased once that is destroyed).
+    async fn shown(
+        &self,
+        history: &History<Schedule>,
+        booking_id: &str,
+    ) -> Result<proto::Booking, ServiceError> {
+        let booking = history
+            .state
+            .booking(booking_id)
+            .ok_or_else(|| missing("booking", booking_id))?;
+        let note = match &booking.stop {
+            Some(stop) => {
+                let key = self.keys.find(&stop.job_seeker_id).await?;
+                codec::stop_note(&key, stop).map_err(ServiceError::internal)?
+            }
+            None => Note::Text(String::new()),
+        };
+        view::booking(history, booking_id, note).ok_or_else(|| missing("booking", booking_id))
+    }
+
+    /// Art. 8: a refusal as the contract shows it, its note opened.
+    async fn shown_refusal(
+        &self,
+        person: &History<Person>,
+        refusal_id: &str,
+    ) -> Result<proto::Refusal, ServiceError> {
+        let record = person
+            .state
+            .refusal(refusal_id)
+            .ok_or_else(|| missing("refusal", refusal_id))?;
+        let key = self.keys.find(&record.refused.job_seeker_id).await?;
+        let note = codec::refusal_note(&key, &record.refused).map_err(ServiceError::internal)?;
+        view::refusal(person, refusal_id, note).ok_or_else(|| missing("refusal", refusal_id))
     }
 
     /// Runs `command` on a counsellor's schedule, counts what it appended
@@ -185,8 +228,7 @@ impl SchedulingApi {
     ) -> Result<(String, History<Schedule>, proto::Booking), ServiceError> {
         let counsellor = self.booking_counsellor(booking_id).await?;
         let history = self.schedule(&counsellor).await?;
-        let booking =
-            view::booking(&history, booking_id).ok_or_else(|| missing("booking", booking_id))?;
+        let booking = self.shown(&history, booking_id).await?;
         Ok((counsellor, history, booking))
     }
 
@@ -207,8 +249,9 @@ impl SchedulingApi {
                 history.state.booking(booking_id).is_some()
             })
             .await?;
-        let booking =
-            view::booking(&history, booking_id).ok_or_else(|| missing("booking", booking_id))?;
+        // Only who may act on it and where: its stop's note is not opened.
+        let booking = view::booking(&history, booking_id, Note::Text(String::new()))
+            .ok_or_else(|| missing("booking", booking_id))?;
         Ok((counsellor, booking))
     }
 
@@ -226,7 +269,7 @@ impl SchedulingApi {
         let history = self
             .on_schedule(caller, &counsellor, &command(&before), before.offering())
             .await?;
-        view::booking(&history, booking_id).ok_or_else(|| missing("booking", booking_id))
+        self.shown(&history, booking_id).await
     }
 
     /// Art. 2, 12(1): every unmet condition of eligibility for a session at
@@ -439,8 +482,7 @@ impl SchedulingService for SchedulingApi {
         )
         .await
         .map_err(database)?;
-        let booking =
-            view::booking(&history, &booking_id).ok_or_else(|| missing("booking", &booking_id))?;
+        let booking = self.shown(&history, &booking_id).await?;
         Ok(Response::new(proto::BookSessionResponse {
             booking: Some(booking),
             notices: confirmation_notices().into_iter().map(i32::from).collect(),
@@ -541,7 +583,7 @@ impl SchedulingService for SchedulingApi {
         let history = self
             .on_schedule(caller, &counsellor, &command, before.offering())
             .await?;
-        let booking = view::booking(&history, &id).ok_or_else(|| missing("booking", &id))?;
+        let booking = self.shown(&history, &id).await?;
         Ok(Response::new(proto::RescheduleBookingResponse {
             booking: Some(booking),
             notices: confirmation_notices().into_iter().map(i32::from).collect(),
@@ -678,7 +720,7 @@ impl SchedulingService for SchedulingApi {
         let history = self
             .on_schedule(caller, &counsellor, &command, before.offering())
             .await?;
-        let booking = view::booking(&history, &id).ok_or_else(|| missing("booking", &id))?;
+        let booking = self.shown(&history, &id).await?;
         Ok(Response::new(proto::JoinSessionResponse {
             booking: Some(booking),
         }))
@@ -810,8 +852,7 @@ impl SchedulingService for SchedulingApi {
             }
         }
         // The cancellations are on the schedules: the person is as refused.
-        let refusal =
-            view::refusal(&person, &refusal_id).ok_or_else(|| missing("refusal", &refusal_id))?;
+        let refusal = self.shown_refusal(&person, &refusal_id).await?;
         Ok(Response::new(proto::RefuseOnlineServicesResponse {
             refusal: Some(refusal),
             cancelled_booking_ids: cancelled,
@@ -834,7 +875,7 @@ impl SchedulingService for SchedulingApi {
             note: request.get_ref().note.trim().to_owned(),
         };
         let person = self.on_person(caller, &job_seeker_id, &command).await?;
-        let refusal = view::refusal(&person, &id).ok_or_else(|| missing("refusal", &id))?;
+        let refusal = self.shown_refusal(&person, &id).await?;
         Ok(Response::new(proto::LiftRefusalResponse {
             refusal: Some(refusal),
         }))
@@ -874,11 +915,9 @@ impl SchedulingService for SchedulingApi {
                 let history = self.schedule(&row.counsellor_id).await?;
                 schedules.insert(row.counsellor_id.clone(), history);
             }
-            if let Some(booking) = schedules
-                .get(&row.counsellor_id)
-                .and_then(|h| view::booking(h, &row.booking_id))
-            {
-                bookings.push(booking);
+            let history = &schedules[&row.counsellor_id];
+            if history.state.booking(&row.booking_id).is_some() {
+                bookings.push(self.shown(history, &row.booking_id).await?);
             }
         }
         Ok(Response::new(proto::ListBookingsResponse {
@@ -904,22 +943,25 @@ impl SchedulingService for SchedulingApi {
             .filter(|s| s.start >= from && s.start < to)
             .collect();
         slots.sort_by(|a, b| (a.start, &a.slot_id).cmp(&(b.start, &b.slot_id)));
-        let slots = slots
-            .into_iter()
-            .map(|slot| proto::CounsellorDaySlot {
+        let mut day = Vec::with_capacity(slots.len());
+        for slot in slots {
+            let mut bookings = Vec::new();
+            for booking in history
+                .state
+                .bookings_of(&slot.slot_id)
+                .filter(|b| b.is_active())
+            {
+                bookings.push(self.shown(&history, &booking.booking_id).await?);
+            }
+            day.push(proto::CounsellorDaySlot {
                 slot: Some(view::slot(&history.state, slot)),
-                bookings: history
-                    .state
-                    .bookings_of(&slot.slot_id)
-                    .filter(|b| b.is_active())
-                    .filter_map(|b| view::booking(&history, &b.booking_id))
-                    .collect(),
-            })
-            .collect();
+                bookings,
+            });
+        }
         Ok(Response::new(proto::GetCounsellorDayResponse {
             counsellor_id: counsellor,
             date: request.get_ref().date,
-            slots,
+            slots: day,
         }))
     }
 }

@@ -12,6 +12,10 @@
 //! that is behind, which is then caught up and the command decided again.
 //! The kept state is never ahead of the store (only committed appends are
 //! folded in), so an append that fails in an unknown way changes nothing.
+//!
+//! Art. 8: what a command decided is sealed before it is appended (a note
+//! about a person with their data key, see `sealed::codec`), and the sealed
+//! form is what is folded in, so no kept state holds a note in clear.
 
 use std::{convert::Infallible, sync::Arc};
 
@@ -24,7 +28,10 @@ use quick_cache::sync::Cache;
 use tokio::sync::Mutex;
 
 use super::history::History;
-use crate::domain::{DomainError, Event};
+use crate::{
+    domain::{DomainError, Event},
+    sealed::{PersonalKeys, codec},
+};
 
 /// How often a command is decided again while other processes keep winning
 /// the stream (each round one of them commits).
@@ -42,6 +49,7 @@ struct Kept<A> {
 /// beyond a bound (a dropped stream is simply replayed when needed again).
 pub struct Streams<A> {
     store: EventStore,
+    keys: PersonalKeys,
     kept: Arc<Cache<String, Arc<Mutex<Kept<A>>>>>,
 }
 
@@ -49,6 +57,7 @@ impl<A> Clone for Streams<A> {
     fn clone(&self) -> Self {
         Self {
             store: self.store.clone(),
+            keys: self.keys.clone(),
             kept: Arc::clone(&self.kept),
         }
     }
@@ -68,9 +77,10 @@ where
     A: Aggregate<Event = Event, Error = DomainError> + Clone,
 {
     /// Keeps at most `capacity` streams.
-    pub fn new(store: EventStore, capacity: usize) -> Self {
+    pub fn new(store: EventStore, keys: PersonalKeys, capacity: usize) -> Self {
         Self {
             store,
+            keys,
             kept: Arc::new(Cache::new(capacity)),
         }
     }
@@ -123,7 +133,7 @@ where
         for _ in 0..MAX_ROUNDS {
             let decided = kept.history.state.decide(command);
             let events = match decided {
-                Ok(events) if !events.is_empty() => events,
+                Ok(events) if !events.is_empty() => self.sealed(events).await?,
                 decided if current => {
                     return Ok((decided?, kept.history.clone()));
                 }
@@ -155,6 +165,20 @@ where
             }
         }
         Err(ServiceError::Conflict)
+    }
+
+    /// Art. 8: `events` as they are stored, each note about a person sealed
+    /// with the person's data key (made on first use).
+    async fn sealed(&self, events: Vec<Event>) -> Result<Vec<Event>, ServiceError> {
+        let mut stored = Vec::with_capacity(events.len());
+        for event in events {
+            let key = match codec::note_owner(&event) {
+                Some(owner) => Some(self.keys.find_or_create(owner).await?),
+                None => None,
+            };
+            stored.push(codec::sealed(event, key.as_ref()).map_err(ServiceError::internal)?);
+        }
+        Ok(stored)
     }
 
     /// Folds in what was appended after the kept version.

@@ -1,10 +1,22 @@
 //! Domain state as the contract's messages. Times are UTC instants; the
-//! front system shows them in Asia/Tokyo.
+//! front system shows them in Asia/Tokyo. Notes come opened by the caller
+//! (Art. 8: the state holds them sealed).
 
 use hellowork_proto::scheduling::v1 as proto;
 
 use super::history::{Fact, History};
-use crate::domain::{Person, Schedule, Slot, timestamp};
+use crate::{
+    domain::{Person, Schedule, Slot, timestamp},
+    sealed::codec::Note,
+};
+
+/// A note as the contract shows it: its text and whether it was erased.
+fn shown(note: Note) -> (String, bool) {
+    match note {
+        Note::Text(text) => (text, false),
+        Note::Erased => (String::new(), true),
+    }
+}
 
 pub fn slot(schedule: &Schedule, slot: &Slot) -> proto::Slot {
     proto::Slot {
@@ -18,7 +30,12 @@ pub fn slot(schedule: &Schedule, slot: &Slot) -> proto::Slot {
     }
 }
 
-pub fn booking(history: &History<Schedule>, booking_id: &str) -> Option<proto::Booking> {
+/// The booking `booking_id`; `stop_note` is its stop's note, opened.
+pub fn booking(
+    history: &History<Schedule>,
+    booking_id: &str,
+    stop_note: Note,
+) -> Option<proto::Booking> {
     let schedule = &history.state;
     let b = schedule.booking(booking_id)?;
     let s = schedule.slot(&b.slot_id)?;
@@ -49,22 +66,28 @@ pub fn booking(history: &History<Schedule>, booking_id: &str) -> Option<proto::B
         joined_at: at(Fact::Joined),
         left_at: at(Fact::Left),
         cancellation_reason: b.cancellation_reason.unwrap_or_default().into(),
-        stop: b.stop.as_ref().map(|stop| proto::SessionStop {
-            reason: stop.reason,
-            note: stop.note.clone(),
-            stopped_by: history.actor(booking_id, Fact::Stopped),
-            stopped_at: at(Fact::Stopped),
+        stop: b.stop.as_ref().map(|stop| {
+            let (note, note_erased) = shown(stop_note);
+            proto::SessionStop {
+                reason: stop.reason,
+                note,
+                stopped_by: history.actor(booking_id, Fact::Stopped),
+                stopped_at: at(Fact::Stopped),
+                note_erased,
+            }
         }),
     })
 }
 
-pub fn refusal(history: &History<Person>, refusal_id: &str) -> Option<proto::Refusal> {
+/// The refusal `refusal_id`; `note` is its note, opened.
+pub fn refusal(history: &History<Person>, refusal_id: &str, note: Note) -> Option<proto::Refusal> {
     let r = history.state.refusal(refusal_id)?;
+    let (note, note_erased) = shown(note);
     Some(proto::Refusal {
         refusal_id: r.refused.refusal_id.clone(),
         job_seeker_id: r.refused.job_seeker_id.clone(),
         reason: r.refused.reason,
-        note: r.refused.note.clone(),
+        note,
         booking_id: r.refused.booking_id.clone(),
         state: r.state().into(),
         refused_by: history.actor(refusal_id, Fact::Refused),
@@ -75,5 +98,6 @@ pub fn refusal(history: &History<Person>, refusal_id: &str) -> Option<proto::Ref
             .map(|_| history.actor(refusal_id, Fact::Lifted))
             .unwrap_or_default(),
         lifted_at: history.at(refusal_id, Fact::Lifted).map(timestamp),
+        note_erased,
     })
 }

@@ -216,6 +216,8 @@ impl World {
         extra: &[(&str, &str)],
     ) -> Running {
         let mut vars = self.env.vars();
+        // Art. 8: registration's stream, whose erasures scheduling consumes.
+        vars.extend(self.registration_env.peer_vars());
         vars.extend([
             (
                 "HELLOWORK_SYSTEM_TOKEN_FILE".to_owned(),
@@ -554,6 +556,74 @@ impl World {
             .await
             .expect("no recording");
         (seeker, booking)
+    }
+
+    /// Every text-like and bytea value of every table in the `scheduling`
+    /// schema, as `(table.column, bytes)`.
+    pub async fn schema_values(&self) -> Vec<(String, Vec<u8>)> {
+        let pool = sqlx::PgPool::connect(&self.env.database.url).await.unwrap();
+        let columns: Vec<(String, String, String)> = sqlx::query_as(
+            "SELECT table_name::text, column_name::text, data_type::text \
+             FROM information_schema.columns WHERE table_schema = 'scheduling' \
+             AND data_type IN ('text', 'bytea', 'character varying', 'character', 'json', 'jsonb')",
+        )
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+        let mut values = Vec::new();
+        for (table, column, data_type) in columns {
+            let expression = if data_type == "bytea" {
+                format!("\"{column}\"")
+            } else {
+                format!("convert_to(\"{column}\"::text, 'UTF8')")
+            };
+            let rows: Vec<Option<Vec<u8>>> =
+                sqlx::query_scalar(&format!("SELECT {expression} FROM scheduling.\"{table}\""))
+                    .fetch_all(&pool)
+                    .await
+                    .unwrap();
+            for value in rows.into_iter().flatten() {
+                values.push((format!("{table}.{column}"), value));
+            }
+        }
+        pool.close().await;
+        values
+    }
+
+    /// Every message on scheduling's stream, as `(sequence, body)`; erased
+    /// sequences are gaps.
+    pub async fn published(&self) -> Vec<(u64, Vec<u8>)> {
+        let nats = async_nats::connect(nats_url()).await.unwrap();
+        let mut stream = async_nats::jetstream::new(nats)
+            .get_stream(&self.env.stream_name)
+            .await
+            .unwrap();
+        let last = stream.info().await.unwrap().state.last_sequence;
+        let mut messages = Vec::new();
+        for sequence in 1..=last {
+            if let Ok(message) = stream.get_raw_message(sequence).await {
+                messages.push((sequence, message.payload.to_vec()));
+            }
+        }
+        messages
+    }
+
+    /// `what: needle` for each needle found in a table of scheduling's or a
+    /// message on its stream.
+    pub async fn in_clear(&self, needles: &[super::privacy::Needle]) -> Vec<String> {
+        let values = self.schema_values().await;
+        let published = self.published().await;
+        super::privacy::findings(
+            values
+                .iter()
+                .map(|(place, v)| (place.clone(), v.as_slice()))
+                .chain(
+                    published
+                        .iter()
+                        .map(|(seq, body)| (format!("message {seq}"), body.as_slice())),
+                ),
+            needles,
+        )
     }
 
     /// The payloads of the scheduling store's events of `event_type`.
