@@ -256,3 +256,30 @@ pub fn verification(v: Verification) -> proto::VerifyLogResponse {
         verified_at: Some(timestamp(Utc::now())),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Art. 7(2), 8: what is sealed for a record opens for that record
+        /// under its key, and is erased (not an error) without the key or
+        /// for another record.
+        #[test]
+        fn identifiers_open_for_their_record_only_and_read_as_erased_without_their_key(
+            person in "[a-z0-9-]{1,40}", device_id in "[ -~]{1,60}", record in "[a-f0-9]{8}",
+        ) {
+            let key = DataKey::generate("auditlog/2024-05/k");
+            let device = proto::DeviceIdentifiers { device_id, ..Default::default() };
+            let sealed_person = key.seal(&job_seeker_field(&record), person.as_bytes());
+            let sealed_device = key.seal(&device_field(&record), &device.encode_to_vec());
+            let held = HashMap::from([(key.id().to_owned(), key.clone())]);
+            let opened = open(&held, &record, Some(&sealed_person), Some(&sealed_device));
+            prop_assert_eq!(opened, Some((person, Some(device))));
+            prop_assert_eq!(open(&held, "other", Some(&sealed_person), None), None);
+            prop_assert_eq!(open(&HashMap::new(), &record, None, Some(&sealed_device)), None);
+            prop_assert_eq!(open(&HashMap::new(), &record, None, None), Some((String::new(), None)));
+        }
+    }
+}
