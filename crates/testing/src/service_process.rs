@@ -124,6 +124,11 @@ impl ServiceProcess {
         false
     }
 
+    /// Everything the service wrote to its log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
     /// The last lines the service wrote.
     pub fn log_tail(&self) -> String {
         let text = std::fs::read_to_string(&self.log).unwrap_or_default();

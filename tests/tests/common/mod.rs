@@ -112,6 +112,12 @@ pub struct Journey {
 impl Stack {
     /// Starts the four services and waits until each is SERVING.
     pub async fn start() -> Self {
+        Self::start_with(&[]).await
+    }
+
+    /// The same with `extra` variables given to every service (e.g. where
+    /// to export traces, a log filter).
+    pub async fn start_with(extra: &[(String, String)]) -> Self {
         let registration_env = environment("registration").await;
         let consent_env = environment("consent").await;
         let scheduling_env = environment("scheduling").await;
@@ -140,6 +146,7 @@ impl Stack {
                 ),
             ));
             vars.extend(scheduling_env.peer_vars());
+            vars.extend(extra.iter().cloned());
             vars
         };
         let mut registration_vars = trusting(&registration_env);
@@ -164,6 +171,7 @@ impl Stack {
             ("HELLOWORK_AUDITLOG_URL".to_owned(), audit_process.url()),
             ("HELLOWORK_ATTENDANT_CUTOFF".to_owned(), "24h".to_owned()),
         ]);
+        scheduling_vars.extend(extra.iter().cloned());
         let mut scheduling = ServiceProcess::spawn("hellowork-scheduling", &scheduling_vars);
         consent
             .wait_until_serving(hellowork_consent::app::HEALTH_NAME)
@@ -199,6 +207,11 @@ impl Stack {
             schedule,
             _keys: keys,
         }
+    }
+
+    /// The audit-log, while the stack holds it.
+    pub fn audit_log(&self) -> &AuditLog {
+        self.audit.as_ref().expect("the audit-log was not taken")
     }
 
     /// The audit-log, for a test that checks it (and stops it itself).

@@ -10,8 +10,13 @@ use std::time::Duration;
 use chrono::Utc;
 use hellowork_auth::Role;
 use hellowork_proto::{
-    auditlog::v1 as audit, registration::v1 as registration, scheduling::v1 as scheduling,
+    auditlog::v1 as audit,
+    registration::v1 as registration,
+    scheduling::v1 as scheduling,
+    sealing::v1::{self as sealing, HpkeSealed},
 };
+use hellowork_sealing::device::SealingKeys;
+use prost::Message;
 use tonic::Code;
 use tonic_types::StatusExt as _;
 
@@ -47,6 +52,34 @@ impl Enrolled {
     fn failed(&self, step: &str, status: tonic::Status) -> String {
         format!("job seeker #{} {step}: {}", self.number(), explain(status))
     }
+}
+
+/// The person's device identifiers sealed to the audit-log's current key for
+/// `booking_id`, as a front system does before calling scheduling.
+async fn sealed_by_the_front(
+    clients: &Clients,
+    seeker: &Enrolled,
+    booking_id: &str,
+) -> Result<HpkeSealed, String> {
+    let published = clients
+        .audit_log
+        .clone()
+        .get_sealing_keys(seeker.request(clients, audit::GetSealingKeysRequest {})?)
+        .await
+        .map_err(|s| seeker.failed("fetching the sealing keys", s))?
+        .into_inner();
+    let keys = SealingKeys::from_proto(&published.keys)
+        .ok_or_else(|| "the audit-log published no usable sealing key".to_owned())?;
+    let device = &seeker.persona.device;
+    let plaintext = sealing::DeviceIdentifiers {
+        device_id: device.device_id.clone(),
+        ip_address: device.ip_address.clone(),
+        user_agent: device.user_agent.clone(),
+        os_name: device.os_name.clone(),
+        os_version: device.os_version.clone(),
+    }
+    .encode_to_vec();
+    Ok(keys.seal(&plaintext, booking_id.as_bytes()).into())
 }
 
 /// Registers, views the terms, attests and applies.
@@ -302,10 +335,13 @@ pub async fn attend(
         .acknowledge_no_recording(seeker.request(clients, recording)?)
         .await
         .map_err(|s| seeker.failed("acknowledging no recording", s))?;
+    // Art. 7(2): the front system seals the join's identifiers to the
+    // audit-log itself, so scheduling never sees them; the leave's it sends
+    // in clear and scheduling seals them on arrival.
     let join = scheduling::JoinSessionRequest {
         booking_id: booking_id.to_owned(),
-        device: Some(seeker.persona.device.clone()),
-        sealed_device: None,
+        device: None,
+        sealed_device: Some(sealed_by_the_front(clients, seeker, booking_id).await?),
     };
     schedule
         .join_session(seeker.request(clients, join)?)

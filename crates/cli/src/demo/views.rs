@@ -199,6 +199,8 @@ fn kind_label(kind: EntryKind) -> &'static str {
         EntryKind::LegalRequestRevoked => "legal revoked",
         EntryKind::DeviceRecordsDisclosed => "disclosed",
         EntryKind::DeviceDisclosureRefused => "refused",
+        EntryKind::SubjectErased => "erased",
+        EntryKind::RetentionShredded => "shredded",
         EntryKind::Unspecified => "?",
     }
 }
