@@ -876,7 +876,8 @@ async fn replays_write_nothing(dbs: &Dbs) -> Vec<String> {
     for peer in [&dbs.registration, &dbs.consent, &dbs.scheduling] {
         let before = dbs.audit.event_counts().await;
         let events = dbs.audit.store_of_events_of(peer).await;
-        let ingest = PeerIngest::new(&peer.schema, Ingestor::new(&settings), own_audit.clone());
+        let ingestor = Ingestor::new(&settings, own_audit.pool().clone());
+        let ingest = PeerIngest::new(&peer.schema, ingestor, own_audit.clone());
         let report = hellowork_eventstore::rebuild(&events, &ingest)
             .await
             .expect("replay the ingest");

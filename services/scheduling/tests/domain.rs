@@ -650,3 +650,35 @@ fn art_12_1_a_supervisor_refuses_and_lifts_and_the_refusal_cancels_even_a_late_b
     })]);
     assert_eq!(articles(DomainError::Refused), ["12(1)"]);
 }
+
+#[test]
+fn art_8_commands_never_print_an_officers_note() {
+    let note = "Yamada Taro shouted about his illness";
+    let stop = ScheduleCommand::Stop(Stop {
+        booking_id: "b1".into(),
+        reason: ConductReason::OtherObstruction,
+        note: note.into(),
+    });
+    let refuse = PersonCommand::Refuse(Refuse {
+        refusal_id: "r1".into(),
+        job_seeker_id: SEEKER.into(),
+        reason: ConductReason::OtherObstruction,
+        note: note.into(),
+        booking_id: String::new(),
+    });
+    let lift = PersonCommand::Lift {
+        refusal_id: "r1".into(),
+        note: note.into(),
+    };
+    for printed in [
+        format!("{stop:?}"),
+        format!("{refuse:?}"),
+        format!("{lift:?}"),
+    ] {
+        assert!(!printed.contains("Yamada"), "{printed}");
+        assert!(
+            printed.contains("r1") || printed.contains("b1"),
+            "{printed}"
+        );
+    }
+}

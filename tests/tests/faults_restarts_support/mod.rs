@@ -362,7 +362,7 @@ impl FaultStack {
             // Art. 7(2): the keys device identifiers are sealed to.
             ("HELLOWORK_AUDITLOG_URL".to_owned(), forwarders[3].url()),
             ("HELLOWORK_ATTENDANT_CUTOFF".to_owned(), "24h".to_owned()),
-            peer_timeout,
+            peer_timeout.clone(),
         ]);
         // The audit-log trusts scheduling's token too (its sealing keys).
         let mut audit_vars = trusting(&audit_env);

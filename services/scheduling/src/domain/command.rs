@@ -118,25 +118,62 @@ impl std::fmt::Debug for Leave {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Stop {
     pub booking_id: String,
     pub reason: ConductReason,
+    /// Art. 8: an officer's note about the person, sealed before it is stored.
     pub note: String,
 }
 
+/// Art. 8: never print an officer's note.
+impl std::fmt::Debug for Stop {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Stop")
+            .field("booking_id", &self.booking_id)
+            .field("reason", &self.reason)
+            .finish_non_exhaustive()
+    }
+}
+
 /// A command for one person's stream (Art. 12(1)).
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub enum PersonCommand {
     Refuse(Refuse),
     Lift { refusal_id: String, note: String },
 }
 
-#[derive(Debug, Clone)]
+/// Art. 8: never print an officer's note.
+impl std::fmt::Debug for PersonCommand {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Refuse(refuse) => f.debug_tuple("Refuse").field(refuse).finish(),
+            Self::Lift { refusal_id, .. } => f
+                .debug_struct("Lift")
+                .field("refusal_id", refusal_id)
+                .finish_non_exhaustive(),
+        }
+    }
+}
+
+#[derive(Clone)]
 pub struct Refuse {
     pub refusal_id: String,
     pub job_seeker_id: String,
     pub reason: ConductReason,
+    /// Art. 8: an officer's note about the person, sealed before it is stored.
     pub note: String,
     pub booking_id: String,
+}
+
+/// Art. 8: never print an officer's note.
+impl std::fmt::Debug for Refuse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Refuse")
+            .field("refusal_id", &self.refusal_id)
+            .field("job_seeker_id", &self.job_seeker_id)
+            .field("reason", &self.reason)
+            .field("booking_id", &self.booking_id)
+            .finish_non_exhaustive()
+    }
 }
