@@ -86,6 +86,74 @@ pub fn published_among(keys: &[RingKey], published: &[[u8; 32]]) -> Vec<String> 
         .collect()
 }
 
+/// Where a service configures a ring: a variable holding it, or another
+/// naming a file that holds it (not both).
+#[derive(Debug, Clone, Copy)]
+pub struct RingSource<'a> {
+    pub variable: &'static str,
+    pub file_variable: &'static str,
+    pub text: Option<&'a str>,
+    pub file: Option<&'a str>,
+}
+
+/// A configured ring refused, naming the variable at fault, never key bytes.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{variable}: {problem}")]
+pub struct RingConfigError {
+    pub variable: &'static str,
+    pub problem: String,
+}
+
+/// The ring `source` configures; `development` (a published key) when
+/// neither variable is set outside production. In production a missing ring
+/// is refused, and so is one holding `development`'s bytes under any id.
+pub fn configured(
+    source: RingSource<'_>,
+    production: bool,
+    development: &RingKey,
+) -> Result<Vec<RingKey>, RingConfigError> {
+    let RingSource {
+        variable,
+        file_variable,
+        text,
+        file,
+    } = source;
+    let error = |variable, problem| RingConfigError { variable, problem };
+    let (at, text) = match (text, file) {
+        (Some(_), Some(_)) => {
+            return Err(error(
+                variable,
+                format!("set either {variable} or {file_variable}, not both"),
+            ));
+        }
+        (Some(text), None) => (variable, Zeroizing::new(text.to_owned())),
+        (None, Some(path)) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| error(file_variable, format!("cannot read {path}: {e}")))?;
+            (file_variable, Zeroizing::new(text))
+        }
+        (None, None) if production => {
+            return Err(error(
+                variable,
+                format!("required in production (or {file_variable})"),
+            ));
+        }
+        (None, None) => return Ok(vec![development.clone()]),
+    };
+    let keys = parse(&text).map_err(|e| error(at, e.to_string()))?;
+    let published = published_among(&keys, &[*development.secret]);
+    if production && !published.is_empty() {
+        return Err(error(
+            at,
+            format!(
+                "key {} is the published development KEK; production needs secret keys",
+                published.join(", ")
+            ),
+        ));
+    }
+    Ok(keys)
+}
+
 /// Key ids travel in every sealed value: short and printable.
 pub fn valid_key_id(kid: &str) -> bool {
     (1..=64).contains(&kid.len())

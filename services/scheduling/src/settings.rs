@@ -67,49 +67,22 @@ fn keks(
     text: Option<&str>,
     file: Option<&str>,
 ) -> Result<KeyEncryptionKeys, ConfigError> {
-    let error = |variable: &str, problem: String| ConfigError {
-        variable: variable.to_owned(),
-        problem,
+    let source = ring::RingSource {
+        variable: KEKS_VAR,
+        file_variable: KEKS_FILE_VAR,
+        text,
+        file,
     };
-    let (variable, text) = match (text, file) {
-        (Some(_), Some(_)) => {
-            return Err(error(
-                KEKS_VAR,
-                format!("set either {KEKS_VAR} or {KEKS_FILE_VAR}, not both"),
-            ));
-        }
-        (Some(text), None) => (KEKS_VAR, Zeroizing::new(text.to_owned())),
-        (None, Some(path)) => {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| error(KEKS_FILE_VAR, format!("cannot read {path}: {e}")))?;
-            (KEKS_FILE_VAR, Zeroizing::new(text))
-        }
-        (None, None) if environment == Environment::Production => {
-            return Err(error(
-                KEKS_VAR,
-                format!("required in production (or {KEKS_FILE_VAR})"),
-            ));
-        }
-        (None, None) => {
-            let dev = RingKey {
-                key_id: DEV_KEK_ID.to_owned(),
-                secret: Zeroizing::new(DEV_KEK),
-            };
-            return Ok(KeyEncryptionKeys::new(vec![dev]).expect("one key"));
-        }
+    let development = RingKey {
+        key_id: DEV_KEK_ID.to_owned(),
+        secret: Zeroizing::new(DEV_KEK),
     };
-    let keys = ring::parse(&text).map_err(|e| error(variable, e.to_string()))?;
-    let published = ring::published_among(&keys, &[DEV_KEK]);
-    if environment == Environment::Production && !published.is_empty() {
-        return Err(error(
-            variable,
-            format!(
-                "key {} is the published development KEK; production needs secret keys",
-                published.join(", ")
-            ),
-        ));
-    }
-    Ok(KeyEncryptionKeys::new(keys).expect("a parsed ring is never empty"))
+    let keys = ring::configured(source, environment == Environment::Production, &development)
+        .map_err(|e| ConfigError {
+            variable: e.variable.to_owned(),
+            problem: e.problem,
+        })?;
+    Ok(KeyEncryptionKeys::new(keys).expect("a configured ring is never empty"))
 }
 
 #[cfg(test)]
