@@ -15,13 +15,15 @@
 
 use std::{
     io::{BufRead, BufReader},
-    net::{TcpListener, TcpStream},
+    net::TcpStream,
     os::unix::fs::PermissionsExt as _,
     path::{Path, PathBuf},
     process::{Child, Command, Stdio},
     sync::mpsc,
     time::{Duration, Instant},
 };
+
+use hellowork_testing::Port;
 
 const SERVICES: [&str; 4] = [
     "hellowork-registration",
@@ -68,11 +70,18 @@ fn build_services() {
     }
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind(("127.0.0.1", 0))
-        .and_then(|listener| listener.local_addr())
-        .map(|addr| addr.port())
-        .expect("a free port")
+/// Ports below the kernel's ephemeral range, held while the test runs: a
+/// port 0 picked and released races with every connection made meanwhile.
+#[derive(Default)]
+struct Ports(Vec<Port>);
+
+impl Ports {
+    fn reserve(&mut self) -> u16 {
+        let port = Port::reserve();
+        let number = port.number();
+        self.0.push(port);
+        number
+    }
 }
 
 fn seed_terms() -> PathBuf {
@@ -84,15 +93,18 @@ fn seed_terms() -> PathBuf {
 
 /// What `up` and `demo` are both given: where the configured servers are
 /// (nowhere), where each service listens, and the development key.
-fn environment(root: &Path) -> Vec<(String, String)> {
+fn environment(root: &Path, ports: &mut Ports) -> Vec<(String, String)> {
     let mut vars = vec![
         (
             "HELLOWORK_DATABASE_URL".to_owned(),
-            format!("postgres://postgres@127.0.0.1:{}/hellowork", free_port()),
+            format!(
+                "postgres://postgres@127.0.0.1:{}/hellowork",
+                ports.reserve()
+            ),
         ),
         (
             "HELLOWORK_NATS_URL".to_owned(),
-            format!("nats://127.0.0.1:{}", free_port()),
+            format!("nats://127.0.0.1:{}", ports.reserve()),
         ),
         (
             "HELLOWORK_DEV_KEY_DIR".to_owned(),
@@ -102,11 +114,11 @@ fn environment(root: &Path) -> Vec<(String, String)> {
     for service in ["REGISTRATION", "CONSENT", "SCHEDULING", "AUDITLOG"] {
         vars.push((
             format!("HELLOWORK_{service}_URL"),
-            format!("http://127.0.0.1:{}", free_port()),
+            format!("http://127.0.0.1:{}", ports.reserve()),
         ));
         vars.push((
             format!("HELLOWORK_{service}_METRICS_ADDR"),
-            format!("127.0.0.1:{}", free_port()),
+            format!("127.0.0.1:{}", ports.reserve()),
         ));
     }
     vars
@@ -279,7 +291,8 @@ fn up_starts_private_servers_the_demo_shows_the_operator_view_and_ctrl_c_stops_e
     std::fs::set_permissions(root.path(), std::fs::Permissions::from_mode(0o755))
         .expect("open the temporary folder");
     let data_dir = root.path().join("up");
-    let vars = environment(root.path());
+    let mut ports = Ports::default();
+    let vars = environment(root.path(), &mut ports);
 
     let mut up = Up::start(&data_dir, &vars);
     up.wait_for("hellowork up: ready", Duration::from_secs(120));

@@ -7,7 +7,7 @@
 //! a missing one is reported with the command that builds it.
 
 use std::{
-    net::{SocketAddr, TcpListener},
+    net::SocketAddr,
     path::{Path, PathBuf},
     process::Stdio,
     sync::{Arc, Mutex, PoisonError},
@@ -18,6 +18,7 @@ use anyhow::Context as _;
 use hellowork_auth::DevKey;
 use hellowork_eventstore::SchemaName;
 use hellowork_platform::{PlatformConfig, Service};
+use hellowork_testing::Port;
 use tokio::process::{Child, Command};
 use tokio_util::sync::CancellationToken;
 use tonic::transport::Endpoint;
@@ -67,6 +68,8 @@ pub struct Stack {
     /// Cancelled when a service exits on its own; `death` says which.
     died: CancellationToken,
     death: Arc<Mutex<String>>,
+    /// Held while the services listen on them.
+    _ports: Vec<Port>,
 }
 
 impl Stack {
@@ -114,8 +117,14 @@ fn locate() -> anyhow::Result<Vec<(Service, PathBuf)>> {
     Ok(found)
 }
 
-fn free_port() -> anyhow::Result<SocketAddr> {
-    Ok(TcpListener::bind(("127.0.0.1", 0))?.local_addr()?)
+/// A port below the kernel's ephemeral range, held for the run: a port 0
+/// picked and released races with the run's own connections, and once cost
+/// a run its audit-log ("Address already in use").
+fn reserve_port(held: &mut Vec<Port>) -> SocketAddr {
+    let port = Port::reserve();
+    let addr = SocketAddr::from(([127, 0, 0, 1], port.number()));
+    held.push(port);
+    addr
 }
 
 /// Starts the four services on the run's resources and waits until each
@@ -136,12 +145,13 @@ pub async fn start(scratch: &mut Scratch) -> anyhow::Result<Stack> {
     // Each service's own variables, in `Service::ALL` order.
     let mut own = Vec::new();
     let mut schemas = Vec::new();
+    let mut ports = Vec::new();
     for service in Service::ALL {
         let name = service.name();
         let upper = name.to_uppercase();
         let schema = scratch.schema(name)?;
         let stream = scratch.stream(name).await?;
-        let (grpc, metrics) = (free_port()?, free_port()?);
+        let (grpc, metrics) = (reserve_port(&mut ports), reserve_port(&mut ports));
         shared.push((format!("{upper}_URL"), format!("http://{grpc}")));
         shared.push((format!("{upper}_NATS_STREAM"), stream.stream_name.clone()));
         shared.push((
@@ -213,6 +223,7 @@ pub async fn start(scratch: &mut Scratch) -> anyhow::Result<Stack> {
         auditlog_schema: schema_of(Service::AuditLog),
         died,
         death,
+        _ports: ports,
     };
     tokio::select! {
         serving = all_serving(&stack) => serving?,
