@@ -1259,6 +1259,7 @@ async fn approved_by_another(audit: &AuditLog, id: &str) {
         legal_request_id: id.to_owned(),
         expires_at: None,
         note: "法令に基づく照会であること、対象と期間が必要最小限であることを確認".into(),
+        ..Default::default()
     };
     let result = audit
         .client

@@ -47,6 +47,13 @@ pub mod auditlog {
     }
 }
 
+/// `hellowork.witness.v1`: the independent witness of the access log (Art. 7(2)).
+pub mod witness {
+    pub mod v1 {
+        tonic::include_proto!("hellowork.witness.v1");
+    }
+}
+
 /// Encoded `FileDescriptorSet` of every Hello Work proto file, for
 /// `tonic-reflection`.
 pub const FILE_DESCRIPTOR_SET: &[u8] =

@@ -56,6 +56,7 @@ fn approval(id: &str) -> proto::ApproveLegalRequestRequest {
         legal_request_id: id.into(),
         expires_at: Some(ts(Utc::now() + Duration::days(3))),
         note: "scope and basis checked".into(),
+        ..Default::default()
     }
 }
 

@@ -68,6 +68,7 @@ async fn approved_request(
         legal_request_id: id.clone(),
         expires_at: None,
         note: "granted".into(),
+        ..Default::default()
     };
     world
         .client

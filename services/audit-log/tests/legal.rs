@@ -53,6 +53,7 @@ async fn approve(world: &mut World, id: &str, expires_in: Option<Duration>) {
         legal_request_id: id.into(),
         expires_at: expires_in.map(|d| ts(Utc::now() + d)),
         note: "ok".into(),
+        ..Default::default()
     };
     world
         .client

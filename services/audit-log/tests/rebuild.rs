@@ -64,6 +64,7 @@ async fn legal_history(world: &mut World) {
         legal_request_id: id.clone(),
         expires_at: None,
         note: "granted".into(),
+        ..Default::default()
     };
     world
         .client

@@ -213,6 +213,7 @@ async fn usage_records_stored_and_published_in_the_old_form_are_resealed_at_star
         legal_request_id: id.clone(),
         expires_at: None,
         note: "granted".into(),
+        ..Default::default()
     };
     world
         .client

@@ -512,6 +512,7 @@ async fn article_7(audit: &AuditLog, seeker: &str) -> Vec<String> {
                 legal_request_id: approved.clone(),
                 expires_at: None,
                 note: "warrant checked".into(),
+                ..Default::default()
             },
             "approver-b",
             Role::Approver,

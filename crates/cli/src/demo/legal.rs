@@ -56,6 +56,7 @@ pub async fn legal_request(
         legal_request_id: id.clone(),
         expires_at: Some(timestamp(expires_at)),
         note: "法令に基づく照会であること、対象と期間が必要最小限であることを確認".into(),
+        ..Default::default()
     };
     log.approve_legal_request(clients.request(approve, APPROVER, Role::Approver)?)
         .await

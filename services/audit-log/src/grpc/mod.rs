@@ -852,6 +852,7 @@ impl AuditLogService for AuditLogApi {
             records,
             next_page_token,
             disclosure_id: disclosure_id.to_string(),
+            inclusion: None,
         }))
     }
 
@@ -940,6 +941,48 @@ impl AuditLogService for AuditLogApi {
             .await
             .map_err(ServiceError::from)?;
         Ok(Response::new(response))
+    }
+
+    async fn get_checkpoint(
+        &self,
+        _request: Request<proto::GetCheckpointRequest>,
+    ) -> Result<Response<proto::GetCheckpointResponse>, Status> {
+        Err(Status::unimplemented("Step 9 in progress"))
+    }
+
+    async fn get_inclusion_proof(
+        &self,
+        _request: Request<proto::GetInclusionProofRequest>,
+    ) -> Result<Response<proto::GetInclusionProofResponse>, Status> {
+        Err(Status::unimplemented("Step 9 in progress"))
+    }
+
+    async fn get_consistency_proof(
+        &self,
+        _request: Request<proto::GetConsistencyProofRequest>,
+    ) -> Result<Response<proto::GetConsistencyProofResponse>, Status> {
+        Err(Status::unimplemented("Step 9 in progress"))
+    }
+
+    async fn list_log_leaves(
+        &self,
+        _request: Request<proto::ListLogLeavesRequest>,
+    ) -> Result<Response<proto::ListLogLeavesResponse>, Status> {
+        Err(Status::unimplemented("Step 9 in progress"))
+    }
+
+    async fn add_cosignature(
+        &self,
+        _request: Request<proto::AddCosignatureRequest>,
+    ) -> Result<Response<proto::AddCosignatureResponse>, Status> {
+        Err(Status::unimplemented("Step 9 in progress"))
+    }
+
+    async fn list_my_disclosures(
+        &self,
+        _request: Request<proto::ListMyDisclosuresRequest>,
+    ) -> Result<Response<proto::ListMyDisclosuresResponse>, Status> {
+        Err(Status::unimplemented("Step 9 in progress"))
     }
 }
 
