@@ -43,9 +43,12 @@ enum Command {
     /// Publishes terms texts to the consent service.
     #[command(subcommand)]
     Terms(terms::TermsCommand),
-    /// Verifies the audit-log service's hash-chained access log (all of it,
-    /// or --from/--to) and prints the verdict. Exit status: 0 intact, 1
-    /// broken (the first bad position is printed), 2 no verdict.
+    /// Verifies the audit-log's access log on this side: the signed
+    /// checkpoint under the pinned key, its consistency with the trusted one
+    /// (kept from the last run, a file, or the witness's), and every entry
+    /// rebuilt into the tree, or with --entry one inclusion proof. Exit
+    /// status: 0 intact, 1 tampered (the first bad position or the
+    /// inconsistent sizes printed), 2 no verdict.
     VerifyLog(verify_log::VerifyLogArgs),
 }
 

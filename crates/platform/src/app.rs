@@ -317,7 +317,7 @@ async fn bind(what: &'static str, addr: SocketAddr) -> Result<TcpListener, Start
 }
 
 /// SIGTERM (orchestrators) or SIGINT (Ctrl-C).
-async fn terminate_signal() {
+pub async fn terminate_signal() {
     let interrupt = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {

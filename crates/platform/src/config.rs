@@ -234,17 +234,7 @@ impl PlatformConfig {
             },
             shutdown_grace: env.duration("SHUTDOWN_GRACE", Duration::from_secs(20))?,
             readiness_interval: env.duration("READINESS_INTERVAL", Duration::from_secs(1))?,
-            telemetry: TelemetrySettings {
-                log_filter: env.text("LOG", "info"),
-                json_logs: match env.text("LOG_FORMAT", "pretty").as_str() {
-                    "pretty" => false,
-                    "json" => true,
-                    _ => return Err(env.error("LOG_FORMAT", "must be pretty or json")),
-                },
-                otlp_endpoint: env
-                    .raw("OTEL_EXPORTER_OTLP_ENDPOINT")
-                    .filter(|v| !v.is_empty()),
-            },
+            telemetry: env.telemetry()?,
         })
     }
 }
@@ -274,7 +264,23 @@ impl AuthConfig {
     /// The environment and token settings alone, as `hellowork token` needs
     /// them: the same variables and defaults the services read.
     pub fn from_env() -> Result<(Environment, Self), ConfigError> {
-        Vars(std::env::vars().collect()).auth()
+        Self::from_vars(std::env::vars())
+    }
+
+    /// The same from explicit variables (the witness, tests).
+    pub fn from_vars(
+        vars: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<(Environment, Self), ConfigError> {
+        Vars(vars.into_iter().collect()).auth()
+    }
+}
+
+impl TelemetrySettings {
+    /// `HELLOWORK_LOG`, `HELLOWORK_LOG_FORMAT` and the standard
+    /// `OTEL_EXPORTER_OTLP_ENDPOINT`, as the services read them, for a
+    /// process that is not one of them (the witness).
+    pub fn from_vars(vars: impl IntoIterator<Item = (String, String)>) -> Result<Self, ConfigError> {
+        Vars(vars.into_iter().collect()).telemetry()
     }
 }
 
@@ -294,6 +300,20 @@ impl PlatformConfig {
 struct Vars(HashMap<String, String>);
 
 impl Vars {
+    fn telemetry(&self) -> Result<TelemetrySettings, ConfigError> {
+        Ok(TelemetrySettings {
+            log_filter: self.text("LOG", "info"),
+            json_logs: match self.text("LOG_FORMAT", "pretty").as_str() {
+                "pretty" => false,
+                "json" => true,
+                _ => return Err(self.error("LOG_FORMAT", "must be pretty or json")),
+            },
+            otlp_endpoint: self
+                .raw("OTEL_EXPORTER_OTLP_ENDPOINT")
+                .filter(|v| !v.is_empty()),
+        })
+    }
+
     fn auth(&self) -> Result<(Environment, AuthConfig), ConfigError> {
         let environment = match self
             .text("ENVIRONMENT", "development")

@@ -13,7 +13,7 @@ use tonic::{Request, Status, metadata::MetadataValue, service::Interceptor};
 
 use crate::{
     auth::KeyLoadError,
-    config::{Environment, PlatformConfig},
+    config::{AuthConfig, Environment, PlatformConfig},
 };
 
 /// Lifetime of a minted development token; renewed a minute before expiry.
@@ -58,23 +58,37 @@ pub struct SystemCredentials {
 
 impl SystemCredentials {
     pub fn from_config(config: &PlatformConfig) -> Result<Self, KeyLoadError> {
-        let source = match (&config.auth.system_token_file, config.environment) {
+        Self::for_subject(
+            &format!("system:{}", config.service.name()),
+            config.environment,
+            &config.auth,
+            config.peer_timeout,
+        )
+    }
+
+    /// The credentials of a process that is not one of the four services
+    /// (the witness): the same token file in production, a development
+    /// token minted for `subject` otherwise.
+    pub fn for_subject(
+        subject: &str,
+        environment: Environment,
+        auth: &AuthConfig,
+        peer_timeout: Duration,
+    ) -> Result<Self, KeyLoadError> {
+        let source = match (&auth.system_token_file, environment) {
             (Some(path), _) => Source::File(path.clone()),
             (None, Environment::Development) => Source::DevKey {
-                key: Box::new(DevKey::load_or_generate(
-                    &config.auth.dev_key_dir,
-                    "development",
-                )?),
-                subject: format!("system:{}", config.service.name()),
-                issuer: config.auth.issuer.clone(),
-                audience: config.auth.audience.clone(),
+                key: Box::new(DevKey::load_or_generate(&auth.dev_key_dir, "development")?),
+                subject: subject.to_owned(),
+                issuer: auth.issuer.clone(),
+                audience: auth.audience.clone(),
             },
             (None, Environment::Production) => return Err(KeyLoadError::MissingSystemToken),
         };
         Ok(Self {
             source,
             cached: Mutex::new(None),
-            peer_timeout: config.peer_timeout,
+            peer_timeout,
         })
     }
 

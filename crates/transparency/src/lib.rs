@@ -33,6 +33,11 @@ pub use proof::ProofError;
 pub use tlog_tiles::Hash;
 pub use tree::TreeError;
 
+/// The origin line (C2SP tlog-checkpoint: a schema-less URL) naming Hello
+/// Work Takamatsu's access log, unless configured otherwise: the log, the
+/// witness and the verifier agree on it by default.
+pub const DEFAULT_ORIGIN: &str = "hellowork-takamatsu/access-log";
+
 /// RFC 9162 §2.1.1 leaf hash: SHA-256(0x00 || data).
 pub fn leaf_hash(data: &[u8]) -> Hash {
     tlog_tiles::record_hash(data)

@@ -1,7 +1,8 @@
 //! Wiring the audit-log service onto the platform: its migrations, the gRPC
 //! server, the ingest of registration's, consent's and scheduling's events
 //! (Art. 7(1)), the access-log projection of its own events, the retention
-//! job (Art. 7(2), 8) and the legal requests by state for Prometheus; the
+//! job (Art. 7(2), 8), the checkpoint signing and self-verification of the
+//! transparency log, and the legal requests by state for Prometheus; the
 //! start-up upgrade of records stored before Step 8 runs before all of them.
 
 use std::sync::Arc;
@@ -22,6 +23,8 @@ use crate::{
     projections::{AccessLogProjection, PeerIngest},
     retention::Retention,
     settings::AuditLogSettings,
+    store,
+    transparency::{Transparency, TransparencyLog},
     upgrade,
 };
 
@@ -51,6 +54,14 @@ pub async fn build_with(
         .await
         .map_err(|error| StartupError::Database(sqlx::Error::Configuration(Box::new(error))))?;
     tracing::info!(?upgraded, "audit-log's usage record upgrade done");
+    // Step 9: entries appended before the Merkle tree existed become its
+    // first leaves, before anything appends after them.
+    let grown = store::catch_up(&platform.pool)
+        .await
+        .map_err(StartupError::Database)?;
+    if grown > 0 {
+        tracing::info!(entries = grown, "the access log's Merkle tree now covers the entries appended before it");
+    }
     let mut background = Vec::new();
     for (service, name) in [
         (Service::Registration, "registration"),
@@ -84,6 +95,13 @@ pub async fn build_with(
     background.push(Box::new(move |stop| {
         Box::pin(metrics::report_legal_requests(pool, stop))
     }));
+    let transparency = Transparency {
+        pool: platform.pool.clone(),
+        log: TransparencyLog::new(platform.pool.clone(), settings.transparency.clone()),
+        checkpoint_interval: settings.transparency.checkpoint_interval,
+        verify_interval: settings.transparency.verify_interval,
+    };
+    background.push(Box::new(move |stop| Box::pin(transparency.run(stop))));
     metrics::register();
     let api = AuditLogServiceServer::new(AuditLogApi::new(
         platform.pool.clone(),

@@ -4,13 +4,15 @@
 //! are shown only device-anonymized (Art. 7(2)); raw records leave only
 //! under an authorized legal request approved by a second person (Art. 7(2)
 //! proviso); retention and erasure destroy the keys (crypto-shredding);
-//! every entry is hash-chained for tamper evidence.
+//! every entry is hash-chained and a leaf of a Merkle tree whose signed
+//! checkpoints witnesses and clients check (tamper evidence).
 //!
 //! - [`domain`]: the pure rules.
 //! - [`store`]: the hash-chained log in Postgres.
 //! - [`keys`]: the per person and period data keys.
 //! - [`ingest`], [`projections`]: Art. 7(1) ingest.
 //! - [`retention`], [`erasure`]: Art. 7(2), 8 crypto-shredding.
+//! - [`transparency`]: the Merkle tree, signed checkpoints and proofs.
 //! - [`upgrade`]: the start-up reseal of records stored before Step 8.
 //! - [`grpc`]: the thin tonic adapter.
 //! - [`metrics`]: what it counts for Prometheus (Art. 7 oversight).
@@ -27,6 +29,7 @@ pub mod projections;
 pub mod retention;
 pub mod settings;
 pub mod store;
+pub mod transparency;
 pub mod upgrade;
 
 pub use app::{MIGRATOR, SERVICE_NAME, build, build_with};

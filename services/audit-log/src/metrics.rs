@@ -50,6 +50,11 @@ pub const KEYS_SHREDDED: &str = "auditlog_subject_keys_shredded_total";
 /// Tamper evidence: verifications of the hash chain, by `intact`.
 pub const VERIFICATIONS: &str = "auditlog_log_verifications_total";
 
+/// Transparency: the tree size of the latest signed checkpoint.
+pub const CHECKPOINT_SIZE: &str = "auditlog_log_checkpoint_tree_size";
+/// Transparency: when the latest checkpoint was signed (Unix seconds).
+pub const CHECKPOINT_SIGNED_AT: &str = "auditlog_log_checkpoint_signed_timestamp_seconds";
+
 /// How often the legal requests by state are counted again.
 const REFRESH_INTERVAL: Duration = Duration::from_secs(5);
 
@@ -82,7 +87,13 @@ pub fn keys_shredded(cause: &'static str, count: u64) {
     metrics::counter!(KEYS_SHREDDED, "cause" => cause).increment(count);
 }
 
-/// Counts one verification of the chain.
+/// The latest checkpoint covers `tree_size` entries, as of now.
+pub fn checkpoint_signed(tree_size: u64) {
+    metrics::gauge!(CHECKPOINT_SIZE).set(tree_size as f64);
+    metrics::gauge!(CHECKPOINT_SIGNED_AT).set(chrono::Utc::now().timestamp() as f64);
+}
+
+/// Counts one verification of the log (its chain and its tree).
 pub fn record_verification(intact: bool) {
     let intact = if intact { "true" } else { "false" };
     metrics::counter!(VERIFICATIONS, "intact" => intact).increment(1);

@@ -10,7 +10,10 @@ use hellowork_sealing::{
     ring::{self, RingKey},
 };
 
-use crate::domain::{anonymize::PseudonymSecret, kanon::MIN_K};
+use crate::{
+    domain::{anonymize::PseudonymSecret, kanon::MIN_K},
+    transparency::TransparencySettings,
+};
 
 /// Art. 7(2), 8: `kid=base64(32-byte key),...`: the key-encryption keys the
 /// per person and period data keys are wrapped by, the first current; the
@@ -60,6 +63,8 @@ pub struct AuditLogSettings {
     pub slot: chrono::Duration,
     pub k: u32,
     pub retention: chrono::Duration,
+    /// The transparency log's key, origin, witnesses and schedule.
+    pub transparency: TransparencySettings,
 }
 
 impl AuditLogSettings {
@@ -135,7 +140,9 @@ impl AuditLogSettings {
                     ),
                 )
             })?;
+        let transparency = TransparencySettings::from_vars(production, &vars)?;
         Ok(Self {
+            transparency,
             ring,
             sealing,
             pseudonyms: PseudonymSecret::new(secret.as_bytes().to_vec()),

@@ -1,12 +1,19 @@
 //! The hash-chained access log in Postgres: append under the head's row
 //! lock (so concurrent writers keep the chain linear), read, and verify.
+//! Every append also extends the log's Merkle tree (`transparency`) in the
+//! same transaction, so the tree and the rows never disagree on a commit.
 
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder};
 
-use crate::domain::{
-    chain::{Canonical, ChainFailure, StoredLink, Verifier, link},
-    time::to_micros,
+use hellowork_transparency::leaf_hash;
+
+use crate::{
+    domain::{
+        chain::{Canonical, ChainFailure, StoredLink, Verifier, link},
+        time::to_micros,
+    },
+    transparency::tree_store,
 };
 
 /// One entry's content (everything but its position and hashes).
@@ -109,10 +116,14 @@ pub async fn append(tx: &mut PgConnection, entries: Vec<Entry>) -> Result<u64, s
     if entries.is_empty() {
         return Ok(0);
     }
-    let (mut sequence, mut hash): (i64, Vec<u8>) =
-        sqlx::query_as("SELECT sequence, hash FROM chain_head WHERE id FOR UPDATE")
+    let (mut sequence, mut hash, tree_size): (i64, Vec<u8>, i64) =
+        sqlx::query_as("SELECT sequence, hash, tree_size FROM chain_head WHERE id FOR UPDATE")
             .fetch_one(&mut *tx)
             .await?;
+    if tree_size != sequence {
+        catch_up_tree(tx, tree_size, sequence).await?;
+    }
+    let first_leaf = sequence as u64;
     let ids: Vec<&str> = entries
         .iter()
         .filter_map(|e| e.record_id.as_deref())
@@ -124,6 +135,7 @@ pub async fn append(tx: &mut PgConnection, entries: Vec<Entry>) -> Result<u64, s
             .await?;
     let mut seen: std::collections::HashSet<String> = recorded.into_iter().collect();
     let mut rows = Vec::with_capacity(entries.len());
+    let mut leaves = Vec::with_capacity(entries.len());
     for mut entry in entries {
         if let Some(record_id) = &entry.record_id
             && !seen.insert(record_id.clone())
@@ -134,7 +146,9 @@ pub async fn append(tx: &mut PgConnection, entries: Vec<Entry>) -> Result<u64, s
         entry.window_start = entry.window_start.map(to_micros);
         entry.window_end = entry.window_end.map(to_micros);
         sequence += 1;
-        let next_hash = link(&hash, &canonical(sequence, &entry)).to_vec();
+        let canonical = canonical(sequence, &entry);
+        leaves.push(leaf_hash(canonical.bytes()));
+        let next_hash = link(&hash, &canonical).to_vec();
         rows.push((
             sequence,
             entry,
@@ -180,7 +194,8 @@ pub async fn append(tx: &mut PgConnection, entries: Vec<Entry>) -> Result<u64, s
         });
         insert.build().execute(&mut *tx).await?;
     }
-    sqlx::query("UPDATE chain_head SET sequence = $1, hash = $2 WHERE id")
+    tree_store::append(tx, first_leaf, &leaves).await?;
+    sqlx::query("UPDATE chain_head SET sequence = $1, hash = $2, tree_size = $1 WHERE id")
         .bind(sequence)
         .bind(&hash)
         .execute(&mut *tx)
@@ -188,12 +203,82 @@ pub async fn append(tx: &mut PgConnection, entries: Vec<Entry>) -> Result<u64, s
     Ok(appended)
 }
 
-/// Empties the log and resets its head, inside a rebuild's transaction.
+/// Builds the Merkle tree over the entries appended before it existed (the
+/// Step 9 upgrade); a no-op once it covers the log. Returns how many.
+pub async fn catch_up(pool: &PgPool) -> Result<u64, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let (sequence, tree_size): (i64, i64) =
+        sqlx::query_as("SELECT sequence, tree_size FROM chain_head WHERE id FOR UPDATE")
+            .fetch_one(&mut *tx)
+            .await?;
+    let grown = if tree_size < sequence {
+        catch_up_tree(&mut tx, tree_size, sequence).await?
+    } else {
+        0
+    };
+    tx.commit().await?;
+    Ok(grown)
+}
+
+/// Rows per page when the tree catches up with entries appended before it
+/// existed.
+const CATCH_UP_PAGE: i64 = 1000;
+
+/// Adds the entries `(tree_size, sequence]` to the Merkle tree, from their
+/// stored rows: the entries appended before Step 9 (the tree's upgrade),
+/// under the head's row lock the caller holds. Returns how many.
+pub async fn catch_up_tree(
+    tx: &mut PgConnection,
+    tree_size: i64,
+    sequence: i64,
+) -> Result<u64, sqlx::Error> {
+    let mut after = tree_size;
+    while after < sequence {
+        let rows: Vec<Stored> = sqlx::query_as(&format!(
+            "SELECT sequence, {COLUMNS}, prev_hash, hash FROM access_log \
+             WHERE sequence > $1 AND sequence <= $2 ORDER BY sequence LIMIT $3"
+        ))
+        .bind(after)
+        .bind(sequence)
+        .bind(CATCH_UP_PAGE)
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut leaves = Vec::with_capacity(rows.len());
+        for row in &rows {
+            if row.sequence != after + 1 + leaves.len() as i64 {
+                // A position without its row: the tree cannot be built over
+                // a log that lost an entry; verification names it.
+                return Err(tree_store::TreeStoreError::MissingEntry(
+                    (after + 1 + leaves.len() as i64) as u64,
+                )
+                .into());
+            }
+            leaves.push(leaf_hash(canonical(row.sequence, &row.entry).bytes()));
+        }
+        if leaves.is_empty() {
+            return Err(tree_store::TreeStoreError::MissingEntry(after as u64 + 1).into());
+        }
+        tree_store::append(tx, after as u64, &leaves).await?;
+        after += leaves.len() as i64;
+    }
+    sqlx::query("UPDATE chain_head SET tree_size = $1 WHERE id")
+        .bind(sequence)
+        .execute(&mut *tx)
+        .await?;
+    Ok((sequence - tree_size) as u64)
+}
+
+/// Empties the log and its tree and resets its head, inside a rebuild's
+/// transaction. The signed checkpoints stay: a rebuild replays the same
+/// events into the same entries, so the tree it grows again must be
+/// consistent with every checkpoint signed before, which the witness and
+/// every verifier check.
 pub async fn reset(tx: &mut PgConnection) -> Result<(), sqlx::Error> {
     sqlx::query("DELETE FROM access_log")
         .execute(&mut *tx)
         .await?;
-    sqlx::query("UPDATE chain_head SET sequence = 0, hash = $1 WHERE id")
+    tree_store::reset(tx).await?;
+    sqlx::query("UPDATE chain_head SET sequence = 0, tree_size = 0, hash = $1 WHERE id")
         .bind(crate::domain::chain::GENESIS.to_vec())
         .execute(&mut *tx)
         .await?;
@@ -223,6 +308,34 @@ pub async fn list(
     .bind(limit)
     .fetch_all(pool)
     .await
+}
+
+/// The entries at positions `[first, last]`, by position (a missing row is
+/// simply absent).
+pub async fn range(
+    conn: &mut PgConnection,
+    first: u64,
+    last: u64,
+) -> Result<Vec<Stored>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT sequence, {COLUMNS}, prev_hash, hash FROM access_log \
+         WHERE sequence >= $1 AND sequence <= $2 ORDER BY sequence"
+    ))
+    .bind(first as i64)
+    .bind(last as i64)
+    .fetch_all(conn)
+    .await
+}
+
+/// The position of the entry recording `record_id`, once it is in.
+pub async fn sequence_of(
+    conn: &mut PgConnection,
+    record_id: &str,
+) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar("SELECT sequence FROM access_log WHERE record_id = $1")
+        .bind(record_id)
+        .fetch_optional(conn)
+        .await
 }
 
 /// Usage entries in scope of a legal request: in `[start, end)` and of one

@@ -15,6 +15,14 @@ use crate::{Hash, KeyError};
 pub use log_key::LogKey;
 pub use verify::verify;
 
+/// Whether `vkey` is a log verifier key (C2SP signed-note `name+id+base64`,
+/// Ed25519) that [`verify`] takes, for checking configuration at start.
+pub fn verify_key(vkey: &str) -> Result<(), KeyError> {
+    signed_note::StandardVerifier::new(vkey)
+        .map(drop)
+        .map_err(KeyError::from)
+}
+
 /// A checkpoint the log signed, with what it says.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SignedCheckpoint {

@@ -26,6 +26,12 @@ pub use plan::{
     indexes_for_append, indexes_for_consistency, indexes_for_inclusion, indexes_for_root,
 };
 
+/// The stored-hash index of leaf `leaf`'s own hash (level 0), where the
+/// tree keeps what it committed to for that leaf.
+pub fn leaf_index(leaf: u64) -> u64 {
+    tlog_tiles::stored_hash_index(0, leaf)
+}
+
 /// The largest tree size these functions take: the stored-hash indexes of a
 /// larger tree would overflow `u64` (about twice the size). No log comes near.
 pub const MAX_SIZE: u64 = 1 << 62;

@@ -6,6 +6,7 @@
 //! (Art. 7).
 
 pub mod parse;
+mod transparency;
 mod view;
 
 use std::{collections::HashMap, sync::Arc};
@@ -39,6 +40,7 @@ use crate::{
     metrics,
     settings::AuditLogSettings,
     store,
+    transparency::TransparencyLog,
 };
 
 /// Art. 7(2): the article every refusal of raw data names.
@@ -56,6 +58,7 @@ pub struct AuditLogApi {
     requests: Repository<LegalCase>,
     ingestor: Ingestor,
     settings: Arc<AuditLogSettings>,
+    log: TransparencyLog,
 }
 
 fn database(error: sqlx::Error) -> ServiceError {
@@ -155,7 +158,9 @@ fn new_event(event_id: Uuid, event: &Event, metadata: &EventMetadata) -> NewEven
 impl AuditLogApi {
     pub fn new(pool: PgPool, store: EventStore, settings: AuditLogSettings) -> Self {
         let ingestor = Ingestor::new(&settings, pool.clone());
+        let log = TransparencyLog::new(pool.clone(), settings.transparency.clone());
         Self {
+            log,
             pool,
             requests: Repository::new(store.clone()),
             store,
@@ -851,8 +856,8 @@ impl AuditLogService for AuditLogApi {
             legal_request_id: id,
             records,
             next_page_token,
+            inclusion: self.disclosure_inclusion(&disclosure_id.to_string()).await?,
             disclosure_id: disclosure_id.to_string(),
-            inclusion: None,
         }))
     }
 
@@ -945,37 +950,37 @@ impl AuditLogService for AuditLogApi {
 
     async fn get_checkpoint(
         &self,
-        _request: Request<proto::GetCheckpointRequest>,
+        request: Request<proto::GetCheckpointRequest>,
     ) -> Result<Response<proto::GetCheckpointResponse>, Status> {
-        Err(Status::unimplemented("Step 9 in progress"))
+        self.checkpoint_of(request).await.map(Response::new)
     }
 
     async fn get_inclusion_proof(
         &self,
-        _request: Request<proto::GetInclusionProofRequest>,
+        request: Request<proto::GetInclusionProofRequest>,
     ) -> Result<Response<proto::GetInclusionProofResponse>, Status> {
-        Err(Status::unimplemented("Step 9 in progress"))
+        self.inclusion_proof(request).await.map(Response::new)
     }
 
     async fn get_consistency_proof(
         &self,
-        _request: Request<proto::GetConsistencyProofRequest>,
+        request: Request<proto::GetConsistencyProofRequest>,
     ) -> Result<Response<proto::GetConsistencyProofResponse>, Status> {
-        Err(Status::unimplemented("Step 9 in progress"))
+        self.consistency_proof(request).await.map(Response::new)
     }
 
     async fn list_log_leaves(
         &self,
-        _request: Request<proto::ListLogLeavesRequest>,
+        request: Request<proto::ListLogLeavesRequest>,
     ) -> Result<Response<proto::ListLogLeavesResponse>, Status> {
-        Err(Status::unimplemented("Step 9 in progress"))
+        self.log_leaves(request).await.map(Response::new)
     }
 
     async fn add_cosignature(
         &self,
-        _request: Request<proto::AddCosignatureRequest>,
+        request: Request<proto::AddCosignatureRequest>,
     ) -> Result<Response<proto::AddCosignatureResponse>, Status> {
-        Err(Status::unimplemented("Step 9 in progress"))
+        self.cosignature(request).await.map(Response::new)
     }
 
     async fn list_my_disclosures(

@@ -1,0 +1,254 @@
+//! The transparency RPCs' adapter: roles, request checks, and the log's
+//! answers as proto. The log itself is `crate::transparency`.
+
+use hellowork_platform::{Role, ServiceError, caller, require_any};
+use hellowork_proto::auditlog::v1 as proto;
+use hellowork_transparency::{Hash, hash_from_bytes};
+use tokio::time::{Duration, Instant};
+use tonic::{Request, Status};
+
+use super::AuditLogApi;
+use crate::transparency::{Inclusion, LogError, StoredCheckpoint};
+
+/// Every role: checkpoints and consistency proofs name nobody.
+const EVERYONE: [Role; 8] = [
+    Role::JobSeeker,
+    Role::Counsellor,
+    Role::Supervisor,
+    Role::Operator,
+    Role::LegalOfficer,
+    Role::Approver,
+    Role::Auditor,
+    Role::System,
+];
+/// Who may ask for a leaf they do not already hold.
+const OVERSIGHT: [Role; 4] = [Role::LegalOfficer, Role::Approver, Role::Auditor, Role::System];
+const DEFAULT_LEAVES: u64 = 1000;
+/// How long a disclosure waits for its own entry: the access log is a
+/// projection of the service's events, a few milliseconds behind.
+const ENTRY_PATIENCE: Duration = Duration::from_secs(10);
+const ENTRY_POLL: Duration = Duration::from_millis(20);
+const MAX_LEAVES: u64 = 10_000;
+
+fn log_error(error: LogError, size_field: &'static str) -> Status {
+    match error {
+        LogError::NoCheckpoint => {
+            ServiceError::FailedPrecondition("the log has no checkpoint yet".to_owned()).into()
+        }
+        beyond @ LogError::BeyondTree { .. } => {
+            ServiceError::invalid(size_field, beyond.to_string()).into()
+        }
+        LogError::Cosignature(problem) => ServiceError::invalid("signed_note", problem).into(),
+        LogError::Database(error) => super::database(error).into(),
+        other => ServiceError::internal(other).into(),
+    }
+}
+
+fn positions(field: &'static str, value: u64) -> Result<u64, Status> {
+    if value > i64::MAX as u64 {
+        return Err(ServiceError::invalid(field, "is beyond any log position").into());
+    }
+    Ok(value)
+}
+
+fn hashes(hashes: &[Hash]) -> Vec<Vec<u8>> {
+    hashes.iter().map(|hash| hash.0.to_vec()).collect()
+}
+
+pub(super) fn checkpoint(stored: StoredCheckpoint, origin: &str) -> proto::Checkpoint {
+    proto::Checkpoint {
+        signed_note: stored.note,
+        origin: origin.to_owned(),
+        tree_size: stored.tree_size,
+        root_hash: stored.root.0.to_vec(),
+        witnessed: stored.witnessed,
+    }
+}
+
+pub(super) fn inclusion(found: Inclusion, origin: &str) -> proto::LogInclusion {
+    proto::LogInclusion {
+        sequence: found.sequence,
+        leaf_hash: found.leaf.0.to_vec(),
+        proof: hashes(&found.proof),
+        checkpoint: Some(checkpoint(found.checkpoint, origin)),
+    }
+}
+
+impl AuditLogApi {
+    pub(super) async fn checkpoint_of(
+        &self,
+        request: Request<proto::GetCheckpointRequest>,
+    ) -> Result<proto::GetCheckpointResponse, Status> {
+        require_any(caller(&request)?, &EVERYONE)?;
+        let latest = self
+            .log
+            .latest(request.get_ref().witnessed)
+            .await
+            .map_err(|e| log_error(e, "witnessed"))?;
+        Ok(proto::GetCheckpointResponse {
+            checkpoint: Some(checkpoint(latest, self.log.origin())),
+            log_verifier_key: self.log.verifier_key(),
+        })
+    }
+
+    pub(super) async fn inclusion_proof(
+        &self,
+        request: Request<proto::GetInclusionProofRequest>,
+    ) -> Result<proto::GetInclusionProofResponse, Status> {
+        let caller = caller(&request)?;
+        require_any(caller, &[Role::JobSeeker, Role::LegalOfficer, Role::Approver, Role::Auditor, Role::System])?;
+        let message = request.get_ref();
+        let sequence = positions("sequence", message.sequence)?;
+        let tree_size = positions("tree_size", message.tree_size)?;
+        if sequence == 0 {
+            return Err(ServiceError::invalid("sequence", "must be at least 1").into());
+        }
+        if tree_size != 0 && tree_size < sequence {
+            return Err(ServiceError::invalid("tree_size", "must be at least sequence").into());
+        }
+        let held = match message.leaf_hash.as_slice() {
+            [] if OVERSIGHT.iter().any(|role| caller.has_role(*role)) => None,
+            [] => {
+                return Err(ServiceError::invalid(
+                    "leaf_hash",
+                    "is required: name the leaf you hold (a disclosure item gives it)",
+                )
+                .into());
+            }
+            bytes => Some(
+                hash_from_bytes(bytes)
+                    .map_err(|_| ServiceError::invalid("leaf_hash", "must be 32 bytes"))?,
+            ),
+        };
+        let (size, leaf, proof) = self
+            .log
+            .inclusion(sequence, tree_size)
+            .await
+            .map_err(|e| log_error(e, if tree_size == 0 { "sequence" } else { "tree_size" }))?;
+        if held.is_some_and(|held| held != leaf) {
+            return Err(ServiceError::NotFound {
+                resource_type: "log leaf",
+                resource_name: format!("{sequence} with that hash"),
+            }
+            .into());
+        }
+        Ok(proto::GetInclusionProofResponse {
+            sequence,
+            tree_size: size,
+            leaf_hash: leaf.0.to_vec(),
+            proof: hashes(&proof),
+        })
+    }
+
+    pub(super) async fn consistency_proof(
+        &self,
+        request: Request<proto::GetConsistencyProofRequest>,
+    ) -> Result<proto::GetConsistencyProofResponse, Status> {
+        require_any(caller(&request)?, &EVERYONE)?;
+        let message = request.get_ref();
+        let first = positions("first_tree_size", message.first_tree_size)?;
+        let second = positions("second_tree_size", message.second_tree_size)?;
+        if first == 0 {
+            return Err(ServiceError::invalid("first_tree_size", "must be at least 1").into());
+        }
+        if second != 0 && second < first {
+            return Err(ServiceError::invalid(
+                "second_tree_size",
+                "must not be smaller than first_tree_size",
+            )
+            .into());
+        }
+        let (second, proof) = self
+            .log
+            .consistency(first, second)
+            .await
+            .map_err(|e| log_error(e, if second == 0 { "first_tree_size" } else { "second_tree_size" }))?;
+        Ok(proto::GetConsistencyProofResponse {
+            first_tree_size: first,
+            second_tree_size: second,
+            proof: hashes(&proof),
+        })
+    }
+
+    pub(super) async fn log_leaves(
+        &self,
+        request: Request<proto::ListLogLeavesRequest>,
+    ) -> Result<proto::ListLogLeavesResponse, Status> {
+        require_any(caller(&request)?, &[Role::Auditor, Role::System])?;
+        let message = request.get_ref();
+        let start = positions("start_sequence", message.start_sequence)?.max(1);
+        let tree_size = positions("tree_size", message.tree_size)?;
+        let count = match message.page_size {
+            0 => DEFAULT_LEAVES,
+            n if n < 0 || n as u64 > MAX_LEAVES => {
+                return Err(ServiceError::invalid(
+                    "page_size",
+                    format!("must be between 0 and {MAX_LEAVES}"),
+                )
+                .into());
+            }
+            n => n as u64,
+        };
+        let (size, leaves) = self
+            .log
+            .leaves(start, count, tree_size)
+            .await
+            .map_err(|e| log_error(e, "tree_size"))?;
+        Ok(proto::ListLogLeavesResponse {
+            start_sequence: start,
+            // A position whose row is gone gives an empty hash: the
+            // verifier names it.
+            leaf_hashes: leaves
+                .into_iter()
+                .map(|leaf| leaf.map(|hash| hash.0.to_vec()).unwrap_or_default())
+                .collect(),
+            tree_size: size,
+        })
+    }
+
+    /// Art. 7(2) proviso: a disclosure's own entry with its inclusion proof,
+    /// once the projection has appended it and a checkpoint covers it.
+    /// `None` if that takes longer than [`ENTRY_PATIENCE`]: the records were
+    /// disclosed on the record (the event is committed), so they are not
+    /// withheld for a late proof, which `GetInclusionProof` gives later.
+    pub(super) async fn disclosure_inclusion(
+        &self,
+        disclosure_id: &str,
+    ) -> Result<Option<proto::LogInclusion>, Status> {
+        let deadline = Instant::now() + ENTRY_PATIENCE;
+        loop {
+            if let Some(found) = self
+                .log
+                .inclusion_of_record(disclosure_id)
+                .await
+                .map_err(|e| log_error(e, "legal_request_id"))?
+            {
+                return Ok(Some(inclusion(found, self.log.origin())));
+            }
+            if Instant::now() >= deadline {
+                tracing::warn!(%disclosure_id, "a disclosure's entry was not in the access log in time for its proof");
+                return Ok(None);
+            }
+            tokio::time::sleep(ENTRY_POLL).await;
+        }
+    }
+
+    pub(super) async fn cosignature(
+        &self,
+        request: Request<proto::AddCosignatureRequest>,
+    ) -> Result<proto::AddCosignatureResponse, Status> {
+        require_any(caller(&request)?, &[Role::System])?;
+        let note = &request.get_ref().signed_note;
+        if note.is_empty() {
+            return Err(ServiceError::invalid("signed_note", "is required").into());
+        }
+        let kept = self
+            .log
+            .add_cosignature(note)
+            .await
+            .map_err(|e| log_error(e, "signed_note"))?;
+        Ok(proto::AddCosignatureResponse {
+            checkpoint: Some(checkpoint(kept, self.log.origin())),
+        })
+    }
+}
