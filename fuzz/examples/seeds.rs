@@ -122,6 +122,7 @@ fn tokens(dir: &Path) {
                 issuer: "hellowork-fuzz".into(),
                 audience: "hellowork".into(),
                 not_before: None,
+                personnel_id: None,
             })
             .expect("mint")
     };
@@ -143,6 +144,7 @@ fn tokens(dir: &Path) {
             nbf: now - 7200,
             iat: now - 7200,
             jti: Uuid::new_v4().to_string(),
+            personnel_id: None,
         })
         .expect("sign");
     write(dir, "expired.txt", expired.as_bytes());

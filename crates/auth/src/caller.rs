@@ -7,11 +7,22 @@ use std::collections::BTreeSet;
 use crate::error::AuthError;
 use crate::role::Role;
 
-/// Who is calling: a pseudonymous subject and the roles it holds (at least one).
+/// Who is calling: a pseudonymous subject, the roles it holds (at least
+/// one) and, for staff, the personnel id of the person behind it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Caller {
     subject: String,
     roles: BTreeSet<Role>,
+    personnel_id: Option<String>,
+}
+
+/// The longest personnel id a token may carry, in bytes.
+pub const MAX_PERSONNEL_ID_BYTES: usize = 64;
+
+/// Whether `id` is a well-formed personnel id: 1 to
+/// [`MAX_PERSONNEL_ID_BYTES`] printable ASCII characters, no spaces.
+pub fn is_personnel_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= MAX_PERSONNEL_ID_BYTES && id.bytes().all(|b| b.is_ascii_graphic())
 }
 
 /// The order [`Caller::actor_role`] picks from, most specific first.
@@ -43,7 +54,31 @@ impl Caller {
         if roles.is_empty() {
             return Err(AuthError::NoRoles);
         }
-        Ok(Self { subject, roles })
+        Ok(Self {
+            subject,
+            roles,
+            personnel_id: None,
+        })
+    }
+
+    /// The same caller with the personnel id of the person behind it.
+    ///
+    /// Fails with [`AuthError::Malformed`] unless the id is well formed
+    /// ([`is_personnel_id`]).
+    pub fn with_personnel_id(mut self, personnel_id: impl Into<String>) -> Result<Self, AuthError> {
+        let personnel_id = personnel_id.into();
+        if !is_personnel_id(&personnel_id) {
+            return Err(AuthError::Malformed);
+        }
+        self.personnel_id = Some(personnel_id);
+        Ok(self)
+    }
+
+    /// The personnel id of the person behind the subject (the token's
+    /// `personnel_id` claim), if the token names one. Two subjects with one
+    /// personnel id are one person (Art. 7(2): the two-person rule).
+    pub fn personnel_id(&self) -> Option<&str> {
+        self.personnel_id.as_deref()
     }
 
     /// The pseudonymous subject id (the token's `sub`); never a name.
@@ -136,6 +171,30 @@ mod tests {
         let duplicated = caller("s-1", &[Role::Counsellor, Role::Counsellor]);
         assert_eq!(duplicated.roles().len(), 1);
         assert_eq!(duplicated.subject(), "s-1");
+    }
+
+    #[test]
+    fn a_personnel_id_is_optional_and_well_formed() {
+        let approver = caller("approver-1", &[Role::Approver]);
+        assert_eq!(approver.personnel_id(), None);
+        let named = approver.clone().with_personnel_id("P-0042").unwrap();
+        assert_eq!(named.personnel_id(), Some("P-0042"));
+        assert_eq!(named.subject(), "approver-1");
+        for bad in [
+            "",
+            " ",
+            "P 42",
+            "P-\n",
+            &"p".repeat(MAX_PERSONNEL_ID_BYTES + 1),
+            "職員",
+        ] {
+            assert_eq!(
+                approver.clone().with_personnel_id(bad),
+                Err(AuthError::Malformed),
+                "{bad:?}"
+            );
+        }
+        assert!(is_personnel_id(&"p".repeat(MAX_PERSONNEL_ID_BYTES)));
     }
 
     #[test]

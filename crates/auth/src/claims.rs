@@ -24,4 +24,10 @@ pub struct Claims {
     pub iat: u64,
     /// Unique token id.
     pub jti: String,
+    /// The person behind the subject, as the office's personnel register
+    /// numbers them: what tells two people apart whatever subjects their
+    /// tokens name (the two-person rule of Art. 7(2)). Optional; absent from
+    /// tokens of services and job seekers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub personnel_id: Option<String>,
 }

@@ -27,6 +27,9 @@ pub struct MintRequest {
     pub audience: String,
     /// When the token starts being valid (`nbf`); now when `None`.
     pub not_before: Option<SystemTime>,
+    /// The personnel id of the person behind the subject (`personnel_id`),
+    /// for staff; `None` for services and job seekers.
+    pub personnel_id: Option<String>,
 }
 
 /// A token that could not be minted.
@@ -38,6 +41,9 @@ pub enum MintError {
     /// The request grants no role.
     #[error("token grants no roles")]
     NoRoles,
+    /// The personnel id is not 1 to 64 printable ASCII characters.
+    #[error("token personnel id is malformed")]
+    MalformedPersonnelId,
     /// A time is before the Unix epoch or past the range of `exp`.
     #[error("token time out of range")]
     TimeOutOfRange,
@@ -98,6 +104,11 @@ impl TokenIssuer {
         if request.roles.is_empty() {
             return Err(MintError::NoRoles);
         }
+        if let Some(id) = &request.personnel_id
+            && !crate::caller::is_personnel_id(id)
+        {
+            return Err(MintError::MalformedPersonnelId);
+        }
         let now = unix_seconds(SystemTime::now())?;
         let not_before = match request.not_before {
             Some(instant) => unix_seconds(instant)?,
@@ -115,6 +126,7 @@ impl TokenIssuer {
             nbf: not_before,
             iat: now,
             jti: uuid::Uuid::new_v4().to_string(),
+            personnel_id: request.personnel_id.clone(),
         })
     }
 

@@ -1,7 +1,8 @@
 //! Caller identity for the Hello Work services.
 //!
 //! Every RPC carries a bearer token: a JWT signed with Ed25519 (EdDSA) that
-//! names a pseudonymous subject and its [`Role`]s. A [`TokenVerifier`] checks
+//! names a pseudonymous subject and its [`Role`]s and, for staff, the
+//! personnel id of the person behind the subject. A [`TokenVerifier`] checks
 //! it against the configured public keys, issuer, audience, expiry and
 //! not-before; the [`AuthInterceptor`] does so for every request and hands
 //! handlers a [`Caller`], on which they check the roles the RPC allows
@@ -25,7 +26,7 @@ mod role;
 mod verifier;
 
 pub use bearer::bearer_token;
-pub use caller::Caller;
+pub use caller::{Caller, MAX_PERSONNEL_ID_BYTES, is_personnel_id};
 pub use claims::Claims;
 pub use dev_key::{DEV_KEY_FILE, DevKey, DevKeyError, PRODUCTION};
 pub use error::AuthError;

@@ -1,6 +1,7 @@
 //! Verifying bearer tokens: an EdDSA signature by a trusted key chosen by
 //! `kid`, the expected issuer and audience, `exp` and `nbf` within the
-//! configured leeway, and a subject with at least one role.
+//! configured leeway, a subject with at least one role, and a well-formed
+//! personnel id if the token names one.
 
 use std::collections::HashMap;
 
@@ -118,7 +119,11 @@ impl TokenVerifier {
         let claims = jsonwebtoken::decode::<Claims>(token, key, &self.validation)
             .map_err(|error| rejection(error.kind()))?
             .claims;
-        Caller::new(claims.sub, claims.roles)
+        let caller = Caller::new(claims.sub, claims.roles)?;
+        match claims.personnel_id {
+            None => Ok(caller),
+            Some(personnel_id) => caller.with_personnel_id(personnel_id),
+        }
     }
 }
 

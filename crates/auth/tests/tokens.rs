@@ -34,6 +34,7 @@ fn claims(subject: &str, roles: Vec<Role>) -> Claims {
         nbf: now,
         iat: now,
         jti: "jti-1".to_owned(),
+        personnel_id: None,
     }
 }
 
@@ -58,6 +59,59 @@ fn minted_token_verifies_to_its_caller() {
         caller.roles().iter().copied().collect::<Vec<_>>(),
         [Role::JobSeeker, Role::Counsellor]
     );
+}
+
+/// Art. 7(2): the person behind a staff subject travels in the token and
+/// reaches the caller; a token without it verifies to a caller without one.
+#[test]
+fn a_personnel_id_is_minted_into_the_token_and_verified_with_it() {
+    let (issuer, verifier) = issuer_and_verifier();
+    let mut request = mint_request("approver-1", &[Role::Approver]);
+    request.personnel_id = Some("P-0042".to_owned());
+    let token = issuer.mint(&request).unwrap();
+    let caller = verifier.verify(&token).unwrap();
+    assert_eq!(caller.subject(), "approver-1");
+    assert_eq!(caller.personnel_id(), Some("P-0042"));
+    let payload = token.split('.').nth(1).unwrap();
+    let claims: Claims = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+    assert_eq!(claims.personnel_id.as_deref(), Some("P-0042"));
+
+    let without = issuer
+        .mint(&mint_request("approver-1", &[Role::Approver]))
+        .unwrap();
+    let payload: serde_json::Value = serde_json::from_slice(
+        &URL_SAFE_NO_PAD
+            .decode(without.split('.').nth(1).unwrap())
+            .unwrap(),
+    )
+    .unwrap();
+    assert!(payload.get("personnel_id").is_none(), "absent, not null");
+    assert_eq!(verifier.verify(&without).unwrap().personnel_id(), None);
+}
+
+#[test]
+fn a_malformed_personnel_id_is_neither_minted_nor_accepted() {
+    let (issuer, verifier) = issuer_and_verifier();
+    for bad in ["", "P 42", "P-42\n", &"p".repeat(65)] {
+        let mut request = mint_request("approver-1", &[Role::Approver]);
+        request.personnel_id = Some(bad.to_owned());
+        assert!(
+            matches!(issuer.mint(&request), Err(MintError::MalformedPersonnelId)),
+            "{bad:?}"
+        );
+        let mut signed = claims("approver-1", vec![Role::Approver]);
+        signed.personnel_id = Some(bad.to_owned());
+        let token = issuer.sign(&signed).unwrap();
+        assert_eq!(
+            verifier.verify(&token),
+            Err(AuthError::Malformed),
+            "{bad:?}"
+        );
+    }
+    let mut payload = serde_json::to_value(claims("approver-1", vec![Role::Approver])).unwrap();
+    payload["personnel_id"] = serde_json::json!(42);
+    let (token, verifier) = sign_json(&payload);
+    assert_eq!(verifier.verify(&token), Err(AuthError::Malformed));
 }
 
 #[test]

@@ -18,11 +18,21 @@ pub struct TokenArgs {
     /// How long the token is valid, e.g. 30m or 8h.
     #[arg(long, default_value = "1h", value_parser = humantime::parse_duration)]
     ttl: Duration,
+    /// The personnel id of the person behind the subject (staff): legal
+    /// officers and approvers need one for legal requests, which tell
+    /// people apart by it (Art. 7(2)).
+    #[arg(long)]
+    personnel_id: Option<String>,
 }
 
 /// The token, ready for an `authorization: Bearer …` header.
 pub fn run(args: &TokenArgs) -> Result<String, String> {
-    mint(&args.subject, args.roles.clone(), args.ttl)
+    DevMinter::from_env()?.mint_as(
+        &args.subject,
+        args.roles.clone(),
+        args.ttl,
+        args.personnel_id.as_deref(),
+    )
 }
 
 /// A token signed with the development key in `HELLOWORK_DEV_KEY_DIR`, for
@@ -59,7 +69,20 @@ impl DevMinter {
         })
     }
 
+    /// A token for `subject` with `roles`, naming no personnel id.
     pub fn mint(&self, subject: &str, roles: Vec<Role>, ttl: Duration) -> Result<String, String> {
+        self.mint_as(subject, roles, ttl, None)
+    }
+
+    /// A token for `subject` with `roles` and, for staff, the personnel id
+    /// of the person behind the subject.
+    pub fn mint_as(
+        &self,
+        subject: &str,
+        roles: Vec<Role>,
+        ttl: Duration,
+        personnel_id: Option<&str>,
+    ) -> Result<String, String> {
         self.key
             .mint(&MintRequest {
                 subject: subject.to_owned(),
@@ -68,6 +91,7 @@ impl DevMinter {
                 issuer: self.issuer.clone(),
                 audience: self.audience.clone(),
                 not_before: None,
+                personnel_id: personnel_id.map(str::to_owned),
             })
             .map_err(|e| e.to_string())
     }

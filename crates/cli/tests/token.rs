@@ -61,6 +61,60 @@ fn a_minted_token_is_accepted_by_what_the_services_trust() {
     std::fs::remove_dir_all(dir).unwrap();
 }
 
+/// Art. 7(2): staff tokens name the person behind the subject; a malformed
+/// personnel id mints nothing.
+#[test]
+fn a_personnel_id_is_minted_into_the_token() {
+    let dir = key_dir("personnel");
+    let output = hellowork(
+        &dir,
+        "development",
+        &[
+            "token",
+            "--subject",
+            "approver-1",
+            "--role",
+            "approver",
+            "--personnel-id",
+            "P-0042",
+        ],
+    );
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let token = String::from_utf8(output.stdout).unwrap().trim().to_owned();
+    let key = DevKey::load_or_generate(&dir, "development").unwrap();
+    let verifier = TokenVerifier::new(VerifierConfig {
+        issuer: "hellowork-dev".into(),
+        audience: "hellowork".into(),
+        keys: vec![(key.kid().to_owned(), key.public_key().clone())],
+        leeway_seconds: 0,
+    })
+    .unwrap();
+    assert_eq!(
+        verifier.verify(&token).unwrap().personnel_id(),
+        Some("P-0042")
+    );
+    let output = hellowork(
+        &dir,
+        "development",
+        &[
+            "token",
+            "--subject",
+            "approver-1",
+            "--role",
+            "approver",
+            "--personnel-id",
+            "P 42",
+        ],
+    );
+    assert!(!output.status.success());
+    assert!(output.stdout.is_empty(), "no token printed");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
 #[test]
 fn production_refuses_the_development_key() {
     let dir = key_dir("production");

@@ -114,6 +114,7 @@ impl SystemCredentials {
                     issuer: issuer.clone(),
                     audience: audience.clone(),
                     not_before: None,
+                    personnel_id: None,
                 })?;
                 (token, DEV_TOKEN_TTL)
             }

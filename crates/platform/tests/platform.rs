@@ -116,6 +116,7 @@ fn claims(subject: &str, audience: &str, exp_offset: i64) -> Claims {
         nbf: now - 3600,
         iat: now - 3600,
         jti: uuid::Uuid::now_v7().to_string(),
+        personnel_id: None,
     }
 }
 

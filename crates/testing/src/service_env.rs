@@ -1,4 +1,4 @@
-use std::time::Duration;
+use std::{collections::HashMap, sync::Mutex, time::Duration};
 
 use hellowork_auth::{MintRequest, Role, TokenIssuer};
 
@@ -10,7 +10,10 @@ pub(crate) const AUDIENCE: &str = "hellowork";
 /// Everything one service under test needs of its own: a database cloned
 /// from a migrated template, a unique JetStream stream and subject prefix, a
 /// signing key its tokens are verified against, and `HELLOWORK_*` variables
-/// saying so (ports 0). Tokens for any role come from [`ServiceEnv::token`].
+/// saying so (ports 0). Tokens for any role come from [`ServiceEnv::token`];
+/// those of the subjects given a personnel id
+/// ([`ServiceEnv::assign_personnel_id`]) carry it, as the office's identity
+/// provider puts it into its staff's tokens.
 #[derive(Debug)]
 pub struct ServiceEnv {
     pub database: TestDatabase,
@@ -20,6 +23,7 @@ pub struct ServiceEnv {
     issuer: TokenIssuer,
     key_dir: std::path::PathBuf,
     nats_url: String,
+    personnel: Mutex<HashMap<String, String>>,
 }
 
 impl ServiceEnv {
@@ -42,7 +46,18 @@ impl ServiceEnv {
             issuer,
             key_dir,
             nats_url: nats_url.to_owned(),
+            personnel: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// From now on, tokens minted for `subject` carry `personnel_id` (the
+    /// person behind the subject; Art. 7(2) tells people apart by it). Two
+    /// subjects given one personnel id are one person with two tokens.
+    pub fn assign_personnel_id(&self, subject: &str, personnel_id: &str) {
+        self.personnel
+            .lock()
+            .expect("personnel ids lock")
+            .insert(subject.to_owned(), personnel_id.to_owned());
     }
 
     /// The configuration of one instance of the service, as environment
@@ -103,8 +118,21 @@ impl ServiceEnv {
         ]
     }
 
-    /// A valid bearer token (`Bearer …`) for `subject` with `roles`.
+    /// A valid bearer token (`Bearer …`) for `subject` with `roles`, with
+    /// the personnel id assigned to `subject` if any.
     pub fn token(&self, subject: &str, roles: &[Role]) -> String {
+        let personnel_id = self
+            .personnel
+            .lock()
+            .expect("personnel ids lock")
+            .get(subject)
+            .cloned();
+        self.token_as(subject, roles, personnel_id.as_deref())
+    }
+
+    /// A valid bearer token (`Bearer …`) for `subject` with `roles` and
+    /// exactly `personnel_id` (none if `None`), whatever is assigned.
+    pub fn token_as(&self, subject: &str, roles: &[Role], personnel_id: Option<&str>) -> String {
         let token = self
             .issuer
             .mint(&MintRequest {
@@ -114,6 +142,7 @@ impl ServiceEnv {
                 issuer: ISSUER.to_owned(),
                 audience: AUDIENCE.to_owned(),
                 not_before: None,
+                personnel_id: personnel_id.map(str::to_owned),
             })
             .expect("mint a test token");
         format!("Bearer {token}")

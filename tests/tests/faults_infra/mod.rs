@@ -363,6 +363,7 @@ impl Minter {
                 issuer: self.jwt_issuer.clone(),
                 audience: self.audience.clone(),
                 not_before: None,
+                personnel_id: None,
             })
             .expect("mint a token");
         let bearer: Bearer = format!("Bearer {token}")

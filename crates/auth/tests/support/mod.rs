@@ -27,5 +27,6 @@ pub fn mint_request(subject: &str, roles: &[Role]) -> MintRequest {
         issuer: ISSUER.to_owned(),
         audience: AUDIENCE.to_owned(),
         not_before: None,
+        personnel_id: None,
     }
 }

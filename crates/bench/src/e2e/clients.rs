@@ -94,6 +94,7 @@ impl Minter {
             issuer: self.issuer.clone(),
             audience: self.audience.clone(),
             not_before: None,
+            personnel_id: None,
         })?;
         Ok(format!("Bearer {token}").parse()?)
     }

@@ -94,6 +94,7 @@ pub async fn start(scratch: &mut Scratch) -> anyhow::Result<AuditLog> {
         issuer,
         audience,
         not_before: None,
+        personnel_id: None,
     })?;
     Ok(AuditLog {
         addr,

@@ -678,6 +678,7 @@ fn bad_credentials(env: &ServiceEnv) -> Vec<(&'static str, Option<String>)> {
         nbf: now - 1,
         iat: now - 1,
         jti: Uuid::new_v4().to_string(),
+        personnel_id: None,
     };
     let sign = |claims: &Claims| {
         format!(
@@ -696,6 +697,7 @@ fn bad_credentials(env: &ServiceEnv) -> Vec<(&'static str, Option<String>)> {
                 issuer: crate::service_env::ISSUER.into(),
                 audience: crate::service_env::AUDIENCE.into(),
                 not_before: None,
+                personnel_id: None,
             })
             .expect("mint");
         format!("Bearer {token}")
