@@ -324,10 +324,15 @@ fn entry(recorded: &RecordedEvent, event: &Event) -> Option<Entry> {
             actor,
             ..Entry::default()
         },
-        Event::LegalRequestFiled(e) => legal(EntryKind::LegalRequestFiled, &e.legal_request_id),
-        Event::LegalRequestApproved(e) => {
-            legal(EntryKind::LegalRequestApproved, &e.legal_request_id)
-        }
+        // Art. 7(2): the filer's personnel id is on the log with the filing.
+        Event::LegalRequestFiled(e) => Entry {
+            reference: e.filed_by_personnel_id.clone(),
+            ..legal(EntryKind::LegalRequestFiled, &e.legal_request_id)
+        },
+        Event::LegalRequestApproved(e) => approval_entry(
+            e,
+            legal(EntryKind::LegalRequestApproved, &e.legal_request_id),
+        ),
         Event::LegalRequestDenied(e) => legal(EntryKind::LegalRequestDenied, &e.legal_request_id),
         Event::LegalRequestRevoked(e) => legal(EntryKind::LegalRequestRevoked, &e.legal_request_id),
         Event::DeviceRecordsDisclosed(e) => Entry {
@@ -361,6 +366,34 @@ fn entry(recorded: &RecordedEvent, event: &Event) -> Option<Entry> {
         },
         Event::LogVerified(_) => return None,
     })
+}
+
+/// Art. 7(2): an approval on the log with the approver's personnel id (the
+/// reference), their disclosure limit (the record count) and all their
+/// terms as text (the action): `expires_at=<RFC 3339> disclosure_limit=<n>
+/// notification_deferral=<seconds>s`. Staff and terms only: no job seeker,
+/// no free text. An approval stored before Step 9 (no personnel id) keeps
+/// the entry it had, so a rebuild reproduces the log as it was signed.
+fn approval_entry(approved: &proto::LegalRequestApproved, entry: Entry) -> Entry {
+    if approved.approver_personnel_id.is_empty() {
+        return entry;
+    }
+    let expires_at = to_datetime(approved.expires_at.as_ref())
+        .map(|at| at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        .unwrap_or_default();
+    let deferral = approved
+        .notification_deferral
+        .as_ref()
+        .map_or(0, |d| d.seconds);
+    Entry {
+        action: format!(
+            "expires_at={expires_at} disclosure_limit={} notification_deferral={deferral}s",
+            approved.disclosure_limit
+        ),
+        reference: approved.approver_personnel_id.clone(),
+        record_count: i64::try_from(approved.disclosure_limit).unwrap_or(i64::MAX),
+        ..entry
+    }
 }
 
 fn usage_entry(usage: &proto::UsageRecorded, actor: String, recorded: &RecordedEvent) -> Entry {
@@ -432,7 +465,13 @@ async fn list_legal(
             event_type: recorded.event_type.clone(),
             reason: error.to_string(),
         })?;
-    let case = LegalCase { request }.apply(event);
+    // The listed request is the view; the filer's personnel id, which only
+    // decisions need, is not kept in it.
+    let case = LegalCase {
+        request,
+        ..LegalCase::default()
+    }
+    .apply(event);
     let Some(mut request) = case.request else {
         return Ok(());
     };

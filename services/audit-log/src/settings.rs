@@ -11,7 +11,11 @@ use hellowork_sealing::{
 };
 
 use crate::{
-    domain::{anonymize::PseudonymSecret, kanon::MIN_K},
+    domain::{
+        anonymize::PseudonymSecret,
+        kanon::MIN_K,
+        legal::{self, Ceilings},
+    },
     transparency::TransparencySettings,
 };
 
@@ -53,6 +57,26 @@ const DEFAULT_RETENTION: &str = "365days";
 const MIN_RETENTION_DAYS: i64 = 30;
 const MAX_RETENTION_DAYS: i64 = 3650;
 
+/// Art. 7(2): distinct approvers (told apart by personnel id) a legal
+/// request filed from now on needs; 1 to 10, default 1.
+pub const APPROVALS_REQUIRED_VAR: &str = "HELLOWORK_AUDITLOG_APPROVALS_REQUIRED";
+/// Art. 7(2): how long after the approval an authorization may last at most
+/// (default 30days, between 1h and 366days).
+pub const MAX_APPROVAL_VALIDITY_VAR: &str = "HELLOWORK_AUDITLOG_MAX_APPROVAL_VALIDITY";
+/// Art. 7(2): most persons and device pseudonyms together in a legal
+/// request's scope (default 10, between 1 and 1000).
+pub const MAX_SCOPE_ENTRIES_VAR: &str = "HELLOWORK_AUDITLOG_MAX_SCOPE_ENTRIES";
+/// Art. 7(2): longest time range of a legal request's scope (default
+/// 366days, between 1h and 3650days).
+pub const MAX_SCOPE_SPAN_VAR: &str = "HELLOWORK_AUDITLOG_MAX_SCOPE_SPAN";
+/// Art. 7(2): highest disclosure limit an approval may set, and the limit
+/// of requests approved before limits existed (default 1000 records,
+/// between 1 and 1000000).
+pub const MAX_DISCLOSURE_LIMIT_VAR: &str = "HELLOWORK_AUDITLOG_MAX_DISCLOSURE_LIMIT";
+/// Art. 7(2): longest notification deferral an approval may set (default
+/// 180days, between 0s, no deferral at all, and 3650days).
+pub const MAX_NOTIFICATION_DEFERRAL_VAR: &str = "HELLOWORK_AUDITLOG_MAX_NOTIFICATION_DEFERRAL";
+
 /// What the audit-log service needs beyond the platform.
 #[derive(Debug, Clone)]
 pub struct AuditLogSettings {
@@ -65,6 +89,8 @@ pub struct AuditLogSettings {
     pub retention: chrono::Duration,
     /// The transparency log's key, origin, witnesses and schedule.
     pub transparency: TransparencySettings,
+    /// Art. 7(2): the ceilings of legal requests and their approvals.
+    pub legal: Ceilings,
 }
 
 impl AuditLogSettings {
@@ -141,7 +167,9 @@ impl AuditLogSettings {
                 )
             })?;
         let transparency = TransparencySettings::from_vars(production, &vars)?;
+        let legal = ceilings(&vars)?;
         Ok(Self {
+            legal,
             transparency,
             ring,
             sealing,
@@ -156,6 +184,88 @@ impl AuditLogSettings {
     pub fn keks(&self) -> KeyEncryptionKeys {
         KeyEncryptionKeys::new(self.ring.clone()).expect("a parsed ring is not empty")
     }
+}
+
+/// Art. 7(2): the legal-request ceilings, each within its bounds.
+fn ceilings(vars: &std::collections::HashMap<String, String>) -> Result<Ceilings, ConfigError> {
+    let get = |name: &str| vars.get(name).map(|v| v.trim()).filter(|v| !v.is_empty());
+    let error = |variable: &str, problem: String| ConfigError {
+        variable: variable.to_owned(),
+        problem,
+    };
+    let number = |variable: &str, default: u64, bounds: std::ops::RangeInclusive<u64>| {
+        let Some(text) = get(variable) else {
+            return Ok(default);
+        };
+        text.parse::<u64>()
+            .ok()
+            .filter(|n| bounds.contains(n))
+            .ok_or_else(|| {
+                error(
+                    variable,
+                    format!(
+                        "{text:?} is not a whole number between {} and {}",
+                        bounds.start(),
+                        bounds.end()
+                    ),
+                )
+            })
+    };
+    let span = |variable: &str, default: i64, min: (i64, &str), max_days: i64| {
+        let Some(text) = get(variable) else {
+            return Ok(chrono::Duration::days(default));
+        };
+        humantime::parse_duration(text)
+            .ok()
+            .and_then(|d| chrono::Duration::from_std(d).ok())
+            .filter(|d| d.num_seconds() >= min.0 && *d <= chrono::Duration::days(max_days))
+            .ok_or_else(|| {
+                error(
+                    variable,
+                    format!(
+                        "{text:?} is not a duration between {} and {max_days}days like {default}days",
+                        min.1
+                    ),
+                )
+            })
+    };
+    let approvals = number(
+        APPROVALS_REQUIRED_VAR,
+        u64::from(legal::DEFAULT_APPROVALS_REQUIRED),
+        1..=10,
+    )?;
+    let entries = number(
+        MAX_SCOPE_ENTRIES_VAR,
+        u64::from(legal::DEFAULT_MAX_SCOPE_ENTRIES),
+        1..=1000,
+    )?;
+    Ok(Ceilings {
+        approvals_required: u32::try_from(approvals).expect("bounded"),
+        max_validity: span(
+            MAX_APPROVAL_VALIDITY_VAR,
+            legal::DEFAULT_MAX_VALIDITY_DAYS,
+            (3600, "1h"),
+            366,
+        )?,
+        max_scope_entries: u32::try_from(entries).expect("bounded"),
+        max_scope_span: span(
+            MAX_SCOPE_SPAN_VAR,
+            legal::DEFAULT_MAX_SCOPE_SPAN_DAYS,
+            (3600, "1h"),
+            3650,
+        )?,
+        max_disclosure_limit: number(
+            MAX_DISCLOSURE_LIMIT_VAR,
+            legal::DEFAULT_MAX_DISCLOSURE_LIMIT,
+            1..=1_000_000,
+        )?,
+        max_deferral: span(
+            MAX_NOTIFICATION_DEFERRAL_VAR,
+            legal::DEFAULT_MAX_DEFERRAL_DAYS,
+            (0, "0s"),
+            3650,
+        )?,
+    })
 }
 
 /// The key ring: the development ring only outside production, where a
@@ -351,6 +461,63 @@ mod tests {
         assert!(
             AuditLogSettings::from_vars(Environment::Development, vars(&[(KEYS_VAR, &renamed)]))
                 .is_ok()
+        );
+    }
+
+    #[test]
+    fn art_7_2_legal_ceilings_default_sanely_and_are_bounded() {
+        let settings = AuditLogSettings::from_vars(Environment::Development, vars(&[])).unwrap();
+        assert_eq!(settings.legal, Ceilings::default());
+        assert_eq!(settings.legal.approvals_required, 1);
+        assert_eq!(settings.legal.max_validity, chrono::Duration::days(30));
+        assert_eq!(settings.legal.max_scope_entries, 10);
+        assert_eq!(settings.legal.max_scope_span, chrono::Duration::days(366));
+        assert_eq!(settings.legal.max_disclosure_limit, 1000);
+        assert_eq!(settings.legal.max_deferral, chrono::Duration::days(180));
+        for (name, value) in [
+            (APPROVALS_REQUIRED_VAR, "0"),
+            (APPROVALS_REQUIRED_VAR, "11"),
+            (APPROVALS_REQUIRED_VAR, "two"),
+            (MAX_APPROVAL_VALIDITY_VAR, "59min"),
+            (MAX_APPROVAL_VALIDITY_VAR, "367days"),
+            (MAX_APPROVAL_VALIDITY_VAR, "30"),
+            (MAX_SCOPE_ENTRIES_VAR, "0"),
+            (MAX_SCOPE_ENTRIES_VAR, "1001"),
+            (MAX_SCOPE_SPAN_VAR, "10min"),
+            (MAX_SCOPE_SPAN_VAR, "3651days"),
+            (MAX_DISCLOSURE_LIMIT_VAR, "0"),
+            (MAX_DISCLOSURE_LIMIT_VAR, "-1"),
+            (MAX_DISCLOSURE_LIMIT_VAR, "1000001"),
+            (MAX_NOTIFICATION_DEFERRAL_VAR, "3651days"),
+            (MAX_NOTIFICATION_DEFERRAL_VAR, "forever"),
+        ] {
+            let error =
+                AuditLogSettings::from_vars(Environment::Development, vars(&[(name, value)]))
+                    .unwrap_err();
+            assert_eq!(error.variable, name, "{value}");
+        }
+        let settings = AuditLogSettings::from_vars(
+            Environment::Development,
+            vars(&[
+                (APPROVALS_REQUIRED_VAR, "2"),
+                (MAX_APPROVAL_VALIDITY_VAR, "7days"),
+                (MAX_SCOPE_ENTRIES_VAR, "3"),
+                (MAX_SCOPE_SPAN_VAR, "31days"),
+                (MAX_DISCLOSURE_LIMIT_VAR, "50"),
+                (MAX_NOTIFICATION_DEFERRAL_VAR, "0s"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(
+            settings.legal,
+            Ceilings {
+                approvals_required: 2,
+                max_validity: chrono::Duration::days(7),
+                max_scope_entries: 3,
+                max_scope_span: chrono::Duration::days(31),
+                max_disclosure_limit: 50,
+                max_deferral: chrono::Duration::zero(),
+            }
         );
     }
 

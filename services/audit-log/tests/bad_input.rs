@@ -5,9 +5,10 @@
 //! role its contract allows, and with bad tokens. It answers OK, or
 //! INVALID_ARGUMENT with field violations, or a refusal with details; never
 //! INTERNAL; the service stays healthy. A call that is not OK writes no
-//! event, with one exception by design: a refused disclosure of raw device
-//! records is itself on record (Art. 7(2)), as exactly one
-//! `DeviceDisclosureRefused` event of that call. 64 cases per RPC, or
+//! event, with one exception by design: a legal officer's refused
+//! disclosure of raw device records is itself on record (Art. 7(2)), as
+//! exactly one `DeviceDisclosureRefused` event of that call (another role's
+//! is refused before anything is written). 64 cases per RPC, or
 //! `PROPTEST_CASES`.
 
 mod support;
@@ -64,6 +65,7 @@ fn approval(id: &str) -> proto::ApproveLegalRequestRequest {
 /// approved for disclosure, one approved to revoke, one filed to approve or
 /// deny), and a valid request of every RPC.
 async fn prepare(world: &mut World) -> Hints {
+    world.staff(&[OFFICER, APPROVER]);
     let now = Utc::now();
     let person = uuid::Uuid::now_v7().to_string();
     let usage = record(&person, "device-1", "203.0.113.7", now);

@@ -41,6 +41,7 @@ async fn approved_request(
     start: chrono::DateTime<Utc>,
     end: chrono::DateTime<Utc>,
 ) -> String {
+    world.staff(&["officer-a", "approver-b"]);
     let filed = proto::FileLegalRequestRequest {
         request_id: uuid::Uuid::new_v4().to_string(),
         agency: "香川県警察本部".into(),

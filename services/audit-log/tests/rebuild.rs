@@ -36,6 +36,7 @@ async fn usage(world: &mut World, count: usize) {
 
 /// A filed and approved request for `p1`, and one disclosure under it.
 async fn legal_history(world: &mut World) {
+    world.staff(&["officer-a", "approver-b"]);
     let now = Utc::now();
     let filed = proto::FileLegalRequestRequest {
         request_id: uuid::Uuid::new_v4().to_string(),

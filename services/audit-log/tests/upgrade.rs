@@ -142,6 +142,7 @@ async fn usage_records_stored_and_published_in_the_old_form_are_resealed_at_star
     pool.close().await;
 
     let mut world = prepared.start().await;
+    world.staff(&["officer-a", "approver-b"]);
     world.settled(2).await;
     assert_eq!(
         found_in_schema(&world.pool, &person).await,

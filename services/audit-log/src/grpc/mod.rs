@@ -31,7 +31,7 @@ use uuid::Uuid;
 use crate::{
     domain::{
         event::Event,
-        legal::{self, Action, Command, LegalCase, LegalError, Refusal, annotate},
+        legal::{self, Action, Actor, Command, LegalCase, LegalError, Refusal, annotate},
         subject::KeyPeriod,
         time::to_datetime,
     },
@@ -97,13 +97,23 @@ fn not_found(id: &str) -> Status {
     .into()
 }
 
+/// A refused legal command: who the caller is (the two-person rule, a
+/// missing personnel id) is PERMISSION_DENIED, what the request or its
+/// terms are (its state, a ceiling) FAILED_PRECONDITION, both naming Art.
+/// 7(2) in `ErrorInfo`; a malformed expiry INVALID_ARGUMENT on its field.
+/// Nothing is written for any of them.
 fn legal_error(error: LegalError, id: &str) -> Status {
     match error {
-        LegalError::OwnRequest => denied_7_2(&error.to_string()),
+        LegalError::OwnRequest | LegalError::NoPersonnelId | LegalError::AlreadyApproved => {
+            denied_7_2(&error.to_string())
+        }
         LegalError::ExpiryTooLate | LegalError::ExpiryPassed => {
             ServiceError::invalid("expires_at", error.to_string()).into()
         }
-        LegalError::NotFiled(_) | LegalError::NotApproved(_) => {
+        LegalError::NotFiled(_)
+        | LegalError::NotApproved(_)
+        | LegalError::OverCeiling { .. }
+        | LegalError::ApprovalLapsed => {
             ServiceError::forbidden(ART_7_2, id, error.to_string()).into()
         }
         LegalError::Unknown => not_found(id),
@@ -140,6 +150,11 @@ fn request_id(field: &str, value: &str) -> Result<String, Status> {
         .map_err(|_| ServiceError::invalid(field, "must be a UUID").into())
 }
 
+/// The caller as the legal rules see them: subject and personnel id.
+fn actor(caller: &Caller) -> Actor {
+    Actor::new(caller.subject(), caller.personnel_id())
+}
+
 fn stream_of(id: &str) -> StreamId {
     StreamId::new(format!("legal-request-{id}")).expect("a UUID makes a valid stream id")
 }
@@ -172,7 +187,6 @@ impl AuditLogApi {
     /// The legal request as its stream says now, with who decided when.
     async fn view(&self, id: &str) -> Result<Option<proto::LegalRequest>, Status> {
         let mut case = LegalCase::default();
-        let mut facts = Vec::new();
         for recorded in self
             .store
             .read_stream(&stream_of(id), 0)
@@ -182,14 +196,18 @@ impl AuditLogApi {
             let event = Event::decode(&recorded.event_type, &recorded.payload)
                 .map_err(|reason| ServiceError::internal(std::io::Error::other(reason)))?;
             case = case.apply(&event);
-            facts.push((event, recorded.metadata.actor.subject, recorded.occurred_at));
-        }
-        Ok(case.request.map(|mut request| {
-            for (event, actor, at) in &facts {
-                annotate(&mut request, event, actor, *at);
+            if let Some(request) = case.request.as_mut() {
+                annotate(
+                    request,
+                    &event,
+                    &recorded.metadata.actor.subject,
+                    recorded.occurred_at,
+                );
             }
-            legal::at(request, Utc::now())
-        }))
+        }
+        Ok(case
+            .request
+            .map(|request| legal::shown(request, Utc::now(), &self.settings.legal)))
     }
 
     /// Runs `action` on the legal request `id` and returns its view.
@@ -310,22 +328,24 @@ impl AuditLogApi {
         Err(ServiceError::Conflict.into())
     }
 
-    /// Art. 7(2): records a disclosure attempt for `id`; the records at
-    /// `sequences` are disclosed only if the decision was a disclosure.
+    /// Art. 7(2): records a legal officer's disclosure attempt for `id`; of
+    /// the records at `sequences` (log order), those the decision disclosed
+    /// — a prefix, cut at the disclosure limit — with the disclosure's id,
+    /// or the refusal.
     async fn attempt(
         &self,
         caller: &Caller,
         correlation: Option<Uuid>,
         id: &str,
         sequences: Vec<u64>,
-    ) -> Result<Result<Uuid, Refusal>, Status> {
+    ) -> Result<Result<(Uuid, usize), Refusal>, Status> {
         let command = Command {
             legal_request_id: id.to_owned(),
             action: Action::Disclose {
-                subject: caller.subject().to_owned(),
-                is_legal_officer: caller.has_role(Role::LegalOfficer),
+                officer: actor(caller),
                 now: Utc::now(),
                 record_sequences: sequences,
+                ceilings: self.settings.legal,
             },
         };
         let (events, outcome) = self
@@ -346,10 +366,15 @@ impl AuditLogApi {
         let event_id = recorded.last().map(|e| e.event_id).ok_or_else(|| {
             ServiceError::internal(std::io::Error::other("disclosure not stored"))
         })?;
+        let unexpected = || ServiceError::internal(std::io::Error::other("unexpected decision"));
         match events.as_slice() {
-            [Event::DeviceRecordsDisclosed(_)] => Ok(Ok(event_id)),
-            [Event::DeviceDisclosureRefused(refused)] => Ok(Err(refusal_of(refused.reason()))),
-            _ => Err(ServiceError::internal(std::io::Error::other("unexpected decision")).into()),
+            [Event::DeviceRecordsDisclosed(disclosed)] => {
+                Ok(Ok((event_id, disclosed.record_sequences.len())))
+            }
+            [Event::DeviceDisclosureRefused(refused)] => Refusal::of(refused.reason())
+                .map(Err)
+                .ok_or_else(|| unexpected().into()),
+            _ => Err(unexpected().into()),
         }
     }
 }
@@ -406,19 +431,6 @@ impl AuditLogApi {
         let more = rows.len() as i64 > size;
         rows.truncate(usize::try_from(size).unwrap_or(0));
         Ok((rows, more))
-    }
-}
-
-fn refusal_of(reason: proto::DisclosureRefusalReason) -> Refusal {
-    use proto::DisclosureRefusalReason as R;
-    match reason {
-        R::UnknownRequest | R::Unspecified => Refusal::UnknownRequest,
-        R::RoleNotAllowed => Refusal::RoleNotAllowed,
-        R::NotNamedOfficer => Refusal::NotNamedOfficer,
-        R::NotApproved => Refusal::NotApproved,
-        R::Denied => Refusal::Denied,
-        R::Expired => Refusal::Expired,
-        R::Revoked => Refusal::Revoked,
     }
 }
 
@@ -583,94 +595,17 @@ impl AuditLogService for AuditLogApi {
         let caller = caller(&request)?.clone();
         require_any(&caller, &[Role::LegalOfficer])?;
         let correlation = correlation_id(&request);
-        let message = request.into_inner();
-        let now = Utc::now();
         let mut violations = Vec::new();
-        let id = uuid::Uuid::parse_str(&message.request_id).map(|u| u.to_string());
-        if id.is_err() {
-            violations.push(FieldViolation::new("request_id", "must be a UUID"));
-        }
-        for (field, value) in [
-            ("agency", &message.agency),
-            ("case_number", &message.case_number),
-            ("justification", &message.justification),
-        ] {
-            if value.trim().is_empty() {
-                violations.push(FieldViolation::new(field, "must not be empty"));
-            } else if value.len() > 2000 {
-                violations.push(FieldViolation::new(field, "must be at most 2000 bytes"));
-            }
-        }
-        let basis = proto::LegalBasis::try_from(message.legal_basis).unwrap_or_default();
-        if basis == proto::LegalBasis::Unspecified {
-            violations.push(FieldViolation::new(
-                "legal_basis",
-                "must be a known legal basis",
-            ));
-        }
-        if basis == proto::LegalBasis::OtherStatute
-            && message.legal_basis_citation.trim().is_empty()
-        {
-            violations.push(FieldViolation::new(
-                "legal_basis_citation",
-                "must name the statute",
-            ));
-        }
-        match &message.scope {
-            None => violations.push(FieldViolation::new("scope", "is required")),
-            Some(scope) => {
-                parse::range(
-                    &mut violations,
-                    "scope.time_range",
-                    scope.time_range.as_ref(),
-                );
-                if scope.job_seeker_ids.is_empty() && scope.device_pseudonyms.is_empty() {
-                    violations.push(FieldViolation::new(
-                        "scope",
-                        "must name at least one person or device pseudonym",
-                    ));
-                }
-                for (i, p) in scope.job_seeker_ids.iter().enumerate() {
-                    if p.trim().is_empty() {
-                        violations.push(FieldViolation::new(
-                            format!("scope.job_seeker_ids[{i}]"),
-                            "must not be empty",
-                        ));
-                    }
-                }
-                for (i, p) in scope.device_pseudonyms.iter().enumerate() {
-                    if p.device_pseudonym.len() != 32 || p.pseudonym_period.len() != 7 {
-                        violations.push(FieldViolation::new(
-                            format!("scope.device_pseudonyms[{i}]"),
-                            "must be a pseudonym with its period",
-                        ));
-                    }
-                }
-            }
-        }
-        match to_datetime(message.requested_expires_at.as_ref()) {
-            Some(at) if at > now => {}
-            _ => violations.push(FieldViolation::new(
-                "requested_expires_at",
-                "must be in the future",
-            )),
-        }
+        let filing = parse::filing(&mut violations, request.into_inner(), Utc::now());
         invalid(violations)?;
-        let id = id.expect("checked");
-        let filed = proto::LegalRequestFiled {
-            legal_request_id: id.clone(),
-            agency: message.agency,
-            legal_basis: message.legal_basis,
-            legal_basis_citation: message.legal_basis_citation,
-            case_number: message.case_number,
-            scope: message.scope,
-            justification: message.justification,
-            requested_expires_at: message.requested_expires_at,
-            filed_by: caller.subject().to_owned(),
+        let filing = filing.expect("checked");
+        let id = filing.legal_request_id.clone();
+        let action = Action::File {
+            filer: actor(&caller),
+            filing,
+            ceilings: self.settings.legal,
         };
-        let (_, legal_request) = self
-            .execute(&caller, correlation, &id, Action::File(filed))
-            .await?;
+        let (_, legal_request) = self.execute(&caller, correlation, &id, action).await?;
         Ok(Response::new(proto::FileLegalRequestResponse {
             legal_request: Some(legal_request),
         }))
@@ -685,15 +620,14 @@ impl AuditLogService for AuditLogApi {
         let correlation = correlation_id(&request);
         let message = request.into_inner();
         let id = request_id("legal_request_id", &message.legal_request_id)?;
-        let expires_at = to_datetime(message.expires_at.as_ref());
-        if message.expires_at.is_some() && expires_at.is_none() {
-            return Err(ServiceError::invalid("expires_at", "is not a valid time").into());
-        }
+        let mut violations = Vec::new();
+        let terms = parse::terms(&mut violations, message);
+        invalid(violations)?;
         let action = Action::Approve {
-            approver: caller.subject().to_owned(),
+            approver: actor(&caller),
             now: Utc::now(),
-            expires_at,
-            note: message.note,
+            terms,
+            ceilings: self.settings.legal,
         };
         let (_, decided) = self.execute(&caller, correlation, &id, action).await?;
         Ok(Response::new(proto::ApproveLegalRequestResponse {
@@ -714,7 +648,7 @@ impl AuditLogService for AuditLogApi {
             return Err(ServiceError::invalid("reason", "must not be empty").into());
         }
         let action = Action::Deny {
-            approver: caller.subject().to_owned(),
+            approver: actor(&caller),
             now: Utc::now(),
             reason: message.reason,
         };
@@ -737,7 +671,7 @@ impl AuditLogService for AuditLogApi {
             return Err(ServiceError::invalid("reason", "must not be empty").into());
         }
         let action = Action::Revoke {
-            approver: caller.subject().to_owned(),
+            approver: actor(&caller),
             now: Utc::now(),
             reason: message.reason,
         };
@@ -781,9 +715,10 @@ impl AuditLogService for AuditLogApi {
         .map_err(database)?;
         let mut all = Vec::new();
         for body in bodies {
-            let found = legal::at(
+            let found = legal::shown(
                 proto::LegalRequest::decode(body.as_slice()).map_err(ServiceError::internal)?,
                 now,
+                &self.settings.legal,
             );
             if message.states.is_empty() || message.states.contains(&found.state) {
                 all.push(found);
@@ -811,6 +746,10 @@ impl AuditLogService for AuditLogApi {
         request: Request<proto::DiscloseDeviceRecordsRequest>,
     ) -> Result<Response<proto::DiscloseDeviceRecordsResponse>, Status> {
         let caller = caller(&request)?.clone();
+        // Art. 7(2): only a legal officer's attempt is on record; anyone else
+        // is turned away here and writes nothing, so no caller can fill the
+        // log with refusals by holding the wrong role.
+        require_any(&caller, &[Role::LegalOfficer])?;
         let correlation = correlation_id(&request);
         let message = request.into_inner();
         let id = request_id("legal_request_id", &message.legal_request_id)?;
@@ -824,23 +763,30 @@ impl AuditLogService for AuditLogApi {
             .await
             .map_err(|error| execute_error(error, &id))?
             .state;
-        let authorized = legal::authorize_disclosure(
-            case.request.as_ref(),
-            caller.subject(),
-            caller.has_role(Role::LegalOfficer),
-            Utc::now(),
-        );
-        let (rows, more) = match (authorized, case.request.as_ref()) {
-            (Ok(()), Some(legal_request)) => self.in_scope(legal_request, after, size).await?,
+        let authorized =
+            case.authorize_disclosure(&actor(&caller), Utc::now(), &self.settings.legal);
+        let (mut rows, mut more) = match (authorized, case.request.as_ref()) {
+            // Art. 7(2): a page never reaches past the disclosure limit.
+            (Ok(left), Some(legal_request)) => {
+                let size = size.min(i64::try_from(left).unwrap_or(i64::MAX));
+                self.in_scope(legal_request, after, size).await?
+            }
             // Refused: recorded below with no records.
             _ => (Vec::new(), false),
         };
         let sequences = rows.iter().map(|row| row.sequence as u64).collect();
-        // Decided again on the stream as it is now: a revocation in between wins.
-        let disclosure_id = match self.attempt(&caller, correlation, &id, sequences).await? {
-            Ok(event_id) => event_id,
-            Err(refusal) => return Err(refused(refusal, &id)),
-        };
+        // Decided again on the stream as it is now: a revocation or another
+        // page disclosed in between wins, and the page is cut to what the
+        // limit still allows.
+        let (disclosure_id, disclosed) =
+            match self.attempt(&caller, correlation, &id, sequences).await? {
+                Ok(decision) => decision,
+                Err(refusal) => return Err(refused(refusal, &id)),
+            };
+        if disclosed < rows.len() {
+            rows.truncate(disclosed);
+            more = true;
+        }
         let records = view::disclosed(&rows, &self.ingestor.keys)
             .await
             .map_err(key_error)?;

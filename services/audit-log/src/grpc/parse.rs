@@ -7,6 +7,7 @@ use hellowork_proto::auditlog::v1::{self as proto, AccessKind, AccessOutcome};
 
 use crate::{
     domain::{
+        legal::Terms,
         time::to_datetime,
         usage::{Device, Usage},
     },
@@ -15,6 +16,8 @@ use crate::{
 
 const MAX_TEXT: usize = 256;
 const MAX_AGENT: usize = 1024;
+/// The longest free text of a legal request or decision.
+const MAX_LEGAL_TEXT: usize = 2000;
 
 fn text(
     violations: &mut Vec<FieldViolation>,
@@ -298,4 +301,153 @@ pub fn page_token(violations: &mut Vec<FieldViolation>, token: &str) -> i64 {
         ));
         0
     })
+}
+
+/// Art. 7(2) proviso: a filing as the domain takes it (the filer's fields
+/// unset), every malformed field reported; whether its scope is within the
+/// ceilings is the domain's rule, not a shape.
+pub fn filing(
+    violations: &mut Vec<FieldViolation>,
+    message: proto::FileLegalRequestRequest,
+    now: DateTime<Utc>,
+) -> Option<proto::LegalRequestFiled> {
+    let before = violations.len();
+    let id = uuid::Uuid::parse_str(&message.request_id).map(|u| u.to_string());
+    if id.is_err() {
+        violations.push(FieldViolation::new("request_id", "must be a UUID"));
+    }
+    for (field, value) in [
+        ("agency", &message.agency),
+        ("case_number", &message.case_number),
+        ("justification", &message.justification),
+    ] {
+        if value.trim().is_empty() {
+            violations.push(FieldViolation::new(field, "must not be empty"));
+        } else if value.len() > MAX_LEGAL_TEXT {
+            violations.push(FieldViolation::new(
+                field,
+                format!("must be at most {MAX_LEGAL_TEXT} bytes"),
+            ));
+        }
+    }
+    let basis = proto::LegalBasis::try_from(message.legal_basis).unwrap_or_default();
+    if basis == proto::LegalBasis::Unspecified {
+        violations.push(FieldViolation::new(
+            "legal_basis",
+            "must be a known legal basis",
+        ));
+    }
+    if basis == proto::LegalBasis::OtherStatute && message.legal_basis_citation.trim().is_empty() {
+        violations.push(FieldViolation::new(
+            "legal_basis_citation",
+            "must name the statute",
+        ));
+    }
+    match &message.scope {
+        None => violations.push(FieldViolation::new("scope", "is required")),
+        Some(scope) => {
+            range(violations, "scope.time_range", scope.time_range.as_ref());
+            if scope.job_seeker_ids.is_empty() && scope.device_pseudonyms.is_empty() {
+                violations.push(FieldViolation::new(
+                    "scope",
+                    "must name at least one person or device pseudonym",
+                ));
+            }
+            for (i, p) in scope.job_seeker_ids.iter().enumerate() {
+                if p.trim().is_empty() {
+                    violations.push(FieldViolation::new(
+                        format!("scope.job_seeker_ids[{i}]"),
+                        "must not be empty",
+                    ));
+                }
+            }
+            for (i, p) in scope.device_pseudonyms.iter().enumerate() {
+                if p.device_pseudonym.len() != 32 || p.pseudonym_period.len() != 7 {
+                    violations.push(FieldViolation::new(
+                        format!("scope.device_pseudonyms[{i}]"),
+                        "must be a pseudonym with its period",
+                    ));
+                }
+            }
+        }
+    }
+    match to_datetime(message.requested_expires_at.as_ref()) {
+        Some(at) if at > now => {}
+        _ => violations.push(FieldViolation::new(
+            "requested_expires_at",
+            "must be in the future",
+        )),
+    }
+    if violations.len() > before {
+        return None;
+    }
+    Some(proto::LegalRequestFiled {
+        legal_request_id: id.ok()?,
+        agency: message.agency,
+        legal_basis: message.legal_basis,
+        legal_basis_citation: message.legal_basis_citation,
+        case_number: message.case_number,
+        scope: message.scope,
+        justification: message.justification,
+        requested_expires_at: message.requested_expires_at,
+        ..Default::default()
+    })
+}
+
+/// Art. 7(2) proviso: one approver's terms, every malformed field
+/// reported; whether they are within the ceilings is the domain's rule.
+pub fn terms(
+    violations: &mut Vec<FieldViolation>,
+    message: proto::ApproveLegalRequestRequest,
+) -> Terms {
+    let expires_at = to_datetime(message.expires_at.as_ref());
+    if message.expires_at.is_some() && expires_at.is_none() {
+        violations.push(FieldViolation::new("expires_at", "is not a valid time"));
+    }
+    let deferral = match &message.notification_deferral {
+        None => None,
+        Some(d) if d.seconds >= 0 && (0..1_000_000_000).contains(&d.nanos) => Some(
+            chrono::Duration::seconds(d.seconds) + chrono::Duration::nanoseconds(d.nanos.into()),
+        ),
+        Some(_) => {
+            violations.push(FieldViolation::new(
+                "notification_deferral",
+                "must be a duration of zero or more",
+            ));
+            None
+        }
+    };
+    let deferred = deferral.is_some_and(|d| d > chrono::Duration::zero());
+    if deferred && message.deferral_reason.trim().is_empty() {
+        violations.push(FieldViolation::new(
+            "deferral_reason",
+            "is required when notification_deferral is set",
+        ));
+    } else if !deferred && !message.deferral_reason.is_empty() {
+        violations.push(FieldViolation::new(
+            "deferral_reason",
+            "must be empty unless notification_deferral is set",
+        ));
+    } else {
+        text(
+            violations,
+            "deferral_reason".to_owned(),
+            &message.deferral_reason,
+            false,
+            MAX_LEGAL_TEXT,
+        );
+    }
+    if message.note.len() > MAX_LEGAL_TEXT {
+        violations.push(FieldViolation::new(
+            "note",
+            format!("must be at most {MAX_LEGAL_TEXT} bytes"),
+        ));
+    }
+    Terms {
+        expires_at,
+        disclosure_limit: message.disclosure_limit,
+        deferral,
+        deferral_reason: message.deferral_reason,
+        note: message.note,
+    }
 }

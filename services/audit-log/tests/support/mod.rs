@@ -125,6 +125,11 @@ impl Prepared {
     pub async fn start(self) -> World {
         World::start_on(self, &[]).await
     }
+
+    /// Starts the service with these `HELLOWORK_AUDITLOG_*` settings.
+    pub async fn start_with(self, settings: &[(&str, &str)]) -> World {
+        World::start_on(self, settings).await
+    }
 }
 
 /// A pool on the audit-log's schema. The search path is a connection
@@ -215,6 +220,17 @@ impl World {
 
     pub fn req<T>(&self, message: T, subject: &str, role: Role) -> tonic::Request<T> {
         self.env.request(message, subject, role)
+    }
+
+    /// Gives each of `subjects` a personnel id of its own (`P-<subject>`),
+    /// carried by every token minted for it from now on, as the office's
+    /// identity provider does for its staff (Art. 7(2) tells people apart by
+    /// it).
+    pub fn staff(&self, subjects: &[&str]) {
+        for subject in subjects {
+            self.env
+                .assign_personnel_id(subject, &format!("P-{subject}"));
+        }
     }
 
     /// Waits until the access log (a projection) holds `entries` entries.
