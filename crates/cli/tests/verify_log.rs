@@ -21,7 +21,10 @@ use hellowork_proto::{
     witness::v1::Inconsistency,
 };
 use hellowork_testing::{ServiceEnv, TestDatabase, TestStream, database_url, nats_url};
-use hellowork_witness::{WitnessConfig, observe::{Outcome, Witness}};
+use hellowork_witness::{
+    WitnessConfig,
+    observe::{Outcome, Witness},
+};
 use tokio_util::sync::CancellationToken;
 use tonic::transport::{Channel, Endpoint};
 use tonic_health::pb::{
@@ -66,12 +69,18 @@ async fn start() -> AuditLog {
     let env = ServiceEnv::new("auditlog", database, &nats_url());
     let vars = env.vars();
     let mut service = vars.clone();
-    service.push(("HELLOWORK_AUDITLOG_CHECKPOINT_INTERVAL".into(), "100ms".into()));
+    service.push((
+        "HELLOWORK_AUDITLOG_CHECKPOINT_INTERVAL".into(),
+        "100ms".into(),
+    ));
     let mut peers = Vec::new();
     for peer in ["scheduling", "registration", "consent"] {
         let stream = TestStream::create(peer).await;
         let upper = peer.to_uppercase();
-        service.push((format!("HELLOWORK_{upper}_NATS_STREAM"), stream.config.stream_name.clone()));
+        service.push((
+            format!("HELLOWORK_{upper}_NATS_STREAM"),
+            stream.config.stream_name.clone(),
+        ));
         service.push((
             format!("HELLOWORK_{upper}_NATS_SUBJECT_PREFIX"),
             stream.config.subject_prefix.clone(),
@@ -79,8 +88,11 @@ async fn start() -> AuditLog {
         peers.push(stream);
     }
     let config = PlatformConfig::from_vars(Service::AuditLog, service.clone()).unwrap();
-    let settings = hellowork_audit_log::AuditLogSettings::from_vars(config.environment, service).unwrap();
-    let app = hellowork_audit_log::build_with(config, settings).await.unwrap();
+    let settings =
+        hellowork_audit_log::AuditLogSettings::from_vars(config.environment, service).unwrap();
+    let app = hellowork_audit_log::build_with(config, settings)
+        .await
+        .unwrap();
     let url = format!("http://{}", app.grpc_addr());
     let shutdown = app.shutdown_token();
     tokio::spawn(app.run_until_stopped());
@@ -157,9 +169,16 @@ impl AuditLog {
     async fn checkpoint_of(&self, size: u64) {
         eventually(&format!("a checkpoint of {size} entries"), || {
             let mut client = self.client.clone();
-            let request = self.env.request(proto::GetCheckpointRequest::default(), "a", Role::Auditor);
+            let request =
+                self.env
+                    .request(proto::GetCheckpointRequest::default(), "a", Role::Auditor);
             async move {
-                let checkpoint = client.get_checkpoint(request).await.ok()?.into_inner().checkpoint?;
+                let checkpoint = client
+                    .get_checkpoint(request)
+                    .await
+                    .ok()?
+                    .into_inner()
+                    .checkpoint?;
                 (checkpoint.tree_size == size).then_some(())
             }
         })
@@ -182,7 +201,9 @@ impl AuditLog {
             "DELETE FROM log_checkpoints",
         ])
         .await;
-        hellowork_audit_log::store::catch_up(&self.pool).await.unwrap();
+        hellowork_audit_log::store::catch_up(&self.pool)
+            .await
+            .unwrap();
     }
 
     fn witness(&self, dir: &std::path::Path) -> Witness {
@@ -198,14 +219,24 @@ impl AuditLog {
         let mut vars = self.vars.clone();
         vars.extend([
             ("HELLOWORK_WITNESS_LOG_URL".to_owned(), self.url.clone()),
-            ("HELLOWORK_WITNESS_STATE_DIR".to_owned(), dir.display().to_string()),
+            (
+                "HELLOWORK_WITNESS_STATE_DIR".to_owned(),
+                dir.display().to_string(),
+            ),
         ]);
         let config = WitnessConfig::from_vars(vars).unwrap();
         let credentials = std::sync::Arc::new(
-            SystemCredentials::for_subject("system:witness", config.environment, &config.auth, Duration::from_secs(10))
-                .unwrap(),
+            SystemCredentials::for_subject(
+                "system:witness",
+                config.environment,
+                &config.auth,
+                Duration::from_secs(10),
+            )
+            .unwrap(),
         );
-        let channel = Endpoint::from_shared(self.url.clone()).unwrap().connect_lazy();
+        let channel = Endpoint::from_shared(self.url.clone())
+            .unwrap()
+            .connect_lazy();
         Witness::open(config, channel, credentials.interceptor()).unwrap()
     }
 
@@ -252,9 +283,17 @@ async fn case(name: &str, expected: Expected, tamper: impl AsyncFnOnce(&mut Audi
     let witness_dir = tempfile::tempdir().unwrap();
     let verifier_dir = tempfile::tempdir().unwrap();
     let mut witness = log.witness(witness_dir.path());
-    assert_eq!(witness.check().await.unwrap(), Outcome::Cosigned(8), "{name}");
+    assert_eq!(
+        witness.check().await.unwrap(),
+        Outcome::Cosigned(8),
+        "{name}"
+    );
     let (code, report) = log.verify_log(verifier_dir.path()).await;
-    assert_eq!((code, report["intact"].as_bool()), (Some(0), Some(true)), "{name}: {report}");
+    assert_eq!(
+        (code, report["intact"].as_bool()),
+        (Some(0), Some(true)),
+        "{name}: {report}"
+    );
 
     tamper(&mut log).await;
 
@@ -267,7 +306,10 @@ async fn case(name: &str, expected: Expected, tamper: impl AsyncFnOnce(&mut Audi
     };
     assert_eq!(kind, expected.witness, "{name}: {detail}");
     if let Some(position) = expected.first_bad {
-        assert!(detail.contains(&format!("entry {position}")), "{name}: {detail}");
+        assert!(
+            detail.contains(&format!("entry {position}")),
+            "{name}: {detail}"
+        );
     }
     // Refused for good: nothing is cosigned for this log again (a bad
     // signature proves nothing about the log's history, so it is alerted
@@ -279,35 +321,64 @@ async fn case(name: &str, expected: Expected, tamper: impl AsyncFnOnce(&mut Audi
     let (code, report) = log.verify_log(verifier_dir.path()).await;
     assert_eq!(code, Some(1), "{name}: {report}");
     assert_eq!(report["finding"], expected.finding, "{name}: {report}");
-    assert_eq!(report["first_bad_sequence"].as_u64(), expected.first_bad, "{name}: {report}");
+    assert_eq!(
+        report["first_bad_sequence"].as_u64(),
+        expected.first_bad,
+        "{name}: {report}"
+    );
     if expected.first_bad.is_some() {
         // A verifier with no copy of its own finds the same position: from
         // the tree's own audit paths (one per level), not from memory.
         let fresh = tempfile::tempdir().unwrap();
         let (code, again) = log.verify_log(fresh.path()).await;
         assert_eq!(code, Some(1), "{name}: {again}");
-        assert_eq!(again["first_bad_sequence"], report["first_bad_sequence"], "{name}: {again}");
+        assert_eq!(
+            again["first_bad_sequence"], report["first_bad_sequence"],
+            "{name}: {again}"
+        );
     }
-    println!("{name}: witness {} ({detail}); verify-log {}", kind.as_str_name(), report["detail"]);
+    eprintln!(
+        "{name}: witness {} ({detail}); verify-log {}",
+        kind.as_str_name(),
+        report["detail"]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn single_row_tampering_is_named_by_its_first_bad_position() {
     case(
         "edited row",
-        Expected { witness: Inconsistency::LeafChanged, finding: "leaf_changed", first_bad: Some(3) },
-        async |log| log.sql(&["UPDATE access_log SET action = 'edited' WHERE sequence = 3"]).await,
+        Expected {
+            witness: Inconsistency::LeafChanged,
+            finding: "leaf_changed",
+            first_bad: Some(3),
+        },
+        async |log| {
+            log.sql(&["UPDATE access_log SET action = 'edited' WHERE sequence = 3"])
+                .await
+        },
     )
     .await;
     case(
         "deleted row",
-        Expected { witness: Inconsistency::LeafChanged, finding: "missing_entry", first_bad: Some(4) },
-        async |log| log.sql(&["DELETE FROM access_log WHERE sequence = 4"]).await,
+        Expected {
+            witness: Inconsistency::LeafChanged,
+            finding: "missing_entry",
+            first_bad: Some(4),
+        },
+        async |log| {
+            log.sql(&["DELETE FROM access_log WHERE sequence = 4"])
+                .await
+        },
     )
     .await;
     case(
         "swapped rows",
-        Expected { witness: Inconsistency::LeafChanged, finding: "leaf_changed", first_bad: Some(2) },
+        Expected {
+            witness: Inconsistency::LeafChanged,
+            finding: "leaf_changed",
+            first_bad: Some(2),
+        },
         async |log| {
             log.sql(&[
                 "UPDATE access_log SET sequence = -2 WHERE sequence = 2",
@@ -320,8 +391,15 @@ async fn single_row_tampering_is_named_by_its_first_bad_position() {
     .await;
     case(
         "truncated tail",
-        Expected { witness: Inconsistency::LeafChanged, finding: "missing_entry", first_bad: Some(6) },
-        async |log| log.sql(&["DELETE FROM access_log WHERE sequence > 5"]).await,
+        Expected {
+            witness: Inconsistency::LeafChanged,
+            finding: "missing_entry",
+            first_bad: Some(6),
+        },
+        async |log| {
+            log.sql(&["DELETE FROM access_log WHERE sequence > 5"])
+                .await
+        },
     )
     .await;
 }
@@ -330,9 +408,14 @@ async fn single_row_tampering_is_named_by_its_first_bad_position() {
 async fn consistent_rewrites_are_named_by_the_inconsistent_checkpoints() {
     case(
         "consistent edit",
-        Expected { witness: Inconsistency::Fork, finding: "inconsistent", first_bad: None },
+        Expected {
+            witness: Inconsistency::Fork,
+            finding: "inconsistent",
+            first_bad: None,
+        },
         async |log| {
-            log.sql(&["UPDATE access_log SET action = 'edited' WHERE sequence = 3"]).await;
+            log.sql(&["UPDATE access_log SET action = 'edited' WHERE sequence = 3"])
+                .await;
             log.recompute_tree().await;
             log.usage(2, 10).await;
         },
@@ -340,7 +423,11 @@ async fn consistent_rewrites_are_named_by_the_inconsistent_checkpoints() {
     .await;
     case(
         "consistent deletion",
-        Expected { witness: Inconsistency::Fork, finding: "inconsistent", first_bad: None },
+        Expected {
+            witness: Inconsistency::Fork,
+            finding: "inconsistent",
+            first_bad: None,
+        },
         async |log| {
             log.sql(&[
                 "DELETE FROM access_log WHERE sequence = 3",
@@ -356,7 +443,11 @@ async fn consistent_rewrites_are_named_by_the_inconsistent_checkpoints() {
     .await;
     case(
         "rewound truncation",
-        Expected { witness: Inconsistency::Rollback, finding: "rollback", first_bad: None },
+        Expected {
+            witness: Inconsistency::Rollback,
+            finding: "rollback",
+            first_bad: None,
+        },
         async |log| {
             log.sql(&[
                 "DELETE FROM access_log WHERE sequence > 5",
@@ -409,4 +500,212 @@ async fn a_forged_checkpoint_fails_its_signature() {
         },
     )
     .await;
+}
+
+/// The witness as it runs: it cosigns what the log signs and hands the
+/// cosignature back, `verify-log --witness` trusts that, a job seeker checks
+/// one entry with `--entry`, and a consistent rewrite is refused within the
+/// witness's interval (the detection delay is printed).
+#[tokio::test(flavor = "multi_thread")]
+async fn the_running_witness_cosigns_and_refuses_a_rewrite_within_its_interval() {
+    let mut log = start().await;
+    log.usage(6, 6).await;
+    let state = tempfile::tempdir().unwrap();
+    let (_, file) = log
+        .vars
+        .iter()
+        .find(|(name, _)| name == "HELLOWORK_SYSTEM_TOKEN_FILE")
+        .unwrap()
+        .clone();
+    let token = log.env.token("system:witness", &[Role::System]);
+    std::fs::write(&file, token.trim_start_matches("Bearer ")).unwrap();
+    let mut vars = log.vars.clone();
+    vars.extend(
+        [
+            ("HELLOWORK_WITNESS_LOG_URL", log.url.clone()),
+            (
+                "HELLOWORK_WITNESS_STATE_DIR",
+                state.path().display().to_string(),
+            ),
+            ("HELLOWORK_WITNESS_INTERVAL", "200ms".to_owned()),
+            ("HELLOWORK_WITNESS_AUDIT_INTERVAL", "1s".to_owned()),
+            ("HELLOWORK_WITNESS_GRPC_ADDR", "127.0.0.1:0".to_owned()),
+            ("HELLOWORK_WITNESS_METRICS_ADDR", "127.0.0.1:0".to_owned()),
+        ]
+        .map(|(name, value)| (name.to_owned(), value)),
+    );
+    let running = hellowork_witness::start(WitnessConfig::from_vars(vars).unwrap())
+        .await
+        .unwrap();
+    let witness_url = format!("http://{}", running.grpc_addr);
+    // The log keeps the witness's cosignature.
+    let witnessed = eventually("a witnessed checkpoint of 6", || {
+        let mut client = log.client.clone();
+        let request = log.env.request(
+            proto::GetCheckpointRequest { witnessed: true },
+            "js",
+            Role::JobSeeker,
+        );
+        async move {
+            let checkpoint = client
+                .get_checkpoint(request)
+                .await
+                .ok()?
+                .into_inner()
+                .checkpoint?;
+            (checkpoint.tree_size == 6 && checkpoint.witnessed).then_some(checkpoint)
+        }
+    })
+    .await;
+    let verifier = tempfile::tempdir().unwrap();
+    let auditor = log.env.token("auditor-1", &[Role::Auditor]);
+    let log_url = log.url.clone();
+    let run = move |args: Vec<String>| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_hellowork"));
+        command
+            .arg("verify-log")
+            .arg("--json")
+            .args(args)
+            .env("HELLOWORK_AUDITLOG_URL", &log_url)
+            .env_remove("HELLOWORK_TOKEN")
+            .env_remove("HELLOWORK_WITNESS_URL");
+        async move {
+            let output = tokio::task::spawn_blocking(move || command.output().unwrap())
+                .await
+                .unwrap();
+            (
+                output.status.code(),
+                String::from_utf8_lossy(&output.stdout).into_owned(),
+            )
+        }
+    };
+    let state_arg = verifier.path().display().to_string();
+    let (code, report) = run(vec![
+        "--state".into(),
+        state_arg.clone(),
+        "--token".into(),
+        auditor.clone(),
+        "--witness".into(),
+        witness_url.clone(),
+    ])
+    .await;
+    assert_eq!(code, Some(0), "{report}");
+    assert!(report.contains("\"trusted_tree_size\":6"), "{report}");
+
+    // A job seeker checks entry 2 with the leaf hash they hold.
+    let mut client = log.client.clone();
+    let leaf = client
+        .get_inclusion_proof(log.env.request(
+            proto::GetInclusionProofRequest {
+                sequence: 2,
+                tree_size: witnessed.tree_size,
+                leaf_hash: vec![],
+            },
+            "auditor-1",
+            Role::Auditor,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .leaf_hash;
+    let hex: String = leaf.iter().map(|b| format!("{b:02x}")).collect();
+    let citizen = log.env.token("js-1", &[Role::JobSeeker]);
+    let fresh = tempfile::tempdir().unwrap();
+    let fresh_arg = fresh.path().display().to_string();
+    let (code, report) = run(vec![
+        "--state".into(),
+        fresh_arg.clone(),
+        "--token".into(),
+        citizen.clone(),
+        "--entry".into(),
+        "2".into(),
+        "--leaf-hash".into(),
+        hex.clone(),
+        "--witness".into(),
+        witness_url.clone(),
+    ])
+    .await;
+    assert_eq!(code, Some(0), "{report}");
+    let mut wrong = hex.into_bytes();
+    wrong[0] = if wrong[0] == b'0' { b'1' } else { b'0' };
+    let (code, report) = run(vec![
+        "--state".into(),
+        fresh_arg,
+        "--token".into(),
+        citizen,
+        "--entry".into(),
+        "2".into(),
+        "--leaf-hash".into(),
+        String::from_utf8(wrong).unwrap(),
+    ])
+    .await;
+    assert_ne!(code, Some(0), "a leaf the log never committed to: {report}");
+
+    // A consistent rewrite: the witness refuses it on its next check.
+    log.sql(&["UPDATE access_log SET action = 'edited' WHERE sequence = 2"])
+        .await;
+    log.recompute_tree().await;
+    let tampered = Instant::now();
+    log.usage(1, 7).await;
+    let witness =
+        hellowork_proto::witness::v1::witness_service_client::WitnessServiceClient::connect(
+            witness_url.clone(),
+        )
+        .await
+        .unwrap();
+    let refusal = eventually("the witness to refuse", || {
+        let mut witness = witness.clone();
+        async move {
+            let state = witness
+                .get_witnessed_checkpoint(
+                    hellowork_proto::witness::v1::GetWitnessedCheckpointRequest {},
+                )
+                .await
+                .ok()?
+                .into_inner();
+            (state.refusing != 0).then_some(state)
+        }
+    })
+    .await;
+    eprintln!(
+        "witness detection delay: {} ms after the rewrite",
+        tampered.elapsed().as_millis()
+    );
+    assert_eq!(
+        refusal.refusing(),
+        Inconsistency::Fork,
+        "{}",
+        refusal.refusal_detail
+    );
+    assert_eq!(refusal.tree_size, 6, "the witness keeps what it accepted");
+    let metrics = reqwest_metrics(running.metrics_addr).await;
+    assert!(metrics.contains("witness_refusing 1"), "{metrics}");
+    assert!(
+        metrics.contains("witness_inconsistencies_total{kind=\"fork\"} 1"),
+        "{metrics}"
+    );
+    let (code, report) = run(vec![
+        "--state".into(),
+        state_arg,
+        "--token".into(),
+        auditor,
+        "--witness".into(),
+        witness_url,
+    ])
+    .await;
+    assert_eq!(code, Some(1), "{report}");
+    running.stop().await;
+}
+
+/// The witness's /metrics text.
+async fn reqwest_metrics(addr: std::net::SocketAddr) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream
+        .write_all(b"GET /metrics HTTP/1.0\r\nHost: witness\r\n\r\n")
+        .await
+        .unwrap();
+    let mut body = String::new();
+    stream.read_to_string(&mut body).await.unwrap();
+    body
 }

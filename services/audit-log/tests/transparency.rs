@@ -12,7 +12,9 @@ use chrono::Utc;
 use hellowork_platform::Role;
 use hellowork_proto::auditlog::v1 as proto;
 use hellowork_transparency::{
-    Hash, checkpoint, cosignature::WitnessKey, hash_from_bytes, keys,
+    Hash, checkpoint,
+    cosignature::WitnessKey,
+    hash_from_bytes, keys,
     proof::{verify_consistency, verify_inclusion},
     tree::MemoryTree,
 };
@@ -24,7 +26,14 @@ const ORIGIN: &str = hellowork_transparency::DEFAULT_ORIGIN;
 async fn usage(world: &mut World, count: usize) {
     let now = Utc::now();
     let records = (0..count)
-        .map(|i| record(&format!("p{}", i % 5), &format!("d{i}"), "198.51.100.4", now))
+        .map(|i| {
+            record(
+                &format!("p{}", i % 5),
+                &format!("d{i}"),
+                "198.51.100.4",
+                now,
+            )
+        })
         .collect();
     world
         .client
@@ -42,9 +51,18 @@ async fn checkpoint_of(world: &World, size: u64) -> proto::Checkpoint {
     let client = world.client.clone();
     eventually(&format!("a checkpoint of {size} entries"), || {
         let mut client = client.clone();
-        let request = world.req(proto::GetCheckpointRequest::default(), "auditor-1", Role::Auditor);
+        let request = world.req(
+            proto::GetCheckpointRequest::default(),
+            "auditor-1",
+            Role::Auditor,
+        );
         async move {
-            let checkpoint = client.get_checkpoint(request).await.ok()?.into_inner().checkpoint?;
+            let checkpoint = client
+                .get_checkpoint(request)
+                .await
+                .ok()?
+                .into_inner()
+                .checkpoint?;
             (checkpoint.tree_size >= size).then_some(checkpoint)
         }
     })
@@ -52,7 +70,9 @@ async fn checkpoint_of(world: &World, size: u64) -> proto::Checkpoint {
 }
 
 fn hashes(all: &[Vec<u8>]) -> Vec<Hash> {
-    all.iter().map(|bytes| hash_from_bytes(bytes).unwrap()).collect()
+    all.iter()
+        .map(|bytes| hash_from_bytes(bytes).unwrap())
+        .collect()
 }
 
 async fn leaves(world: &mut World, size: u64) -> Vec<Hash> {
@@ -81,7 +101,10 @@ async fn checkpoints_and_proofs_verify_on_the_client_side_and_the_rows_rebuild_t
     let first = checkpoint_of(&world, 7).await;
     let log_key = keys::DEVELOPMENT_LOG_VERIFIER_KEY;
     let verified = checkpoint::verify(&first.signed_note, ORIGIN, log_key, &[]).unwrap();
-    assert_eq!((verified.size, verified.root.0.to_vec()), (first.tree_size, first.root_hash.clone()));
+    assert_eq!(
+        (verified.size, verified.root.0.to_vec()),
+        (first.tree_size, first.root_hash.clone())
+    );
     // An implementation nobody here wrote accepts it too.
     let note = signed_note::Note::from_bytes(&first.signed_note).unwrap();
     let verifier = signed_note::StandardVerifier::new(log_key).unwrap();
@@ -93,7 +116,11 @@ async fn checkpoints_and_proofs_verify_on_the_client_side_and_the_rows_rebuild_t
     for leaf in &served {
         rebuilt.push(*leaf);
     }
-    assert_eq!(rebuilt.root(), verified.root, "the rows hash to the signed root");
+    assert_eq!(
+        rebuilt.root(),
+        verified.root,
+        "the rows hash to the signed root"
+    );
 
     usage(&mut world, 6).await;
     world.settled(13).await;
@@ -136,7 +163,14 @@ async fn checkpoints_and_proofs_verify_on_the_client_side_and_the_rows_rebuild_t
             .unwrap()
             .into_inner();
         let leaf = hash_from_bytes(&proof.leaf_hash).unwrap();
-        verify_inclusion(&hashes(&proof.proof), sequence - 1, later.size, leaf, later.root).unwrap();
+        verify_inclusion(
+            &hashes(&proof.proof),
+            sequence - 1,
+            later.size,
+            leaf,
+            later.root,
+        )
+        .unwrap();
     }
 
     // A job seeker gets a proof only for a leaf they hold.
@@ -199,7 +233,9 @@ async fn checkpoints_and_proofs_verify_on_the_client_side_and_the_rows_rebuild_t
         .await
         .unwrap();
     let after = leaves(&mut world, later.size).await;
-    let changed: Vec<usize> = (0..served.len()).filter(|i| after[*i] != served[*i]).collect();
+    let changed: Vec<usize> = (0..served.len())
+        .filter(|i| after[*i] != served[*i])
+        .collect();
     assert_eq!(changed, vec![3]);
 }
 
@@ -211,10 +247,18 @@ async fn a_witness_cosignature_is_kept_and_a_forged_one_refused() {
     let latest = checkpoint_of(&world, 3).await;
     let none = world
         .client
-        .get_checkpoint(world.req(proto::GetCheckpointRequest { witnessed: true }, "a", Role::Auditor))
+        .get_checkpoint(world.req(
+            proto::GetCheckpointRequest { witnessed: true },
+            "a",
+            Role::Auditor,
+        ))
         .await
         .unwrap_err();
-    assert_eq!(none.code(), Code::FailedPrecondition, "nothing witnessed yet");
+    assert_eq!(
+        none.code(),
+        Code::FailedPrecondition,
+        "nothing witnessed yet"
+    );
 
     let witness = WitnessKey::from_note_key(keys::DEVELOPMENT_WITNESS_KEY).unwrap();
     let now = Utc::now().timestamp() as u64;
@@ -224,10 +268,17 @@ async fn a_witness_cosignature_is_kept_and_a_forged_one_refused() {
         .unwrap()
         .cosign(&latest.signed_note, now)
         .unwrap();
-    for (note, why) in [(forged, "an unknown witness"), (latest.signed_note.clone(), "no cosignature")] {
+    for (note, why) in [
+        (forged, "an unknown witness"),
+        (latest.signed_note.clone(), "no cosignature"),
+    ] {
         let refused = world
             .client
-            .add_cosignature(world.req(proto::AddCosignatureRequest { signed_note: note }, "system:witness", Role::System))
+            .add_cosignature(world.req(
+                proto::AddCosignatureRequest { signed_note: note },
+                "system:witness",
+                Role::System,
+            ))
             .await
             .unwrap_err();
         assert_eq!(refused.code(), Code::InvalidArgument, "{why}");
@@ -235,26 +286,50 @@ async fn a_witness_cosignature_is_kept_and_a_forged_one_refused() {
     let mut flipped = cosigned.clone();
     let last = flipped.len() - 3;
     flipped[last] ^= 1;
-    assert!(world
-        .client
-        .add_cosignature(world.req(proto::AddCosignatureRequest { signed_note: flipped }, "system:witness", Role::System))
-        .await
-        .is_err());
+    assert!(
+        world
+            .client
+            .add_cosignature(world.req(
+                proto::AddCosignatureRequest {
+                    signed_note: flipped
+                },
+                "system:witness",
+                Role::System
+            ))
+            .await
+            .is_err()
+    );
     let by_auditor = world
         .client
-        .add_cosignature(world.req(proto::AddCosignatureRequest { signed_note: cosigned.clone() }, "a", Role::Auditor))
+        .add_cosignature(world.req(
+            proto::AddCosignatureRequest {
+                signed_note: cosigned.clone(),
+            },
+            "a",
+            Role::Auditor,
+        ))
         .await
         .unwrap_err();
     assert_eq!(by_auditor.code(), Code::PermissionDenied);
 
     world
         .client
-        .add_cosignature(world.req(proto::AddCosignatureRequest { signed_note: cosigned.clone() }, "system:witness", Role::System))
+        .add_cosignature(world.req(
+            proto::AddCosignatureRequest {
+                signed_note: cosigned.clone(),
+            },
+            "system:witness",
+            Role::System,
+        ))
         .await
         .unwrap();
     let witnessed = world
         .client
-        .get_checkpoint(world.req(proto::GetCheckpointRequest { witnessed: true }, "js", Role::JobSeeker))
+        .get_checkpoint(world.req(
+            proto::GetCheckpointRequest { witnessed: true },
+            "js",
+            Role::JobSeeker,
+        ))
         .await
         .unwrap()
         .into_inner()
@@ -284,14 +359,26 @@ async fn a_rebuild_grows_the_same_tree_and_a_log_from_before_the_tree_gets_it_at
     for leaf in &root_after_rebuild {
         tree.push(*leaf);
     }
-    assert_eq!(tree.root().0.to_vec(), signed.root_hash, "the rebuilt log is consistent with what was signed");
+    assert_eq!(
+        tree.root().0.to_vec(),
+        signed.root_hash,
+        "the rebuilt log is consistent with what was signed"
+    );
     let again = checkpoint_of(&world, signed.tree_size).await;
     assert_eq!(again.root_hash, signed.root_hash);
 
     // The log as Step 8 left it: entries, no tree.
-    sqlx::query("DELETE FROM log_hashes").execute(&world.pool).await.unwrap();
-    sqlx::query("UPDATE chain_head SET tree_size = 0").execute(&world.pool).await.unwrap();
-    let grown = hellowork_audit_log::store::catch_up(&world.pool).await.unwrap();
+    sqlx::query("DELETE FROM log_hashes")
+        .execute(&world.pool)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE chain_head SET tree_size = 0")
+        .execute(&world.pool)
+        .await
+        .unwrap();
+    let grown = hellowork_audit_log::store::catch_up(&world.pool)
+        .await
+        .unwrap();
     assert!(grown >= 9, "{grown}");
     let proof = world
         .client

@@ -35,12 +35,20 @@ pub enum Verdict {
 /// `accepted.size() + 1 ..= signed.size` as the log serves them (`None`:
 /// the log has no row there), `proof` the log's consistency proof from the
 /// accepted size to `signed.size` (unused when nothing was accepted yet).
-pub fn judge(accepted: &MemoryTree, signed: &Signed, served: &[Option<Hash>], proof: &[Hash]) -> Verdict {
+pub fn judge(
+    accepted: &MemoryTree,
+    signed: &Signed,
+    served: &[Option<Hash>],
+    proof: &[Hash],
+) -> Verdict {
     let size = accepted.size();
     if signed.size < size {
         return Verdict::Refused(
             Inconsistency::Rollback,
-            format!("the log's tree holds {} entries; {size} were accepted", signed.size),
+            format!(
+                "the log's tree holds {} entries; {size} were accepted",
+                signed.size
+            ),
         );
     }
     if signed.size == size {
@@ -53,7 +61,9 @@ pub fn judge(accepted: &MemoryTree, signed: &Signed, served: &[Option<Hash>], pr
             )
         };
     }
-    if size > 0 && verify_consistency(proof, size, accepted.root(), signed.size, signed.root).is_err() {
+    if size > 0
+        && verify_consistency(proof, size, accepted.root(), signed.size, signed.root).is_err()
+    {
         return Verdict::Refused(
             Inconsistency::Fork,
             format!(
@@ -201,7 +211,12 @@ mod tests {
         let rewritten = tree(&history);
         let proof = rewritten.consistency_proof(6, 10).unwrap();
         assert!(matches!(
-            judge(&accepted, &signed(&rewritten), &served(&history[6..]), &proof),
+            judge(
+                &accepted,
+                &signed(&rewritten),
+                &served(&history[6..]),
+                &proof
+            ),
             Verdict::Refused(Inconsistency::Fork, _)
         ));
     }

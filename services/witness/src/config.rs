@@ -44,7 +44,9 @@ impl WitnessConfig {
         Self::from_vars(std::env::vars())
     }
 
-    pub fn from_vars(vars: impl IntoIterator<Item = (String, String)>) -> Result<Self, ConfigError> {
+    pub fn from_vars(
+        vars: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
         let vars: HashMap<String, String> = vars.into_iter().collect();
         let (environment, auth) = AuthConfig::from_vars(vars.clone())?;
         let telemetry = TelemetrySettings::from_vars(vars.clone())?;
@@ -105,8 +107,12 @@ impl WitnessConfig {
                 "is the published development key; production needs its own".to_owned(),
             ));
         }
-        let key = WitnessKey::from_note_key(&skey)
-            .map_err(|e| error("SIGNING_KEY", format!("is not a signed-note private key: {e}")))?;
+        let key = WitnessKey::from_note_key(&skey).map_err(|e| {
+            error(
+                "SIGNING_KEY",
+                format!("is not a signed-note private key: {e}"),
+            )
+        })?;
         let state_dir = match get("STATE_DIR") {
             None if production => {
                 return Err(error(
@@ -123,7 +129,12 @@ impl WitnessConfig {
             Some(text) => humantime::parse_duration(text)
                 .ok()
                 .filter(|d| (Duration::from_millis(100)..=Duration::from_secs(86_400)).contains(d))
-                .ok_or_else(|| error(name, format!("{text:?} is not a duration between 100ms and 1day"))),
+                .ok_or_else(|| {
+                    error(
+                        name,
+                        format!("{text:?} is not a duration between 100ms and 1day"),
+                    )
+                }),
         };
         let address = |name: &str, default: &str| {
             get(name)
@@ -202,7 +213,10 @@ mod tests {
         };
         let error = with(&[
             ("HELLOWORK_WITNESS_LOG_KEY", &log_vkey),
-            ("HELLOWORK_WITNESS_SIGNING_KEY", keys::DEVELOPMENT_WITNESS_KEY),
+            (
+                "HELLOWORK_WITNESS_SIGNING_KEY",
+                keys::DEVELOPMENT_WITNESS_KEY,
+            ),
         ])
         .unwrap_err();
         assert_eq!(error.variable, "HELLOWORK_WITNESS_SIGNING_KEY");

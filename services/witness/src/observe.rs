@@ -81,9 +81,17 @@ fn hash(bytes: &[u8], what: &'static str) -> Result<Hash, ObserveError> {
 
 impl Witness {
     /// Opens the witness's own storage; calls go to the log over `channel`.
-    pub fn open(config: WitnessConfig, channel: Channel, auth: SystemAuth) -> Result<Self, StateError> {
+    pub fn open(
+        config: WitnessConfig,
+        channel: Channel,
+        auth: SystemAuth,
+    ) -> Result<Self, StateError> {
         let (store, accepted, tree) = Store::open(&config.state_dir)?;
-        metrics::register(accepted.tree_size, accepted.cosigned_at, accepted.refusal.is_some());
+        metrics::register(
+            accepted.tree_size,
+            accepted.cosigned_at,
+            accepted.refusal.is_some(),
+        );
         Ok(Self {
             client: AuditLogServiceClient::with_interceptor(channel, auth),
             config,
@@ -144,16 +152,20 @@ impl Witness {
             .checkpoint
             .ok_or(ObserveError::Malformed("checkpoint"))?
             .signed_note;
-        let verified = match checkpoint::verify(&note, &self.config.origin, &self.config.log_key, &[]) {
-            Ok(verified) => verified,
-            Err(error) => {
-                // Not kept: a bad signature proves nothing about the log's
-                // history (it may not come from the log), but it is alerted.
-                metrics::inconsistency(Inconsistency::BadSignature, false);
-                metrics::check("refused");
-                return Ok(Outcome::Refused(Inconsistency::BadSignature, error.to_string()));
-            }
-        };
+        let verified =
+            match checkpoint::verify(&note, &self.config.origin, &self.config.log_key, &[]) {
+                Ok(verified) => verified,
+                Err(error) => {
+                    // Not kept: a bad signature proves nothing about the log's
+                    // history (it may not come from the log), but it is alerted.
+                    metrics::inconsistency(Inconsistency::BadSignature, false);
+                    metrics::check("refused");
+                    return Ok(Outcome::Refused(
+                        Inconsistency::BadSignature,
+                        error.to_string(),
+                    ));
+                }
+            };
         let signed = Signed {
             size: verified.size,
             root: verified.root,
@@ -197,7 +209,10 @@ impl Witness {
             ),
             None if served.len() as u64 != size => self.refuse(
                 Inconsistency::LeafChanged,
-                format!("the log serves {} of the {size} accepted entries", served.len()),
+                format!(
+                    "the log serves {} of the {size} accepted entries",
+                    served.len()
+                ),
             ),
             None => Ok(Outcome::Unchanged(size)),
         }

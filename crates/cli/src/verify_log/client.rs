@@ -142,7 +142,9 @@ pub async fn witnessed(endpoint: &str) -> Result<Vec<u8>, String> {
         .map_err(describe)?
         .into_inner();
     if response.cosigned_note.is_empty() {
-        return Err(format!("the witness at {endpoint} has not cosigned a checkpoint yet"));
+        return Err(format!(
+            "the witness at {endpoint} has not cosigned a checkpoint yet"
+        ));
     }
     Ok(response.cosigned_note)
 }

@@ -51,7 +51,11 @@ pub struct VerifyLogArgs {
     log_key: Option<String>,
     /// The witnesses' C2SP verifier keys whose cosignatures are accepted;
     /// the development witness's by default outside production.
-    #[arg(long = "witness-key", env = "HELLOWORK_VERIFY_WITNESS_KEYS", value_delimiter = ',')]
+    #[arg(
+        long = "witness-key",
+        env = "HELLOWORK_VERIFY_WITNESS_KEYS",
+        value_delimiter = ','
+    )]
     witness_keys: Vec<String>,
     /// The log's origin line.
     #[arg(long, default_value = DEFAULT_ORIGIN)]
@@ -60,7 +64,11 @@ pub struct VerifyLogArgs {
     #[arg(long)]
     json: bool,
     /// The audit-log service; the variable is the one services use to reach it.
-    #[arg(long, env = "HELLOWORK_AUDITLOG_URL", default_value = "http://127.0.0.1:50054")]
+    #[arg(
+        long,
+        env = "HELLOWORK_AUDITLOG_URL",
+        default_value = "http://127.0.0.1:50054"
+    )]
     endpoint: String,
     /// A bearer token (auditor for the whole log; job seeker with --entry
     /// and --leaf-hash); by default one is minted with the development key.
@@ -116,7 +124,9 @@ impl Finding {
             Self::Inconsistent { trusted, current } => format!(
                 "the checkpoint of {current} entries does not extend the trusted one of {trusted} (history rewritten)"
             ),
-            Self::LeafChanged(at) => format!("entry {at} no longer matches what the log committed to (edited)"),
+            Self::LeafChanged(at) => {
+                format!("entry {at} no longer matches what the log committed to (edited)")
+            }
             Self::Missing(at) => format!("entry {at} is missing (deleted)"),
             Self::RootMismatch(size) => {
                 format!("the log's {size} entries do not hash to its signed root")
@@ -140,7 +150,11 @@ struct Report {
 /// reaching a verdict (no connection, refused token) is an error.
 pub fn run(args: &VerifyLogArgs) -> Result<(String, ExitCode), String> {
     let report = rpc::block_on(verify(args))?;
-    let text = if args.json { json(&report) } else { summary(&report) };
+    let text = if args.json {
+        json(&report)
+    } else {
+        summary(&report)
+    };
     let code = if report.finding.is_none() {
         ExitCode::SUCCESS
     } else {
@@ -157,7 +171,9 @@ fn pinned_keys(args: &VerifyLogArgs) -> Result<(String, Vec<String>), String> {
     let log = match (&args.log_key, production()) {
         (Some(key), _) => key.clone(),
         (None, false) => keys::DEVELOPMENT_LOG_VERIFIER_KEY.to_owned(),
-        (None, true) => return Err("--log-key is required in production: pin the log's key".to_owned()),
+        (None, true) => {
+            return Err("--log-key is required in production: pin the log's key".to_owned());
+        }
     };
     let witnesses = if args.witness_keys.is_empty() && !production() {
         vec![keys::DEVELOPMENT_WITNESS_VERIFIER_KEY.to_owned()]
@@ -174,14 +190,17 @@ async fn verify(args: &VerifyLogArgs) -> Result<Report, String> {
     } else {
         Role::Auditor
     };
-    let mut log = client::Log::connect(&args.endpoint, rpc::bearer(args.token.as_deref(), role)?).await?;
+    let mut log =
+        client::Log::connect(&args.endpoint, rpc::bearer(args.token.as_deref(), role)?).await?;
     let (store, kept, copy) = state::Store::open(&args.state).map_err(|e| e.to_string())?;
     let trusted_note = match (&args.trusted, &args.witness) {
-        (Some(path), _) => Some(
-            std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?,
-        ),
+        (Some(path), _) => {
+            Some(std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?)
+        }
         (None, Some(witness)) => Some(client::witnessed(witness).await?),
-        (None, None) => (!kept.cosigned_note.is_empty()).then(|| kept.cosigned_note.clone().into_bytes()),
+        (None, None) => {
+            (!kept.cosigned_note.is_empty()).then(|| kept.cosigned_note.clone().into_bytes())
+        }
     };
     let trusted = match &trusted_note {
         None => None,
@@ -189,7 +208,10 @@ async fn verify(args: &VerifyLogArgs) -> Result<Report, String> {
             let verified = checkpoint::verify(note, &args.origin, &log_key, &witness_keys)
                 .map_err(|e| format!("the trusted checkpoint does not verify: {e}"))?;
             if args.witness.is_some() && verified.cosigned_by.is_empty() {
-                return Err("the witness's checkpoint carries no cosignature by a pinned witness".to_owned());
+                return Err(
+                    "the witness's checkpoint carries no cosignature by a pinned witness"
+                        .to_owned(),
+                );
             }
             Some(verified)
         }
@@ -217,11 +239,25 @@ async fn verify(args: &VerifyLogArgs) -> Result<Report, String> {
     if let Some(trusted) = &trusted {
         let (old, new) = (trusted.size, current.size);
         let finding = if new < old {
-            Some(Finding::Rollback { trusted: old, current: new })
+            Some(Finding::Rollback {
+                trusted: old,
+                current: new,
+            })
         } else if new == old && trusted.root != current.root
-            || new > old && verify_consistency(&log.consistency(old, new).await?, old, trusted.root, new, current.root).is_err()
+            || new > old
+                && verify_consistency(
+                    &log.consistency(old, new).await?,
+                    old,
+                    trusted.root,
+                    new,
+                    current.root,
+                )
+                .is_err()
         {
-            Some(Finding::Inconsistent { trusted: old, current: new })
+            Some(Finding::Inconsistent {
+                trusted: old,
+                current: new,
+            })
         } else {
             None
         };
@@ -230,26 +266,32 @@ async fn verify(args: &VerifyLogArgs) -> Result<Report, String> {
         }
     }
     if let Some(entry) = args.entry {
-        let held = args
-            .leaf_hash
-            .as_deref()
-            .map(parse_hex)
-            .transpose()?;
+        let held = args.leaf_hash.as_deref().map(parse_hex).transpose()?;
         if entry == 0 || entry > current.size {
             return Ok(report(Some(Finding::NotIncluded(entry)), 0));
         }
         let (leaf, proof) = log.inclusion(entry, current.size, held).await?;
-        let included = verify_inclusion(&proof, entry - 1, current.size, leaf, current.root).is_ok()
+        let included = verify_inclusion(&proof, entry - 1, current.size, leaf, current.root)
+            .is_ok()
             && held.is_none_or(|held| held == leaf);
-        return Ok(report((!included).then_some(Finding::NotIncluded(entry)), 1));
+        return Ok(report(
+            (!included).then_some(Finding::NotIncluded(entry)),
+            1,
+        ));
     }
     let served = log.leaves(current.size).await?;
     if let Some(missing) = served.iter().position(Option::is_none) {
-        return Ok(report(Some(Finding::Missing(missing as u64 + 1)), missing as u64));
+        return Ok(report(
+            Some(Finding::Missing(missing as u64 + 1)),
+            missing as u64,
+        ));
     }
     let served: Vec<Hash> = served.into_iter().flatten().collect();
     if (served.len() as u64) < current.size {
-        return Ok(report(Some(Finding::Missing(served.len() as u64 + 1)), served.len() as u64));
+        return Ok(report(
+            Some(Finding::Missing(served.len() as u64 + 1)),
+            served.len() as u64,
+        ));
     }
     let wrapped: Vec<Option<Hash>> = served.iter().copied().map(Some).collect();
     let kept_size = copy.size().min(current.size);
@@ -304,7 +346,10 @@ async fn locate(log: &mut client::Log, served: &[Hash], size: u64) -> Result<Opt
 fn parse_hex(text: &str) -> Result<Hash, String> {
     let bytes = (0..text.len())
         .step_by(2)
-        .map(|i| text.get(i..i + 2).and_then(|pair| u8::from_str_radix(pair, 16).ok()))
+        .map(|i| {
+            text.get(i..i + 2)
+                .and_then(|pair| u8::from_str_radix(pair, 16).ok())
+        })
         .collect::<Option<Vec<u8>>>()
         .ok_or("--leaf-hash must be hex")?;
     hash_from_bytes(&bytes).map_err(|_| "--leaf-hash must be 32 bytes of hex".to_owned())

@@ -22,7 +22,12 @@ const EVERYONE: [Role; 8] = [
     Role::System,
 ];
 /// Who may ask for a leaf they do not already hold.
-const OVERSIGHT: [Role; 4] = [Role::LegalOfficer, Role::Approver, Role::Auditor, Role::System];
+const OVERSIGHT: [Role; 4] = [
+    Role::LegalOfficer,
+    Role::Approver,
+    Role::Auditor,
+    Role::System,
+];
 const DEFAULT_LEAVES: u64 = 1000;
 /// How long a disclosure waits for its own entry: the access log is a
 /// projection of the service's events, a few milliseconds behind.
@@ -96,7 +101,16 @@ impl AuditLogApi {
         request: Request<proto::GetInclusionProofRequest>,
     ) -> Result<proto::GetInclusionProofResponse, Status> {
         let caller = caller(&request)?;
-        require_any(caller, &[Role::JobSeeker, Role::LegalOfficer, Role::Approver, Role::Auditor, Role::System])?;
+        require_any(
+            caller,
+            &[
+                Role::JobSeeker,
+                Role::LegalOfficer,
+                Role::Approver,
+                Role::Auditor,
+                Role::System,
+            ],
+        )?;
         let message = request.get_ref();
         let sequence = positions("sequence", message.sequence)?;
         let tree_size = positions("tree_size", message.tree_size)?;
@@ -120,11 +134,16 @@ impl AuditLogApi {
                     .map_err(|_| ServiceError::invalid("leaf_hash", "must be 32 bytes"))?,
             ),
         };
-        let (size, leaf, proof) = self
-            .log
-            .inclusion(sequence, tree_size)
-            .await
-            .map_err(|e| log_error(e, if tree_size == 0 { "sequence" } else { "tree_size" }))?;
+        let (size, leaf, proof) = self.log.inclusion(sequence, tree_size).await.map_err(|e| {
+            log_error(
+                e,
+                if tree_size == 0 {
+                    "sequence"
+                } else {
+                    "tree_size"
+                },
+            )
+        })?;
         if held.is_some_and(|held| held != leaf) {
             return Err(ServiceError::NotFound {
                 resource_type: "log leaf",
@@ -158,11 +177,16 @@ impl AuditLogApi {
             )
             .into());
         }
-        let (second, proof) = self
-            .log
-            .consistency(first, second)
-            .await
-            .map_err(|e| log_error(e, if second == 0 { "first_tree_size" } else { "second_tree_size" }))?;
+        let (second, proof) = self.log.consistency(first, second).await.map_err(|e| {
+            log_error(
+                e,
+                if second == 0 {
+                    "first_tree_size"
+                } else {
+                    "second_tree_size"
+                },
+            )
+        })?;
         Ok(proto::GetConsistencyProofResponse {
             first_tree_size: first,
             second_tree_size: second,

@@ -125,14 +125,15 @@ impl TransparencyLog {
     }
 
     /// `0` as a size means the latest checkpoint's.
-    async fn size_or_latest(
-        &self,
-        conn: &mut PgConnection,
-        asked: u64,
-    ) -> Result<u64, LogError> {
+    async fn size_or_latest(&self, conn: &mut PgConnection, asked: u64) -> Result<u64, LogError> {
         let tree_size = tree_size(conn).await?;
         let size = match asked {
-            0 => latest(conn, false).await?.ok_or(LogError::NoCheckpoint)?.tree_size,
+            0 => {
+                latest(conn, false)
+                    .await?
+                    .ok_or(LogError::NoCheckpoint)?
+                    .tree_size
+            }
             asked => asked,
         };
         if size > tree_size {
@@ -244,7 +245,10 @@ impl TransparencyLog {
     /// The entry recording `record_id` with its audit path to the latest
     /// witnessed checkpoint covering it, else to a checkpoint signed now;
     /// `None` while the entry is not in the log yet.
-    pub async fn inclusion_of_record(&self, record_id: &str) -> Result<Option<Inclusion>, LogError> {
+    pub async fn inclusion_of_record(
+        &self,
+        record_id: &str,
+    ) -> Result<Option<Inclusion>, LogError> {
         let mut conn = self.pool.acquire().await?;
         let Some(sequence) = store::sequence_of(&mut conn, record_id).await? else {
             return Ok(None);
@@ -281,12 +285,16 @@ type CheckpointRow = (i64, Vec<u8>, Vec<u8>, Option<Vec<u8>>, DateTime<Utc>);
 
 fn stored(row: CheckpointRow, witnessed: bool) -> Result<StoredCheckpoint, LogError> {
     let (size, root, note, cosigned, signed_at) = row;
-    let root = hash_from_bytes(&root)
-        .map_err(|_| tree_store::TreeStoreError::Malformed(size as u64))?;
+    let root =
+        hash_from_bytes(&root).map_err(|_| tree_store::TreeStoreError::Malformed(size as u64))?;
     Ok(StoredCheckpoint {
         tree_size: size as u64,
         root,
-        note: if witnessed { cosigned.unwrap_or(note) } else { note },
+        note: if witnessed {
+            cosigned.unwrap_or(note)
+        } else {
+            note
+        },
         witnessed,
         signed_at,
     })

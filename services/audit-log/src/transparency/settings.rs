@@ -65,7 +65,9 @@ impl TransparencySettings {
                 SIGNING_KEY_FILE_VAR,
                 zeroize::Zeroizing::new(
                     std::fs::read_to_string(path)
-                        .map_err(|e| error(SIGNING_KEY_FILE_VAR, format!("cannot read {path}: {e}")))?
+                        .map_err(|e| {
+                            error(SIGNING_KEY_FILE_VAR, format!("cannot read {path}: {e}"))
+                        })?
                         .trim()
                         .to_owned(),
                 ),
@@ -228,8 +230,8 @@ mod tests {
             (CHECKPOINT_INTERVAL_VAR, "1ms"),
             (VERIFY_INTERVAL_VAR, "forever"),
         ] {
-            let error = TransparencySettings::from_vars(false, &vars(&[(variable, value)]))
-                .unwrap_err();
+            let error =
+                TransparencySettings::from_vars(false, &vars(&[(variable, value)])).unwrap_err();
             assert_eq!(error.variable, variable, "{error}");
         }
     }

@@ -75,11 +75,7 @@ pub async fn append(
     if leaves.is_empty() {
         return Ok(());
     }
-    let stored = hashes(
-        conn,
-        &tree::indexes_for_append(first, leaves.len() as u64),
-    )
-    .await?;
+    let stored = hashes(conn, &tree::indexes_for_append(first, leaves.len() as u64)).await?;
     let new = tree::append(first, leaves, &stored)?;
     for chunk in new.chunks(INSERT_CHUNK) {
         let indexes: Vec<i64> = chunk.iter().map(|(index, _)| *index as i64).collect();
@@ -125,9 +121,7 @@ pub async fn stored_leaves(
     first: u64,
     count: u64,
 ) -> Result<Vec<Hash>, TreeStoreError> {
-    let indexes: Vec<u64> = (first..first + count)
-        .map(tree::leaf_index)
-        .collect();
+    let indexes: Vec<u64> = (first..first + count).map(tree::leaf_index).collect();
     let stored = hashes(conn, &indexes).await?;
     Ok(indexes.iter().map(|index| stored[index]).collect())
 }

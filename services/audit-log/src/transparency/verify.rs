@@ -157,15 +157,23 @@ impl Transparency {
         match (chain, tree) {
             (Ok(chain), Ok(tree)) => {
                 if let Some((position, failure)) = chain.failure {
-                    tracing::warn!(position, ?failure, "scheduled verification: the access log's hash chain is broken");
+                    tracing::warn!(
+                        position,
+                        ?failure,
+                        "scheduled verification: the access log's hash chain is broken"
+                    );
                 }
                 if let Some(failure) = &tree {
                     tracing::warn!(%failure, "scheduled verification: the access log's Merkle tree does not verify");
                 }
                 metrics::record_verification(chain.failure.is_none() && tree.is_none());
             }
-            (Err(error), _) => tracing::warn!(%error, "scheduled verification could not read the chain"),
-            (_, Err(error)) => tracing::warn!(%error, "scheduled verification could not read the tree"),
+            (Err(error), _) => {
+                tracing::warn!(%error, "scheduled verification could not read the chain")
+            }
+            (_, Err(error)) => {
+                tracing::warn!(%error, "scheduled verification could not read the tree")
+            }
         }
     }
 }
