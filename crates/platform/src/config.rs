@@ -279,7 +279,9 @@ impl TelemetrySettings {
     /// `HELLOWORK_LOG`, `HELLOWORK_LOG_FORMAT` and the standard
     /// `OTEL_EXPORTER_OTLP_ENDPOINT`, as the services read them, for a
     /// process that is not one of them (the witness).
-    pub fn from_vars(vars: impl IntoIterator<Item = (String, String)>) -> Result<Self, ConfigError> {
+    pub fn from_vars(
+        vars: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
         Vars(vars.into_iter().collect()).telemetry()
     }
 }
