@@ -338,6 +338,25 @@ pub async fn sequence_of(
         .await
 }
 
+/// Art. 7(2), 8: how many of the entries at `sequences` belong to the person
+/// whose lookup tags (one per key period) are `tags`.
+pub async fn count_of_subject(
+    pool: &PgPool,
+    sequences: &[u64],
+    tags: &[Vec<u8>],
+) -> Result<u64, sqlx::Error> {
+    let sequences: Vec<i64> = sequences.iter().map(|s| *s as i64).collect();
+    let count: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM access_log \
+         WHERE sequence = ANY($1) AND subject_tag <> '' AND subject_tag = ANY($2)",
+    )
+    .bind(&sequences)
+    .bind(tags)
+    .fetch_one(pool)
+    .await?;
+    Ok(count as u64)
+}
+
 /// Usage entries in scope of a legal request: in `[start, end)` and of one
 /// of the persons' lookup `tags` (one per person and key period) or one of
 /// `pseudonyms` (`pseudonym@period`).

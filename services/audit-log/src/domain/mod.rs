@@ -7,6 +7,7 @@
 //! - [`kanon`]: Art. 7(2) k-anonymity with complementary suppression.
 //! - [`event`]: the service's events, of which the access log is a projection.
 //! - [`legal`]: Art. 7(2) proviso, legal requests and the two-person rule.
+//! - [`notice`]: Art. 7(2), 8 when a data subject is told of a disclosure.
 //! - [`chain`]: tamper evidence, the hash chain.
 //! - [`usage`]: Art. 7(1) usage records, validated.
 
@@ -16,6 +17,7 @@ pub mod event;
 pub mod kanon;
 pub mod legacy;
 pub mod legal;
+pub mod notice;
 pub mod subject;
 pub mod time;
 pub mod usage;

@@ -6,6 +6,7 @@
 //! (Art. 7).
 
 pub mod parse;
+mod subjects;
 mod transparency;
 mod view;
 
@@ -931,9 +932,9 @@ impl AuditLogService for AuditLogApi {
 
     async fn list_my_disclosures(
         &self,
-        _request: Request<proto::ListMyDisclosuresRequest>,
+        request: Request<proto::ListMyDisclosuresRequest>,
     ) -> Result<Response<proto::ListMyDisclosuresResponse>, Status> {
-        Err(Status::unimplemented("Step 9 in progress"))
+        self.my_disclosures(request).await.map(Response::new)
     }
 }
 
