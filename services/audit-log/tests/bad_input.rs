@@ -203,6 +203,71 @@ async fn prepare(world: &mut World) -> Hints {
                 to_sequence: 0,
             },
         );
+    // The transparency RPCs, once the log has signed a checkpoint.
+    let checkpoint = support::eventually("a signed checkpoint", || {
+        let mut client = world.client.clone();
+        let request = world.req(
+            proto::GetCheckpointRequest::default(),
+            "auditor-1",
+            Role::Auditor,
+        );
+        async move {
+            client
+                .get_checkpoint(request)
+                .await
+                .ok()?
+                .into_inner()
+                .checkpoint
+        }
+    })
+    .await;
+    let cosigned = hellowork_transparency::cosignature::WitnessKey::from_note_key(
+        hellowork_transparency::keys::DEVELOPMENT_WITNESS_KEY,
+    )
+    .unwrap()
+    .cosign(&checkpoint.signed_note, now.timestamp() as u64)
+    .unwrap();
+    hints
+        .seed(
+            "GetCheckpoint",
+            &proto::GetCheckpointRequest { witnessed: false },
+        )
+        .seed(
+            "GetInclusionProof",
+            &proto::GetInclusionProofRequest {
+                sequence: 1,
+                tree_size: checkpoint.tree_size,
+                leaf_hash: Vec::new(),
+            },
+        )
+        .seed(
+            "GetConsistencyProof",
+            &proto::GetConsistencyProofRequest {
+                first_tree_size: 1,
+                second_tree_size: checkpoint.tree_size,
+            },
+        )
+        .seed(
+            "ListLogLeaves",
+            &proto::ListLogLeavesRequest {
+                start_sequence: 1,
+                page_size: 10,
+                tree_size: 0,
+            },
+        )
+        .seed(
+            "AddCosignature",
+            &proto::AddCosignatureRequest {
+                signed_note: cosigned,
+            },
+        )
+        .seed(
+            "ListMyDisclosures",
+            &proto::ListMyDisclosuresRequest {
+                page_size: 10,
+                page_token: String::new(),
+            },
+        );
     hints
 }
 

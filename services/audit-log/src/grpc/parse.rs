@@ -406,9 +406,20 @@ pub fn terms(
     }
     let deferral = match &message.notification_deferral {
         None => None,
-        Some(d) if d.seconds >= 0 && (0..1_000_000_000).contains(&d.nanos) => Some(
-            chrono::Duration::seconds(d.seconds) + chrono::Duration::nanoseconds(d.nanos.into()),
-        ),
+        // `try_seconds`: a generated request may carry any i64 of seconds,
+        // beyond what a duration holds; that is bad input, not a panic.
+        Some(d) if d.seconds >= 0 && (0..1_000_000_000).contains(&d.nanos) => {
+            match chrono::Duration::try_seconds(d.seconds) {
+                Some(seconds) => Some(seconds + chrono::Duration::nanoseconds(d.nanos.into())),
+                None => {
+                    violations.push(FieldViolation::new(
+                        "notification_deferral",
+                        "is longer than any duration this service holds",
+                    ));
+                    None
+                }
+            }
+        }
         Some(_) => {
             violations.push(FieldViolation::new(
                 "notification_deferral",
