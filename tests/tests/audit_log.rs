@@ -183,11 +183,14 @@ impl AuditLog {
     }
 
     async fn statistics(&self) -> proto::GetUsageStatisticsResponse {
-        let now = Utc::now();
+        // Whole slots of the configured hour around now (Art. 7(2): ranges
+        // on the slot grid only).
+        let hour = Utc::now().timestamp().div_euclid(3600) * 3600;
+        let at = |seconds: i64| chrono::DateTime::from_timestamp(seconds, 0).expect("an hour");
         let request = proto::GetUsageStatisticsRequest {
             time_range: Some(proto::TimeRange {
-                start_time: Some(common::timestamp(now - chrono::Duration::hours(2))),
-                end_time: Some(common::timestamp(now + chrono::Duration::hours(2))),
+                start_time: Some(common::timestamp(at(hour - 2 * 3600))),
+                end_time: Some(common::timestamp(at(hour + 3 * 3600))),
             }),
             slot_length: None,
         };

@@ -1163,10 +1163,15 @@ fn assert_no_raw_identifier(person: &Person, what: &str, printed: &str) {
 /// are fewer than k, so every cell is suppressed and counts nothing, and no
 /// raw identifier appears.
 async fn statistics_suppressed(audit: &AuditLog, people: &[Person], since: DateTime<Utc>) {
+    // Whole slots of the configured hour (Art. 7(2): ranges on the slot
+    // grid only), from the hour before `since` to the one after now.
+    let hour = |at: DateTime<Utc>| {
+        DateTime::from_timestamp(at.timestamp().div_euclid(3600) * 3600, 0).expect("an hour")
+    };
     let request = audit::GetUsageStatisticsRequest {
         time_range: Some(audit::TimeRange {
-            start_time: Some(timestamp(since - chrono::Duration::hours(1))),
-            end_time: Some(timestamp(Utc::now() + chrono::Duration::hours(1))),
+            start_time: Some(timestamp(hour(since) - chrono::Duration::hours(1))),
+            end_time: Some(timestamp(hour(Utc::now()) + chrono::Duration::hours(2))),
         }),
         slot_length: None,
     };

@@ -9,6 +9,7 @@
 //!
 //! - [`domain`]: the pure rules.
 //! - [`store`]: the hash-chained log in Postgres.
+//! - [`statistics`]: Art. 7(2) usage statistics counted in Postgres.
 //! - [`keys`]: the per person and period data keys.
 //! - [`ingest`], [`projections`]: Art. 7(1) ingest.
 //! - [`retention`], [`erasure`]: Art. 7(2), 8 crypto-shredding.
@@ -28,6 +29,7 @@ pub mod metrics;
 pub mod projections;
 pub mod retention;
 pub mod settings;
+pub mod statistics;
 pub mod store;
 pub mod transparency;
 pub mod upgrade;

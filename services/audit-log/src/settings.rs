@@ -13,6 +13,7 @@ use hellowork_sealing::{
 use crate::{
     domain::{
         anonymize::PseudonymSecret,
+        grid::{SlotLength, SlotLengths},
         kanon::MIN_K,
         legal::{self, Ceilings},
     },
@@ -31,7 +32,8 @@ pub const KEYS_VAR: &str = "HELLOWORK_AUDITLOG_KEYS";
 pub const SEALING_KEYS_VAR: &str = "HELLOWORK_AUDITLOG_SEALING_KEYS";
 /// Art. 7(2): secret the per-period device pseudonym keys derive from.
 pub const PSEUDONYM_SECRET_VAR: &str = "HELLOWORK_AUDITLOG_PSEUDONYM_SECRET";
-/// Art. 7(2): the time slot the views coarsen to (default 1h).
+/// Art. 7(2): the time slot the views coarsen to (default 1h), a divisor
+/// of a day; the statistics' finest slot length.
 pub const SLOT_VAR: &str = "HELLOWORK_AUDITLOG_SLOT";
 /// Art. 7(2): k of the usage statistics (default 10, never below 5).
 pub const K_VAR: &str = "HELLOWORK_AUDITLOG_K";
@@ -85,6 +87,9 @@ pub struct AuditLogSettings {
     pub sealing: OpeningKeys,
     pub pseudonyms: PseudonymSecret,
     pub slot: chrono::Duration,
+    /// Art. 7(2): the slot lengths the statistics are offered in, `slot`
+    /// the finest.
+    pub lengths: SlotLengths,
     pub k: u32,
     pub retention: chrono::Duration,
     /// The transparency log's key, origin, witnesses and schedule.
@@ -129,14 +134,18 @@ impl AuditLogSettings {
         let sealing = sealing_keys(get(SEALING_KEYS_VAR), production)
             .map_err(|problem| error(SEALING_KEYS_VAR, &problem))?;
         let slot_text = get(SLOT_VAR).unwrap_or(DEFAULT_SLOT);
-        let slot = humantime::parse_duration(slot_text)
+        let finest = humantime::parse_duration(slot_text)
             .ok()
-            .and_then(|d| chrono::Duration::from_std(d).ok())
-            .filter(|d| d.num_seconds() >= 60 && d.num_seconds() <= 86_400)
+            .filter(|d| d.subsec_nanos() == 0)
+            .and_then(|d| i64::try_from(d.as_secs()).ok())
+            .and_then(SlotLength::configured)
             .ok_or_else(|| {
                 error(
                     SLOT_VAR,
-                    &format!("{slot_text:?} is not a duration between 1min and 1day like 1h"),
+                    &format!(
+                        "{slot_text:?} is not a duration between 1min and 1day that divides a \
+                         day, like 30min or 1h"
+                    ),
                 )
             })?;
         let k = match get(K_VAR) {
@@ -174,7 +183,8 @@ impl AuditLogSettings {
             ring,
             sealing,
             pseudonyms: PseudonymSecret::new(secret.as_bytes().to_vec()),
-            slot,
+            slot: finest.duration(),
+            lengths: SlotLengths::new(finest),
             k,
             retention,
         })
@@ -323,6 +333,7 @@ mod tests {
         let settings = AuditLogSettings::from_vars(Environment::Development, vars(&[])).unwrap();
         assert_eq!(settings.k, 10);
         assert_eq!(settings.slot, chrono::Duration::hours(1));
+        assert_eq!(settings.lengths.to_string(), "1h, 1d or 7d");
         assert_eq!(settings.keks().current_id(), "dev");
         assert_eq!(settings.retention, chrono::Duration::days(365));
         assert_eq!(settings.sealing.public_keys().current().key_id, "dev");
@@ -422,6 +433,9 @@ mod tests {
             (K_VAR, "ten"),
             (SLOT_VAR, "soon"),
             (SLOT_VAR, "1s"),
+            (SLOT_VAR, "7min"),
+            (SLOT_VAR, "2days"),
+            (SLOT_VAR, "90s 500ms"),
         ] {
             let error =
                 AuditLogSettings::from_vars(Environment::Development, vars(&[(name, value)]))
@@ -435,6 +449,7 @@ mod tests {
         .unwrap();
         assert_eq!(settings.k, 5);
         assert_eq!(settings.slot, chrono::Duration::minutes(30));
+        assert_eq!(settings.lengths.to_string(), "30min, 1h, 1d or 7d");
     }
 
     #[test]

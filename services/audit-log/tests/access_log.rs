@@ -14,7 +14,7 @@ use hellowork_proto::{
     sealing::v1::{self as sealing, HpkeSealed},
 };
 use prost::Message;
-use support::{World, eventually, range, record};
+use support::{World, eventually, range, record, slot_range};
 use tonic_types::StatusExt;
 
 async fn list(world: &mut World) -> Vec<proto::AccessLogEntry> {
@@ -460,10 +460,8 @@ async fn statistics_publish_no_cell_below_k_and_no_derivable_suppressed_cell() {
         .client
         .get_usage_statistics(world.req(
             proto::GetUsageStatisticsRequest {
-                time_range: Some(range(
-                    now - Duration::minutes(1),
-                    now + Duration::minutes(1),
-                )),
+                // Whole slots of the configured hour around the records.
+                time_range: Some(slot_range(now, now, 3600)),
                 slot_length: None,
             },
             "op",

@@ -17,7 +17,7 @@ use chrono::{Duration, Utc};
 use hellowork_platform::Role;
 use hellowork_proto::auditlog::v1 as proto;
 use hellowork_testing::bad_input::{self, Hints, Target};
-use support::{World, range, record, ts};
+use support::{World, range, record, slot_range, ts};
 
 const OFFICER: &str = "officer-1";
 const APPROVER: &str = "approver-1";
@@ -151,7 +151,11 @@ async fn prepare(world: &mut World) -> Hints {
         .seed(
             "GetUsageStatistics",
             &proto::GetUsageStatisticsRequest {
-                time_range: Some(range(now - Duration::hours(2), now + Duration::hours(2))),
+                time_range: Some(slot_range(
+                    now - Duration::hours(2),
+                    now + Duration::hours(2),
+                    3600,
+                )),
                 slot_length: Some(prost_types::Duration {
                     seconds: 3600,
                     nanos: 0,

@@ -19,7 +19,9 @@ use hellowork_proto::{
     registration::v1 as registration,
 };
 use prost::Message;
-use support::{World, eventually, found_in_schema, range, rebuilt, record, snapshot, ts};
+use support::{
+    World, eventually, found_in_schema, range, rebuilt, record, slot_range, snapshot, ts,
+};
 
 /// Records `records` through the API.
 async fn record_all(world: &mut World, records: Vec<proto::UsageRecord>) {
@@ -98,7 +100,7 @@ async fn disclose(world: &mut World, id: &str) -> Vec<proto::DisclosedDeviceReco
 /// The (offering 1, PC) cell of the slot containing `at`: persons, records.
 async fn cell(world: &mut World, at: chrono::DateTime<Utc>) -> (Option<u64>, Option<u64>) {
     let request = proto::GetUsageStatisticsRequest {
-        time_range: Some(range(at - Duration::minutes(1), at + Duration::minutes(1))),
+        time_range: Some(slot_range(at, at, 3600)),
         slot_length: Some(prost_types::Duration {
             seconds: 3600,
             nanos: 0,

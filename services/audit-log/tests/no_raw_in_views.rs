@@ -11,7 +11,7 @@ use proptest::{
     strategy::ValueTree,
     test_runner::{Config as ProptestConfig, TestRunner},
 };
-use support::{World, range, record};
+use support::{World, range, record, slot_range};
 
 prop_compose! {
     fn identifiers()(
@@ -96,7 +96,11 @@ async fn no_view_contains_a_raw_identifier() {
             }
             let request = world.req(
                 proto::GetUsageStatisticsRequest {
-                    time_range,
+                    time_range: Some(slot_range(
+                        now - Duration::hours(2),
+                        now + Duration::hours(2),
+                        3600,
+                    )),
                     slot_length: None,
                 },
                 "viewer",

@@ -115,6 +115,8 @@ pub async fn run(terms_path: &Path) -> Result<Report, String> {
     .await?;
 
     progress("what the operator and the auditor see");
+    let access_log = views::access_log(&clients, since).await?;
+    let statistics = views::statistics(&clients, since, access_log.slot_seconds).await?;
     Ok(Report {
         run,
         terms: terms.report,
@@ -122,8 +124,8 @@ pub async fn run(terms_path: &Path) -> Result<Report, String> {
         refused_join,
         revision,
         legal,
-        access_log: views::access_log(&clients, since).await?,
-        statistics: views::statistics(&clients, since).await?,
+        access_log,
+        statistics,
         verification: views::verify(&clients).await?,
     })
 }

@@ -121,16 +121,26 @@ pub async fn access_log(
     })
 }
 
-/// The usage statistics over the run, as the operator may see them.
+/// The usage statistics over the run, as the operator may see them: the
+/// whole slots of `slot_seconds` (the configured slot, as the access log
+/// reports it) from the one holding `since` to the one holding now, since
+/// ranges must lie on the slot grid (Art. 7(2)).
 pub async fn statistics(
     clients: &Clients,
     since: DateTime<Utc>,
+    slot_seconds: i64,
 ) -> Result<report::Statistics, String> {
+    let slot = slot_seconds.max(1);
+    let slot_start = |at: DateTime<Utc>| {
+        DateTime::from_timestamp(at.timestamp().div_euclid(slot) * slot, 0).unwrap_or(at)
+    };
     let request = clients.request(
         audit::GetUsageStatisticsRequest {
             time_range: Some(audit::TimeRange {
-                start_time: Some(timestamp(since)),
-                end_time: Some(timestamp(Utc::now() + chrono::Duration::seconds(1))),
+                start_time: Some(timestamp(slot_start(since))),
+                end_time: Some(timestamp(
+                    slot_start(Utc::now()) + chrono::Duration::seconds(slot),
+                )),
             }),
             slot_length: None,
         },

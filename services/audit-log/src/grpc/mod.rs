@@ -6,6 +6,7 @@
 //! (Art. 7).
 
 pub mod parse;
+mod statistics;
 mod subjects;
 mod transparency;
 mod view;
@@ -555,38 +556,9 @@ impl AuditLogService for AuditLogApi {
                 Role::Auditor,
             ],
         )?;
-        let message = request.get_ref();
-        let mut violations = Vec::new();
-        let range = parse::range(&mut violations, "time_range", message.time_range.as_ref());
-        let slot = match &message.slot_length {
-            None => self.settings.slot.num_seconds(),
-            Some(d) if d.seconds >= 60 && d.seconds <= 86_400 * 31 && d.nanos == 0 => d.seconds,
-            Some(_) => {
-                violations.push(FieldViolation::new(
-                    "slot_length",
-                    "must be whole seconds between 1min and 31days",
-                ));
-                0
-            }
-        };
-        if let Some((start, end)) = range
-            && (end - start).num_seconds() / slot.max(1) > 2000
-        {
-            violations.push(FieldViolation::new(
-                "time_range",
-                "covers more than 2000 slots",
-            ));
-        }
-        invalid(violations)?;
-        let (start, end) = range.expect("checked");
-        let cells = view::statistics(&self.pool, start, end, slot, self.settings.k)
+        statistics::get(&self.pool, &self.settings, request.get_ref())
             .await
-            .map_err(database)?;
-        Ok(Response::new(proto::GetUsageStatisticsResponse {
-            k: self.settings.k,
-            slot_length: Some(view::duration(slot)),
-            cells,
-        }))
+            .map(Response::new)
     }
 
     async fn file_legal_request(

@@ -1,22 +1,21 @@
 //! Stored rows as the contract's messages: the anonymized views (Art. 7(2))
-//! and, only for an authorized disclosure, the opened identifiers.
+//! and, only for an authorized disclosure, the opened identifiers. The
+//! statistics are encoded by [`super::statistics`].
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use hellowork_proto::{
-    auditlog::v1::{self as proto, CellSuppression, EntryKind},
+    auditlog::v1::{self as proto, EntryKind},
     sealing::v1 as sealing,
 };
 use hellowork_sealing::personal::{DataKey, PersonalSealed};
 use prost::Message;
-use sqlx::PgPool;
 
 use crate::{
     domain::{
         chain::ChainFailure,
-        kanon::{self, Cell, Suppression},
-        subject::{KeyPeriod, device_field, job_seeker_field},
+        subject::{device_field, job_seeker_field},
         time::{slot_of, timestamp},
     },
     keys::{KeyError, SubjectKeys},
@@ -27,7 +26,7 @@ pub fn duration(seconds: i64) -> prost_types::Duration {
     prost_types::Duration { seconds, nanos: 0 }
 }
 
-fn range(start: DateTime<Utc>, end: DateTime<Utc>) -> proto::TimeRange {
+pub fn range(start: DateTime<Utc>, end: DateTime<Utc>) -> proto::TimeRange {
     proto::TimeRange {
         start_time: Some(timestamp(start)),
         end_time: Some(timestamp(end)),
@@ -145,91 +144,6 @@ fn open(
         ),
     };
     Some((job_seeker_id, device))
-}
-
-const OFFERINGS: [i32; 5] = [1, 2, 3, 4, 5];
-const CLASSES: [i32; 4] = [1, 2, 3, 4];
-
-/// Art. 7(2): the k-anonymous grid over `[start, end)`. Persons are counted
-/// by their lookup tags, which are distinct per person within a key period
-/// (a month) but not across periods: a cell within one period (every slot
-/// of a day or less) counts exactly its distinct persons; a cell spanning
-/// periods (a requested slot of weeks) counts the most distinct persons of
-/// any one period in it, a lower bound, so it is suppressed rather than
-/// published when in doubt.
-pub async fn statistics(
-    pool: &PgPool,
-    start: DateTime<Utc>,
-    end: DateTime<Utc>,
-    slot: i64,
-    k: u32,
-) -> Result<Vec<proto::UsageStatisticsCell>, sqlx::Error> {
-    let rows: Vec<(DateTime<Utc>, Vec<u8>, i32, i32)> = sqlx::query_as(
-        "SELECT occurred_at, subject_tag, offering, device_class FROM access_log \
-         WHERE kind = $1 AND occurred_at >= $2 AND occurred_at < $3",
-    )
-    .bind(EntryKind::Usage as i32)
-    .bind(start)
-    .bind(end)
-    .fetch_all(pool)
-    .await?;
-    let first = slot_of(start, slot).0;
-    type Persons = BTreeMap<KeyPeriod, BTreeSet<Vec<u8>>>;
-    let mut counts: BTreeMap<(i64, i32, i32), (Persons, u64)> = BTreeMap::new();
-    for (at, tag, offering, class) in rows {
-        let table = (slot_of(at, slot).0 - first).num_seconds() / slot;
-        let cell = counts.entry((table, offering, class)).or_default();
-        if !tag.is_empty() {
-            cell.0.entry(KeyPeriod::of(at)).or_default().insert(tag);
-        }
-        cell.1 += 1;
-    }
-    let mut cells = Vec::new();
-    let mut table = 0i64;
-    let mut slot_start = first;
-    while slot_start < end {
-        for offering in OFFERINGS {
-            for class in CLASSES {
-                let (persons, records) = counts
-                    .get(&(table, offering, class))
-                    .map(|(p, r)| (p.values().map(BTreeSet::len).max().unwrap_or(0) as u64, *r))
-                    .unwrap_or((0, 0));
-                cells.push(Cell {
-                    table: table as u64,
-                    row: offering as u32,
-                    column: class as u32,
-                    persons,
-                    records,
-                    suppression: Suppression::None,
-                });
-            }
-        }
-        table += 1;
-        slot_start += chrono::Duration::seconds(slot);
-    }
-    kanon::suppress(&mut cells, k);
-    Ok(cells
-        .into_iter()
-        .map(|cell| {
-            let slot_start = first + chrono::Duration::seconds(cell.table as i64 * slot);
-            let published = cell.suppression == Suppression::None;
-            proto::UsageStatisticsCell {
-                time_slot: Some(range(
-                    slot_start,
-                    slot_start + chrono::Duration::seconds(slot),
-                )),
-                offering: cell.row as i32,
-                device_class: cell.column as i32,
-                person_count: published.then_some(cell.persons),
-                record_count: published.then_some(cell.records),
-                suppression: match cell.suppression {
-                    Suppression::None => CellSuppression::None,
-                    Suppression::BelowK => CellSuppression::BelowK,
-                    Suppression::Complementary => CellSuppression::Complementary,
-                } as i32,
-            }
-        })
-        .collect())
 }
 
 pub fn verification(v: Verification) -> proto::VerifyLogResponse {

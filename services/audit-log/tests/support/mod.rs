@@ -273,6 +273,17 @@ pub fn range(start: DateTime<Utc>, end: DateTime<Utc>) -> proto::TimeRange {
     }
 }
 
+/// Art. 7(2): `[start, end]` widened to whole slots of `slot_seconds` on
+/// the statistics' grid (from the epoch, UTC; days and shorter), as
+/// `GetUsageStatistics` requires: from the slot containing `start` to the
+/// end of the slot containing `end`.
+pub fn slot_range(start: DateTime<Utc>, end: DateTime<Utc>, slot_seconds: i64) -> proto::TimeRange {
+    let floor = |at: DateTime<Utc>| at.timestamp().div_euclid(slot_seconds) * slot_seconds;
+    let first = DateTime::from_timestamp(floor(start), 0).unwrap();
+    let last = DateTime::from_timestamp(floor(end) + slot_seconds, 0).unwrap();
+    range(first, last)
+}
+
 /// A valid usage record of `person` on `device_id` at `at`.
 pub fn record(person: &str, device_id: &str, ip: &str, at: DateTime<Utc>) -> proto::UsageRecord {
     proto::UsageRecord {
