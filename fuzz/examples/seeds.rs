@@ -22,6 +22,33 @@ fn main() {
     envelopes(&root.join("envelope_decode"));
     tokens(&root.join("token_parse"));
     sealed(&root.join("sealed_open"));
+    checkpoints(&root.join("checkpoint_verify"));
+}
+
+/// Checkpoints of the development log: signed, cosigned by the development
+/// witness, cosigned by a stranger, and of another origin.
+fn checkpoints(dir: &Path) {
+    use hellowork_transparency::{
+        DEFAULT_ORIGIN, checkpoint::LogKey, cosignature::WitnessKey, keys, leaf_hash,
+    };
+    let log = LogKey::from_note_key(keys::DEVELOPMENT_LOG_KEY).expect("the development log key");
+    let witness =
+        WitnessKey::from_note_key(keys::DEVELOPMENT_WITNESS_KEY).expect("the development witness");
+    let (stranger, _) = keys::generate("stranger-witness", true);
+    let stranger = WitnessKey::from_note_key(&stranger).expect("a generated witness key");
+    let signed = log
+        .sign(DEFAULT_ORIGIN, 42, leaf_hash(b"root"))
+        .expect("signed")
+        .note;
+    let time = 1_764_633_600;
+    write(dir, "signed.note", &signed);
+    write(dir, "cosigned.note", &witness.cosign(&signed, time).expect("cosigned"));
+    write(dir, "stranger.note", &stranger.cosign(&signed, time).expect("cosigned"));
+    let other = log
+        .sign("elsewhere/log", 1, leaf_hash(b"root"))
+        .expect("signed")
+        .note;
+    write(dir, "other-origin.note", &other);
 }
 
 /// Device identifiers sealed for `booking-fuzz` to the key ring the
