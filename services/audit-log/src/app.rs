@@ -60,7 +60,10 @@ pub async fn build_with(
         .await
         .map_err(StartupError::Database)?;
     if grown > 0 {
-        tracing::info!(entries = grown, "the access log's Merkle tree now covers the entries appended before it");
+        tracing::info!(
+            entries = grown,
+            "the access log's Merkle tree now covers the entries appended before it"
+        );
     }
     let mut background = Vec::new();
     for (service, name) in [

@@ -775,7 +775,9 @@ impl AuditLogService for AuditLogApi {
             legal_request_id: id,
             records,
             next_page_token,
-            inclusion: self.disclosure_inclusion(&disclosure_id.to_string()).await?,
+            inclusion: self
+                .disclosure_inclusion(&disclosure_id.to_string())
+                .await?,
             disclosure_id: disclosure_id.to_string(),
         }))
     }
