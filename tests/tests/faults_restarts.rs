@@ -356,6 +356,11 @@ impl Load<'_> {
             justification: "warrant".into(),
             requested_expires_at: Some(timestamp(now + chrono::Duration::days(2))),
         };
+        // Art. 7(2): a legal officer files under their personnel id.
+        stack
+            .audit
+            .env
+            .assign_personnel_id("officer-a", "HW-STAFF-0101");
         retry(retries, "FileLegalRequest", never, || {
             let mut client = stack.audit_log();
             let request = stack

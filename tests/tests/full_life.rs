@@ -59,6 +59,10 @@ const AUDITOR: &str = "auditor-1";
 const LEGAL_OFFICER: &str = "legal-officer-1";
 const OTHER_OFFICER: &str = "legal-officer-2";
 const APPROVER: &str = "approver-1";
+/// The personnel ids of the legal officer and the approver (Art. 7(2):
+/// two people, told apart by them whatever subjects their tokens name).
+const LEGAL_OFFICER_PERSONNEL_ID: &str = "HW-STAFF-0101";
+const APPROVER_PERSONNEL_ID: &str = "HW-STAFF-0202";
 
 /// Asia/Tokyo (UTC+9, no daylight saving time), where the dates of the
 /// terms and of the schedule are.
@@ -1257,8 +1261,9 @@ async fn filed(audit: &AuditLog, subject: &Person, since: DateTime<Utc>) -> audi
 }
 
 /// Art. 7(2): the filer may not approve their own request even holding the
-/// approver role (two-person rule), and the request stays filed; another
-/// approver's approval authorizes it.
+/// approver role, nor under a second subject (two-person rule, by personnel
+/// id), and the request stays filed; another person's approval authorizes
+/// it.
 async fn approved_by_another(audit: &AuditLog, id: &str) {
     let approve = || audit::ApproveLegalRequestRequest {
         legal_request_id: id.to_owned(),
@@ -1273,6 +1278,30 @@ async fn approved_by_another(audit: &AuditLog, id: &str) {
         .await;
     refused(
         "approval by the filer",
+        result,
+        Code::PermissionDenied,
+        "7(2)",
+    );
+    let mut second_subject = tonic::Request::new(approve());
+    second_subject.metadata_mut().insert(
+        "authorization",
+        audit
+            .env
+            .token_as(
+                "legal-officer-1-as-approver",
+                &[Role::Approver],
+                Some(LEGAL_OFFICER_PERSONNEL_ID),
+            )
+            .parse()
+            .expect("a token is valid metadata"),
+    );
+    let result = audit
+        .client
+        .clone()
+        .approve_legal_request(second_subject)
+        .await;
+    refused(
+        "approval by the filer under another subject",
         result,
         Code::PermissionDenied,
         "7(2)",
@@ -1296,6 +1325,8 @@ async fn approved_by_another(audit: &AuditLog, id: &str) {
         approved.state() == audit::LegalRequestState::Approved
             && approved.authorized_legal_request
             && approved.decided_by == APPROVER
+            && approved.approvals.len() == 1
+            && approved.approvals[0].personnel_id == APPROVER_PERSONNEL_ID
             && approved.expires_at == approved.requested_expires_at,
         "expected approval by {APPROVER} until the requested expiry: {approved:?}"
     );
@@ -1338,8 +1369,9 @@ async fn disclose(
 /// named officer is refused; after it the named officer receives the raw
 /// records of the person in scope — every usage record of theirs, nobody
 /// else's; another officer and an approver are refused. The filing, the
-/// approval, the disclosure (with its count) and the three refused
-/// attempts are on the log.
+/// approval, the disclosure (with its count) and the legal officers' two
+/// refused attempts are on the log; the approver, not a legal officer, is
+/// turned away before anything is written.
 async fn legal_request_disclosed_in_scope_only(
     audit: &AuditLog,
     people: &[Person],
@@ -1347,6 +1379,12 @@ async fn legal_request_disclosed_in_scope_only(
     records_of_subject: usize,
     since: DateTime<Utc>,
 ) {
+    audit
+        .env
+        .assign_personnel_id(LEGAL_OFFICER, LEGAL_OFFICER_PERSONNEL_ID);
+    audit
+        .env
+        .assign_personnel_id(APPROVER, APPROVER_PERSONNEL_ID);
     let filed = filed(audit, &people[subject], since).await;
     let id = filed.legal_request_id.as_str();
     let early = disclose(audit, id, LEGAL_OFFICER, Role::LegalOfficer).await;
@@ -1380,18 +1418,21 @@ async fn legal_request_disclosed_in_scope_only(
         assert_no_raw_identifier(other, "DiscloseDeviceRecords", &printed);
     }
 
-    for (who, role) in [
-        (OTHER_OFFICER, Role::LegalOfficer),
-        (APPROVER, Role::Approver),
-    ] {
-        let result = disclose(audit, id, who, role).await;
-        refused(
-            &format!("disclosure to {who}"),
-            result,
-            Code::PermissionDenied,
-            "7(2)",
-        );
-    }
+    let result = disclose(audit, id, OTHER_OFFICER, Role::LegalOfficer).await;
+    refused(
+        &format!("disclosure to {OTHER_OFFICER}"),
+        result,
+        Code::PermissionDenied,
+        "7(2)",
+    );
+    let status = disclose(audit, id, APPROVER, Role::Approver)
+        .await
+        .expect_err("no disclosure to an approver");
+    assert_eq!(
+        status.code(),
+        Code::PermissionDenied,
+        "expected the approver turned away: {status:?}"
+    );
     let after = legal_request(audit, id).await;
     assert_eq!(
         after.disclosed_record_count, records_of_subject as u64,
@@ -1400,15 +1441,17 @@ async fn legal_request_disclosed_in_scope_only(
     legal_request_logged(audit, id, records_of_subject).await;
 }
 
-/// The legal request on the access log: filed, approved, one disclosure of
-/// `records` records, three refused attempts; the refused self-approval is
-/// not a decision and leaves no entry, nor is anything denied.
+/// The legal request on the access log: filed, approved (with the
+/// approver's personnel id), one disclosure of `records` records, the legal
+/// officers' two refused attempts; the refused self-approvals are not
+/// decisions and leave no entry, nor is anything denied, nor the approver's
+/// attempt.
 async fn legal_request_logged(audit: &AuditLog, id: &str, records: usize) {
     let listing = audit
         .until("the legal request's entries", |l| {
             l.legal(id)
                 .get(&(EntryKind::DeviceDisclosureRefused as i32))
-                .is_some_and(|refusals| refusals.len() >= 3)
+                .is_some_and(|refusals| refusals.len() >= 2)
         })
         .await;
     let counts: BTreeMap<i32, usize> = listing
@@ -1420,11 +1463,16 @@ async fn legal_request_logged(audit: &AuditLog, id: &str, records: usize) {
         (EntryKind::LegalRequestFiled as i32, 1),
         (EntryKind::LegalRequestApproved as i32, 1),
         (EntryKind::DeviceRecordsDisclosed as i32, 1),
-        (EntryKind::DeviceDisclosureRefused as i32, 3),
+        (EntryKind::DeviceDisclosureRefused as i32, 2),
     ]);
     assert_eq!(
         counts, expected,
         "expected the request's entries, each once, by kind"
+    );
+    let approval = listing.legal(id)[&(EntryKind::LegalRequestApproved as i32)][0];
+    assert_eq!(
+        approval.reference, APPROVER_PERSONNEL_ID,
+        "expected the approval entry to name the approver's personnel id"
     );
     let disclosure = listing.legal(id)[&(EntryKind::DeviceRecordsDisclosed as i32)][0];
     assert_eq!(
@@ -1849,8 +1897,9 @@ async fn four_job_seekers_live_through_all_four_services_and_every_step_is_check
         // Not the late one.
         ("TermsRevisionAnnounced", 1),
     ];
-    // Four page views; filed, approved, disclosed and three refusals.
-    let page_views_and_legal_entries = people.len() + 6;
+    // Four page views; filed, approved, disclosed and the legal officers'
+    // two refusals (the approver's attempt writes nothing).
+    let page_views_and_legal_entries = people.len() + 5;
     let listing =
         everything_logged_once(&stack, &audit, &expected, page_views_and_legal_entries).await;
     chain_intact(&audit, &listing).await;

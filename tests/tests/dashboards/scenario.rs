@@ -445,6 +445,10 @@ async fn answered_with_errors(stack: &Stack) {
 /// ids.
 async fn article_7(audit: &AuditLog, seeker: &str) -> Vec<String> {
     let env = &audit.env;
+    // Art. 7(2): the filer and the approver are two people, told apart by
+    // the personnel ids their tokens carry.
+    env.assign_personnel_id(OFFICER, "HW-STAFF-0101");
+    env.assign_personnel_id("approver-b", "HW-STAFF-0202");
     let mut client = audit.client.clone();
     client
         .record_usage(env.request(

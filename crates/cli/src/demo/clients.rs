@@ -51,7 +51,22 @@ impl Clients {
         subject: &str,
         role: Role,
     ) -> Result<tonic::Request<T>, String> {
-        let token = self.minter.mint(subject, vec![role], TOKEN_TTL)?;
+        self.staff_request(message, subject, role, None)
+    }
+
+    /// `message` sent by `subject` acting as `role`, with the personnel id
+    /// of the member of staff behind the subject (Art. 7(2): legal
+    /// requests tell people apart by it).
+    pub fn staff_request<T>(
+        &self,
+        message: T,
+        subject: &str,
+        role: Role,
+        personnel_id: Option<&str>,
+    ) -> Result<tonic::Request<T>, String> {
+        let token = self
+            .minter
+            .mint_as(subject, vec![role], TOKEN_TTL, personnel_id)?;
         let mut request = tonic::Request::new(message);
         request
             .metadata_mut()

@@ -1,5 +1,6 @@
 //! An investigative body's request for raw device records (Art. 7(2)
-//! proviso): filed by a legal officer, approved by a second person, used by
+//! proviso): filed by a legal officer, approved by a second person (told
+//! apart by personnel id) on terms within the office's ceilings, used by
 //! the filer alone; every step, and a refused attempt, is on the log.
 
 use chrono::{DateTime, Utc};
@@ -11,6 +12,11 @@ use super::{clients::Clients, explain, report, timestamp};
 const LEGAL_OFFICER: &str = "legal-officer-1";
 const OTHER_OFFICER: &str = "legal-officer-2";
 const APPROVER: &str = "approver-1";
+/// The personnel ids of the filing officer and the approver: two people.
+const LEGAL_OFFICER_PERSONNEL_ID: &str = "HW-STAFF-0101";
+const APPROVER_PERSONNEL_ID: &str = "HW-STAFF-0202";
+/// Most records the approver authorizes to disclose.
+const DISCLOSURE_LIMIT: u64 = 100;
 
 /// A prefectural police inquiry about one person's access during the run:
 /// filed, approved by a second person, used by the filer; another
@@ -44,7 +50,12 @@ pub async fn legal_request(
     };
     let mut log = clients.audit_log.clone();
     let filed = log
-        .file_legal_request(clients.request(file, LEGAL_OFFICER, Role::LegalOfficer)?)
+        .file_legal_request(clients.staff_request(
+            file,
+            LEGAL_OFFICER,
+            Role::LegalOfficer,
+            Some(LEGAL_OFFICER_PERSONNEL_ID),
+        )?)
         .await
         .map_err(|s| format!("filing the legal request: {}", explain(s)))?
         .into_inner()
@@ -56,13 +67,19 @@ pub async fn legal_request(
         legal_request_id: id.clone(),
         expires_at: Some(timestamp(expires_at)),
         note: "法令に基づく照会であること、対象と期間が必要最小限であることを確認".into(),
+        disclosure_limit: DISCLOSURE_LIMIT,
         ..Default::default()
     };
-    log.approve_legal_request(clients.request(approve, APPROVER, Role::Approver)?)
-        .await
-        .map_err(|s| format!("approving the legal request: {}", explain(s)))?;
-    let disclose = |officer: &str| {
-        clients.request(
+    log.approve_legal_request(clients.staff_request(
+        approve,
+        APPROVER,
+        Role::Approver,
+        Some(APPROVER_PERSONNEL_ID),
+    )?)
+    .await
+    .map_err(|s| format!("approving the legal request: {}", explain(s)))?;
+    let disclose = |officer: &str, personnel_id: Option<&str>| {
+        clients.staff_request(
             audit::DiscloseDeviceRecordsRequest {
                 legal_request_id: id.clone(),
                 page_size: 100,
@@ -70,18 +87,22 @@ pub async fn legal_request(
             },
             officer,
             Role::LegalOfficer,
+            personnel_id,
         )
     };
     // The raw identifiers go to the named officer only; the demo, speaking
     // for the operator, keeps just their number.
     let disclosed = log
-        .disclose_device_records(disclose(LEGAL_OFFICER)?)
+        .disclose_device_records(disclose(LEGAL_OFFICER, Some(LEGAL_OFFICER_PERSONNEL_ID))?)
         .await
         .map_err(|s| format!("disclosing under the legal request: {}", explain(s)))?
         .into_inner()
         .records
         .len();
-    let refused = match log.disclose_device_records(disclose(OTHER_OFFICER)?).await {
+    let refused = match log
+        .disclose_device_records(disclose(OTHER_OFFICER, Some("HW-STAFF-0303"))?)
+        .await
+    {
         Ok(_) => return Err("another officer was given the records".into()),
         Err(status) => explain(status),
     };
