@@ -312,6 +312,7 @@ fn sealing_keys(text: Option<&str>, production: bool) -> Result<OpeningKeys, Str
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::transparency::settings::SIGNING_KEY_VAR;
     use base64::Engine;
 
     /// A key that is not weak (its bytes differ).
@@ -366,12 +367,14 @@ mod tests {
             assert!(!error.to_string().contains(dev_seed) && !error.to_string().contains(&good));
         }
         let ring = format!("s2={good}");
+        let (log_key, _) = hellowork_transparency::keys::generate("office-log", false);
         let settings = AuditLogSettings::from_vars(
             Environment::Production,
             vars(&[
                 (KEYS_VAR, &aes),
                 (PSEUDONYM_SECRET_VAR, &secret),
                 (SEALING_KEYS_VAR, &ring),
+                (SIGNING_KEY_VAR, &log_key),
             ]),
         )
         .unwrap();
@@ -414,12 +417,14 @@ mod tests {
             "s1={}",
             base64::engine::general_purpose::STANDARD.encode([9u8, 1].repeat(16))
         );
+        let (log_key, _) = hellowork_transparency::keys::generate("office-log", false);
         let settings = AuditLogSettings::from_vars(
             Environment::Production,
             vars(&[
                 (KEYS_VAR, &keys),
                 (PSEUDONYM_SECRET_VAR, &secret),
                 (SEALING_KEYS_VAR, &sealing),
+                (SIGNING_KEY_VAR, &log_key),
             ]),
         )
         .unwrap();
