@@ -1,9 +1,10 @@
 //! `docker compose` cannot run on the development machines (no Docker
 //! engine), so `docker-compose.yml` and `deploy/Dockerfile` are checked here:
-//! every variable given to a service is one its binary reads, no host port is
-//! published twice, every mounted or copied file exists, and every reference
-//! resolves (services, volumes, Dockerfile stages and arguments, Prometheus
-//! targets, Grafana's data source and dashboards, the OpenTelemetry collector).
+//! every variable given to a service (or to the access log's witness) is one
+//! its binary reads, no host port is published twice, every mounted or copied
+//! file exists, and every reference resolves (services, volumes, Dockerfile
+//! stages and arguments, Prometheus targets, Grafana's data source and
+//! dashboards, the OpenTelemetry collector).
 //!
 //! Inside the stack (`docker compose --profile test up`, whose `tests` job sets
 //! `HELLOWORK_TEST_COMPOSE_STACK`), one more test calls the stack's services
@@ -20,6 +21,7 @@ use hellowork_audit_log::AuditLogSettings;
 use hellowork_platform::{ConfigError, Environment, PlatformConfig, Service};
 use hellowork_registration::RegistrationSettings;
 use hellowork_scheduling::SchedulingSettings;
+use hellowork_witness::WitnessConfig;
 use serde_yaml_ng::Value;
 
 /// The services built from this workspace: compose service, platform service.
@@ -29,6 +31,24 @@ const SERVICES: [(&str, Service); 4] = [
     ("scheduling", Service::Scheduling),
     ("audit-log", Service::AuditLog),
 ];
+
+/// The access log's witness: built from this workspace like the services,
+/// but no platform service (no database, no NATS; its own
+/// `HELLOWORK_WITNESS_*` variables).
+const WITNESS: &str = "witness";
+
+/// Every compose service built from this workspace, by its `SERVICE` build
+/// argument (the Dockerfile builds package and binary `hellowork-$SERVICE`).
+fn built() -> impl Iterator<Item = &'static str> {
+    SERVICES.iter().map(|(name, _)| *name).chain([WITNESS])
+}
+
+/// What the witness makes of its compose environment.
+fn witness_config(compose: &Value) -> WitnessConfig {
+    WitnessConfig::from_vars(environment(compose, WITNESS)).unwrap_or_else(|error| {
+        panic!("hellowork-witness refuses its compose environment: {error}")
+    })
+}
 
 /// The repository root: the compose file's folder and the build context.
 fn root() -> PathBuf {
@@ -200,6 +220,19 @@ fn reaction(service: Service, vars: &[(String, String)]) -> String {
     format!("{platform}\n{own}")
 }
 
+/// Everything the witness's binary makes of `vars`, as its own
+/// environment says and in production (where more is required).
+fn witness_reaction(vars: &[(String, String)]) -> String {
+    let mut production = vars.to_vec();
+    production.push(("HELLOWORK_ENVIRONMENT".to_owned(), "production".to_owned()));
+    [vars.to_vec(), production]
+        .map(|vars| match WitnessConfig::from_vars(vars) {
+            Ok(config) => format!("{config:?}"),
+            Err(error) => format!("refused: {error}"),
+        })
+        .join("\n")
+}
+
 /// A value no variable has by default and most parsers refuse.
 const PROBE: &str = "compose-check\u{1}probe";
 
@@ -210,7 +243,16 @@ const PROBE: &str = "compose-check\u{1}probe";
 /// the binary's own parsers return. A misspelt name or another service's
 /// variable changes nothing.
 fn unread_variables(service: Service, vars: &[(String, String)]) -> Vec<String> {
-    let base = reaction(service, vars);
+    unread_by(|vars| reaction(service, vars), vars)
+}
+
+/// The variables of `vars` whose removal, emptying or nonsense value does
+/// not change what `reaction` makes of them.
+fn unread_by(
+    reaction: impl Fn(&[(String, String)]) -> String,
+    vars: &[(String, String)],
+) -> Vec<String> {
+    let base = reaction(vars);
     let keys: BTreeSet<&String> = vars.iter().map(|(key, _)| key).collect();
     keys.into_iter()
         .filter(|&key| {
@@ -223,7 +265,7 @@ fn unread_variables(service: Service, vars: &[(String, String)]) -> Vec<String> 
             };
             [without.clone(), with(""), with(PROBE)]
                 .iter()
-                .all(|variant| reaction(service, variant) == base)
+                .all(|variant| reaction(variant) == base)
         })
         .cloned()
         .collect()
@@ -250,6 +292,22 @@ fn every_service_variable_is_one_its_binary_reads() {
             assert!(addr.ip().is_unspecified(), "{name} listens on {addr}");
         }
     }
+    let witness = witness_config(&compose);
+    let unread = unread_by(witness_reaction, &environment(&compose, WITNESS));
+    assert!(
+        unread.is_empty(),
+        "witness: hellowork-witness does not read {unread:?} (misspelt? a service's?)"
+    );
+    for addr in [witness.grpc_addr, witness.metrics_addr] {
+        assert!(addr.ip().is_unspecified(), "witness listens on {addr}");
+    }
+    // It watches the audit-log by its compose host name.
+    let audit =
+        PlatformConfig::from_vars(Service::AuditLog, environment(&compose, "audit-log")).unwrap();
+    assert_eq!(
+        witness.log_url,
+        format!("http://audit-log:{}", audit.grpc_addr.port())
+    );
 }
 
 #[test]
@@ -322,6 +380,35 @@ fn the_variable_check_tells_read_variables_from_unread_ones() {
             !unread.contains(&key.to_owned()),
             read,
             "{name}: {key} should count as {}",
+            if read { "read" } else { "unread" }
+        );
+    }
+    for (key, value, read) in [
+        // The services' variables, which the witness never reads.
+        (
+            "HELLOWORK_DATABASE_URL",
+            "postgres://postgres@postgres:5432/test",
+            false,
+        ),
+        ("HELLOWORK_GRPC_ADDR", "0.0.0.0:50055", false),
+        ("HELLOWORK_AUDITLOG_K", "20", false),
+        ("HELLOWORK_WITNESS_INTERVAL", "10s", true),
+        ("HELLOWORK_WITNESS_AUDIT_INTERVAL", "1h", true),
+        ("HELLOWORK_LOG", "debug", true),
+        // Read only in production, where the development keys are refused.
+        (
+            "HELLOWORK_SYSTEM_TOKEN_FILE",
+            "/run/secrets/witness.token",
+            true,
+        ),
+    ] {
+        let mut vars = environment(&compose, WITNESS);
+        vars.push((key.to_owned(), value.to_owned()));
+        let unread = unread_by(witness_reaction, &vars);
+        assert_eq!(
+            !unread.contains(&key.to_owned()),
+            read,
+            "witness: {key} should count as {}",
             if read { "read" } else { "unread" }
         );
     }
@@ -452,6 +539,17 @@ fn the_services_publish_the_ports_they_listen_on() {
             "{name} listens on {listening:?}"
         );
     }
+    let witness = witness_config(&compose);
+    let listening = [witness.grpc_addr.port(), witness.metrics_addr.port()];
+    let targets: BTreeSet<u16> = published(WITNESS, &compose["services"][WITNESS])
+        .iter()
+        .map(|p| p.target)
+        .collect();
+    assert_eq!(
+        targets,
+        BTreeSet::from(listening),
+        "witness listens on {listening:?}"
+    );
 }
 
 // ---------------------------------------------------------------------------
@@ -789,7 +887,7 @@ fn dependencies_and_profiles_resolve() {
 #[test]
 fn every_built_service_has_its_dockerfile_stage_and_dependencies() {
     let compose = compose();
-    for (name, _) in SERVICES {
+    for name in built() {
         let service = &compose["services"][name];
         assert_eq!(
             service["build"]["dockerfile"].as_str(),
@@ -806,7 +904,18 @@ fn every_built_service_has_its_dockerfile_stage_and_dependencies() {
             Some(name),
             "{name}"
         );
+        package_builds_its_binary(name);
         let dependencies = depends_on(service);
+        if name == WITNESS {
+            // The witness needs neither PostgreSQL nor NATS; its first check
+            // needs the audit-log.
+            assert_eq!(
+                dependencies.get("audit-log").map(String::as_str),
+                Some("service_healthy"),
+                "the witness waits for the audit-log"
+            );
+            continue;
+        }
         for infrastructure in ["postgres", "nats"] {
             assert_eq!(
                 dependencies.get(infrastructure).map(String::as_str),
@@ -863,6 +972,93 @@ fn the_kernel_infrastructure_is_there() {
     }
 }
 
+/// The Dockerfile builds `-p hellowork-$SERVICE --bin hellowork-$SERVICE`:
+/// a workspace member of that package name must have that binary.
+fn package_builds_its_binary(service: &str) {
+    let package = format!("hellowork-{service}");
+    let manifest = root().join("services").join(service).join("Cargo.toml");
+    let text = std::fs::read_to_string(&manifest)
+        .unwrap_or_else(|e| panic!("{service}: no {}: {e}", manifest.display()));
+    let name = |line: &str| {
+        line.strip_prefix("name").map(|rest| {
+            rest.trim_start()
+                .trim_start_matches('=')
+                .trim()
+                .trim_matches('"')
+                .to_owned()
+        })
+    };
+    let mut section = "";
+    let mut package_name = None;
+    let mut binaries = Vec::new();
+    for line in text.lines().map(str::trim) {
+        if line.starts_with('[') {
+            section = line;
+            continue;
+        }
+        match (section, name(line)) {
+            ("[package]", Some(found)) => package_name = Some(found),
+            ("[[bin]]", Some(found)) => binaries.push(found),
+            _ => {}
+        }
+    }
+    assert_eq!(
+        package_name.as_deref(),
+        Some(package.as_str()),
+        "{}",
+        manifest.display()
+    );
+    // Without [[bin]], cargo names the binary of src/main.rs after the package.
+    let builds = if binaries.is_empty() {
+        manifest.with_file_name("src/main.rs").is_file()
+    } else {
+        binaries.contains(&package)
+    };
+    assert!(builds, "{}: no binary {package}", manifest.display());
+}
+
+#[test]
+fn the_witness_keeps_its_state_on_a_volume_of_its_own() {
+    let compose = compose();
+    let witness = witness_config(&compose);
+    let state = witness.state_dir.display().to_string();
+    let own = mounts(WITNESS, &compose["services"][WITNESS]);
+    let volume = own
+        .iter()
+        .find(|m| m.target.trim_end_matches('/') == state.trim_end_matches('/'))
+        .unwrap_or_else(|| panic!("nothing is mounted at the witness's state dir {state}"));
+    assert!(
+        !volume.bind,
+        "the witness's state is a named volume, not {}",
+        volume.source
+    );
+    // Outside the audit-log's database: no other service mounts it.
+    for (name, service) in services(&compose) {
+        if name == WITNESS {
+            continue;
+        }
+        assert!(
+            mounts(name, service)
+                .iter()
+                .all(|m| m.source != volume.source),
+            "{name} mounts the witness's volume {}",
+            volume.source
+        );
+    }
+    // The development key the audit-log trusts, for its system token.
+    let keys = |name: &str| {
+        mounts(name, &compose["services"][name])
+            .into_iter()
+            .find(|m| m.target.ends_with("/.data/dev-keys"))
+            .map(|m| (m.source, m.target))
+    };
+    assert!(
+        keys(WITNESS).is_some(),
+        "the witness has no development key"
+    );
+    assert_eq!(keys(WITNESS), keys("audit-log"));
+}
+
 /// `http://host:port` (or `host:port`) as host and port.
 fn host_and_port(url: &str) -> (String, u16) {
     let authority = url
@@ -887,10 +1083,7 @@ fn the_tests_job_runs_against_the_stack() {
     let tests = &compose["services"]["tests"];
     assert_eq!(tests["build"]["target"].as_str(), Some("tests"));
     let dependencies = depends_on(tests);
-    let needed = SERVICES
-        .iter()
-        .map(|(name, _)| *name)
-        .chain(["postgres", "nats"]);
+    let needed = built().chain(["postgres", "nats"]);
     for name in needed {
         assert_eq!(
             dependencies.get(name).map(String::as_str),
@@ -987,6 +1180,14 @@ fn prometheus_scrapes_every_service_by_its_compose_host_name() {
             "Prometheus does not scrape {target:?}"
         );
     }
+    let target = (
+        WITNESS.to_owned(),
+        witness_config(&compose).metrics_addr.port(),
+    );
+    assert!(
+        targets.contains(&target),
+        "Prometheus does not scrape {target:?}"
+    );
 }
 
 #[test]
@@ -1067,6 +1268,12 @@ fn every_service_sends_its_spans_to_the_collector() {
                 .unwrap_or_else(|| panic!("{name} exports no spans")),
         );
     }
+    endpoints.insert(
+        witness_config(&compose)
+            .telemetry
+            .otlp_endpoint
+            .expect("the witness exports no spans"),
+    );
     assert_eq!(endpoints.len(), 1, "one collector: {endpoints:?}");
     let (host, port) = host_and_port(endpoints.first().unwrap());
     let collector = &compose["services"][host.as_str()];
@@ -1147,9 +1354,10 @@ async fn serving(url: &str) -> bool {
 }
 
 /// Runs only in the compose stack's `tests` job: the four service containers
-/// of `docker-compose.yml` answer by their compose host names, gRPC health
-/// SERVING (PostgreSQL and NATS reachable) and /metrics as Prometheus scrapes
-/// it. (The other end-to-end tests start their own service processes.)
+/// and the witness of `docker-compose.yml` answer by their compose host
+/// names, gRPC health SERVING (PostgreSQL and NATS reachable) and /metrics as
+/// Prometheus scrapes it. (The other end-to-end tests start their own service
+/// processes.)
 #[tokio::test]
 async fn the_stack_answers_by_its_compose_host_names() {
     if std::env::var_os("HELLOWORK_TEST_COMPOSE_STACK").is_none() {
@@ -1160,15 +1368,22 @@ async fn the_stack_answers_by_its_compose_host_names() {
         return;
     }
     let compose = compose();
-    for (name, service) in SERVICES {
-        let config = PlatformConfig::from_vars(service, environment(&compose, name)).unwrap();
-        let url = format!("http://{name}:{}", config.grpc_addr.port());
+    let witness = witness_config(&compose);
+    let listening = SERVICES
+        .iter()
+        .map(|(name, service)| {
+            let config = PlatformConfig::from_vars(*service, environment(&compose, name)).unwrap();
+            (*name, config.grpc_addr, config.metrics_addr)
+        })
+        .chain([(WITNESS, witness.grpc_addr, witness.metrics_addr)]);
+    for (name, grpc_addr, metrics_addr) in listening {
+        let url = format!("http://{name}:{}", grpc_addr.port());
         let deadline = Instant::now() + Duration::from_secs(120);
         while !serving(&url).await {
             assert!(Instant::now() < deadline, "{url} is not SERVING");
             tokio::time::sleep(Duration::from_millis(500)).await;
         }
-        let port = config.metrics_addr.port();
+        let port = metrics_addr.port();
         let status = http_status(name, port, "/metrics")
             .await
             .unwrap_or_else(|e| panic!("http://{name}:{port}/metrics: {e}"));

@@ -1,7 +1,8 @@
 //! The Grafana dashboards and Prometheus alerts of `deploy/` against the
 //! real thing: the four service binaries run a scenario that touches every
-//! metric (see `dashboards/scenario.rs`) while a real Prometheus scrapes
-//! them with the checked-in configuration; then every PromQL expression of
+//! metric (see `dashboards/scenario.rs`), watched by the access log's
+//! witness, while a real Prometheus scrapes them all with the checked-in
+//! configuration; then every PromQL expression of
 //! every dashboard panel must be valid and return series, every alert rule
 //! must load and evaluate, and no label may carry an id or a device
 //! identifier of the scenario (Art. 7(2), 8). `promtool` checks the
@@ -20,7 +21,9 @@ mod scenario;
 
 use std::time::{Duration, Instant};
 
-use common::Stack;
+use common::{AuditLog, Stack};
+use hellowork_auth::Role;
+use hellowork_witness::WitnessConfig;
 use prometheus::{Binaries, Prometheus};
 
 /// How long metrics may take to reach Prometheus: a scrape a second, and the
@@ -64,6 +67,18 @@ const EXERCISED: &[&str] = &[
     hellowork_audit_log::metrics::REFUSED_DISCLOSURES,
     hellowork_audit_log::metrics::LEGAL_REQUESTS,
     hellowork_audit_log::metrics::VERIFICATIONS,
+    hellowork_audit_log::metrics::CHECKPOINT_SIZE,
+    hellowork_audit_log::metrics::CHECKPOINT_SIGNED_AT,
+    hellowork_witness::metrics::WITNESSED_SIZE,
+    hellowork_witness::metrics::COSIGNED_AT,
+    hellowork_witness::metrics::CHECKS,
+];
+
+/// Metrics a dashboard must show though an honest scenario leaves them at
+/// zero: the witness's findings.
+const WATCHED: &[&str] = &[
+    hellowork_witness::metrics::INCONSISTENCIES,
+    hellowork_witness::metrics::REFUSING,
 ];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -90,6 +105,8 @@ async fn every_dashboard_query_and_alert_answers_from_the_running_services() {
 
     let mut stack = Stack::start().await;
     let mut audit = stack.take_audit_log();
+    let witness_dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
+    let witness = start_witness(&audit, witness_dirs[0].path(), witness_dirs[1].path()).await;
     let prometheus = Prometheus::start(
         &binaries.prometheus,
         &[
@@ -97,6 +114,7 @@ async fn every_dashboard_query_and_alert_answers_from_the_running_services() {
             ("consent", stack.consent.metrics_addr),
             ("scheduling", stack.scheduling.metrics_addr),
             ("auditlog", audit.process.metrics_addr),
+            ("witness", witness.metrics_addr),
         ],
     )
     .await;
@@ -111,8 +129,41 @@ async fn every_dashboard_query_and_alert_answers_from_the_running_services() {
         dashboards.len()
     );
 
+    witness.stop().await;
     assert!(audit.process.terminate().await, "audit-log stopped");
     stack.terminate().await;
+}
+
+/// The access log's witness, in this process, watching the stack's
+/// audit-log with a `system` token the audit-log trusts, its storage in
+/// `state` (and its token file in `keys`), checking every 500 ms.
+async fn start_witness(
+    audit: &AuditLog,
+    state: &std::path::Path,
+    keys: &std::path::Path,
+) -> hellowork_witness::Running {
+    let token_file = keys.join("witness.token");
+    let token = audit.env.token("system:witness", &[Role::System]);
+    std::fs::write(&token_file, token.trim_start_matches("Bearer ")).unwrap();
+    let mut vars = audit.vars.clone();
+    vars.extend(
+        [
+            (
+                "HELLOWORK_SYSTEM_TOKEN_FILE",
+                token_file.display().to_string(),
+            ),
+            ("HELLOWORK_WITNESS_LOG_URL", audit.process.url()),
+            ("HELLOWORK_WITNESS_STATE_DIR", state.display().to_string()),
+            ("HELLOWORK_WITNESS_INTERVAL", "500ms".to_owned()),
+            ("HELLOWORK_WITNESS_GRPC_ADDR", "127.0.0.1:0".to_owned()),
+            ("HELLOWORK_WITNESS_METRICS_ADDR", "127.0.0.1:0".to_owned()),
+        ]
+        .map(|(name, value)| (name.to_owned(), value)),
+    );
+    let config = WitnessConfig::from_vars(vars).expect("the witness's configuration");
+    hellowork_witness::start(config)
+        .await
+        .expect("the witness starts")
 }
 
 /// `promtool` accepts the checked-in configuration and rules, and the
@@ -146,6 +197,7 @@ fn every_metric_on_a_dashboard(queries: &[grafana::Query]) {
         queries.iter().flat_map(|q| names(&q.expr)).collect();
     let unshown: Vec<_> = EXERCISED
         .iter()
+        .chain(WATCHED)
         .filter(|metric| !shown.contains(**metric))
         .collect();
     assert!(unshown.is_empty(), "on no dashboard: {unshown:?}");
@@ -260,7 +312,7 @@ async fn every_rule_evaluates(prometheus: &Prometheus) -> usize {
 /// device identifier it used in any label (Art. 7(2), 8).
 async fn no_label_identifies_anyone(prometheus: &Prometheus, trail: &scenario::Trail) {
     let series = prometheus
-        .query(r#"{job=~"registration|consent|scheduling|auditlog"}"#)
+        .query(r#"{job=~"registration|consent|scheduling|auditlog|witness"}"#)
         .await
         .expect("every series");
     assert!(series.len() > 100, "the services' series");

@@ -2,16 +2,18 @@
 //! person runs them: the configured PostgreSQL and NATS point at ports
 //! where nothing listens, so `up` must start private ones under its data
 //! folder; the demo's report shows pseudonyms and never a raw identifier,
-//! published and suppressed statistics cells and an intact log; Ctrl-C
-//! (SIGINT) stops everything and leaves no process behind.
+//! published and suppressed statistics cells and an intact log; the
+//! witness runs beside the services, answers health and cosigns the log's
+//! checkpoints into its state under the data folder; Ctrl-C (SIGINT) stops
+//! everything and leaves no process behind.
 //!
 //! The service binaries must be built beside `hellowork`. A dependency on
 //! the service crates would build only their libraries, and cargo has no
 //! stable way to depend on another package's binary, so the test runs
-//! `cargo build` for the four services itself, with the cargo, target
-//! folder and profile of the test run: a no-op when they are fresh, a
-//! rebuild when their code changed since (so the test never runs stale
-//! binaries), and a clear failure if they do not build.
+//! `cargo build` for the four services and the witness itself, with the
+//! cargo, target folder and profile of the test run: a no-op when they are
+//! fresh, a rebuild when their code changed since (so the test never runs
+//! stale binaries), and a clear failure if they do not build.
 
 use std::{
     io::{BufRead, BufReader},
@@ -25,18 +27,20 @@ use std::{
 
 use hellowork_testing::Port;
 
-const SERVICES: [&str; 4] = [
+const SERVICES: [&str; 5] = [
     "hellowork-registration",
     "hellowork-consent",
     "hellowork-scheduling",
     "hellowork-audit-log",
+    "hellowork-witness",
 ];
 
 fn hellowork_binary() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_hellowork"))
 }
 
-/// Builds the service binaries into the folder `hellowork` is in.
+/// Builds the service binaries and the witness into the folder `hellowork`
+/// is in.
 fn build_services() {
     let exe = hellowork_binary();
     let profile_dir = exe.parent().expect("target/<profile>/hellowork");
@@ -92,7 +96,8 @@ fn seed_terms() -> PathBuf {
 }
 
 /// What `up` and `demo` are both given: where the configured servers are
-/// (nowhere), where each service listens, and the development key.
+/// (nowhere), where each service and the witness listen, and the
+/// development key.
 fn environment(root: &Path, ports: &mut Ports) -> Vec<(String, String)> {
     let mut vars = vec![
         (
@@ -121,7 +126,55 @@ fn environment(root: &Path, ports: &mut Ports) -> Vec<(String, String)> {
             format!("127.0.0.1:{}", ports.reserve()),
         ));
     }
+    for variable in [
+        "HELLOWORK_WITNESS_GRPC_ADDR",
+        "HELLOWORK_WITNESS_METRICS_ADDR",
+    ] {
+        vars.push((
+            variable.to_owned(),
+            format!("127.0.0.1:{}", ports.reserve()),
+        ));
+    }
     vars
+}
+
+/// The witness's health and its cosigned checkpoint, over gRPC.
+fn witness_status(port: u16) -> Option<(bool, u64, i32)> {
+    use hellowork_proto::witness::v1::{
+        GetWitnessedCheckpointRequest, witness_service_client::WitnessServiceClient,
+    };
+    use tonic_health::pb::{
+        HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    runtime.block_on(async {
+        let channel = tonic::transport::Endpoint::from_shared(format!("http://127.0.0.1:{port}"))
+            .ok()?
+            .connect_timeout(Duration::from_secs(1))
+            .connect()
+            .await
+            .ok()?;
+        let health = HealthClient::new(channel.clone())
+            .check(HealthCheckRequest {
+                service: "hellowork.witness.v1.WitnessService".to_owned(),
+            })
+            .await
+            .ok()?
+            .into_inner();
+        let witnessed = WitnessServiceClient::new(channel)
+            .get_witnessed_checkpoint(GetWitnessedCheckpointRequest::default())
+            .await
+            .ok()?
+            .into_inner();
+        Some((
+            health.status() == ServingStatus::Serving,
+            witnessed.tree_size,
+            witnessed.refusing,
+        ))
+    })
 }
 
 /// `hellowork up` running, its stdout read line by line. Dropping it (a
@@ -303,10 +356,21 @@ fn up_starts_private_servers_the_demo_shows_the_operator_view_and_ctrl_c_stops_e
     assert!(postgres.contains("(private"), "{postgres}");
     assert!(nats.contains("(private"), "{nats}");
     let private_ports = [port_in(&postgres, "postgres://"), port_in(&nats, "nats://")];
-    for service in ["registration", "consent", "scheduling", "auditlog"] {
+    for service in [
+        "registration",
+        "consent",
+        "scheduling",
+        "auditlog",
+        "witness",
+    ] {
         let line = line_with(&up.seen, &format!("{service} "));
         assert!(line.contains("/metrics"), "{line}");
     }
+    let witness_line = line_with(&up.seen, "witness ").to_owned();
+    let witness_port = port_in(&witness_line, "http://");
+    let (serving, _, _) = witness_status(witness_port)
+        .unwrap_or_else(|| panic!("the witness does not answer: {witness_line}\n{}", up.logs()));
+    assert!(serving, "the witness is not SERVING: {witness_line}");
     assert!(!processes_using(&data_dir).is_empty());
 
     let demo = Command::new(hellowork_binary())
@@ -380,6 +444,27 @@ fn up_starts_private_servers_the_demo_shows_the_operator_view_and_ctrl_c_stops_e
         "{report}"
     );
 
+    // The witness has cosigned a checkpoint of the demo's entries, kept in
+    // its own storage under the data folder, and refuses nothing.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let status = witness_status(witness_port);
+        if let Some((_, size, refusing)) = status
+            && size > 0
+        {
+            assert_eq!(refusing, 0, "the witness refuses the log:\n{}", up.logs());
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the witness cosigned nothing ({status:?}):\n{}",
+            up.logs()
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    assert!(data_dir.join("witness/state.json").is_file());
+    assert!(data_dir.join("witness/leaves").is_file());
+
     eprintln!("demo done after {:?}", started.elapsed());
     up.interrupt();
     let status = up
@@ -400,7 +485,14 @@ fn up_starts_private_servers_the_demo_shows_the_operator_view_and_ctrl_c_stops_e
         Vec::<u32>::new(),
         "private servers left running"
     );
-    for port in private_ports {
+    assert!(
+        up.seen
+            .iter()
+            .any(|line| line.trim() == "hellowork-witness stopped"),
+        "{}",
+        up.seen.join("\n")
+    );
+    for port in private_ports.into_iter().chain([witness_port]) {
         assert!(
             TcpStream::connect(("127.0.0.1", port)).is_err(),
             "something still listens on {port}"

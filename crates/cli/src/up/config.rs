@@ -3,11 +3,17 @@
 //! consistent across four processes. Where a service listens is where the
 //! others (and `hellowork demo`) call it: `HELLOWORK_<SERVICE>_URL`
 //! (default `http://127.0.0.1:5005x`); its metrics listen on
-//! `HELLOWORK_<SERVICE>_METRICS_ADDR` (default `127.0.0.1:910x`).
+//! `HELLOWORK_<SERVICE>_METRICS_ADDR` (default `127.0.0.1:910x`). The
+//! witness reads its own `HELLOWORK_WITNESS_*` variables; `up` points it at
+//! the audit-log it runs and keeps its storage under the data folder.
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::{
+    net::{IpAddr, Ipv4Addr, SocketAddr},
+    path::Path,
+};
 
 use hellowork_platform::{PlatformConfig, Service};
+use hellowork_witness::WitnessConfig;
 
 /// Variables that configure one service by itself; inherited by four they
 /// would collide (four servers on one address, four services in one
@@ -35,13 +41,7 @@ pub fn service_vars(
     inherited: &[(String, String)],
     overrides: &[(String, String)],
 ) -> Result<(Vec<(String, String)>, PlatformConfig), String> {
-    let mut vars: Vec<(String, String)> = inherited
-        .iter()
-        .filter(|(name, _)| !OWN.contains(&name.as_str()))
-        .filter(|(name, _)| !overrides.iter().any(|(o, _)| o == name))
-        .cloned()
-        .chain(overrides.iter().cloned())
-        .collect();
+    let mut vars = shared(inherited, overrides);
     let get = |name: &str| {
         inherited
             .iter()
@@ -78,6 +78,47 @@ pub fn service_vars(
     vars.push(("HELLOWORK_GRPC_ADDR".to_owned(), grpc.to_string()));
     vars.push(("HELLOWORK_METRICS_ADDR".to_owned(), metrics.to_string()));
     let config = PlatformConfig::from_vars(service, vars.clone()).map_err(|e| e.to_string())?;
+    Ok((vars, config))
+}
+
+/// The inherited variables but those of a single service, `overrides`
+/// replacing inherited values.
+fn shared(inherited: &[(String, String)], overrides: &[(String, String)]) -> Vec<(String, String)> {
+    inherited
+        .iter()
+        .filter(|(name, _)| !OWN.contains(&name.as_str()))
+        .filter(|(name, _)| !overrides.iter().any(|(o, _)| o == name))
+        .cloned()
+        .chain(overrides.iter().cloned())
+        .collect()
+}
+
+/// The variables the witness is started with, and the configuration it
+/// will read from them (checked before anything starts). It watches the
+/// audit-log `up` runs, at `audit_log_url`, and keeps its own storage in
+/// `state_dir`, unless `HELLOWORK_WITNESS_LOG_URL` or
+/// `HELLOWORK_WITNESS_STATE_DIR` name others.
+pub fn witness_vars(
+    inherited: &[(String, String)],
+    overrides: &[(String, String)],
+    audit_log_url: &str,
+    state_dir: &Path,
+) -> Result<(Vec<(String, String)>, WitnessConfig), String> {
+    let mut vars = shared(inherited, overrides);
+    for (name, value) in [
+        ("HELLOWORK_WITNESS_LOG_URL", audit_log_url.to_owned()),
+        (
+            "HELLOWORK_WITNESS_STATE_DIR",
+            state_dir.display().to_string(),
+        ),
+    ] {
+        let set = vars.iter().any(|(n, v)| n == name && !v.trim().is_empty());
+        if !set {
+            vars.retain(|(n, _)| n != name);
+            vars.push((name.to_owned(), value));
+        }
+    }
+    let config = WitnessConfig::from_vars(vars.clone()).map_err(|e| e.to_string())?;
     Ok((vars, config))
 }
 
@@ -174,6 +215,35 @@ mod tests {
         assert_eq!(urls.len(), 1, "the override replaces the inherited value");
         let (_, scheduling) = service_vars(Service::Scheduling, &inherited, &overrides).unwrap();
         assert_eq!(scheduling.stream.stream_name, "SCHED_X");
+    }
+
+    #[test]
+    fn the_witness_watches_the_stacks_audit_log_and_keeps_its_state_under_the_data_dir() {
+        let inherited = pairs(&[
+            ("HELLOWORK_GRPC_ADDR", "127.0.0.1:1"),
+            ("HELLOWORK_WITNESS_GRPC_ADDR", "127.0.0.1:6055"),
+        ]);
+        let state = Path::new("/tmp/up/witness");
+        let (vars, config) = witness_vars(&inherited, &[], "http://127.0.0.1:6054", state).unwrap();
+        assert_eq!(config.log_url, "http://127.0.0.1:6054");
+        assert_eq!(config.state_dir, state);
+        assert_eq!(config.grpc_addr.to_string(), "127.0.0.1:6055");
+        assert_eq!(config.metrics_addr.to_string(), "127.0.0.1:9105");
+        assert_eq!(value(&vars, "HELLOWORK_GRPC_ADDR"), None);
+        // What the caller names wins.
+        let named = pairs(&[
+            ("HELLOWORK_WITNESS_LOG_URL", "http://10.0.0.4:50054"),
+            ("HELLOWORK_WITNESS_STATE_DIR", "/var/lib/witness"),
+        ]);
+        let (_, config) = witness_vars(&named, &[], "http://127.0.0.1:6054", state).unwrap();
+        assert_eq!(config.log_url, "http://10.0.0.4:50054");
+        assert_eq!(config.state_dir, Path::new("/var/lib/witness"));
+        let bad = pairs(&[("HELLOWORK_WITNESS_METRICS_ADDR", "nine")]);
+        let error = witness_vars(&bad, &[], "http://127.0.0.1:6054", state).unwrap_err();
+        assert!(
+            error.starts_with("HELLOWORK_WITNESS_METRICS_ADDR"),
+            "{error}"
+        );
     }
 
     #[test]

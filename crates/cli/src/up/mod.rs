@@ -2,8 +2,10 @@
 //! four services run as child processes against the configured PostgreSQL
 //! and NATS, or, when those do not answer but are installed, against private
 //! instances under the data folder, so a fresh machine needs no manual
-//! set-up. Ctrl-C (or SIGTERM, SIGHUP) stops the services gracefully, then
-//! the private instances.
+//! set-up; the access log's witness runs as a fifth once the audit-log is
+//! SERVING, with its own storage under the data folder. Ctrl-C (or SIGTERM,
+//! SIGHUP) stops the witness and the services gracefully, then the private
+//! instances.
 
 mod config;
 mod infra;
@@ -24,12 +26,12 @@ use tokio_util::sync::CancellationToken;
 
 use crate::{rpc, token::DevMinter};
 use infra::Infra;
-use services::{RunningService, Start};
+use services::{Binaries, Program, RunningService, Start};
 
 #[derive(Debug, Args)]
 pub struct UpArgs {
-    /// Where private PostgreSQL and NATS keep their data (kept between
-    /// runs) and where every process writes its log.
+    /// Where private PostgreSQL and NATS and the witness keep their data
+    /// (kept between runs) and where every process writes its log.
     #[arg(long, default_value = ".data/up")]
     data_dir: PathBuf,
     /// Fail when the configured PostgreSQL or NATS does not answer instead
@@ -84,6 +86,7 @@ async fn up(args: &UpArgs) -> Result<(String, ExitCode), String> {
         overrides: &overrides,
         infra: &infra,
         logs: &logs,
+        witness_state: &data_dir.join("witness"),
         dev_key: dev_key.as_deref(),
     };
     let outcome = stack.run(&stop).await;
@@ -102,30 +105,46 @@ async fn up(args: &UpArgs) -> Result<(String, ExitCode), String> {
     }
 }
 
-/// Everything the services are started from.
+/// Everything the services and the witness are started from.
 struct Stack<'a> {
-    binaries: &'a [(Service, PathBuf)],
+    binaries: &'a Binaries,
     inherited: &'a [(String, String)],
     overrides: &'a [(String, String)],
     infra: &'a Infra,
     logs: &'a Path,
+    /// The witness's own storage (unless `HELLOWORK_WITNESS_STATE_DIR`
+    /// names another).
+    witness_state: &'a Path,
     dev_key: Option<&'a Path>,
 }
 
 impl Stack<'_> {
-    /// Starts the services, reports them, and waits for a stop; then stops
-    /// them. `Ok(clean)` after a requested stop; an error when a service
-    /// failed on its own (after stopping the others).
+    /// Starts the services, then the witness once they are SERVING,
+    /// reports them, and waits for a stop; then stops the witness and the
+    /// services. `Ok(clean)` after a requested stop; an error when a
+    /// program failed on its own (after stopping the others).
     async fn run(&self, stop: &CancellationToken) -> Result<bool, String> {
         if stop.is_cancelled() {
             // Ctrl-C while PostgreSQL and NATS were being prepared.
             return Ok(true);
         }
+        // Every configuration is checked before anything starts.
         let mut planned = Vec::new();
-        for (service, binary) in self.binaries {
+        for (service, binary) in &self.binaries.services {
             let (vars, config) = config::service_vars(*service, self.inherited, self.overrides)?;
             planned.push((*service, binary, vars, config));
         }
+        let audit_log_url = planned
+            .iter()
+            .find(|(service, ..)| *service == Service::AuditLog)
+            .map(|(_, _, _, config)| config.endpoint_of(Service::AuditLog).to_owned())
+            .ok_or("the audit-log is not among the services")?;
+        let (witness_vars, witness_config) = config::witness_vars(
+            self.inherited,
+            self.overrides,
+            &audit_log_url,
+            self.witness_state,
+        )?;
         let streams: Vec<_> = planned
             .iter()
             .map(|(_, _, _, config)| config.stream.clone())
@@ -133,8 +152,17 @@ impl Stack<'_> {
         self.infra.ensure_streams(&streams).await?;
         let mut running = Vec::new();
         for (service, binary, vars, config) in &planned {
-            let log = services::log_file(self.logs, *service);
-            match RunningService::spawn(*service, binary, vars, config, log) {
+            let program = Program::Service(*service);
+            let log = services::log_file(self.logs, program);
+            let spawned = RunningService::spawn(
+                program,
+                binary,
+                vars,
+                config.endpoint_of(*service).to_owned(),
+                config.metrics_addr,
+                log,
+            );
+            match spawned {
                 Ok(service) => running.push(service),
                 Err(error) => {
                     services::stop_all(running).await;
@@ -143,29 +171,57 @@ impl Stack<'_> {
             }
         }
         println!("starting the services (logs in {})", self.logs.display());
+        let mut witness = Vec::new();
         let outcome = match services::wait_until_serving(&mut running, stop).await {
+            // The witness's first check needs the audit-log SERVING.
             Ok(Start::Serving) => {
-                self.print_summary(&running);
-                services::watch(&mut running, stop).await
+                let program = Program::Witness;
+                match RunningService::spawn(
+                    program,
+                    &self.binaries.witness,
+                    &witness_vars,
+                    format!("http://{}", witness_config.grpc_addr),
+                    witness_config.metrics_addr,
+                    services::log_file(self.logs, program),
+                ) {
+                    Ok(spawned) => {
+                        witness.push(spawned);
+                        services::wait_until_serving(&mut witness, stop).await
+                    }
+                    Err(error) => Err(error),
+                }
+            }
+            other => other,
+        };
+        let outcome = match outcome {
+            Ok(Start::Serving) => {
+                self.print_summary(&running, &witness);
+                // Whichever exits first stops everything.
+                tokio::select! {
+                    outcome = services::watch(&mut running, stop) => outcome,
+                    outcome = services::watch(&mut witness, stop) => outcome,
+                }
             }
             Ok(Start::Stopped) => Ok(()),
             Err(error) => Err(error),
         };
         println!("stopping the services");
+        // The witness first: it would only find the audit-log unreachable.
+        let witness_clean = services::stop_all(witness).await;
         let clean = services::stop_all(running).await;
-        outcome.map(|()| clean)
+        outcome.map(|()| clean && witness_clean)
     }
 
     /// What a person needs once everything is up.
-    fn print_summary(&self, running: &[RunningService]) {
+    fn print_summary(&self, running: &[RunningService], witness: &[RunningService]) {
         println!("hellowork up: ready");
         println!("  PostgreSQL    {}", self.infra.database);
         println!("  NATS          {}", self.infra.nats);
         println!("  {:<14}{:<28}{:<34}log", "service", "gRPC", "metrics");
-        for service in running {
+        for service in running.iter().chain(witness) {
             println!(
                 "  {:<14}{:<28}{:<34}{}",
-                service.service.name(),
+                service.program.name(),
                 service.grpc_url,
                 format!("http://{}/metrics", service.metrics_addr),
                 service.log.display()
@@ -184,6 +240,13 @@ impl Stack<'_> {
                 );
                 println!("The operator view of a scenario, from another terminal in this folder:");
                 println!("  cargo run -q -p hellowork-cli -- demo");
+                if let Some(witness) = witness.first() {
+                    println!("The access log checked against the witness's cosigned checkpoint:");
+                    println!(
+                        "  cargo run -q -p hellowork-cli -- verify-log --witness {}",
+                        witness.grpc_url
+                    );
+                }
             }
             None => println!(
                 "Production: tokens come from the identity provider (HELLOWORK_JWT_PUBLIC_KEYS)"

@@ -1,6 +1,7 @@
-//! The four service binaries as children of `hellowork up`: found next to
-//! the `hellowork` binary, started with their environment, watched through
-//! gRPC health, stopped with SIGTERM (their graceful shutdown).
+//! The four service binaries and the witness as children of `hellowork
+//! up`: found next to the `hellowork` binary, started with their
+//! environment, watched through gRPC health, stopped with SIGTERM (their
+//! graceful shutdown).
 
 use std::{
     net::SocketAddr,
@@ -9,7 +10,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use hellowork_platform::{PlatformConfig, Service};
+use hellowork_platform::Service;
 use tokio::process::Child;
 use tokio_util::sync::CancellationToken;
 use tonic::transport::Endpoint;
@@ -28,36 +29,73 @@ const START_PATIENCE: Duration = Duration::from_secs(90);
 /// its background tasks, with a margin.
 const STOP_PATIENCE: Duration = Duration::from_secs(35);
 
-/// The name of a service's binary, as cargo builds it.
-pub fn binary(service: Service) -> &'static str {
-    match service {
-        Service::Registration => "hellowork-registration",
-        Service::Consent => "hellowork-consent",
-        Service::Scheduling => "hellowork-scheduling",
-        Service::AuditLog => "hellowork-audit-log",
+/// A program `up` runs: one of the four services, or the access log's
+/// witness, which is no service of the platform (no database, no stream)
+/// but is run and watched the same way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Program {
+    Service(Service),
+    Witness,
+}
+
+impl Program {
+    /// Every program, in the order they start: the witness last, once the
+    /// audit-log it watches is SERVING.
+    pub fn all() -> impl Iterator<Item = Self> {
+        Service::ALL
+            .into_iter()
+            .map(Self::Service)
+            .chain([Self::Witness])
+    }
+
+    /// The name of its binary, as cargo builds it.
+    pub fn binary(self) -> &'static str {
+        match self {
+            Self::Service(Service::Registration) => "hellowork-registration",
+            Self::Service(Service::Consent) => "hellowork-consent",
+            Self::Service(Service::Scheduling) => "hellowork-scheduling",
+            Self::Service(Service::AuditLog) => "hellowork-audit-log",
+            Self::Witness => "hellowork-witness",
+        }
+    }
+
+    /// Its name in the summary and of its log file.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Service(service) => service.name(),
+            Self::Witness => "witness",
+        }
     }
 }
 
-/// The service binaries in the folder of the running `hellowork`, where
-/// `cargo build --workspace` puts every binary of the workspace.
-pub fn locate() -> Result<Vec<(Service, PathBuf)>, String> {
+/// The binaries `up` runs.
+#[derive(Debug)]
+pub struct Binaries {
+    pub services: Vec<(Service, PathBuf)>,
+    pub witness: PathBuf,
+}
+
+/// The binaries in the folder of the running `hellowork`, where `cargo
+/// build --workspace` puts every binary of the workspace.
+pub fn locate() -> Result<Binaries, String> {
     let exe = std::env::current_exe()
         .map_err(|e| format!("cannot tell where the hellowork binary is: {e}"))?;
     let dir = exe
         .parent()
         .ok_or("the hellowork binary is in no folder")?
         .to_path_buf();
-    let found: Vec<(Service, PathBuf)> = Service::ALL
-        .iter()
-        .map(|&service| (service, dir.join(binary(service))))
-        .collect();
-    let missing: Vec<&str> = found
-        .iter()
-        .filter(|(_, path)| !path.is_file())
-        .map(|(service, _)| binary(*service))
+    let missing: Vec<&str> = Program::all()
+        .map(Program::binary)
+        .filter(|binary| !dir.join(binary).is_file())
         .collect();
     if missing.is_empty() {
-        return Ok(found);
+        return Ok(Binaries {
+            services: Service::ALL
+                .iter()
+                .map(|&service| (service, dir.join(Program::Service(service).binary())))
+                .collect(),
+            witness: dir.join(Program::Witness.binary()),
+        });
     }
     Err(format!(
         "{} not built in {}: build the whole workspace first \
@@ -67,25 +105,25 @@ pub fn locate() -> Result<Vec<(Service, PathBuf)>, String> {
     ))
 }
 
-/// Where a service's log is; its pid file is beside it.
-pub fn log_file(logs: &Path, service: Service) -> PathBuf {
-    logs.join(format!("{}.log", service.name()))
+/// Where a program's log is; its pid file is beside it.
+pub fn log_file(logs: &Path, program: Program) -> PathBuf {
+    logs.join(format!("{}.log", program.name()))
 }
 
-/// Stops the services an `up` that was killed left running (they outlive
+/// Stops the programs an `up` that was killed left running (they outlive
 /// it in process groups of their own and would hold their ports), before
 /// anything new starts.
 pub async fn stop_leftovers(logs: &Path) {
-    for service in Service::ALL {
-        let pid_file = log_file(logs, service).with_extension("pid");
-        process::stop_leftover(&pid_file, binary(service), STOP_PATIENCE).await;
+    for program in Program::all() {
+        let pid_file = log_file(logs, program).with_extension("pid");
+        process::stop_leftover(&pid_file, program.binary(), STOP_PATIENCE).await;
     }
 }
 
-/// One service running as a child process.
+/// One service (or the witness) running as a child process.
 #[derive(Debug)]
 pub struct RunningService {
-    pub service: Service,
+    pub program: Program,
     pub grpc_url: String,
     pub metrics_addr: SocketAddr,
     pub log: PathBuf,
@@ -97,10 +135,11 @@ impl RunningService {
     /// variable meant for one service cannot leak in from ours), output to
     /// `log`.
     pub fn spawn(
-        service: Service,
+        program: Program,
         binary: &Path,
         vars: &[(String, String)],
-        config: &PlatformConfig,
+        grpc_url: String,
+        metrics_addr: SocketAddr,
         log: PathBuf,
     ) -> Result<Self, String> {
         let child = logged(binary, &log)?
@@ -115,16 +154,16 @@ impl RunningService {
             let _ = std::fs::write(log.with_extension("pid"), pid.to_string());
         }
         Ok(Self {
-            service,
-            grpc_url: config.endpoint_of(service).to_owned(),
-            metrics_addr: config.metrics_addr,
+            program,
+            grpc_url,
+            metrics_addr,
             log,
             child,
         })
     }
 
     pub fn name(&self) -> &'static str {
-        binary(self.service)
+        self.program.binary()
     }
 
     /// Its exit status, if it has exited.
