@@ -3,6 +3,7 @@
 #![allow(clippy::print_stdout)]
 
 mod demo;
+mod log_key;
 mod rpc;
 mod terms;
 mod token;
@@ -40,6 +41,10 @@ enum Command {
     /// services trust in development (refused when HELLOWORK_ENVIRONMENT is
     /// production).
     Token(token::TokenArgs),
+    /// Generates an Ed25519 key pair for the access log's checkpoints (or,
+    /// with --witness, a witness's cosignatures): the private key into
+    /// --out (mode 0600), the verifier key to pin printed.
+    LogKey(log_key::LogKeyArgs),
     /// Publishes terms texts to the consent service.
     #[command(subcommand)]
     Terms(terms::TermsCommand),
@@ -61,6 +66,7 @@ fn main() -> ExitCode {
         Command::Up(args) => up::run(&args),
         Command::Demo(args) => demo::run(&args),
         Command::Token(args) => token::run(&args).map(|output| (output, ExitCode::SUCCESS)),
+        Command::LogKey(args) => log_key::run(&args).map(|output| (output, ExitCode::SUCCESS)),
         Command::Terms(command) => terms::run(&command).map(|output| (output, ExitCode::SUCCESS)),
         Command::VerifyLog(args) => verify_log::run(&args),
     };
