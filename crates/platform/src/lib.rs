@@ -23,7 +23,9 @@ mod migrate;
 mod readiness;
 mod system_token;
 
-pub use app::{Application, BackgroundTask, Platform, ServiceParts, StartupError, terminate_signal};
+pub use app::{
+    Application, BackgroundTask, Platform, ServiceParts, StartupError, terminate_signal,
+};
 pub use auth::{KeyLoadError, caller, require_any, require_self_or};
 pub use config::{
     AuthConfig, ConfigError, DatabaseConfig, Environment, Limits, PlatformConfig, Secret, Service,
