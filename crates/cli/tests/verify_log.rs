@@ -206,9 +206,9 @@ impl AuditLog {
             .unwrap();
     }
 
-    fn witness(&self, dir: &std::path::Path) -> Witness {
-        // The identity provider's token for the witness, where the
-        // environment says the system token is.
+    /// The identity provider's token for the witness, where the
+    /// environment says the system token is.
+    fn issue_witness_token(&self) {
         let (_, file) = self
             .vars
             .iter()
@@ -216,6 +216,10 @@ impl AuditLog {
             .expect("a system token file");
         let token = self.env.token("system:witness", &[Role::System]);
         std::fs::write(file, token.trim_start_matches("Bearer ")).unwrap();
+    }
+
+    fn witness(&self, dir: &std::path::Path) -> Witness {
+        self.issue_witness_token();
         let mut vars = self.vars.clone();
         vars.extend([
             ("HELLOWORK_WITNESS_LOG_URL".to_owned(), self.url.clone()),
@@ -511,14 +515,7 @@ async fn the_running_witness_cosigns_and_refuses_a_rewrite_within_its_interval()
     let mut log = start().await;
     log.usage(6, 6).await;
     let state = tempfile::tempdir().unwrap();
-    let (_, file) = log
-        .vars
-        .iter()
-        .find(|(name, _)| name == "HELLOWORK_SYSTEM_TOKEN_FILE")
-        .unwrap()
-        .clone();
-    let token = log.env.token("system:witness", &[Role::System]);
-    std::fs::write(&file, token.trim_start_matches("Bearer ")).unwrap();
+    log.issue_witness_token();
     let mut vars = log.vars.clone();
     vars.extend(
         [

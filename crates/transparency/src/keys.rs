@@ -70,3 +70,72 @@ pub fn generate(name: &str, witness: bool) -> (String, String) {
 pub fn is_valid_name(name: &str) -> bool {
     signed_note::is_key_name_valid(name)
 }
+
+/// Where a process configures its signing key: a variable holding it, or
+/// another naming a file that holds it (not both).
+#[derive(Debug, Clone, Copy)]
+pub struct KeySource<'a> {
+    pub variable: &'a str,
+    pub file_variable: &'a str,
+    pub text: Option<&'a str>,
+    pub file: Option<&'a str>,
+}
+
+/// A configured signing key refused, naming the variable at fault, never
+/// key bytes.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{variable}: {problem}")]
+pub struct KeySourceError {
+    pub variable: String,
+    pub problem: String,
+}
+
+/// The private key `source` configures, with the variable it came from;
+/// `development` (a published key) when neither is set outside production.
+/// Production refuses a missing key and a published one, by its bytes.
+pub fn configured(
+    source: KeySource<'_>,
+    production: bool,
+    development: &str,
+) -> Result<(String, Zeroizing<String>), KeySourceError> {
+    let KeySource {
+        variable,
+        file_variable,
+        text,
+        file,
+    } = source;
+    let error = |variable: &str, problem: String| KeySourceError {
+        variable: variable.to_owned(),
+        problem,
+    };
+    let (at, skey) = match (text, file) {
+        (Some(_), Some(_)) => {
+            return Err(error(
+                variable,
+                format!("set either {variable} or {file_variable}, not both"),
+            ));
+        }
+        (Some(text), None) => (variable, Zeroizing::new(text.trim().to_owned())),
+        (None, Some(path)) => {
+            let text = Zeroizing::new(
+                std::fs::read_to_string(path)
+                    .map_err(|e| error(file_variable, format!("cannot read {path}: {e}")))?,
+            );
+            (file_variable, Zeroizing::new(text.trim().to_owned()))
+        }
+        (None, None) if production => {
+            return Err(error(
+                variable,
+                format!("required in production (or {file_variable})"),
+            ));
+        }
+        (None, None) => (variable, Zeroizing::new(development.to_owned())),
+    };
+    if production && is_development(&skey) {
+        return Err(error(
+            at,
+            "is the published development key; production needs its own".to_owned(),
+        ));
+    }
+    Ok((at.to_owned(), skey))
+}

@@ -401,12 +401,19 @@ pub struct Verification {
 
 const VERIFY_PAGE: i64 = 1000;
 
-/// Walks the chain over `[from, to]` (`to` 0 = the head) in one snapshot.
-pub async fn verify(pool: &PgPool, from: u64, to: u64) -> Result<Verification, sqlx::Error> {
+/// A read-only transaction that sees one commit's state throughout, so
+/// what it reads (a chain, a tree and its size) belongs together.
+pub async fn snapshot(pool: &PgPool) -> Result<sqlx::Transaction<'static, Postgres>, sqlx::Error> {
     let mut tx = pool.begin().await?;
     sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
         .execute(&mut *tx)
         .await?;
+    Ok(tx)
+}
+
+/// Walks the chain over `[from, to]` (`to` 0 = the head) in one snapshot.
+pub async fn verify(pool: &PgPool, from: u64, to: u64) -> Result<Verification, sqlx::Error> {
+    let mut tx = snapshot(pool).await?;
     let (head_sequence, head_hash): (i64, Vec<u8>) =
         sqlx::query_as("SELECT sequence, hash FROM chain_head WHERE id")
             .fetch_one(&mut *tx)

@@ -12,7 +12,7 @@ use hellowork_platform::Role;
 use hellowork_proto::auditlog::v1 as proto;
 use hellowork_transparency::{checkpoint, hash_from_bytes, keys, proof::verify_inclusion};
 use prost::Message;
-use support::{World, range, record, ts};
+use support::{World, range, record, record_batch, ts};
 use tonic::Code;
 
 const CASE_NUMBER: &str = "R6-5521";
@@ -30,15 +30,7 @@ async fn usage(world: &mut World, person: &str, count: usize) {
             )
         })
         .collect();
-    world
-        .client
-        .record_usage_batch(world.req(
-            futures::stream::iter(vec![proto::RecordUsageBatchRequest { records }]),
-            "web",
-            Role::System,
-        ))
-        .await
-        .unwrap();
+    record_batch(world, records).await;
 }
 
 /// Files, approves (with `deferral`) and discloses a request for `person`.

@@ -18,7 +18,7 @@ use hellowork_transparency::{
     proof::{verify_consistency, verify_inclusion},
     tree::MemoryTree,
 };
-use support::{World, eventually, record};
+use support::{World, eventually, record, record_batch};
 use tonic::Code;
 
 const ORIGIN: &str = hellowork_transparency::DEFAULT_ORIGIN;
@@ -35,15 +35,7 @@ async fn usage(world: &mut World, count: usize) {
             )
         })
         .collect();
-    world
-        .client
-        .record_usage_batch(world.req(
-            futures::stream::iter(vec![proto::RecordUsageBatchRequest { records }]),
-            "web",
-            Role::System,
-        ))
-        .await
-        .unwrap();
+    record_batch(world, records).await;
 }
 
 /// The latest checkpoint once it covers at least `size` entries.

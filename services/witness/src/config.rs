@@ -79,34 +79,22 @@ impl WitnessConfig {
         };
         hellowork_transparency::checkpoint::verify_key(&log_key)
             .map_err(|e| error("LOG_KEY", format!("is not a signed-note verifier key: {e}")))?;
-        let skey = match (get("SIGNING_KEY"), get("SIGNING_KEY_FILE")) {
-            (Some(_), Some(_)) => {
-                return Err(error(
-                    "SIGNING_KEY",
-                    format!("set either {PREFIX}SIGNING_KEY or {PREFIX}SIGNING_KEY_FILE, not both"),
-                ));
-            }
-            (Some(text), None) => zeroize::Zeroizing::new(text.to_owned()),
-            (None, Some(path)) => zeroize::Zeroizing::new(
-                std::fs::read_to_string(path)
-                    .map_err(|e| error("SIGNING_KEY_FILE", format!("cannot read {path}: {e}")))?
-                    .trim()
-                    .to_owned(),
-            ),
-            (None, None) if production => {
-                return Err(error(
-                    "SIGNING_KEY",
-                    format!("required in production (or {PREFIX}SIGNING_KEY_FILE)"),
-                ));
-            }
-            (None, None) => zeroize::Zeroizing::new(keys::DEVELOPMENT_WITNESS_KEY.to_owned()),
-        };
-        if production && keys::is_development(&skey) {
-            return Err(error(
-                "SIGNING_KEY",
-                "is the published development key; production needs its own".to_owned(),
-            ));
-        }
+        let signing_key = format!("{PREFIX}SIGNING_KEY");
+        let signing_key_file = format!("{PREFIX}SIGNING_KEY_FILE");
+        let (_, skey) = keys::configured(
+            keys::KeySource {
+                variable: &signing_key,
+                file_variable: &signing_key_file,
+                text: get("SIGNING_KEY"),
+                file: get("SIGNING_KEY_FILE"),
+            },
+            production,
+            keys::DEVELOPMENT_WITNESS_KEY,
+        )
+        .map_err(|e| ConfigError {
+            variable: e.variable,
+            problem: e.problem,
+        })?;
         let key = WitnessKey::from_note_key(&skey).map_err(|e| {
             error(
                 "SIGNING_KEY",

@@ -77,11 +77,7 @@ impl TransparencyLog {
     }
 
     async fn snapshot(&self) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            .execute(&mut *tx)
-            .await?;
-        Ok(tx)
+        store::snapshot(&self.pool).await
     }
 
     /// Signs a checkpoint of the tree as it is now, unless the latest one

@@ -53,44 +53,19 @@ impl TransparencySettings {
             variable: variable.to_owned(),
             problem,
         };
-        let (variable, skey) = match (get(SIGNING_KEY_VAR), get(SIGNING_KEY_FILE_VAR)) {
-            (Some(_), Some(_)) => {
-                return Err(error(
-                    SIGNING_KEY_VAR,
-                    format!("set either {SIGNING_KEY_VAR} or {SIGNING_KEY_FILE_VAR}, not both"),
-                ));
-            }
-            (Some(text), None) => (SIGNING_KEY_VAR, zeroize::Zeroizing::new(text.to_owned())),
-            (None, Some(path)) => (
-                SIGNING_KEY_FILE_VAR,
-                zeroize::Zeroizing::new(
-                    std::fs::read_to_string(path)
-                        .map_err(|e| {
-                            error(SIGNING_KEY_FILE_VAR, format!("cannot read {path}: {e}"))
-                        })?
-                        .trim()
-                        .to_owned(),
-                ),
-            ),
-            (None, None) if production => {
-                return Err(error(
-                    SIGNING_KEY_VAR,
-                    format!("required in production (or {SIGNING_KEY_FILE_VAR})"),
-                ));
-            }
-            (None, None) => (
-                SIGNING_KEY_VAR,
-                zeroize::Zeroizing::new(keys::DEVELOPMENT_LOG_KEY.to_owned()),
-            ),
-        };
-        if production && keys::is_development(&skey) {
-            return Err(error(
-                variable,
-                "is the published development key; production needs its own".to_owned(),
-            ));
-        }
+        let (variable, skey) = keys::configured(
+            keys::KeySource {
+                variable: SIGNING_KEY_VAR,
+                file_variable: SIGNING_KEY_FILE_VAR,
+                text: get(SIGNING_KEY_VAR),
+                file: get(SIGNING_KEY_FILE_VAR),
+            },
+            production,
+            keys::DEVELOPMENT_LOG_KEY,
+        )
+        .map_err(|e| error(&e.variable, e.problem))?;
         let key = LogKey::from_note_key(&skey)
-            .map_err(|e| error(variable, format!("is not a signed-note private key: {e}")))?;
+            .map_err(|e| error(&variable, format!("is not a signed-note private key: {e}")))?;
         let origin = get(ORIGIN_VAR).unwrap_or(DEFAULT_ORIGIN).to_owned();
         if origin.chars().any(|c| c.is_whitespace() || c == '+') {
             return Err(error(

@@ -65,10 +65,7 @@ pub async fn verify_tree(
     pool: &PgPool,
     log: &TransparencyLog,
 ) -> Result<Option<TreeFailure>, LogError> {
-    let mut tx = pool.begin().await?;
-    sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-        .execute(&mut *tx)
-        .await?;
+    let mut tx = store::snapshot(pool).await?;
     let size = tree_size(&mut tx).await?;
     let damaged = |error: tree_store::TreeStoreError| match error {
         tree_store::TreeStoreError::Database(error) => Err(LogError::Database(error)),

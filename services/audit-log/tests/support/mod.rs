@@ -284,6 +284,19 @@ pub fn slot_range(start: DateTime<Utc>, end: DateTime<Utc>, slot_seconds: i64) -
     range(first, last)
 }
 
+/// Records `records` as one `RecordUsageBatch` from a front system.
+pub async fn record_batch(world: &mut World, records: Vec<proto::UsageRecord>) {
+    world
+        .client
+        .record_usage_batch(world.req(
+            futures::stream::iter(vec![proto::RecordUsageBatchRequest { records }]),
+            "web",
+            Role::System,
+        ))
+        .await
+        .unwrap();
+}
+
 /// A valid usage record of `person` on `device_id` at `at`.
 pub fn record(person: &str, device_id: &str, ip: &str, at: DateTime<Utc>) -> proto::UsageRecord {
     proto::UsageRecord {
