@@ -10,23 +10,26 @@
 
 mod batch;
 
-use std::{future::Future, sync::Arc, time::Duration};
+use std::{collections::HashSet, future::Future, sync::Arc, time::Duration};
 
 use async_nats::jetstream::{
     self, AckKind,
     consumer::{AckPolicy, DeliverPolicy, pull},
 };
+use chrono::DateTime;
 use futures::StreamExt;
+use prost::Message as _;
 use sqlx::{Connection, PgConnection, PgPool};
 use tokio_util::sync::CancellationToken;
 use tracing::Span;
 use uuid::Uuid;
 
 use crate::{
-    envelope,
+    envelope::{self, EnvelopeError},
     error::StoreError,
     metrics as m,
     model::{GlobalPosition, RecordedEvent},
+    signing::TrustedProducers,
     store::{EventStore, event_columns, position_of},
     upcast::Upcasters,
 };
@@ -121,13 +124,21 @@ pub struct ConsumerConfig {
     pub ack_wait: Duration,
     /// Delay before a message that failed (database down) is retried.
     pub retry_delay: Duration,
+    /// The keys of the stream's producer: an envelope none of them signed is
+    /// refused ([`crate::signing`]).
+    pub producers: TrustedProducers,
 }
 
 impl ConsumerConfig {
-    pub fn new(stream_name: impl Into<String>, filter_subject: impl Into<String>) -> Self {
+    pub fn new(
+        stream_name: impl Into<String>,
+        filter_subject: impl Into<String>,
+        producers: TrustedProducers,
+    ) -> Self {
         Self {
             stream_name: stream_name.into(),
             filter_subject: filter_subject.into(),
+            producers,
             ack_wait: Duration::from_secs(30),
             retry_delay: Duration::from_millis(500),
         }
@@ -254,13 +265,20 @@ impl<P: Projection> ProjectionRunner<P> {
         Ok(consumer)
     }
 
-    /// The event a message carries, with its stream sequence and the span
-    /// that continues the producer's trace; `None` (the message settled)
-    /// when it can never be read.
-    async fn read(&self, message: &jetstream::Message) -> Option<(RecordedEvent, u64, Span)> {
+    /// The event a message carries, with its stream sequence, signature and
+    /// the span that continues the producer's trace; `None` (the message
+    /// settled) when it can never be read or is not trusted.
+    async fn read(&self, message: &jetstream::Message) -> Option<Delivered> {
         let name = self.projection.name();
-        let (sequence, delivered, pending) = match message.info() {
-            Ok(info) => (info.stream_sequence, info.delivered, info.pending),
+        let (sequence, delivered, pending, stored_at) = match message.info() {
+            Ok(info) => (
+                info.stream_sequence,
+                info.delivered,
+                info.pending,
+                DateTime::from_timestamp_nanos(
+                    i64::try_from(info.published.unix_timestamp_nanos()).unwrap_or(i64::MAX),
+                ),
+            ),
             Err(error) => {
                 tracing::warn!(consumer = name, %error, "message without jetstream info");
                 return None;
@@ -270,10 +288,24 @@ impl<P: Projection> ProjectionRunner<P> {
         if delivered > 1 {
             metrics::counter!(m::CONSUMER_REDELIVERIES, "consumer" => name.to_owned()).increment(1);
         }
-        let event = match envelope::decode(&message.payload)
-            .map_err(|e| e.to_string())
-            .and_then(|event| self.upcasters.upcast(event).map_err(|e| e.to_string()))
-        {
+        let decoded = envelope::decode_trusted(
+            &message.payload,
+            message.subject.as_str(),
+            stored_at,
+            &self.config.producers,
+        );
+        let event = match decoded {
+            Ok(event) => self.upcasters.upcast(event).map_err(|e| e.to_string()),
+            Err(EnvelopeError::Untrusted(refusal)) => {
+                // A forgery (or a replayed copy) is settled for good: it is
+                // never applied, whoever had the credentials to publish it.
+                tracing::error!(consumer = name, sequence, %refusal, "untrusted envelope refused");
+                self.refuse(name, refusal.reason(), message).await;
+                return None;
+            }
+            Err(error) => Err(error.to_string()),
+        };
+        let event = match event {
             Ok(event) => event,
             Err(reason) => {
                 // A message that can never be read must not block the ones behind it.
@@ -283,24 +315,45 @@ impl<P: Projection> ProjectionRunner<P> {
                 return None;
             }
         };
+        let signature = signature_of(&message.payload);
         // The consumer's span continues the trace of the request that
         // produced the event (W3C context from the NATS headers).
         let span = tracing::info_span!("eventstore.consume", consumer = name, event_type = %event.event_type);
         hellowork_telemetry::set_parent_from_nats_headers(&span, message.headers.as_ref());
-        Some((event, sequence, span))
+        Some(Delivered {
+            event,
+            sequence,
+            signature,
+            span,
+        })
     }
 
-    async fn apply_and_ack(
-        &self,
-        message: &jetstream::Message,
-        event: &RecordedEvent,
-        sequence: u64,
-    ) {
+    /// Settles an untrusted message: terminated, counted by `reason`.
+    async fn refuse(&self, consumer: &str, reason: &'static str, message: &jetstream::Message) {
+        metrics::counter!(m::CONSUMER_REFUSED, "consumer" => consumer.to_owned(), "reason" => reason)
+            .increment(1);
+        self.count(consumer, "refused");
+        ack(message, AckKind::Term).await;
+    }
+
+    async fn apply_and_ack(&self, message: &jetstream::Message, delivered: &Delivered) {
         let name = self.projection.name();
-        match apply_once(&self.pool, self.projection.as_ref(), event, sequence).await {
-            Ok(applied) => {
-                self.count(name, if applied { "applied" } else { "duplicate" });
+        match apply_once(&self.pool, self.projection.as_ref(), delivered).await {
+            Ok(Outcome::Applied) => {
+                self.count(name, "applied");
                 ack(message, AckKind::Ack).await;
+            }
+            Ok(Outcome::Duplicate) => {
+                self.count(name, "duplicate");
+                ack(message, AckKind::Ack).await;
+            }
+            Ok(Outcome::Replayed) => {
+                tracing::error!(
+                    consumer = name,
+                    sequence = delivered.sequence,
+                    "replayed envelope refused"
+                );
+                self.refuse(name, "replayed", message).await;
             }
             Err(ConsumerError::Projection(error @ ProjectionError::Rejected { .. })) => {
                 tracing::error!(
@@ -342,26 +395,58 @@ pub(crate) fn projection_lock(name: &str) -> String {
     format!("hellowork.projection.{name}")
 }
 
-/// Applies `event` unless the inbox has seen it; returns whether it applied.
+/// A trusted message, read.
+struct Delivered {
+    event: RecordedEvent,
+    /// Its stream sequence.
+    sequence: u64,
+    /// The producer's signature, which tells a replayed copy (the same
+    /// signature under another stream sequence) from a republication (the
+    /// producer signs each publication anew).
+    signature: Vec<u8>,
+    span: Span,
+}
+
+/// What became of a delivered event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    Applied,
+    /// Seen before: a redelivery, or the producer publishing it again.
+    Duplicate,
+    /// An exact copy of a message applied before, stored again on the stream.
+    Replayed,
+}
+
+/// The signature of an envelope that verified (so it decodes).
+fn signature_of(body: &[u8]) -> Vec<u8> {
+    hellowork_proto::events::v1::EventEnvelope::decode(body)
+        .map(|envelope| envelope.signature)
+        .unwrap_or_default()
+}
+
+/// Applies the delivered event unless the inbox has seen it.
 async fn apply_once<P: Projection>(
     pool: &PgPool,
     projection: &P,
-    event: &RecordedEvent,
-    stream_sequence: u64,
-) -> Result<bool, ConsumerError> {
+    delivered: &Delivered,
+) -> Result<Outcome, ConsumerError> {
     let name = projection.name();
+    let event = &delivered.event;
     let mut tx = pool.begin().await?;
     sqlx::query("SELECT pg_advisory_xact_lock_shared(hashtextextended($1, 0))")
         .bind(projection_lock(name))
         .execute(&mut *tx)
         .await?;
-    let fresh = record_in_inbox(&mut tx, name, event.event_id).await?;
-    if fresh {
+    let fresh = record_all_in_inbox(&mut tx, name, &[delivered]).await?;
+    let outcome = if fresh.contains(&event.event_id) {
         projection.apply(&mut tx, event).await?;
-    }
-    move_checkpoint(&mut tx, name, stream_sequence, event.event_id).await?;
+        Outcome::Applied
+    } else {
+        known_outcome(&mut tx, name, delivered).await?
+    };
+    move_checkpoint(&mut tx, name, delivered.sequence, event.event_id).await?;
     tx.commit().await?;
-    Ok(fresh)
+    Ok(outcome)
 }
 
 /// Moves the consumer's checkpoint forward to `stream_sequence` (never back:
@@ -387,19 +472,60 @@ async fn move_checkpoint(
     Ok(())
 }
 
-async fn record_in_inbox(
+/// Records the delivered events in the inbox with the stream sequence and
+/// signature they came with; returns the ids that were not there before.
+async fn record_all_in_inbox(
     tx: &mut PgConnection,
     consumer: &str,
-    event_id: Uuid,
-) -> Result<bool, sqlx::Error> {
-    let inserted = sqlx::query(
-        "INSERT INTO consumer_inbox (consumer, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+    delivered: &[&Delivered],
+) -> Result<HashSet<Uuid>, sqlx::Error> {
+    let ids: Vec<Uuid> = delivered.iter().map(|d| d.event.event_id).collect();
+    let sequences: Vec<i64> = delivered
+        .iter()
+        .map(|d| i64::try_from(d.sequence).unwrap_or(i64::MAX))
+        .collect();
+    let signatures: Vec<&[u8]> = delivered.iter().map(|d| d.signature.as_slice()).collect();
+    sqlx::query_scalar(
+        "INSERT INTO consumer_inbox (consumer, event_id, stream_sequence, signature) \
+         SELECT $1, id, sequence, signature \
+         FROM UNNEST($2::uuid[], $3::bigint[], $4::bytea[]) AS m(id, sequence, signature) \
+         ON CONFLICT DO NOTHING RETURNING event_id",
     )
     .bind(consumer)
-    .bind(event_id)
-    .execute(tx)
+    .bind(&ids)
+    .bind(&sequences)
+    .bind(&signatures)
+    .fetch_all(tx)
+    .await
+    .map(|inserted: Vec<Uuid>| inserted.into_iter().collect())
+}
+
+/// For an event the inbox already holds: a replay if it was recorded with
+/// the same signature from another stream message, else a duplicate (a
+/// redelivery of the same message, a republication the producer signed
+/// anew, or an event a rebuild recorded).
+async fn known_outcome(
+    tx: &mut PgConnection,
+    consumer: &str,
+    delivered: &Delivered,
+) -> Result<Outcome, sqlx::Error> {
+    let recorded: Option<(Option<i64>, Option<Vec<u8>>)> = sqlx::query_as(
+        "SELECT stream_sequence, signature FROM consumer_inbox \
+         WHERE consumer = $1 AND event_id = $2",
+    )
+    .bind(consumer)
+    .bind(delivered.event.event_id)
+    .fetch_optional(tx)
     .await?;
-    Ok(inserted.rows_affected() == 1)
+    let sequence = i64::try_from(delivered.sequence).unwrap_or(i64::MAX);
+    Ok(match recorded {
+        Some((Some(recorded_sequence), Some(signature)))
+            if recorded_sequence != sequence && signature == delivered.signature =>
+        {
+            Outcome::Replayed
+        }
+        _ => Outcome::Duplicate,
+    })
 }
 
 /// What a rebuild did.

@@ -8,7 +8,10 @@ use uuid::Uuid;
 
 use hellowork_proto::events::v1::{self as proto, EventEnvelope};
 
-use crate::model::{Actor, EventMetadata, RecordedEvent, StreamId};
+use crate::{
+    model::{Actor, EventMetadata, RecordedEvent, StreamId},
+    signing::{EventSigner, SignatureError, TrustedProducers},
+};
 
 pub const TRACEPARENT: &str = "traceparent";
 pub const TRACESTATE: &str = "tracestate";
@@ -20,6 +23,8 @@ pub enum EnvelopeError {
     Decode(String),
     #[error("envelope field {field} is invalid: {reason}")]
     Field { field: &'static str, reason: String },
+    #[error("envelope not trusted: {0}")]
+    Untrusted(#[from] SignatureError),
 }
 
 /// The JetStream subject of an event: `<prefix>.<EventType>`, where the prefix
@@ -51,7 +56,24 @@ pub fn to_envelope(service: &str, event: &RecordedEvent) -> EventEnvelope {
         tracestate: meta.tracestate.clone().unwrap_or_default(),
         service: service.to_owned(),
         payload: event.payload.clone(),
+        signing_key_id: String::new(),
+        signature: Vec::new(),
+        signed_at: None,
     }
+}
+
+/// The body of a message publishing `event` on `subject`: its envelope,
+/// signed by the producer as of `now`.
+pub fn signed(
+    service: &str,
+    event: &RecordedEvent,
+    subject: &str,
+    signer: &EventSigner,
+    now: DateTime<Utc>,
+) -> Vec<u8> {
+    let mut envelope = to_envelope(service, event);
+    signer.sign(&mut envelope, subject, now);
+    envelope.encode_to_vec()
 }
 
 /// Headers of a published event: `Nats-Msg-Id` (JetStream de-duplication)
@@ -76,6 +98,21 @@ pub fn headers(event: &RecordedEvent) -> HeaderMap {
 pub fn decode(bytes: &[u8]) -> Result<RecordedEvent, EnvelopeError> {
     let envelope =
         EventEnvelope::decode(bytes).map_err(|error| EnvelopeError::Decode(error.to_string()))?;
+    from_envelope(envelope)
+}
+
+/// Decodes an envelope received on `subject` and stored on its stream at
+/// `stored_at`, trusting it only if `producers` signed it (see
+/// [`crate::signing`]), then checks it as [`decode`] does.
+pub fn decode_trusted(
+    bytes: &[u8],
+    subject: &str,
+    stored_at: DateTime<Utc>,
+    producers: &TrustedProducers,
+) -> Result<RecordedEvent, EnvelopeError> {
+    let envelope =
+        EventEnvelope::decode(bytes).map_err(|error| EnvelopeError::Decode(error.to_string()))?;
+    producers.verify(&envelope, subject, stored_at)?;
     from_envelope(envelope)
 }
 
@@ -121,14 +158,14 @@ pub fn from_envelope(envelope: EventEnvelope) -> Result<RecordedEvent, EnvelopeE
     })
 }
 
-fn timestamp(at: DateTime<Utc>) -> prost_types::Timestamp {
+pub(crate) fn timestamp(at: DateTime<Utc>) -> prost_types::Timestamp {
     prost_types::Timestamp {
         seconds: at.timestamp(),
         nanos: i32::try_from(at.timestamp_subsec_nanos()).unwrap_or(0),
     }
 }
 
-fn datetime(at: Option<prost_types::Timestamp>) -> Option<DateTime<Utc>> {
+pub(crate) fn datetime(at: Option<prost_types::Timestamp>) -> Option<DateTime<Utc>> {
     let at = at?;
     DateTime::from_timestamp(at.seconds, u32::try_from(at.nanos).ok()?)
 }

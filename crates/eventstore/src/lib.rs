@@ -4,9 +4,12 @@
 //!   optimistic concurrency per stream, idempotent on event id, group commit,
 //!   and a transactional outbox written in the same statement as the events.
 //! - [`Relay`]: publishes the outbox to NATS JetStream with `Nats-Msg-Id` =
-//!   event id, in commit order, surviving outages; one leader per store.
+//!   event id, in commit order, surviving outages; one leader per store;
+//!   every envelope signed by the producer ([`signing`]).
 //! - [`ProjectionRunner`] and [`rebuild`]: checkpointed, idempotent read
-//!   models fed by durable JetStream consumers, rebuildable from the store.
+//!   models fed by durable JetStream consumers, rebuildable from the store;
+//!   an envelope its stream's producer did not sign, or a replayed copy, is
+//!   refused and counted, never applied.
 //! - [`TailingRunner`]: a projection of the service's own events in exactly
 //!   the store's commit order (for order-sensitive read models).
 //! - [`Aggregate`] and [`Repository`]: the pure decide/apply shape of domain
@@ -26,6 +29,7 @@ mod model;
 mod plan;
 mod relay;
 pub mod rewrite;
+pub mod signing;
 mod store;
 mod tail;
 mod upcast;
@@ -44,6 +48,7 @@ pub use model::{
     StreamId,
 };
 pub use relay::{Relay, RelayConfig, RelayError};
+pub use signing::{EventSigner, SignatureError, TrustedProducers};
 pub use store::{EventStore, StoreConfig};
 pub use tail::{TailConfig, TailingRunner};
 pub use upcast::{UpcastError, Upcasters};

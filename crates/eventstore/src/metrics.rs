@@ -38,8 +38,12 @@ pub const RELAY_LEADER: &str = "eventstore_relay_leader";
 /// Gauge of messages a durable consumer has yet to receive, by `consumer`.
 pub const CONSUMER_LAG: &str = "eventstore_consumer_lag_messages";
 /// Counter of events handled, by `consumer` and `outcome` (`applied`,
-/// `duplicate`, `ignored`, `retry`, `rejected`, `undecodable`).
+/// `duplicate`, `ignored`, `retry`, `rejected`, `undecodable`, `refused`).
 pub const CONSUMER_HANDLED: &str = "eventstore_consumer_events_total";
+/// Counter of envelopes a consumer refused as untrusted, by `consumer` and
+/// `reason` (`unsigned`, `unknown_key`, `bad_signature`, `replayed`): each is
+/// a forgery or a replay on the bus, and alerts.
+pub const CONSUMER_REFUSED: &str = "eventstore_consumer_refused_envelopes_total";
 /// Counter of messages JetStream delivered more than once, by `consumer`.
 pub const CONSUMER_REDELIVERIES: &str = "eventstore_consumer_redeliveries_total";
 /// Counter of projection rebuilds, by `consumer`.
@@ -74,6 +78,10 @@ pub(crate) fn register_projection(consumer: &str, delivered: bool) {
     metrics::counter!(PROJECTION_REBUILDS, "consumer" => consumer.to_owned()).increment(0);
     if delivered {
         metrics::counter!(CONSUMER_REDELIVERIES, "consumer" => consumer.to_owned()).increment(0);
+        for reason in crate::signing::SignatureError::REASONS {
+            metrics::counter!(CONSUMER_REFUSED, "consumer" => consumer.to_owned(), "reason" => reason)
+                .increment(0);
+        }
     }
 }
 

@@ -3,6 +3,8 @@
 //! - Nothing is published that was not committed (it reads committed rows) and
 //!   nothing committed stays unpublished: a row leaves the outbox only after
 //!   JetStream acknowledged it, so a crash anywhere means "publish again".
+//! - Every envelope is signed by the service's key as it is published
+//!   ([`crate::signing`]): consumers apply nothing else.
 //! - Publishing again is harmless: `Nats-Msg-Id` = event id lets JetStream drop
 //!   duplicates within its window, and consumer inboxes drop the rest.
 //! - Order: rows go out in commit order, (transaction id, position), in which a
@@ -15,12 +17,12 @@
 
 use std::{
     collections::VecDeque,
+    sync::Arc,
     time::{Duration, Instant},
 };
 
 use async_nats::jetstream::{self, context::PublishAckFuture};
 use chrono::Utc;
-use prost::Message;
 use sqlx::{Connection, PgConnection, postgres::PgListener};
 use tokio_util::sync::CancellationToken;
 
@@ -29,6 +31,7 @@ use crate::{
     jetstream::EventStreamConfig,
     metrics as m,
     model::{GlobalPosition, RecordedEvent},
+    signing::EventSigner,
     store::{EventStore, decode_row, event_columns, position_of},
 };
 
@@ -37,6 +40,8 @@ const BACKLOG_REPORT_INTERVAL: Duration = Duration::from_secs(1);
 #[derive(Debug, Clone)]
 pub struct RelayConfig {
     pub stream: EventStreamConfig,
+    /// The service's envelope signing key.
+    pub signer: Arc<EventSigner>,
     /// Publishes awaiting their JetStream ack at once.
     pub max_in_flight: usize,
     /// Outbox rows read per round.
@@ -51,9 +56,10 @@ pub struct RelayConfig {
 }
 
 impl RelayConfig {
-    pub fn new(stream: EventStreamConfig) -> Self {
+    pub fn new(stream: EventStreamConfig, signer: Arc<EventSigner>) -> Self {
         Self {
             stream,
+            signer,
             max_in_flight: 512,
             batch_size: 2048,
             poll_interval: Duration::from_millis(500),
@@ -244,7 +250,13 @@ impl Relay {
                 return (acknowledged, Some(error));
             }
             let subject = envelope::subject(&self.config.stream.subject_prefix, &event.event_type);
-            let body = envelope::to_envelope(self.store.service(), event).encode_to_vec();
+            let body = envelope::signed(
+                self.store.service(),
+                event,
+                &subject,
+                &self.config.signer,
+                Utc::now(),
+            );
             match self
                 .jetstream
                 .publish_with_headers(subject, envelope::headers(event), body.into())

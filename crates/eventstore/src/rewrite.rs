@@ -40,11 +40,15 @@ use async_nats::{
     },
 };
 use bytes::Bytes;
+use chrono::Utc;
+use hellowork_proto::events::v1::EventEnvelope;
+use prost::Message as _;
 use sqlx::Row;
 use uuid::Uuid;
 
 use crate::{
     error::StoreError,
+    signing::EventSigner,
     store::{EventStore, decode_row, event_columns},
 };
 
@@ -171,6 +175,8 @@ pub enum StreamRewriteError<E: std::error::Error + 'static> {
         #[source]
         source: E,
     },
+    #[error("the new body of message {sequence} is not an event envelope")]
+    NotAnEnvelope { sequence: u64 },
     #[error("cannot republish message {sequence}")]
     Publish {
         sequence: u64,
@@ -187,7 +193,9 @@ pub enum StreamRewriteError<E: std::error::Error + 'static> {
 
 /// Rewrites the messages of `subject` on the stream `stream_name` that were
 /// there when it began: `new_body` gets each message and returns the body of
-/// its replacement, or `None` to keep it.
+/// its replacement, or `None` to keep it. The replacement is an envelope
+/// signed anew by `signer` (the stream's producer): its consumers trust
+/// nothing else ([`crate::signing`]).
 ///
 /// A replacement is published first, on the same subject with the same
 /// headers, and the original erased after it is acknowledged, so a crash in
@@ -203,6 +211,7 @@ pub async fn rewrite_stream_messages<F, Fut, E>(
     jetstream: &jetstream::Context,
     stream_name: &str,
     subject: &str,
+    signer: &EventSigner,
     mut new_body: F,
 ) -> Result<RewriteReport, StreamRewriteError<E>>
 where
@@ -230,6 +239,10 @@ where
         else {
             continue;
         };
+        let mut envelope = EventEnvelope::decode(body)
+            .map_err(|_| StreamRewriteError::NotAnEnvelope { sequence })?;
+        signer.sign(&mut envelope, message.subject.as_str(), Utc::now());
+        let body = Bytes::from(envelope.encode_to_vec());
         let headers = replacement_headers(&message.headers, sequence);
         let publish = |source| StreamRewriteError::Publish { sequence, source };
         jetstream

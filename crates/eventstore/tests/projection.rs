@@ -14,7 +14,6 @@ use hellowork_eventstore::{
 };
 use hellowork_testing::{TestSchema, TestStream};
 use proptest::prelude::*;
-use prost::Message;
 
 const PATIENCE: Duration = Duration::from_secs(30);
 
@@ -57,7 +56,7 @@ async fn the_same_event_delivered_twice_changes_nothing() {
             async_nats::header::NATS_MESSAGE_ID,
             uuid::Uuid::now_v7().to_string().as_str(),
         );
-        let body = envelope::to_envelope("test", &event).encode_to_vec();
+        let body = common::signed_body(&event, &subject);
         nats.jetstream
             .publish_with_headers(subject, headers, body.into())
             .await

@@ -15,7 +15,6 @@ use hellowork_eventstore::{
     EventStore, EventStreamConfig, ExpectedVersion, StreamId, ensure_stream, envelope,
 };
 use hellowork_testing::{NatsServer, TestSchema, TestStream, nats_url};
-use prost::Message;
 
 const PATIENCE: Duration = Duration::from_secs(30);
 
@@ -34,7 +33,7 @@ async fn publish_like_a_crashed_relay(
 ) {
     for event in common::committed(store, count).await {
         let subject = envelope::subject(&stream.subject_prefix, &event.event_type);
-        let body = envelope::to_envelope("test", &event).encode_to_vec();
+        let body = common::signed_body(&event, &subject);
         js.publish_with_headers(subject, envelope::headers(&event), body.into())
             .await
             .unwrap()
@@ -269,7 +268,7 @@ async fn the_relay_is_woken_by_commits_not_by_its_poll() {
     let db = TestSchema::create("wake").await;
     let nats = TestStream::create("wake").await;
     let store = store(&db.pool);
-    let mut config = hellowork_eventstore::RelayConfig::new(nats.config.clone());
+    let mut config = hellowork_eventstore::RelayConfig::new(nats.config.clone(), common::signer());
     config.poll_interval = Duration::from_secs(600);
     let shutdown = tokio_util::sync::CancellationToken::new();
     tokio::spawn(

@@ -6,13 +6,17 @@ mod common;
 
 use std::convert::Infallible;
 
+use async_nats::jetstream::message::StreamMessage;
 use bytes::Bytes;
+use chrono::Utc;
 use common::{deposited, store};
 use hellowork_eventstore::{
     ExpectedVersion, StreamId, envelope,
     rewrite::{RewriteReport, rewrite_payload, rewrite_payloads, rewrite_stream_messages},
 };
+use hellowork_proto::events::v1::EventEnvelope;
 use hellowork_testing::{TestSchema, TestStream};
+use prost::Message as _;
 
 #[tokio::test]
 async fn payloads_are_rewritten_where_the_closure_says_and_only_there() {
@@ -70,35 +74,65 @@ async fn payloads_are_rewritten_where_the_closure_says_and_only_there() {
     assert_eq!(common::amount_of(first), 9);
 }
 
+/// An envelope of the test producer whose payload is `payload`.
+fn envelope_of(payload: &str) -> EventEnvelope {
+    EventEnvelope {
+        event_id: uuid::Uuid::now_v7().to_string(),
+        stream_id: "account-1".into(),
+        stream_version: 1,
+        event_type: "Secret".into(),
+        schema_version: 1,
+        service: "test".into(),
+        payload: payload.as_bytes().to_vec(),
+        ..Default::default()
+    }
+}
+
+fn payload_of(body: &[u8]) -> Vec<u8> {
+    EventEnvelope::decode(body).unwrap().payload
+}
+
 #[tokio::test]
-async fn stream_messages_are_replaced_and_the_originals_erased() {
+async fn stream_messages_are_replaced_signed_anew_and_the_originals_erased() {
     let test = TestStream::create("rewrite").await;
     let js = &test.jetstream;
+    let signer = common::signer();
     let subject = envelope::subject(&test.config.subject_prefix, "Secret");
     let other = envelope::subject(&test.config.subject_prefix, "Public");
-    for (subject, body, id) in [
+    for (subject, payload, id) in [
         (&subject, "clear-1", "e1"),
         (&other, "clear-2", "e2"),
         (&subject, "sealed-3", "e3"),
     ] {
         let mut headers = async_nats::HeaderMap::new();
         headers.insert(async_nats::header::NATS_MESSAGE_ID, id);
-        js.publish_with_headers(subject.clone(), headers, Bytes::from(body))
-            .await
-            .unwrap()
-            .await
-            .unwrap();
+        let mut envelope = envelope_of(payload);
+        signer.sign(&mut envelope, subject, Utc::now());
+        js.publish_with_headers(
+            subject.clone(),
+            headers,
+            Bytes::from(envelope.encode_to_vec()),
+        )
+        .await
+        .unwrap()
+        .await
+        .unwrap();
     }
 
-    let report = rewrite_stream_messages(js, &test.config.stream_name, &subject, |message| {
-        let body = message.payload.clone();
-        async move {
-            Ok::<_, Infallible>(
-                body.starts_with(b"clear")
-                    .then(|| Bytes::from(body.to_ascii_uppercase())),
-            )
-        }
-    })
+    let report = rewrite_stream_messages(
+        js,
+        &test.config.stream_name,
+        &subject,
+        &signer,
+        |message: &StreamMessage| {
+            let mut envelope = EventEnvelope::decode(message.payload.clone()).unwrap();
+            async move {
+                let clear = envelope.payload.starts_with(b"clear");
+                envelope.payload = envelope.payload.to_ascii_uppercase();
+                Ok::<_, Infallible>(clear.then(|| Bytes::from(envelope.encode_to_vec())))
+            }
+        },
+    )
     .await
     .unwrap();
     assert_eq!(
@@ -113,13 +147,19 @@ async fn stream_messages_are_replaced_and_the_originals_erased() {
     let state = stream.info().await.unwrap().state.clone();
     assert_eq!(state.messages, 3);
     let mut bodies = Vec::new();
+    let mut replacement = None;
     for sequence in 1..=state.last_sequence {
         if let Ok(message) = stream.get_raw_message(sequence).await {
             let id = message
                 .headers
                 .get(async_nats::header::NATS_MESSAGE_ID)
                 .map(|v| v.as_str().to_owned());
-            bodies.push((message.subject.to_string(), message.payload.to_vec(), id));
+            bodies.push((
+                message.subject.to_string(),
+                payload_of(&message.payload),
+                id,
+            ));
+            replacement = Some(message);
         }
     }
     assert_eq!(
@@ -134,11 +174,25 @@ async fn stream_messages_are_replaced_and_the_originals_erased() {
             ),
         ]
     );
+    // The replacement carries the producer's signature over its new body.
+    let replacement = EventEnvelope::decode(replacement.unwrap().payload).unwrap();
+    assert_eq!(
+        common::producers().verify(&replacement, &subject, Utc::now()),
+        Ok(())
+    );
     // The replacement is not itself revisited by a second run.
-    let again = rewrite_stream_messages(js, &test.config.stream_name, &subject, |message| {
-        let clear = message.payload.starts_with(b"clear");
-        async move { Ok::<_, Infallible>(clear.then(Bytes::new)) }
-    })
+    let again = rewrite_stream_messages(
+        js,
+        &test.config.stream_name,
+        &subject,
+        &signer,
+        |message: &StreamMessage| {
+            let clear = payload_of(&message.payload).starts_with(b"clear");
+            async move {
+                Ok::<_, Infallible>(clear.then(|| Bytes::from(envelope_of("x").encode_to_vec())))
+            }
+        },
+    )
     .await
     .unwrap();
     assert_eq!(again.rewritten, 0);

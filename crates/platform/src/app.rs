@@ -228,7 +228,7 @@ impl Application {
         let relay = Relay::new(
             platform.store.clone(),
             platform.jetstream.clone(),
-            RelayConfig::new(config.stream.clone()),
+            RelayConfig::new(config.stream.clone(), config.bus.signer.clone()),
         );
         background.spawn(relay.run(background_stop.clone()));
         for task in parts.background {

@@ -28,8 +28,8 @@ pub use app::{
 };
 pub use auth::{KeyLoadError, caller, require_any, require_self_or};
 pub use config::{
-    AuthConfig, ConfigError, DatabaseConfig, Environment, Limits, PlatformConfig, Secret, Service,
-    TelemetrySettings,
+    AuthConfig, BusTrust, ConfigError, DatabaseConfig, Environment, Limits, PlatformConfig, Secret,
+    Service, TelemetrySettings, development_event_key,
 };
 pub use error::{Article, ArticleViolation, ERROR_DOMAIN, FieldViolation, ServiceError};
 pub use exit::exit_with;

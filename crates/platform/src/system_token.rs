@@ -176,8 +176,14 @@ mod tests {
     use super::*;
     use crate::config::Service;
 
+    /// `vars` in development unless they name another environment.
     fn config_with(vars: &[(&str, String)]) -> PlatformConfig {
-        let vars = vars.iter().map(|(k, v)| ((*k).to_owned(), v.clone()));
+        let development = [("HELLOWORK_ENVIRONMENT", "development".to_owned())];
+        let vars = development
+            .iter()
+            .chain(vars)
+            .map(|(k, v)| ((*k).to_owned(), v.clone()))
+            .chain(crate::config::production_bus_vars(Service::Scheduling));
         PlatformConfig::from_vars(Service::Scheduling, vars).unwrap()
     }
 

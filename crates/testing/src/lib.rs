@@ -44,7 +44,7 @@ pub use postgres_server::PostgresServer;
 pub use scenario::Scenario;
 pub use service_env::ServiceEnv;
 pub use service_process::ServiceProcess;
-pub use stream::{TestStream, nats_url};
+pub use stream::{TestStream, nats_url, signed_envelope};
 
 /// Runs an async clean-up to completion from `Drop`, on a thread of its own so
 /// it works whether or not the dropping thread is inside a Tokio runtime.

@@ -98,3 +98,20 @@ impl Drop for TestStream {
         });
     }
 }
+
+/// The body `service`'s relay would publish for `event` on `subject`: its
+/// envelope signed now with the service's development key, which the
+/// services under test trust (tests stand in for a producer this way).
+pub fn signed_envelope(
+    service: &str,
+    event: &hellowork_eventstore::RecordedEvent,
+    subject: &str,
+) -> Vec<u8> {
+    hellowork_eventstore::envelope::signed(
+        service,
+        event,
+        subject,
+        &hellowork_eventstore::EventSigner::development(service),
+        chrono::Utc::now(),
+    )
+}

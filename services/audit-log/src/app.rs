@@ -8,7 +8,7 @@
 use std::sync::Arc;
 
 use hellowork_eventstore::{
-    ConsumerConfig, Projection, ProjectionRunner, TailConfig, TailingRunner, Upcasters,
+    Projection, ProjectionRunner, TailConfig, TailingRunner, Upcasters,
 };
 use hellowork_platform::{
     Application, BackgroundTask, Platform, PlatformConfig, Service, ServiceParts, StartupError,
@@ -79,6 +79,7 @@ pub async fn build_with(
         background.push(runner(
             &platform,
             PeerIngest::new(name, ingestor.clone(), platform.store.clone()),
+            service,
             &stream,
         ));
     }
@@ -124,13 +125,14 @@ pub async fn build_with(
 fn runner<P: Projection>(
     platform: &Platform,
     projection: P,
+    producer: Service,
     stream: &hellowork_eventstore::EventStreamConfig,
 ) -> BackgroundTask {
     let runner = ProjectionRunner::new(
         Arc::new(projection),
         platform.pool.clone(),
         platform.jetstream.clone(),
-        ConsumerConfig::new(stream.stream_name.clone(), stream.all_subjects()),
+        platform.config.consumer_of(producer, stream.all_subjects()),
         Upcasters::new(),
     );
     Box::new(move |stop| Box::pin(runner.run(stop)))

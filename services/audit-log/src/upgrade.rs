@@ -129,6 +129,7 @@ async fn upgrade(
         &platform.jetstream,
         &stream.stream_name,
         &envelope::subject(&stream.subject_prefix, USAGE),
+        &platform.config.bus.signer,
         |message| reseal_published(&platform.pool, message.payload.clone()),
     )
     .await?;

@@ -229,7 +229,11 @@ async fn a_sealed_join_that_does_not_open_is_refused_and_counted_and_only_observ
         .encode_to_vec(),
     );
     let prefix = world.scheduling.config.subject_prefix.clone();
-    let bytes = envelope::to_envelope("scheduling", &misbound).encode_to_vec();
+    let bytes = hellowork_testing::signed_envelope(
+        "scheduling",
+        &misbound,
+        &envelope::subject(&prefix, "SessionJoined"),
+    );
     world
         .scheduling
         .jetstream
@@ -302,7 +306,12 @@ async fn scheduling_joins_and_leaves_become_usage_records_once_despite_redeliver
     let prefix = world.scheduling.config.subject_prefix.clone();
     // Each published twice without a message id: JetStream keeps both, the inbox absorbs one.
     for event in [&joined, &joined, &left, &left] {
-        let bytes = envelope::to_envelope("scheduling", event).encode_to_vec();
+        // Signed anew each time, as a relay republishing does.
+        let bytes = hellowork_testing::signed_envelope(
+            "scheduling",
+            event,
+            &envelope::subject(&prefix, &event.event_type),
+        );
         world
             .scheduling
             .jetstream

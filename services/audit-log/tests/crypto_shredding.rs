@@ -158,9 +158,12 @@ async fn publish(world: &World, event: &RecordedEvent) {
         .jetstream
         .publish(
             envelope::subject(&prefix, &event.event_type),
-            envelope::to_envelope("registration", event)
-                .encode_to_vec()
-                .into(),
+            hellowork_testing::signed_envelope(
+                "registration",
+                event,
+                &envelope::subject(&prefix, &event.event_type),
+            )
+            .into(),
         )
         .await
         .unwrap()

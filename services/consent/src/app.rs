@@ -43,8 +43,8 @@ pub async fn build(config: PlatformConfig) -> Result<Application, StartupError> 
 
     let own = &platform.config.stream;
     let from_registration = |event_type: &str| {
-        ConsumerConfig::new(
-            registration.stream_name.clone(),
+        platform.config.consumer_of(
+            Service::Registration,
             hellowork_eventstore::envelope::subject(&registration.subject_prefix, event_type),
         )
     };
@@ -52,13 +52,13 @@ pub async fn build(config: PlatformConfig) -> Result<Application, StartupError> 
         consumer(
             &platform,
             TermsDocuments,
-            ConsumerConfig::new(own.stream_name.clone(), own.all_subjects()),
+            platform.config.consumer_of(Service::Consent, own.all_subjects()),
         ),
         consumer(
             &platform,
             RevisionNotices,
-            ConsumerConfig::new(
-                own.stream_name.clone(),
+            platform.config.consumer_of(
+                Service::Consent,
                 hellowork_eventstore::envelope::subject(
                     &own.subject_prefix,
                     "TermsRevisionAnnounced",

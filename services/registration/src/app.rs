@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use hellowork_eventstore::{ConsumerConfig, Projection, ProjectionRunner, Upcasters};
+use hellowork_eventstore::{Projection, ProjectionRunner, Upcasters};
 use hellowork_platform::{
     Application, BackgroundTask, Platform, PlatformConfig, Service, ServiceParts, StartupError,
 };
@@ -62,8 +62,8 @@ pub async fn build_with(
     ))
     .max_decoding_message_size(platform.config.limits.max_message_bytes);
     let background = vec![
-        runner(&platform, ConsentStatusProjection, &consent),
-        runner(&platform, RefusalProjection, &scheduling),
+        runner(&platform, ConsentStatusProjection, Service::Consent, &consent),
+        runner(&platform, RefusalProjection, Service::Scheduling, &scheduling),
     ];
     let parts = ServiceParts {
         routes: Routes::new(api),
@@ -78,13 +78,14 @@ pub async fn build_with(
 fn runner<P: Projection>(
     platform: &Platform,
     projection: P,
+    producer: Service,
     stream: &hellowork_eventstore::EventStreamConfig,
 ) -> BackgroundTask {
     let runner = ProjectionRunner::new(
         Arc::new(projection),
         platform.pool.clone(),
         platform.jetstream.clone(),
-        ConsumerConfig::new(stream.stream_name.clone(), stream.all_subjects()),
+        platform.config.consumer_of(producer, stream.all_subjects()),
         Upcasters::new(),
     );
     Box::new(move |stop| Box::pin(runner.run(stop)))

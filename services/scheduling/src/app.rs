@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use hellowork_eventstore::{
-    ConsumerConfig, ProjectionRunner, TailConfig, TailingRunner, Upcasters, envelope,
+    ProjectionRunner, TailConfig, TailingRunner, Upcasters, envelope,
 };
 use hellowork_platform::{
     Application, BackgroundTask, Platform, PlatformConfig, Service, ServiceParts, StartupError,
@@ -71,6 +71,7 @@ pub async fn build_with(
         store: platform.store.clone(),
         jetstream: platform.jetstream.clone(),
         stream: platform.config.stream.clone(),
+        signer: platform.config.bus.signer.clone(),
         keys: keys.clone(),
         sealer: Arc::clone(&sealer),
     };
@@ -84,8 +85,8 @@ pub async fn build_with(
         Arc::new(ErasureProjection),
         platform.pool.clone(),
         platform.jetstream.clone(),
-        ConsumerConfig::new(
-            registration.stream_name.clone(),
+        platform.config.consumer_of(
+            Service::Registration,
             envelope::subject(&registration.subject_prefix, ERASED),
         ),
         Upcasters::new(),

@@ -79,8 +79,16 @@ async fn fill_and_drain(
     let _stop_relay = shutdown.clone().drop_guard();
     let started = Instant::now();
     let relay = tokio::spawn(
-        Relay::new(store, jetstream.clone(), RelayConfig::new(stream.clone()))
-            .run(shutdown.clone()),
+        Relay::new(
+            store,
+            jetstream.clone(),
+            // The services' relays sign every envelope: so does this one.
+            RelayConfig::new(
+                stream.clone(),
+                std::sync::Arc::new(hellowork_eventstore::EventSigner::development("bench")),
+            ),
+        )
+        .run(shutdown.clone()),
     );
     loop {
         let drained: bool = sqlx::query_scalar("SELECT NOT EXISTS (SELECT 1 FROM outbox)")

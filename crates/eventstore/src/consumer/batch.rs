@@ -4,15 +4,16 @@
 //! and the checkpoint. If the batch fails, its messages are applied one by
 //! one, so a poison message is still settled alone and the others pass.
 
-use std::{collections::HashSet, future::Future, pin::Pin};
+use std::{future::Future, pin::Pin};
 
 use async_nats::jetstream::{self, AckKind};
-use sqlx::{PgConnection, PgPool};
+use sqlx::PgPool;
 use tracing::{Instrument, Span};
-use uuid::Uuid;
 
-use super::{ConsumerError, Projection, ProjectionRunner, ack, projection_lock};
-use crate::model::RecordedEvent;
+use super::{
+    ConsumerError, Delivered, Outcome, Projection, ProjectionRunner, ack, known_outcome,
+    projection_lock, record_all_in_inbox,
+};
 
 /// At most this many messages share a transaction.
 pub(super) const MAX_BATCH: usize = 256;
@@ -22,11 +23,11 @@ impl<P: Projection> ProjectionRunner<P> {
     pub(super) async fn handle_all(&self, messages: &[jetstream::Message]) {
         let mut readable = Vec::with_capacity(messages.len());
         for message in messages {
-            let Some((event, sequence, span)) = self.read(message).await else {
+            let Some(delivered) = self.read(message).await else {
                 continue;
             };
-            if self.projection.handles(&event.event_type) {
-                readable.push((message, event, sequence, span));
+            if self.projection.handles(&delivered.event.event_type) {
+                readable.push((message, delivered));
             } else {
                 self.count(self.projection.name(), "ignored");
                 ack(message, AckKind::Ack).await;
@@ -36,27 +37,33 @@ impl<P: Projection> ProjectionRunner<P> {
             return;
         };
         if readable.len() == 1 {
-            let (message, event, sequence, span) = first;
+            let (message, delivered) = first;
             return self
-                .apply_and_ack(message, event, *sequence)
-                .instrument(span.clone())
+                .apply_and_ack(message, delivered)
+                .instrument(delivered.span.clone())
                 .await;
         }
-        let events: Vec<RecordedEvent> = readable.iter().map(|(_, e, _, _)| e.clone()).collect();
-        let last = readable
-            .iter()
-            .map(|(_, _, s, _)| *s)
-            .max()
-            .unwrap_or_default();
+        let delivered: Vec<&Delivered> = readable.iter().map(|(_, d)| d).collect();
         // Each event's span covers the transaction that applied it.
-        let spans = readable.iter().map(|(_, _, _, span)| span.clone());
-        let applying = apply_batch(&self.pool, self.projection.as_ref(), &events, last);
+        let spans = delivered.iter().map(|d| d.span.clone());
+        let applying = apply_batch(&self.pool, self.projection.as_ref(), &delivered);
         match within_spans(applying, spans).await {
-            Ok(fresh) => {
+            Ok(outcomes) => {
                 let name = self.projection.name();
-                for ((message, event, _, _), _) in readable.iter().zip(&events) {
-                    let applied = fresh.contains(&event.event_id);
-                    self.count(name, if applied { "applied" } else { "duplicate" });
+                for ((message, delivered), outcome) in readable.iter().zip(outcomes) {
+                    match outcome {
+                        Outcome::Applied => self.count(name, "applied"),
+                        Outcome::Duplicate => self.count(name, "duplicate"),
+                        Outcome::Replayed => {
+                            tracing::error!(
+                                consumer = name,
+                                sequence = delivered.sequence,
+                                "replayed envelope refused"
+                            );
+                            self.refuse(name, "replayed", message).await;
+                            continue;
+                        }
+                    }
                     ack(message, AckKind::Ack).await;
                 }
             }
@@ -66,9 +73,9 @@ impl<P: Projection> ProjectionRunner<P> {
                     error = &error as &dyn std::error::Error,
                     "batch not applied; applying its messages one by one"
                 );
-                for (message, event, sequence, span) in &readable {
-                    self.apply_and_ack(message, event, *sequence)
-                        .instrument(span.clone())
+                for (message, delivered) in &readable {
+                    self.apply_and_ack(message, delivered)
+                        .instrument(delivered.span.clone())
                         .await;
                 }
             }
@@ -89,49 +96,37 @@ fn within_spans<'a, T: 'a>(
 }
 
 /// Applies the events the inbox has not seen, in order, in one transaction
-/// that also moves the checkpoint to `last_sequence`; returns the ids
-/// applied (the first delivery of each).
+/// that also moves the checkpoint to the batch's last sequence; returns
+/// each message's outcome, in order (the first delivery of an event is the
+/// one applied).
 async fn apply_batch<P: Projection>(
     pool: &PgPool,
     projection: &P,
-    events: &[RecordedEvent],
-    last_sequence: u64,
-) -> Result<HashSet<Uuid>, ConsumerError> {
+    delivered: &[&Delivered],
+) -> Result<Vec<Outcome>, ConsumerError> {
     let name = projection.name();
     let mut tx = pool.begin().await?;
     sqlx::query("SELECT pg_advisory_xact_lock_shared(hashtextextended($1, 0))")
         .bind(projection_lock(name))
         .execute(&mut *tx)
         .await?;
-    let ids: Vec<Uuid> = events.iter().map(|e| e.event_id).collect();
-    let fresh = record_all_in_inbox(&mut tx, name, &ids).await?;
+    let fresh = record_all_in_inbox(&mut tx, name, delivered).await?;
     let mut pending = fresh.clone();
-    let new: Vec<RecordedEvent> = events
-        .iter()
-        .filter(|e| pending.remove(&e.event_id))
-        .cloned()
-        .collect();
+    let mut outcomes = Vec::with_capacity(delivered.len());
+    let mut new = Vec::with_capacity(fresh.len());
+    for message in delivered {
+        if pending.remove(&message.event.event_id) {
+            new.push(message.event.clone());
+            outcomes.push(Outcome::Applied);
+        } else {
+            outcomes.push(known_outcome(&mut tx, name, message).await?);
+        }
+    }
     projection.apply_all(&mut tx, &new).await?;
-    if let Some(last) = events.last() {
-        super::move_checkpoint(&mut tx, name, last_sequence, last.event_id).await?;
+    let last_sequence = delivered.iter().map(|d| d.sequence).max();
+    if let (Some(last_sequence), Some(last)) = (last_sequence, delivered.last()) {
+        super::move_checkpoint(&mut tx, name, last_sequence, last.event.event_id).await?;
     }
     tx.commit().await?;
-    Ok(fresh)
-}
-
-/// Records `ids` in the inbox; returns those that were not there before.
-async fn record_all_in_inbox(
-    tx: &mut PgConnection,
-    consumer: &str,
-    ids: &[Uuid],
-) -> Result<HashSet<Uuid>, sqlx::Error> {
-    sqlx::query_scalar(
-        "INSERT INTO consumer_inbox (consumer, event_id) SELECT $1, id FROM UNNEST($2::uuid[]) AS id \
-         ON CONFLICT DO NOTHING RETURNING event_id",
-    )
-    .bind(consumer)
-    .bind(ids)
-    .fetch_all(tx)
-    .await
-    .map(|inserted: Vec<Uuid>| inserted.into_iter().collect())
+    Ok(outcomes)
 }

@@ -10,8 +10,9 @@ use std::{
 use async_nats::jetstream;
 use chrono::Utc;
 use hellowork_eventstore::{
-    Actor, ConsumerConfig, EventMetadata, EventStore, EventStreamConfig, NewEvent, Projection,
-    ProjectionError, ProjectionRunner, RecordedEvent, Relay, RelayConfig, StoreConfig, Upcasters,
+    Actor, ConsumerConfig, EventMetadata, EventSigner, EventStore, EventStreamConfig, NewEvent,
+    Projection, ProjectionError, ProjectionRunner, RecordedEvent, Relay, RelayConfig, StoreConfig,
+    TrustedProducers, Upcasters,
 };
 use hellowork_proto::events::v1::Role;
 use sqlx::{PgConnection, PgPool};
@@ -151,13 +152,28 @@ pub async fn jetstream_at(url: &str) -> jetstream::Context {
         .build(client)
 }
 
+/// The key the test producer ("test") signs its envelopes with.
+pub fn signer() -> Arc<EventSigner> {
+    Arc::new(EventSigner::development("test"))
+}
+
+/// What the test consumers trust: the test producer's key only.
+pub fn producers() -> TrustedProducers {
+    TrustedProducers::of(&signer())
+}
+
+/// The body a relay publishes for `event` on `subject`: signed now.
+pub fn signed_body(event: &RecordedEvent, subject: &str) -> Vec<u8> {
+    hellowork_eventstore::envelope::signed("test", event, subject, &signer(), Utc::now())
+}
+
 pub fn spawn_relay(
     store: &EventStore,
     js: &jetstream::Context,
     stream: &EventStreamConfig,
 ) -> CancellationToken {
     let shutdown = CancellationToken::new();
-    let mut config = RelayConfig::new(stream.clone());
+    let mut config = RelayConfig::new(stream.clone(), signer());
     config.backoff_max = Duration::from_millis(500);
     config.poll_interval = Duration::from_millis(200);
     tokio::spawn(Relay::new(store.clone(), js.clone(), config).run(shutdown.clone()));
@@ -171,7 +187,11 @@ pub fn spawn_consumer<P: Projection>(
     stream: &EventStreamConfig,
 ) -> CancellationToken {
     let shutdown = CancellationToken::new();
-    let mut config = ConsumerConfig::new(stream.stream_name.clone(), stream.all_subjects());
+    let mut config = ConsumerConfig::new(
+        stream.stream_name.clone(),
+        stream.all_subjects(),
+        producers(),
+    );
     config.retry_delay = Duration::from_millis(100);
     let runner = ProjectionRunner::new(
         projection,

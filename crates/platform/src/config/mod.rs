@@ -9,6 +9,12 @@ use std::{
 use hellowork_eventstore::{EventStreamConfig, SchemaName};
 use sqlx::postgres::PgConnectOptions;
 
+mod bus;
+
+#[cfg(test)]
+pub(crate) use bus::production_vars as production_bus_vars;
+pub use bus::{BusTrust, development_event_key};
+
 pub const PREFIX: &str = "HELLOWORK_";
 
 /// One of the four services; fixes its default ports, schema and stream.
@@ -39,6 +45,18 @@ impl Service {
         Self::AuditLog,
     ];
 
+    /// The services whose event streams this one consumes (its own
+    /// included where it reads it): whose producer keys it must trust, and
+    /// what its NATS user may subscribe to.
+    pub fn consumes(self) -> &'static [Service] {
+        match self {
+            Self::Registration => &[Self::Consent, Self::Scheduling],
+            Self::Consent => &[Self::Consent, Self::Registration],
+            Self::Scheduling => &[Self::Registration],
+            Self::AuditLog => &[Self::Registration, Self::Consent, Self::Scheduling],
+        }
+    }
+
     fn default_ports(self) -> (u16, u16) {
         match self {
             Self::Registration => (50051, 9101),
@@ -49,8 +67,9 @@ impl Service {
     }
 }
 
-/// Development (the default) allows the generated dev signing key;
-/// production refuses it and requires configured keys.
+/// `HELLOWORK_ENVIRONMENT`, required (no default). Development allows the
+/// generated dev signing key and the published development keys; production
+/// refuses them wherever they appear and requires configured keys.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Environment {
     Development,
@@ -133,6 +152,8 @@ pub struct PlatformConfig {
     pub nats_url: Secret<String>,
     /// This service's own event stream.
     pub stream: EventStreamConfig,
+    /// Its envelope signing key and the producer keys it trusts.
+    pub bus: BusTrust,
     /// Every service's event stream (this one's included), for consumers of
     /// other services' events: `HELLOWORK_<SERVICE>_NATS_STREAM` and
     /// `HELLOWORK_<SERVICE>_NATS_SUBJECT_PREFIX` (defaults
@@ -223,6 +244,7 @@ impl PlatformConfig {
             },
             nats_url: Secret(env.text("NATS_URL", "nats://127.0.0.1:4222")),
             stream,
+            bus: env.bus_trust(service, environment == Environment::Production)?,
             streams,
             endpoints,
             peer_timeout: env.duration("PEER_TIMEOUT", Duration::from_secs(2))?,
@@ -251,6 +273,22 @@ impl PlatformConfig {
 }
 
 impl PlatformConfig {
+    /// A durable consumer of `producer`'s stream on `filter_subject`,
+    /// trusting the keys configured for that producer.
+    pub fn consumer_of(
+        &self,
+        producer: Service,
+        filter_subject: impl Into<String>,
+    ) -> hellowork_eventstore::ConsumerConfig {
+        hellowork_eventstore::ConsumerConfig::new(
+            self.stream_of(producer).stream_name.clone(),
+            filter_subject,
+            self.bus.producers_of(producer),
+        )
+    }
+}
+
+impl PlatformConfig {
     /// The gRPC endpoint of `service`.
     pub fn endpoint_of(&self, service: Service) -> &str {
         self.endpoints
@@ -272,6 +310,16 @@ impl AuthConfig {
         vars: impl IntoIterator<Item = (String, String)>,
     ) -> Result<(Environment, Self), ConfigError> {
         Vars(vars.into_iter().collect()).auth()
+    }
+}
+
+impl Environment {
+    /// `HELLOWORK_ENVIRONMENT` alone (required), for a tool that needs no
+    /// other service setting (`hellowork verify-log`).
+    pub fn from_vars(
+        vars: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        Vars(vars.into_iter().collect()).environment()
     }
 }
 
@@ -299,7 +347,7 @@ impl PlatformConfig {
     }
 }
 
-struct Vars(HashMap<String, String>);
+pub(crate) struct Vars(pub(crate) HashMap<String, String>);
 
 impl Vars {
     fn telemetry(&self) -> Result<TelemetrySettings, ConfigError> {
@@ -317,15 +365,7 @@ impl Vars {
     }
 
     fn auth(&self) -> Result<(Environment, AuthConfig), ConfigError> {
-        let environment = match self
-            .text("ENVIRONMENT", "development")
-            .to_ascii_lowercase()
-            .as_str()
-        {
-            "development" => Environment::Development,
-            "production" => Environment::Production,
-            _ => return Err(self.error("ENVIRONMENT", "must be development or production")),
-        };
+        let environment = self.environment()?;
         let auth = AuthConfig {
             issuer: self.text("JWT_ISSUER", "hellowork-dev"),
             audience: self.text("JWT_AUDIENCE", "hellowork"),
@@ -345,26 +385,40 @@ impl Vars {
         Ok((environment, auth))
     }
 
-    fn raw(&self, name: &str) -> Option<String> {
+    /// `ENVIRONMENT`, which has no default: a forgotten variable must not
+    /// quietly run a production deployment on the published development keys.
+    fn environment(&self) -> Result<Environment, ConfigError> {
+        const NAME: &str = "ENVIRONMENT";
+        let Some(value) = self.get(NAME).filter(|v| !v.trim().is_empty()) else {
+            return Err(self.error(NAME, "required (development or production)"));
+        };
+        match value.to_ascii_lowercase().as_str() {
+            "development" => Ok(Environment::Development),
+            "production" => Ok(Environment::Production),
+            _ => Err(self.error(NAME, "must be development or production")),
+        }
+    }
+
+    pub(crate) fn raw(&self, name: &str) -> Option<String> {
         self.0.get(name).cloned()
     }
 
-    fn get(&self, name: &str) -> Option<&str> {
+    pub(crate) fn get(&self, name: &str) -> Option<&str> {
         self.0.get(&format!("{PREFIX}{name}")).map(String::as_str)
     }
 
-    fn error(&self, name: &str, problem: &str) -> ConfigError {
+    pub(crate) fn error(&self, name: &str, problem: &str) -> ConfigError {
         ConfigError {
             variable: format!("{PREFIX}{name}"),
             problem: problem.to_owned(),
         }
     }
 
-    fn text(&self, name: &str, default: &str) -> String {
+    pub(crate) fn text(&self, name: &str, default: &str) -> String {
         self.get(name).unwrap_or(default).to_owned()
     }
 
-    fn parsed<T: FromStr>(&self, name: &str, default: T) -> Result<T, ConfigError>
+    pub(crate) fn parsed<T: FromStr>(&self, name: &str, default: T) -> Result<T, ConfigError>
     where
         T::Err: fmt::Display,
     {
@@ -390,7 +444,7 @@ impl Vars {
         url.parse().map_err(|_| self.error(NAME, problem))
     }
 
-    fn duration(&self, name: &str, default: Duration) -> Result<Duration, ConfigError> {
+    pub(crate) fn duration(&self, name: &str, default: Duration) -> Result<Duration, ConfigError> {
         match self.get(name) {
             None => Ok(default),
             Some(value) => humantime::parse_duration(value).map_err(|e| {
@@ -423,11 +477,30 @@ impl Vars {
 mod tests {
     use super::*;
 
+    /// `pairs` on a development machine: `HELLOWORK_ENVIRONMENT=development`
+    /// unless `pairs` names another environment (a later pair wins).
     fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs
+        [("HELLOWORK_ENVIRONMENT", "development")]
             .iter()
+            .chain(pairs)
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect()
+    }
+
+    #[test]
+    fn no_environment_is_no_default_but_a_refusal_naming_the_variable() {
+        let error = PlatformConfig::from_vars(Service::Consent, std::iter::empty()).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "HELLOWORK_ENVIRONMENT: required (development or production)"
+        );
+        let error = AuthConfig::from_vars(std::iter::empty()).unwrap_err();
+        assert_eq!(error.variable, "HELLOWORK_ENVIRONMENT");
+        for value in ["", "staging"] {
+            let set = vars(&[("HELLOWORK_ENVIRONMENT", value)]);
+            let error = PlatformConfig::from_vars(Service::Consent, set).unwrap_err();
+            assert_eq!(error.variable, "HELLOWORK_ENVIRONMENT");
+        }
     }
 
     #[test]
@@ -541,7 +614,9 @@ mod tests {
             vars(&[
                 ("HELLOWORK_ENVIRONMENT", "Production"),
                 ("HELLOWORK_JWT_PUBLIC_KEYS", "k1=/etc/keys/k1.pem"),
-            ]),
+            ])
+            .into_iter()
+            .chain(bus::production_vars(Service::Scheduling)),
         )
         .unwrap();
         assert_eq!(

@@ -13,7 +13,6 @@ use hellowork_proto::{
     events::v1::Role as ProtoRole,
 };
 use hellowork_testing::{ServiceEnv, TestDatabase, TestStream, database_url, nats_url};
-use prost::Message;
 use tokio_util::sync::CancellationToken;
 use tonic::transport::Channel;
 use tonic_health::pb::{
@@ -63,7 +62,10 @@ pub async fn start() -> Consent {
         "consent",
         &hellowork_testing::template_fingerprint(&hellowork_consent::app::MIGRATOR),
         |url| async move {
-            let vars = vec![("HELLOWORK_DATABASE_URL".to_owned(), url)];
+            let vars = vec![
+                ("HELLOWORK_ENVIRONMENT".to_owned(), "development".to_owned()),
+                ("HELLOWORK_DATABASE_URL".to_owned(), url),
+            ];
             let config = PlatformConfig::from_vars(Service::Consent, vars).unwrap();
             let pool = hellowork_platform::prepare_database(
                 &config.database,
@@ -165,7 +167,7 @@ impl Consent {
             },
         };
         let subject = envelope::subject(&self.registration.config.subject_prefix, event_type);
-        let body = envelope::to_envelope("registration", &event).encode_to_vec();
+        let body = hellowork_testing::signed_envelope("registration", &event, &subject);
         self.registration
             .jetstream
             .publish_with_headers(subject, envelope::headers(&event), body.into())

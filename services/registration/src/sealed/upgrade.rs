@@ -113,6 +113,7 @@ async fn upgrade(platform: &Platform, keys: &PersonalKeys) -> Result<UpgradeRepo
             &platform.jetstream,
             &stream.stream_name,
             &envelope::subject(&stream.subject_prefix, REGISTERED),
+            &platform.config.bus.signer,
             |message| reseal_published(store, message.payload.clone()),
         )
         .await?,

@@ -52,7 +52,10 @@ pub async fn prepare() -> Prepared {
         "registration",
         &hellowork_testing::template_fingerprint(&MIGRATOR),
         |url| async move {
-            let vars = vec![("HELLOWORK_DATABASE_URL".to_owned(), url)];
+            let vars = vec![
+                ("HELLOWORK_ENVIRONMENT".to_owned(), "development".to_owned()),
+                ("HELLOWORK_DATABASE_URL".to_owned(), url),
+            ];
             let config = PlatformConfig::from_vars(Service::Registration, vars).unwrap();
             let pool = hellowork_platform::prepare_database(&config.database, &MIGRATOR)
                 .await
@@ -270,9 +273,10 @@ async fn publish(
             tracestate: None,
         },
     };
-    let bytes = envelope::to_envelope(service, &event).encode_to_vec();
+    let subject = envelope::subject(&stream.config.subject_prefix, event_type);
+    let bytes = hellowork_testing::signed_envelope(service, &event, &subject);
     nats.publish_with_headers(
-        envelope::subject(&stream.config.subject_prefix, event_type),
+        subject,
         envelope::headers(&event),
         bytes.into(),
     )

@@ -151,6 +151,8 @@ pub struct Upgrade {
     pub jetstream: jetstream::Context,
     /// The service's own stream.
     pub stream: EventStreamConfig,
+    /// Signs the republished envelopes, as the relay signs the others.
+    pub signer: Arc<hellowork_eventstore::EventSigner>,
     pub keys: PersonalKeys,
     pub sealer: Arc<DeviceSealer>,
 }
@@ -216,6 +218,7 @@ impl Upgrade {
                     &self.jetstream,
                     &self.stream.stream_name,
                     &envelope::subject(&self.stream.subject_prefix, event_type),
+                    &self.signer,
                     |message| self.republished(step, message.payload.clone()),
                 )
                 .await?
