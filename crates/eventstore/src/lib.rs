@@ -32,6 +32,7 @@ pub mod rewrite;
 pub mod signing;
 mod store;
 mod tail;
+pub mod unsigned;
 mod upcast;
 mod writer;
 

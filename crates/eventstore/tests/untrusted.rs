@@ -154,3 +154,71 @@ async fn forged_unsigned_and_replayed_envelopes_are_refused_counted_and_never_ap
     assert_eq!(refused(consumer_name, "unsigned"), 1);
     assert_eq!(refused(consumer_name, "replayed"), 2);
 }
+
+/// The upgrade from unsigned envelopes: what an older relay published is
+/// signed once, and a consumer created afterwards applies all of it.
+#[tokio::test]
+async fn messages_published_before_signing_are_signed_once_and_then_applied() {
+    let db = TestSchema::create("unsigned").await;
+    let nats = TestStream::create("unsigned").await;
+    let store = store(&db.pool);
+    let stream = StreamId::new("account-old").unwrap();
+    store
+        .append(
+            &stream,
+            ExpectedVersion::NoStream,
+            vec![deposited(1), deposited(2), deposited(3)],
+        )
+        .await
+        .unwrap();
+    // The previous release's relay: the same envelopes, without signatures.
+    for event in common::committed(&store, 3).await {
+        let subject = envelope::subject(&nats.config.subject_prefix, &event.event_type);
+        let old = envelope::to_envelope("test", &event).encode_to_vec();
+        nats.jetstream
+            .publish_with_headers(subject, envelope::headers(&event), old.into())
+            .await
+            .unwrap()
+            .await
+            .unwrap();
+    }
+    sqlx::query("DELETE FROM outbox")
+        .execute(&db.pool)
+        .await
+        .unwrap();
+
+    let signer = common::signer();
+    let report = hellowork_eventstore::unsigned::sign_unsigned_messages(
+        &db.pool,
+        &nats.jetstream,
+        &nats.config,
+        &signer,
+    )
+    .await
+    .unwrap()
+    .expect("the first start signs");
+    assert_eq!((report.examined, report.rewritten), (3, 3));
+    let again = hellowork_eventstore::unsigned::sign_unsigned_messages(
+        &db.pool,
+        &nats.jetstream,
+        &nats.config,
+        &signer,
+    )
+    .await
+    .unwrap();
+    assert_eq!(again, None, "done once per stream");
+
+    // A projection created now reads the stream from its start.
+    let totals = Totals::create(&db.pool, "late").await;
+    let consumer = spawn_consumer(totals, &db.pool, &nats.jetstream, &nats.config);
+    eventually(PATIENCE, "the re-signed events applied", || async {
+        inbox_count(&db.pool, "late").await == 3
+    })
+    .await;
+    consumer.cancel();
+    assert_eq!(
+        totals_rows(&db.pool).await,
+        vec![("account-old".to_owned(), 3, 3, 6)]
+    );
+    assert_eq!(refused("late", "unsigned"), 0);
+}

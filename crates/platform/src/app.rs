@@ -36,6 +36,8 @@ pub enum StartupError {
     Nats(#[source] async_nats::ConnectError),
     #[error("cannot create the JetStream stream")]
     Stream(#[source] async_nats::jetstream::context::CreateStreamError),
+    #[error("cannot sign the messages published before envelopes were signed")]
+    SignUnsigned(#[source] hellowork_eventstore::unsigned::SignUnsignedError),
     #[error("cannot load the token verification keys")]
     Auth(#[source] KeyLoadError),
     #[error("cannot bind {what} on {addr}")]
@@ -92,6 +94,24 @@ impl Platform {
         hellowork_eventstore::ensure_stream(&jetstream, &config.stream)
             .await
             .map_err(StartupError::Stream)?;
+        // Before the relay publishes anything: consumers trust only signed
+        // envelopes, so what an older release published is signed now.
+        if let Some(report) = hellowork_eventstore::unsigned::sign_unsigned_messages(
+            &pool,
+            &jetstream,
+            &config.stream,
+            &config.bus.signer,
+        )
+        .await
+        .map_err(StartupError::SignUnsigned)?
+            && report.rewritten > 0
+        {
+            tracing::info!(
+                signed = report.rewritten,
+                examined = report.examined,
+                "signed the messages published before envelopes were signed"
+            );
+        }
         let verifier = Arc::new(load_verifier(&config).map_err(StartupError::Auth)?);
         let system = Arc::new(SystemCredentials::from_config(&config).map_err(StartupError::Auth)?);
         let store = EventStore::new(
