@@ -32,6 +32,8 @@ pub enum StartupError {
     Metrics(#[source] hellowork_telemetry::TelemetryError),
     #[error("cannot prepare the database")]
     Database(#[source] sqlx::Error),
+    #[error("cannot use the NATS credentials")]
+    NatsCredentials(#[source] crate::config::NatsCredentialsError),
     #[error("cannot connect to NATS")]
     Nats(#[source] async_nats::ConnectError),
     #[error("cannot create the JetStream stream")]
@@ -84,8 +86,11 @@ impl Platform {
         let pool = prepare_database(&config.database, migrations)
             .await
             .map_err(StartupError::Database)?;
-        let nats = async_nats::ConnectOptions::new()
-            .name(format!("hellowork-{}", config.service.name()))
+        let nats = config
+            .nats
+            .connect_options(config.service.name())
+            .await
+            .map_err(StartupError::NatsCredentials)?
             .retry_on_initial_connect()
             .connect(config.nats_url.expose().as_str())
             .await

@@ -20,20 +20,24 @@ mod error;
 mod exit;
 mod metadata;
 mod migrate;
+pub mod nats_accounts;
 mod readiness;
 mod system_token;
 
 pub use app::{
     Application, BackgroundTask, Platform, ServiceParts, StartupError, terminate_signal,
 };
-pub use auth::{KeyLoadError, caller, require_any, require_self_or};
+pub use auth::{
+    KeyLoadError, caller, require_any, require_self_or, require_service, require_service_or,
+};
 pub use config::{
-    AuthConfig, BusTrust, ConfigError, DatabaseConfig, Environment, Limits, PlatformConfig, Secret,
-    Service, TelemetrySettings, development_event_key,
+    AuthConfig, BusTrust, ConfigError, DatabaseConfig, Environment, Limits, NatsCredentials,
+    NatsCredentialsError, NatsSettings, PlatformConfig, Secret, Service, TelemetrySettings,
+    development_event_key,
 };
 pub use error::{Article, ArticleViolation, ERROR_DOMAIN, FieldViolation, ServiceError};
 pub use exit::exit_with;
-pub use hellowork_auth::{Caller, Role};
+pub use hellowork_auth::{Caller, CallingService, Role};
 pub use metadata::{CORRELATION_HEADER, correlation_id, event_metadata};
 pub use migrate::prepare_database;
 pub use system_token::{SystemAuth, SystemCredentials, SystemTokenError};

@@ -15,11 +15,25 @@ use crate::Port;
 pub struct NatsServer {
     port: Port,
     store_dir: PathBuf,
+    /// A configuration file (`-c`) and the environment it reads, where the
+    /// server runs with one (the project's `deploy/nats/nats.conf`).
+    configured: Option<(PathBuf, Vec<(String, String)>)>,
     child: Option<Child>,
 }
 
 impl NatsServer {
     pub fn start() -> Self {
+        Self::start_with(None)
+    }
+
+    /// A private server run with the configuration `config` (accounts,
+    /// permissions, TLS), which reads `env`; the port and store are still
+    /// this server's own.
+    pub fn start_configured(config: PathBuf, env: Vec<(String, String)>) -> Self {
+        Self::start_with(Some((config, env)))
+    }
+
+    fn start_with(configured: Option<(PathBuf, Vec<(String, String)>)>) -> Self {
         let port = Port::reserve();
         let store_dir =
             std::env::temp_dir().join(format!("hellowork-nats-{}", crate::unique_suffix()));
@@ -27,6 +41,7 @@ impl NatsServer {
         let mut server = Self {
             port,
             store_dir,
+            configured,
             child: None,
         };
         server.restart();
@@ -35,6 +50,10 @@ impl NatsServer {
 
     pub fn url(&self) -> String {
         format!("nats://127.0.0.1:{}", self.port.number())
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port.number()
     }
 
     /// Kills the server (SIGKILL: no goodbye to clients).
@@ -49,7 +68,11 @@ impl NatsServer {
     /// connections.
     pub fn restart(&mut self) {
         self.stop();
-        let child = Command::new(binary())
+        let mut command = Command::new(binary());
+        if let Some((config, env)) = &self.configured {
+            command.arg("-c").arg(config).envs(env.iter().cloned());
+        }
+        let child = command
             .args([
                 "-a",
                 "127.0.0.1",

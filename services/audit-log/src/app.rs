@@ -71,11 +71,10 @@ pub async fn build_with(
         (Service::Consent, "consent"),
         (Service::Scheduling, "scheduling"),
     ] {
-        // The peers' streams may not exist yet: create them so the consumers attach now.
+        // A peer's stream may not exist yet (the peer never ran): its
+        // producer creates it, as only it may (deploy/nats/nats.conf); the
+        // consumer attaches once it is there.
         let stream = platform.config.stream_of(service).clone();
-        hellowork_eventstore::ensure_stream(&platform.jetstream, &stream)
-            .await
-            .map_err(StartupError::Stream)?;
         background.push(runner(
             &platform,
             PeerIngest::new(name, ingestor.clone(), platform.store.clone()),

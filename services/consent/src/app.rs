@@ -30,12 +30,10 @@ pub const HEALTH_NAME: &str = "hellowork.consent.v1.ConsentService";
 /// Connects, migrates and binds the consent service (port 0 allowed).
 pub async fn build(config: PlatformConfig) -> Result<Application, StartupError> {
     let platform = Platform::connect(config, &MIGRATOR, Upcasters::new()).await?;
-    // Registration's stream may not exist yet (registration never ran); the
-    // consumers attach to it all the same.
+    // Registration's stream may not exist yet (registration never ran): only
+    // registration may create it (deploy/nats/nats.conf); the consumers
+    // attach once it is there.
     let registration = platform.config.stream_of(Service::Registration).clone();
-    hellowork_eventstore::ensure_stream(&platform.jetstream, &registration)
-        .await
-        .map_err(StartupError::Stream)?;
 
     let service = ConsentService::new(platform.store.clone());
     let api = ConsentServiceServer::new(ConsentApi::new(service.clone()))

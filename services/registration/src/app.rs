@@ -46,15 +46,11 @@ pub async fn build_with(
         .await
         .map_err(|error| StartupError::Database(sqlx::Error::Configuration(Box::new(error))))?;
     tracing::info!(?upgraded, "registration's personal data upgrade done");
-    // The peers' streams may not exist yet (a peer that never ran): creating
-    // them with the producer's own settings lets our consumers attach now.
+    // The peers' streams may not exist yet (a peer that never ran): only each
+    // producer may create its own (deploy/nats/nats.conf); the consumers
+    // attach once they are there.
     let consent = platform.config.stream_of(Service::Consent).clone();
     let scheduling = platform.config.stream_of(Service::Scheduling).clone();
-    for stream in [&consent, &scheduling] {
-        hellowork_eventstore::ensure_stream(&platform.jetstream, stream)
-            .await
-            .map_err(StartupError::Stream)?;
-    }
     let api = RegistrationServiceServer::new(RegistrationApi::new(
         SealedRepository::new(platform.store.clone(), keys),
         platform.pool.clone(),

@@ -75,12 +75,10 @@ pub async fn build_with(
         keys: keys.clone(),
         sealer: Arc::clone(&sealer),
     };
-    // Art. 8: registration's stream may not exist yet (it never ran):
-    // created with the producer's own settings so the consumer attaches now.
+    // Art. 8: registration's stream may not exist yet (it never ran): only
+    // registration may create it (deploy/nats/nats.conf); the consumer
+    // attaches once it is there.
     let registration = platform.config.stream_of(Service::Registration).clone();
-    hellowork_eventstore::ensure_stream(&platform.jetstream, &registration)
-        .await
-        .map_err(StartupError::Stream)?;
     let erasures = ProjectionRunner::new(
         Arc::new(ErasureProjection),
         platform.pool.clone(),

@@ -5,10 +5,17 @@
 //! service's JetStream stream exists before the services start (each would
 //! create its own, but the others' consumers would wait for it meanwhile).
 
-use std::{path::Path, time::Duration};
+use std::{
+    path::{Path, PathBuf},
+    time::Duration,
+};
 
 use hellowork_eventstore::EventStreamConfig;
-use hellowork_platform::PlatformConfig;
+use hellowork_platform::{
+    PlatformConfig, Service,
+    nats_accounts::{DevNatsAccounts, NatsServerTls},
+};
+use hellowork_tls::dev_pki::DevPki;
 use sqlx::{Connection as _, PgConnection, postgres::PgConnectOptions};
 
 use super::private::{PrivateNats, PrivatePostgres, nats_program, postgres_programs};
@@ -30,6 +37,9 @@ pub struct Infra {
     postgres: Option<PrivatePostgres>,
     nats_server: Option<PrivateNats>,
     nats_url: String,
+    /// The services' users on the private NATS (the project's
+    /// configuration, deploy/nats/nats.conf) and the CA of its certificate.
+    nats_users: Option<(DevNatsAccounts, PathBuf)>,
 }
 
 /// What probing a configured server found.
@@ -110,6 +120,7 @@ impl Infra {
             postgres,
             nats_server: None,
             nats_url: config.nats_url.expose().clone(),
+            nats_users: None,
         };
         if let Err(error) = infra.find_nats(data_dir, private_allowed).await {
             infra.stop().await;
@@ -122,7 +133,11 @@ impl Infra {
         let shown = show_nats(&self.nats_url);
         match probe_nats(&self.nats_url).await {
             Probe::Ready | Probe::NoDatabase => {
-                self.nats = format!("{shown} (configured)");
+                // The probe connected without credentials.
+                self.nats = format!(
+                    "{shown} (configured; NO AUTHENTICATION: a bare development server, any \
+                     local process can read every stream and publish on any subject)"
+                );
                 Ok(())
             }
             Probe::Refused(why) => Err(format!(
@@ -130,28 +145,71 @@ impl Infra {
             )),
             Probe::Unreachable(why) => {
                 let program = stand_in(&NATS, &shown, &why, private_allowed, nats_program())?;
-                println!("NATS is not answering at {shown}; starting a private nats-server");
+                println!(
+                    "NATS is not answering at {shown}; starting a private nats-server with \
+                     the project's accounts and TLS (deploy/nats/nats.conf)"
+                );
                 let dir = data_dir.join("nats");
-                let server =
-                    PrivateNats::start(&program, &dir, &data_dir.join("logs").join("nats.log"))
-                        .await?;
+                let users = DevNatsAccounts::ensure(&data_dir.join("nats-users"))
+                    .map_err(|e| format!("cannot create the NATS users: {e}"))?;
+                let pki = DevPki::ensure(&data_dir.join("pki"), &["nats"])
+                    .map_err(|e| format!("cannot create the development certificates: {e}"))?;
+                let env = users
+                    .server_env(&NatsServerTls {
+                        cert: pki.cert("nats"),
+                        key: pki.key("nats"),
+                        ca: pki.ca(),
+                    })
+                    .map_err(|e| format!("cannot read the NATS users: {e}"))?;
+                let server = PrivateNats::start(
+                    &program,
+                    &dir,
+                    &data_dir.join("logs").join("nats.log"),
+                    (users.config_file(), env),
+                )
+                .await?;
                 self.nats_url = server.url();
                 self.nats = format!(
-                    "{} (private, JetStream store in {})",
+                    "{} (private: TLS, one nkey user per service, JetStream store in {})",
                     self.nats_url,
                     dir.display()
                 );
                 self.overrides
                     .push(("HELLOWORK_NATS_URL".to_owned(), self.nats_url.clone()));
+                self.nats_users = Some((users, pki.ca()));
                 self.nats_server = Some(server);
                 Ok(())
             }
         }
     }
 
+    /// The variables that make `service` its own user of the private NATS:
+    /// its nkey seed file and the CA of the server's certificate (none for a
+    /// configured NATS).
+    pub fn nats_vars(&self, service: Service) -> Vec<(String, String)> {
+        let Some((users, ca)) = &self.nats_users else {
+            return Vec::new();
+        };
+        vec![
+            (
+                "HELLOWORK_NATS_NKEY_SEED_FILE".to_owned(),
+                users.seed_file(service).display().to_string(),
+            ),
+            (
+                "HELLOWORK_NATS_CA_FILE".to_owned(),
+                ca.display().to_string(),
+            ),
+        ]
+    }
+
     /// Creates the services' JetStream streams that do not exist yet, with
-    /// the settings the services would create them with.
+    /// the settings the services would create them with. On the private
+    /// NATS nobody but each service may create its stream: they do so as
+    /// they start.
     pub async fn ensure_streams(&self, streams: &[EventStreamConfig]) -> Result<(), String> {
+        if self.nats_users.is_some() {
+            return Ok(());
+        }
         let client = async_nats::ConnectOptions::new()
             .connection_timeout(PROBE_TIMEOUT)
             .connect(self.nats_url.as_str())

@@ -54,7 +54,8 @@ async fn up(args: &UpArgs) -> Result<(String, ExitCode), String> {
         .map_err(|e| format!("--data-dir {}: {e}", args.data_dir.display()))?;
     let logs = data_dir.join("logs");
     std::fs::create_dir_all(&logs).map_err(|e| format!("cannot create {}: {e}", logs.display()))?;
-    let inherited: Vec<(String, String)> = std::env::vars().collect();
+    // With the environment named: the services have no default.
+    let inherited = crate::environment::vars();
     let base = PlatformConfig::from_vars(Service::Registration, inherited.clone())
         .map_err(|e| e.to_string())?;
     // The services resolve the key folder against their working folder,
@@ -131,7 +132,9 @@ impl Stack<'_> {
         // Every configuration is checked before anything starts.
         let mut planned = Vec::new();
         for (service, binary) in &self.binaries.services {
-            let (vars, config) = config::service_vars(*service, self.inherited, self.overrides)?;
+            let (mut vars, config) =
+                config::service_vars(*service, self.inherited, self.overrides)?;
+            vars.extend(self.infra.nats_vars(*service));
             planned.push((*service, binary, vars, config));
         }
         let audit_log_url = planned

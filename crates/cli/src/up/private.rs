@@ -244,14 +244,25 @@ pub struct PrivateNats {
 }
 
 impl PrivateNats {
-    pub async fn start(program: &Path, dir: &Path, log: &Path) -> Result<Self, String> {
+    /// Runs with `configured`: the configuration file and the environment
+    /// it reads.
+    pub async fn start(
+        program: &Path,
+        dir: &Path,
+        log: &Path,
+        configured: (PathBuf, Vec<(String, String)>),
+    ) -> Result<Self, String> {
         std::fs::create_dir_all(dir)
             .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
         let pid_file = dir.join("nats-server.pid");
         // One left running on this store by an `up` that was killed.
         process::stop_leftover(&pid_file, "nats-server", Duration::from_secs(10)).await;
         let port = free_port()?;
+        let (config, env) = configured;
         let child = logged(program, log)?
+            .arg("-c")
+            .arg(config)
+            .envs(env)
             .args(["-a", "127.0.0.1", "-p", &port.to_string(), "-js", "-sd"])
             .arg(dir)
             .arg("-P")

@@ -165,8 +165,8 @@ pub fn development_event_key(service: Service) -> String {
     )
 }
 
-/// Valid production bus variables for `service` (secret test keys), for the
-/// tests of other production settings.
+/// Valid production bus variables for `service` (secret test keys, NATS
+/// credential and CA paths), for the tests of other production settings.
 #[cfg(test)]
 pub(crate) fn production_vars(service: Service) -> Vec<(String, String)> {
     use base64::Engine as _;
@@ -178,6 +178,14 @@ pub(crate) fn production_vars(service: Service) -> Vec<(String, String)> {
         format!("{}{SIGNING_KEY}", super::PREFIX),
         format!("test-1={}", encode(&seed(service))),
     )];
+    vars.push((
+        format!("{}NATS_NKEY_SEED_FILE", super::PREFIX),
+        "/run/secrets/nats.seed".to_owned(),
+    ));
+    vars.push((
+        format!("{}NATS_CA_FILE", super::PREFIX),
+        "/run/secrets/ca.pem".to_owned(),
+    ));
     for &producer in service.consumes() {
         let signer = EventSigner::from_seed("test-1", &seed(producer)).expect("a valid key id");
         vars.push((

@@ -10,10 +10,12 @@ use hellowork_eventstore::{EventStreamConfig, SchemaName};
 use sqlx::postgres::PgConnectOptions;
 
 mod bus;
+mod nats;
 
 #[cfg(test)]
 pub(crate) use bus::production_vars as production_bus_vars;
 pub use bus::{BusTrust, development_event_key};
+pub use nats::{NatsCredentials, NatsCredentialsError, NatsSettings};
 
 pub const PREFIX: &str = "HELLOWORK_";
 
@@ -150,6 +152,8 @@ pub struct PlatformConfig {
     pub metrics_addr: SocketAddr,
     pub database: DatabaseConfig,
     pub nats_url: Secret<String>,
+    /// This service's NATS user and TLS.
+    pub nats: NatsSettings,
     /// This service's own event stream.
     pub stream: EventStreamConfig,
     /// Its envelope signing key and the producer keys it trusts.
@@ -243,6 +247,7 @@ impl PlatformConfig {
                     .duration("DATABASE_ACQUIRE_TIMEOUT", Duration::from_secs(3))?,
             },
             nats_url: Secret(env.text("NATS_URL", "nats://127.0.0.1:4222")),
+            nats: env.nats(environment == Environment::Production)?,
             stream,
             bus: env.bus_trust(service, environment == Environment::Production)?,
             streams,
