@@ -1,19 +1,23 @@
 //! The identified caller of a request and the permission checks handlers make
-//! on it: least privilege per role (Art. 8), and a job seeker acting only on
-//! their own records.
+//! on it: least privilege per role (Art. 8), a job seeker acting only on
+//! their own records, and a service (the `system` role) named by its
+//! subject, so that each RPC can accept only the services that need it.
 
 use std::collections::BTreeSet;
 
 use crate::error::AuthError;
 use crate::role::Role;
+use crate::service::{CallingService, SYSTEM_SUBJECT_PREFIX};
 
 /// Who is calling: a pseudonymous subject, the roles it holds (at least
-/// one) and, for staff, the personnel id of the person behind it.
+/// one), for staff the personnel id of the person behind it, and for a
+/// service the service it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Caller {
     subject: String,
     roles: BTreeSet<Role>,
     personnel_id: Option<String>,
+    service: Option<CallingService>,
 }
 
 /// The longest personnel id a token may carry, in bytes.
@@ -40,8 +44,13 @@ const ACTOR_ROLE_PRECEDENCE: [Role; 8] = [
 impl Caller {
     /// A caller with the given subject and roles.
     ///
-    /// Fails with [`AuthError::NoSubject`] for a blank subject and
-    /// [`AuthError::NoRoles`] when no role is given.
+    /// Fails with [`AuthError::NoSubject`] for a blank subject,
+    /// [`AuthError::NoRoles`] when no role is given, and
+    /// [`AuthError::UnknownService`] unless the `system` role and a
+    /// `system:` subject go together: a service's token names a known
+    /// service ([`CallingService::from_subject`]) and holds no other role
+    /// (a service is no person: it never passes a check meant for one), and
+    /// no one else's subject starts with `system:`.
     pub fn new(
         subject: impl Into<String>,
         roles: impl IntoIterator<Item = Role>,
@@ -54,11 +63,28 @@ impl Caller {
         if roles.is_empty() {
             return Err(AuthError::NoRoles);
         }
+        let service = if roles.contains(&Role::System) {
+            if roles.len() > 1 {
+                return Err(AuthError::UnknownService);
+            }
+            Some(CallingService::from_subject(&subject).ok_or(AuthError::UnknownService)?)
+        } else if subject.starts_with(SYSTEM_SUBJECT_PREFIX) {
+            return Err(AuthError::UnknownService);
+        } else {
+            None
+        };
         Ok(Self {
             subject,
             roles,
             personnel_id: None,
+            service,
         })
+    }
+
+    /// The service calling, when the caller is one (the `system` role);
+    /// `None` for a person.
+    pub fn service(&self) -> Option<CallingService> {
+        self.service
     }
 
     /// The same caller with the personnel id of the person behind it.
@@ -98,8 +124,12 @@ impl Caller {
 
     /// Succeeds when the caller holds at least one of `allowed`; otherwise
     /// [`AuthError::PermissionDenied`] naming them.
+    ///
+    /// [`Role::System`] in `allowed` admits no one: a service is admitted
+    /// by name ([`Caller::require_service`]), so that no RPC accepts every
+    /// service by a role they all hold.
     pub fn require_any(&self, allowed: &[Role]) -> Result<(), AuthError> {
-        if allowed.iter().any(|role| self.has_role(*role)) {
+        if allowed.iter().any(|role| self.holds_personal(*role)) {
             return Ok(());
         }
         Err(AuthError::PermissionDenied {
@@ -114,16 +144,17 @@ impl Caller {
     /// Fails with [`AuthError::NotOwner`] when the caller holds only
     /// `self_role` and the record is someone else's, and with
     /// [`AuthError::PermissionDenied`] when it holds none of the roles.
+    /// As in [`Caller::require_any`], [`Role::System`] admits no one.
     pub fn require_self_or(
         &self,
         owner_subject: &str,
         self_role: Role,
         others: &[Role],
     ) -> Result<(), AuthError> {
-        if others.iter().any(|role| self.has_role(*role)) {
+        if others.iter().any(|role| self.holds_personal(*role)) {
             return Ok(());
         }
-        if !self.has_role(self_role) {
+        if !self.holds_personal(self_role) {
             let mut allowed = vec![self_role];
             allowed.extend_from_slice(others);
             return Err(AuthError::PermissionDenied { allowed });
@@ -132,6 +163,27 @@ impl Caller {
             return Ok(());
         }
         Err(AuthError::NotOwner)
+    }
+
+    /// Succeeds when the caller is one of the services `allowed`;
+    /// otherwise [`AuthError::ServiceNotAllowed`] (a person, or another
+    /// service).
+    pub fn require_service(
+        &self,
+        allowed: &[CallingService],
+    ) -> Result<CallingService, AuthError> {
+        match self.service {
+            Some(service) if allowed.contains(&service) => Ok(service),
+            _ => Err(AuthError::ServiceNotAllowed {
+                allowed: allowed.to_vec(),
+            }),
+        }
+    }
+
+    /// Whether the caller holds `role` as a person may: never
+    /// [`Role::System`], which only [`Caller::require_service`] admits.
+    fn holds_personal(&self, role: Role) -> bool {
+        role != Role::System && self.has_role(role)
     }
 
     /// The role to record as the actor of the events this caller causes: the
@@ -259,7 +311,10 @@ mod tests {
             caller("s", &[Role::JobSeeker]).actor_role(),
             Role::JobSeeker
         );
-        assert_eq!(caller("s", &[Role::System]).actor_role(), Role::System);
+        assert_eq!(
+            caller("system:scheduling", &[Role::System]).actor_role(),
+            Role::System
+        );
         assert_eq!(
             caller("s", &[Role::Counsellor, Role::Supervisor]).actor_role(),
             Role::Supervisor
@@ -268,13 +323,69 @@ mod tests {
             caller("s", &[Role::Operator, Role::LegalOfficer]).actor_role(),
             Role::LegalOfficer
         );
-        assert_eq!(
-            caller("s", &[Role::System, Role::Operator]).actor_role(),
-            Role::Operator
-        );
         for role in Role::ALL {
             assert!(ACTOR_ROLE_PRECEDENCE.contains(&role));
-            assert_eq!(caller("s", &[role]).actor_role(), role);
+            let subject = if role == Role::System {
+                "system:witness"
+            } else {
+                "s"
+            };
+            assert_eq!(caller(subject, &[role]).actor_role(), role);
         }
+    }
+
+    #[test]
+    fn a_system_caller_is_a_known_service_and_nothing_else() {
+        for service in CallingService::ALL {
+            let caller = caller(&service.subject(), &[Role::System]);
+            assert_eq!(caller.service(), Some(service));
+        }
+        for subject in ["web", "system:", "system:web", "system:audit-log", "scheduling"] {
+            assert_eq!(
+                Caller::new(subject, [Role::System]),
+                Err(AuthError::UnknownService),
+                "{subject:?}"
+            );
+        }
+        // A service is no person, and no person is a service.
+        assert_eq!(
+            Caller::new("system:scheduling", [Role::System, Role::Operator]),
+            Err(AuthError::UnknownService)
+        );
+        assert_eq!(
+            Caller::new("system:scheduling", [Role::Counsellor]),
+            Err(AuthError::UnknownService)
+        );
+        assert_eq!(caller("c-1", &[Role::Counsellor]).service(), None);
+    }
+
+    #[test]
+    fn services_are_admitted_by_name_only() {
+        let scheduling = caller("system:scheduling", &[Role::System]);
+        assert_eq!(
+            scheduling.require_service(&[CallingService::Witness, CallingService::Scheduling]),
+            Ok(CallingService::Scheduling)
+        );
+        assert_eq!(
+            scheduling.require_service(&[CallingService::Registration]),
+            Err(AuthError::ServiceNotAllowed {
+                allowed: vec![CallingService::Registration]
+            })
+        );
+        // The role they all hold admits none of them.
+        assert!(matches!(
+            scheduling.require_any(&[Role::System]),
+            Err(AuthError::PermissionDenied { .. })
+        ));
+        assert!(matches!(
+            scheduling.require_self_or("system:scheduling", Role::System, &[Role::System]),
+            Err(AuthError::PermissionDenied { .. })
+        ));
+        // A person is no service.
+        let counsellor = caller("c-1", &[Role::Counsellor]);
+        assert!(matches!(
+            counsellor.require_service(&CallingService::ALL),
+            Err(AuthError::ServiceNotAllowed { .. })
+        ));
     }
 }

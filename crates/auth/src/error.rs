@@ -4,6 +4,7 @@
 //! they never echo the token or any personal data (Art. 8).
 
 use crate::role::Role;
+use crate::service::CallingService;
 
 /// A request whose caller could not be identified or may not do what it asked.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -38,6 +39,10 @@ pub enum AuthError {
     /// The token grants no role.
     #[error("token carries no roles")]
     NoRoles,
+    /// A `system` token that names no known service as `system:<service>`
+    /// or holds another role too, or a `system:` subject without the role.
+    #[error("token does not name a known calling service")]
+    UnknownService,
     /// The caller holds none of the roles the action requires.
     #[error("permission denied: requires one of the roles {}", role_list(.allowed))]
     PermissionDenied {
@@ -47,6 +52,12 @@ pub enum AuthError {
     /// The caller may act only on their own records and the record is someone else's.
     #[error("permission denied: may act only on own records")]
     NotOwner,
+    /// The caller is not one of the services the action accepts.
+    #[error("permission denied: {}", service_refusal(.allowed))]
+    ServiceNotAllowed {
+        /// The services that may perform the action.
+        allowed: Vec<CallingService>,
+    },
 }
 
 impl AuthError {
@@ -64,8 +75,10 @@ impl AuthError {
             AuthError::WrongAudience => "TOKEN_WRONG_AUDIENCE",
             AuthError::NoSubject => "TOKEN_NO_SUBJECT",
             AuthError::NoRoles => "TOKEN_NO_ROLES",
+            AuthError::UnknownService => "TOKEN_UNKNOWN_SERVICE",
             AuthError::PermissionDenied { .. } => "ROLE_NOT_ALLOWED",
             AuthError::NotOwner => "NOT_OWNER",
+            AuthError::ServiceNotAllowed { .. } => "SERVICE_NOT_ALLOWED",
         }
     }
 
@@ -74,9 +87,19 @@ impl AuthError {
     pub fn is_unauthenticated(&self) -> bool {
         !matches!(
             self,
-            AuthError::PermissionDenied { .. } | AuthError::NotOwner
+            AuthError::PermissionDenied { .. }
+                | AuthError::NotOwner
+                | AuthError::ServiceNotAllowed { .. }
         )
     }
+}
+
+fn service_refusal(services: &[CallingService]) -> String {
+    if services.is_empty() {
+        return "accepts no system calls".to_owned();
+    }
+    let names: Vec<&str> = services.iter().map(|service| service.name()).collect();
+    format!("accepts system calls only from {}", names.join(", "))
 }
 
 fn role_list(roles: &[Role]) -> String {
@@ -106,6 +129,24 @@ mod tests {
     }
 
     #[test]
+    fn service_not_allowed_names_the_allowed_services() {
+        let error = AuthError::ServiceNotAllowed {
+            allowed: vec![CallingService::Scheduling, CallingService::Witness],
+        };
+        assert_eq!(
+            error.to_string(),
+            "permission denied: accepts system calls only from scheduling, witness"
+        );
+        assert!(!error.is_unauthenticated());
+        assert!(AuthError::UnknownService.is_unauthenticated());
+        let none = AuthError::ServiceNotAllowed { allowed: vec![] };
+        assert_eq!(
+            none.to_string(),
+            "permission denied: accepts no system calls"
+        );
+    }
+
+    #[test]
     fn reasons_are_distinct_upper_snake_case() {
         let all = [
             AuthError::Missing,
@@ -118,8 +159,10 @@ mod tests {
             AuthError::WrongAudience,
             AuthError::NoSubject,
             AuthError::NoRoles,
+            AuthError::UnknownService,
             AuthError::PermissionDenied { allowed: vec![] },
             AuthError::NotOwner,
+            AuthError::ServiceNotAllowed { allowed: vec![] },
         ];
         let reasons: std::collections::HashSet<_> = all.iter().map(AuthError::reason).collect();
         assert_eq!(reasons.len(), all.len());

@@ -23,6 +23,7 @@ mod interceptor;
 mod issuer;
 mod keys;
 mod role;
+mod service;
 mod verifier;
 
 pub use bearer::bearer_token;
@@ -34,6 +35,7 @@ pub use interceptor::{AUTHORIZATION, AuthInterceptor, caller};
 pub use issuer::{MintError, MintRequest, TokenIssuer};
 pub use keys::{KeyError, PublicKey};
 pub use role::{Role, RoleError};
+pub use service::{CallingService, SYSTEM_SUBJECT_PREFIX};
 pub use verifier::{
     MAX_LEEWAY_SECONDS, MAX_TOKEN_BYTES, TokenVerifier, VerifierConfig, VerifierConfigError,
 };

@@ -3,6 +3,7 @@
 #![allow(clippy::print_stdout)]
 
 mod demo;
+mod environment;
 mod log_key;
 mod rpc;
 mod terms;

@@ -55,7 +55,8 @@ impl DevMinter {
     /// Reads the same variables and defaults the services read; refused in
     /// production.
     pub fn from_env() -> Result<Self, String> {
-        let (environment, auth) = AuthConfig::from_env().map_err(|e| e.to_string())?;
+        let (environment, auth) =
+            AuthConfig::from_vars(crate::environment::vars()).map_err(|e| e.to_string())?;
         let environment = match environment {
             Environment::Development => "development",
             Environment::Production => hellowork_auth::PRODUCTION,

@@ -11,8 +11,8 @@ use std::{
 
 use futures::future::BoxFuture;
 use hellowork_auth::{
-    AuthError, Caller, DevKey, DevKeyError, KeyError, PublicKey, Role, TokenVerifier,
-    VerifierConfig, VerifierConfigError, bearer_token,
+    AuthError, Caller, CallingService, DevKey, DevKeyError, KeyError, PublicKey, Role,
+    TokenVerifier, VerifierConfig, VerifierConfigError, bearer_token,
 };
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
@@ -112,6 +112,36 @@ pub fn require_self_or(caller: &Caller, owner: &str, others: &[Role]) -> Result<
     caller
         .require_self_or(owner, Role::JobSeeker, others)
         .map_err(|e| ServiceError::PermissionDenied(e.to_string()))
+}
+
+/// Declares which services may call an RPC with the `system` role: the
+/// caller must be one of `allowed` (Art. 8: least privilege per calling
+/// service); any other caller, another service or a person, is
+/// PERMISSION_DENIED naming `rpc` and the services it accepts. A role list
+/// of [`require_any`] never admits a service.
+pub fn require_service(
+    caller: &Caller,
+    rpc: &str,
+    allowed: &[CallingService],
+) -> Result<CallingService, ServiceError> {
+    caller
+        .require_service(allowed)
+        .map_err(|e| ServiceError::PermissionDenied(format!("{rpc}: {e}")))
+}
+
+/// An RPC that people and services call: a service must be one of
+/// `services` ([`require_service`]); a person is checked by `person`
+/// (typically [`require_any`] or [`require_self_or`]).
+pub fn require_service_or(
+    caller: &Caller,
+    rpc: &str,
+    services: &[CallingService],
+    person: impl FnOnce(&Caller) -> Result<(), ServiceError>,
+) -> Result<(), ServiceError> {
+    match caller.service() {
+        Some(_) => require_service(caller, rpc, services).map(|_| ()),
+        None => person(caller),
+    }
 }
 
 fn authenticate(verifier: &TokenVerifier, headers: &http::HeaderMap) -> Result<Caller, AuthError> {

@@ -11,6 +11,7 @@ async fn replicas_starting_together_migrate_once_and_all_start() {
     // An empty database: the replicas themselves create schema and tables.
     let database = TestDatabase::from_template(&database_url(), "empty", "v1", |_| async {}).await;
     let vars = vec![
+        ("HELLOWORK_ENVIRONMENT".to_owned(), "development".to_owned()),
         ("HELLOWORK_DATABASE_URL".to_owned(), database.url.clone()),
         (
             "HELLOWORK_NATS_STREAM".to_owned(),

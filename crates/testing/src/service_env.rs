@@ -1,6 +1,6 @@
 use std::{collections::HashMap, sync::Mutex, time::Duration};
 
-use hellowork_auth::{MintRequest, Role, TokenIssuer};
+use hellowork_auth::{CallingService, MintRequest, Role, TokenIssuer};
 
 use crate::{TestDatabase, budget};
 
@@ -74,6 +74,7 @@ impl ServiceEnv {
             self.key_dir.join("public.pem").display()
         );
         [
+            ("HELLOWORK_ENVIRONMENT", "development".to_owned()),
             ("HELLOWORK_DATABASE_URL", self.database.url.clone()),
             (
                 "HELLOWORK_DATABASE_MAX_CONNECTIONS",
@@ -157,6 +158,18 @@ impl ServiceEnv {
             .expect("a token is valid metadata");
         request.metadata_mut().insert("authorization", token);
         request
+    }
+
+    /// A valid system token (`Bearer …`) of `service`: subject
+    /// `system:<service>`, the `system` role alone, as the identity
+    /// provider issues it to that service.
+    pub fn system_token(&self, service: CallingService) -> String {
+        self.token(&service.subject(), &[Role::System])
+    }
+
+    /// `message` as a request `service` makes with its system token.
+    pub fn system_request<T>(&self, message: T, service: CallingService) -> tonic::Request<T> {
+        self.request(message, &service.subject(), Role::System)
     }
 
     /// The `iss` the service expects of tokens (`HELLOWORK_JWT_ISSUER`).

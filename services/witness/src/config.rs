@@ -1,6 +1,6 @@
 //! The witness's settings, from `HELLOWORK_WITNESS_*` variables (and the
-//! environment, token and telemetry settings every service reads, with the
-//! services' defaults). Each error names its variable and never echoes a
+//! environment — required, as for the services —, token and telemetry
+//! settings every service reads, with the services' defaults). Each error names its variable and never echoes a
 //! key. In production it refuses the published development keys and needs
 //! the log's key pinned and its own state directory named.
 
@@ -165,11 +165,23 @@ impl WitnessConfig {
 mod tests {
     use super::*;
 
+    /// `pairs` in development unless they name another environment (a
+    /// later pair wins).
     fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs
+        [("HELLOWORK_ENVIRONMENT", "development")]
             .iter()
+            .chain(pairs)
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect()
+    }
+
+    #[test]
+    fn no_environment_is_refused_naming_the_variable() {
+        let error = WitnessConfig::from_vars(std::iter::empty()).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "HELLOWORK_ENVIRONMENT: required (development or production)"
+        );
     }
 
     #[test]

@@ -137,6 +137,9 @@ pub async fn start(scratch: &mut Scratch) -> anyhow::Result<Stack> {
     // Generated now, so four processes do not race to create it.
     let key = DevKey::load_or_generate(&keys, "development")?;
     let mut shared = vec![
+        // The development key above: the services are told so, as they
+        // have no default environment.
+        ("ENVIRONMENT".to_owned(), "development".to_owned()),
         ("DATABASE_URL".to_owned(), scratch.database_url().to_owned()),
         ("NATS_URL".to_owned(), scratch.nats_url().to_owned()),
         ("DEV_KEY_DIR".to_owned(), keys.display().to_string()),

@@ -41,6 +41,7 @@ pub async fn start(scratch: &mut Scratch) -> anyhow::Result<AuditLog> {
     let schema = scratch.schema("auditlog")?;
     let keys = scratch.directory("keys")?;
     let mut vars = vec![
+        ("ENVIRONMENT", "development".to_owned()),
         ("DATABASE_URL", scratch.database_url().to_owned()),
         ("DATABASE_SCHEMA", schema.as_str().to_owned()),
         ("NATS_URL", scratch.nats_url().to_owned()),

@@ -31,7 +31,8 @@ pub struct Clients {
 
 impl Clients {
     pub async fn connect() -> Result<Self, String> {
-        let config = PlatformConfig::from_env(Service::Registration).map_err(|e| e.to_string())?;
+        let config = PlatformConfig::from_vars(Service::Registration, crate::environment::vars())
+            .map_err(|e| e.to_string())?;
         let minter = std::sync::Arc::new(DevMinter::from_env()?);
         Ok(Self {
             registration: RegistrationServiceClient::new(

@@ -150,8 +150,11 @@ fn listen_addr(variable: &str, url: &str) -> Result<SocketAddr, String> {
 mod tests {
     use super::*;
 
+    /// What `up` inherits: `list` in the environment it names for itself.
     fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
-        list.iter()
+        [("HELLOWORK_ENVIRONMENT", "development")]
+            .iter()
+            .chain(list)
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect()
     }

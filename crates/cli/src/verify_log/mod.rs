@@ -163,19 +163,17 @@ pub fn run(args: &VerifyLogArgs) -> Result<(String, ExitCode), String> {
     Ok((text, code))
 }
 
-fn production() -> bool {
-    std::env::var("HELLOWORK_ENVIRONMENT").is_ok_and(|e| e.eq_ignore_ascii_case("production"))
-}
-
 fn pinned_keys(args: &VerifyLogArgs) -> Result<(String, Vec<String>), String> {
-    let log = match (&args.log_key, production()) {
+    let production = crate::environment::current().map_err(|e| e.to_string())?
+        == hellowork_platform::Environment::Production;
+    let log = match (&args.log_key, production) {
         (Some(key), _) => key.clone(),
         (None, false) => keys::DEVELOPMENT_LOG_VERIFIER_KEY.to_owned(),
         (None, true) => {
             return Err("--log-key is required in production: pin the log's key".to_owned());
         }
     };
-    let witnesses = if args.witness_keys.is_empty() && !production() {
+    let witnesses = if args.witness_keys.is_empty() && !production {
         vec![keys::DEVELOPMENT_WITNESS_VERIFIER_KEY.to_owned()]
     } else {
         args.witness_keys.clone()

@@ -160,7 +160,10 @@ pub async fn environment_on(server_url: &str) -> ServiceEnv {
     let fingerprint = hellowork_eventstore::schema_fingerprint();
     let database =
         TestDatabase::from_template(server_url, "sample", &fingerprint, |url| async move {
-            let vars = vec![("HELLOWORK_DATABASE_URL".to_owned(), url)];
+            let vars = vec![
+                ("HELLOWORK_ENVIRONMENT".to_owned(), "development".to_owned()),
+                ("HELLOWORK_DATABASE_URL".to_owned(), url),
+            ];
             let config = PlatformConfig::from_vars(Service::Consent, vars).unwrap();
             let pool = hellowork_platform::prepare_database(&config.database, &NO_MIGRATIONS)
                 .await

@@ -41,7 +41,7 @@ use std::{
     time::{Duration, Instant, SystemTime, UNIX_EPOCH},
 };
 
-use hellowork_auth::{Claims, MintRequest, Role, TokenIssuer};
+use hellowork_auth::{CallingService, Claims, MintRequest, Role, TokenIssuer};
 use proptest::{
     collection::vec,
     prelude::*,
@@ -466,20 +466,32 @@ impl fmt::Debug for Case {
     }
 }
 
+/// The subjects of every service: a system token names one of them or is
+/// refused before any RPC sees it.
+fn service_subjects() -> Vec<String> {
+    CallingService::ALL.iter().map(|s| s.subject()).collect()
+}
+
 /// Who calls: an allowed role, and a subject the test named for that role
-/// (3 times in 4) or a random one.
+/// (3 times in 4) or a random one (for `system`, any service's).
 fn callers(roles: &[Role], hints: &Hints) -> BoxedStrategy<(Role, String)> {
     let arms: Vec<BoxedStrategy<(Role, String)>> = roles
         .iter()
         .map(|&role| {
-            let random = "[a-z0-9:-]{1,24}".prop_map(move |s| (role, s));
+            let random = if role == Role::System {
+                select(service_subjects())
+                    .prop_map(move |s| (role, s))
+                    .boxed()
+            } else {
+                "[a-z0-9:-]{1,24}".prop_map(move |s| (role, s)).boxed()
+            };
             match hints.subjects.get(&role) {
                 Some(known) if !known.is_empty() => prop_oneof![
                     3 => select(known.clone()).prop_map(move |s| (role, s)),
                     1 => random,
                 ]
                 .boxed(),
-                _ => random.boxed(),
+                _ => random,
             }
         })
         .collect();
@@ -607,10 +619,14 @@ fn seed_caller(
 ) -> Option<(Role, String)> {
     let candidates = rpc.roles.iter().flat_map(|&role| {
         let known = hints.subjects.get(&role).cloned().unwrap_or_default();
-        let fallback = format!("{role}-sweep");
+        let fallback = if role == Role::System {
+            service_subjects()
+        } else {
+            vec![format!("{role}-sweep")]
+        };
         known
             .into_iter()
-            .chain(std::iter::once(fallback))
+            .chain(fallback)
             .map(move |subject| (role, subject))
     });
     for (role, subject) in candidates {

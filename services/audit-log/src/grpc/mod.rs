@@ -20,8 +20,8 @@ use hellowork_eventstore::{
     NewEvent, Repository, StreamId,
 };
 use hellowork_platform::{
-    Article, Caller, ERROR_DOMAIN, FieldViolation, Role, ServiceError, caller, correlation_id,
-    event_metadata, require_any,
+    Article, Caller, CallingService, ERROR_DOMAIN, FieldViolation, Role, ServiceError, caller,
+    correlation_id, event_metadata, require_any, require_service, require_service_or,
 };
 use hellowork_proto::auditlog::v1::{self as proto, audit_log_service_server::AuditLogService};
 use prost::Message;
@@ -45,6 +45,11 @@ use crate::{
     transparency::TransparencyLog,
 };
 
+/// Art. 7(1): who reports usage records over the API: the front system,
+/// which sees the page and API accesses happen. Scheduling's joins and
+/// leaves arrive as its events, never through these RPCs, so no other
+/// caller can put a (possibly backdated) access on anyone's record.
+const USAGE_REPORTERS: [CallingService; 1] = [CallingService::Front];
 /// Art. 7(2): the article every refusal of raw data names.
 const ART_7_2: Article = Article("7(2)");
 /// Largest batch a `RecordUsageBatch` stream may carry.
@@ -454,7 +459,7 @@ impl AuditLogService for AuditLogApi {
         request: Request<proto::RecordUsageRequest>,
     ) -> Result<Response<proto::RecordUsageResponse>, Status> {
         let caller = caller(&request)?.clone();
-        require_any(&caller, &[Role::System])?;
+        require_service(&caller, "RecordUsage", &USAGE_REPORTERS)?;
         let correlation = correlation_id(&request);
         let Some(record) = request.into_inner().record else {
             return Err(ServiceError::invalid("record", "is required").into());
@@ -474,7 +479,7 @@ impl AuditLogService for AuditLogApi {
         request: Request<Streaming<proto::RecordUsageBatchRequest>>,
     ) -> Result<Response<proto::RecordUsageBatchResponse>, Status> {
         let caller = caller(&request)?.clone();
-        require_any(&caller, &[Role::System])?;
+        require_service(&caller, "RecordUsageBatch", &USAGE_REPORTERS)?;
         let correlation = correlation_id(&request);
         let mut stream = request.into_inner();
         let mut records = Vec::new();
@@ -786,8 +791,14 @@ impl AuditLogService for AuditLogApi {
         &self,
         request: Request<proto::GetSealingKeysRequest>,
     ) -> Result<Response<proto::GetSealingKeysResponse>, Status> {
-        // Public keys: any authenticated caller may seal to them.
-        caller(&request)?;
+        // Public keys: any person may seal to them; of the services, those
+        // that seal device identifiers where they enter (Art. 7(2)).
+        require_service_or(
+            caller(&request)?,
+            "GetSealingKeys",
+            &[CallingService::Scheduling, CallingService::Front],
+            |_| Ok(()),
+        )?;
         Ok(Response::new(proto::GetSealingKeysResponse {
             keys: self.ingestor.sealing.public_keys().to_proto(),
         }))
@@ -797,7 +808,13 @@ impl AuditLogService for AuditLogApi {
         &self,
         request: Request<proto::CheckSealedDeviceRequest>,
     ) -> Result<Response<proto::CheckSealedDeviceResponse>, Status> {
-        require_any(caller(&request)?, &[Role::System])?;
+        // Scheduling checks what a front system sealed before it records
+        // a join or a leave with it.
+        require_service(
+            caller(&request)?,
+            "CheckSealedDevice",
+            &[CallingService::Scheduling],
+        )?;
         let request = request.into_inner();
         let Some(sealed) = request.sealed_device else {
             return Err(ServiceError::invalid("sealed_device", "is required").into());

@@ -1,7 +1,9 @@
 //! The transparency RPCs' adapter: roles, request checks, and the log's
 //! answers as proto. The log itself is `crate::transparency`.
 
-use hellowork_platform::{Role, ServiceError, caller, require_any};
+use hellowork_platform::{
+    CallingService, Role, ServiceError, caller, require_any, require_service, require_service_or,
+};
 use hellowork_proto::auditlog::v1 as proto;
 use hellowork_transparency::{Hash, hash_from_bytes};
 use tokio::time::{Duration, Instant};
@@ -11,12 +13,21 @@ use super::AuditLogApi;
 use crate::transparency::{Inclusion, LogError, StoredCheckpoint};
 
 /// Who may ask for a leaf they do not already hold.
-const OVERSIGHT: [Role; 4] = [
+const OVERSIGHT: [Role; 3] = [Role::LegalOfficer, Role::Approver, Role::Auditor];
+/// Every person's role: checkpoints and consistency proofs name nobody.
+const EVERY_PERSON: [Role; 7] = [
+    Role::JobSeeker,
+    Role::Counsellor,
+    Role::Supervisor,
+    Role::Operator,
     Role::LegalOfficer,
     Role::Approver,
     Role::Auditor,
-    Role::System,
 ];
+/// The witness follows the log: its checkpoints, the leaves and proofs
+/// between them, and it adds its cosignature. No other service reads the
+/// log's structure.
+const WITNESS: [CallingService; 1] = [CallingService::Witness];
 const DEFAULT_LEAVES: u64 = 1000;
 /// How long a disclosure waits for its own entry: the access log is a
 /// projection of the service's events, a few milliseconds behind.
@@ -73,8 +84,10 @@ impl AuditLogApi {
         &self,
         request: Request<proto::GetCheckpointRequest>,
     ) -> Result<proto::GetCheckpointResponse, Status> {
-        // Checkpoints and consistency proofs name nobody: every role.
-        require_any(caller(&request)?, &Role::ALL)?;
+        // Checkpoints and consistency proofs name nobody: every person.
+        require_service_or(caller(&request)?, "GetCheckpoint", &WITNESS, |person| {
+            require_any(person, &EVERY_PERSON)
+        })?;
         let latest = self
             .log
             .latest(request.get_ref().witnessed)
@@ -91,16 +104,18 @@ impl AuditLogApi {
         request: Request<proto::GetInclusionProofRequest>,
     ) -> Result<proto::GetInclusionProofResponse, Status> {
         let caller = caller(&request)?;
-        require_any(
-            caller,
-            &[
-                Role::JobSeeker,
-                Role::LegalOfficer,
-                Role::Approver,
-                Role::Auditor,
-                Role::System,
-            ],
-        )?;
+        // No service asks for inclusion: the witness checks consistency.
+        require_service_or(caller, "GetInclusionProof", &[], |person| {
+            require_any(
+                person,
+                &[
+                    Role::JobSeeker,
+                    Role::LegalOfficer,
+                    Role::Approver,
+                    Role::Auditor,
+                ],
+            )
+        })?;
         let message = request.get_ref();
         let sequence = positions("sequence", message.sequence)?;
         let tree_size = positions("tree_size", message.tree_size)?;
@@ -153,8 +168,9 @@ impl AuditLogApi {
         &self,
         request: Request<proto::GetConsistencyProofRequest>,
     ) -> Result<proto::GetConsistencyProofResponse, Status> {
-        // Checkpoints and consistency proofs name nobody: every role.
-        require_any(caller(&request)?, &Role::ALL)?;
+        require_service_or(caller(&request)?, "GetConsistencyProof", &WITNESS, |person| {
+            require_any(person, &EVERY_PERSON)
+        })?;
         let message = request.get_ref();
         let first = positions("first_tree_size", message.first_tree_size)?;
         let second = positions("second_tree_size", message.second_tree_size)?;
@@ -189,7 +205,9 @@ impl AuditLogApi {
         &self,
         request: Request<proto::ListLogLeavesRequest>,
     ) -> Result<proto::ListLogLeavesResponse, Status> {
-        require_any(caller(&request)?, &[Role::Auditor, Role::System])?;
+        require_service_or(caller(&request)?, "ListLogLeaves", &WITNESS, |person| {
+            require_any(person, &[Role::Auditor])
+        })?;
         let message = request.get_ref();
         let start = positions("start_sequence", message.start_sequence)?.max(1);
         let tree_size = positions("tree_size", message.tree_size)?;
@@ -252,7 +270,7 @@ impl AuditLogApi {
         &self,
         request: Request<proto::AddCosignatureRequest>,
     ) -> Result<proto::AddCosignatureResponse, Status> {
-        require_any(caller(&request)?, &[Role::System])?;
+        require_service(caller(&request)?, "AddCosignature", &WITNESS)?;
         let note = &request.get_ref().signed_note;
         if note.is_empty() {
             return Err(ServiceError::invalid("signed_note", "is required").into());

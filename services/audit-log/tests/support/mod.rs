@@ -87,10 +87,10 @@ impl Prepared {
         let database =
             TestDatabase::from_template(&database_url(), "empty", "v1", |_| async {}).await;
         let env = ServiceEnv::new("auditlog", database, &nats_url());
-        let vars = vec![(
-            "HELLOWORK_DATABASE_URL".to_owned(),
-            env.database.url.clone(),
-        )];
+        let vars = vec![
+            ("HELLOWORK_ENVIRONMENT".to_owned(), "development".to_owned()),
+            ("HELLOWORK_DATABASE_URL".to_owned(), env.database.url.clone()),
+        ];
         let config = PlatformConfig::from_vars(Service::AuditLog, vars).expect("a valid config");
         hellowork_platform::prepare_database(&config.database, &hellowork_audit_log::MIGRATOR)
             .await

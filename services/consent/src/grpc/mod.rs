@@ -8,8 +8,8 @@ pub mod validate;
 use chrono::Utc;
 use hellowork_eventstore::EventMetadata;
 use hellowork_platform::{
-    Caller, Role, ServiceError, caller, correlation_id, event_metadata, require_any,
-    require_self_or,
+    Caller, CallingService, Role, ServiceError, caller, correlation_id, event_metadata,
+    require_any, require_self_or, require_service, require_service_or,
 };
 use hellowork_proto::consent::v1::{self as proto, consent_service_server};
 use tonic::{Request, Response, Status};
@@ -17,13 +17,16 @@ use tonic::{Request, Response, Status};
 use crate::commands::ConsentService;
 
 /// Who may read terms documents and the version in force.
-const READERS: [Role; 5] = [
+const READERS: [Role; 4] = [
     Role::JobSeeker,
     Role::Counsellor,
     Role::Supervisor,
     Role::Operator,
-    Role::System,
 ];
+
+/// The services that read the terms: the front system shows them (and the
+/// meeting app's) to the person about to apply (Art. 4, 6).
+const TERMS_READING_SERVICES: [CallingService; 1] = [CallingService::Front];
 
 /// The gRPC face of the consent service.
 #[derive(Debug, Clone)]
@@ -80,7 +83,12 @@ impl consent_service_server::ConsentService for ConsentApi {
         &self,
         request: Request<proto::GetTermsDocumentRequest>,
     ) -> Result<Response<proto::GetTermsDocumentResponse>, Status> {
-        require_any(caller(&request)?, &READERS)?;
+        require_service_or(
+            caller(&request)?,
+            "GetTermsDocument",
+            &TERMS_READING_SERVICES,
+            |person| require_any(person, &READERS),
+        )?;
         let id = validate::terms_document_id(request.get_ref())?;
         let document = self
             .service
@@ -99,7 +107,12 @@ impl consent_service_server::ConsentService for ConsentApi {
         &self,
         request: Request<proto::GetTermsInForceRequest>,
     ) -> Result<Response<proto::GetTermsInForceResponse>, Status> {
-        require_any(caller(&request)?, &READERS)?;
+        require_service_or(
+            caller(&request)?,
+            "GetTermsInForce",
+            &TERMS_READING_SERVICES,
+            |person| require_any(person, &READERS),
+        )?;
         let (kind, language, at) = validate::terms_in_force(request.get_ref(), Utc::now())?;
         let in_force = self
             .service
@@ -122,10 +135,12 @@ impl consent_service_server::ConsentService for ConsentApi {
     ) -> Result<Response<proto::RecordConsentResponse>, Status> {
         let caller = caller(&request)?;
         let message = request.get_ref();
-        // Art. 6: deemed consent is the system's to record; explicit consent
-        // is the person's own act.
+        // Art. 6: deemed consent follows from an application, which only
+        // registration takes, so only registration records it (any other
+        // caller could otherwise make anyone consent, at any past instant);
+        // explicit consent is the person's own act.
         if message.method() == proto::ConsentMethod::DeemedByApplication {
-            require_any(caller, &[Role::System])?;
+            require_service(caller, "RecordConsent", &[CallingService::Registration])?;
         } else {
             require_self_or(caller, &message.job_seeker_id, &[])?;
         }
@@ -163,10 +178,18 @@ impl consent_service_server::ConsentService for ConsentApi {
         &self,
         request: Request<proto::GetConsentStatusRequest>,
     ) -> Result<Response<proto::GetConsentStatusResponse>, Status> {
-        require_self_or(
+        // Scheduling asks before every booking; no other service needs to.
+        require_service_or(
             caller(&request)?,
-            &request.get_ref().job_seeker_id,
-            &[Role::Counsellor, Role::Supervisor, Role::System],
+            "GetConsentStatus",
+            &[CallingService::Scheduling],
+            |person| {
+                require_self_or(
+                    person,
+                    &request.get_ref().job_seeker_id,
+                    &[Role::Counsellor, Role::Supervisor],
+                )
+            },
         )?;
         let (job_seeker_id, at) = validate::consent_status(request.get_ref(), Utc::now())?;
         let status = self.service.status(job_seeker_id, at).await?;

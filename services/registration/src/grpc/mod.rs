@@ -18,8 +18,8 @@ use std::sync::Arc;
 use chrono::Utc;
 use hellowork_eventstore::{EventMetadata, StoreError};
 use hellowork_platform::{
-    Caller, Role, ServiceError, caller, correlation_id, event_metadata, require_any,
-    require_self_or,
+    Caller, CallingService, Role, ServiceError, caller, correlation_id, event_metadata,
+    require_any, require_self_or, require_service_or,
 };
 use hellowork_proto::registration::v1::{
     self as proto, registration_service_server::RegistrationService,
@@ -302,10 +302,12 @@ impl RegistrationService for RegistrationApi {
         request: Request<proto::CheckEligibilityRequest>,
     ) -> Result<Response<proto::CheckEligibilityResponse>, Status> {
         let caller = caller(&request)?;
-        require_self_or(
+        // Scheduling asks before every booking; no other service needs to.
+        require_service_or(
             caller,
-            &request.get_ref().job_seeker_id,
-            &[Role::System, Role::Counsellor],
+            "CheckEligibility",
+            &[CallingService::Scheduling],
+            |person| require_self_or(person, &request.get_ref().job_seeker_id, &[Role::Counsellor]),
         )?;
         let id = parse::job_seeker_id(&request.get_ref().job_seeker_id)?;
         let at = parse::instant(request.get_ref().at.as_ref(), Utc::now())?;
