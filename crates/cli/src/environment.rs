@@ -24,7 +24,10 @@ fn with_development_default(
     vars: impl IntoIterator<Item = (String, String)>,
 ) -> Vec<(String, String)> {
     let mut vars: Vec<(String, String)> = vars.into_iter().collect();
-    if !vars.iter().any(|(n, v)| n == VARIABLE && !v.trim().is_empty()) {
+    if !vars
+        .iter()
+        .any(|(n, v)| n == VARIABLE && !v.trim().is_empty())
+    {
         vars.retain(|(n, _)| n != VARIABLE);
         vars.push((VARIABLE.to_owned(), "development".to_owned()));
     }

@@ -1,8 +1,9 @@
 //! The witness's settings, from `HELLOWORK_WITNESS_*` variables (and the
 //! environment — required, as for the services —, token and telemetry
-//! settings every service reads, with the services' defaults). Each error names its variable and never echoes a
-//! key. In production it refuses the published development keys and needs
-//! the log's key pinned and its own state directory named.
+//! settings every service reads, with the services' defaults). Each error
+//! names its variable and never echoes a key. In production it refuses the
+//! published development keys and needs the log's key pinned and its own
+//! state directory named.
 
 use std::{collections::HashMap, net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
 

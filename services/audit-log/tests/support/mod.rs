@@ -89,7 +89,10 @@ impl Prepared {
         let env = ServiceEnv::new("auditlog", database, &nats_url());
         let vars = vec![
             ("HELLOWORK_ENVIRONMENT".to_owned(), "development".to_owned()),
-            ("HELLOWORK_DATABASE_URL".to_owned(), env.database.url.clone()),
+            (
+                "HELLOWORK_DATABASE_URL".to_owned(),
+                env.database.url.clone(),
+            ),
         ];
         let config = PlatformConfig::from_vars(Service::AuditLog, vars).expect("a valid config");
         hellowork_platform::prepare_database(&config.database, &hellowork_audit_log::MIGRATOR)
