@@ -33,16 +33,17 @@ struct SecuredBus {
 impl SecuredBus {
     fn start() -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let accounts = DevNatsAccounts::ensure(&dir.path().join("nats")).unwrap();
         let pki = DevPki::ensure(&dir.path().join("pki"), &["nats"]).unwrap();
-        let env = accounts
-            .server_env(&NatsServerTls {
+        let accounts = DevNatsAccounts::ensure(
+            &dir.path().join("nats"),
+            &NatsServerTls {
                 cert: pki.cert("nats"),
                 key: pki.key("nats"),
                 ca: pki.ca(),
-            })
-            .unwrap();
-        let server = NatsServer::start_configured(accounts.config_file(), env);
+            },
+        )
+        .unwrap();
+        let server = NatsServer::start_configured(accounts.config_file());
         Self {
             server,
             accounts,

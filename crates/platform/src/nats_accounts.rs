@@ -31,12 +31,17 @@ pub struct NatsServerTls {
 
 impl DevNatsAccounts {
     /// Keeps the users found in `dir`, creates the missing ones, and writes
-    /// the configuration beside them.
-    pub fn ensure(dir: &Path) -> io::Result<Self> {
+    /// the configuration beside them with `nats-users.conf`, which names
+    /// their public keys and the server's TLS files.
+    pub fn ensure(dir: &Path, tls: &NatsServerTls) -> io::Result<Self> {
         std::fs::create_dir_all(dir)?;
         let accounts = Self {
             dir: dir.to_owned(),
         };
+        let mut users = String::from(
+            "# The development users and certificate of deploy/nats/nats.conf, written by\n\
+             # hellowork (nats_accounts.rs); the seeds are in the .nkey files beside it.\n",
+        );
         for service in Service::ALL {
             let path = accounts.seed_file(service);
             if !path.exists() {
@@ -45,7 +50,23 @@ impl DevNatsAccounts {
                     .map_err(|e| io::Error::other(e.to_string()))?;
                 write_private(&path, &seed)?;
             }
+            let seed = std::fs::read_to_string(&path)?;
+            let user = nkeys::KeyPair::from_seed(seed.trim())
+                .map_err(|e| io::Error::other(format!("{}: {e}", path.display())))?;
+            users.push_str(&format!(
+                "HELLOWORK_NATS_{}_NKEY = \"{}\"\n",
+                service.name().to_uppercase(),
+                user.public_key()
+            ));
         }
+        for (name, path) in [
+            ("HELLOWORK_NATS_TLS_CERT", &tls.cert),
+            ("HELLOWORK_NATS_TLS_KEY", &tls.key),
+            ("HELLOWORK_NATS_TLS_CA", &tls.ca),
+        ] {
+            users.push_str(&format!("{name} = \"{}\"\n", path.display()));
+        }
+        std::fs::write(dir.join("nats-users.conf"), users)?;
         std::fs::write(accounts.config_file(), PROJECT_CONFIG)?;
         Ok(accounts)
     }
@@ -58,29 +79,6 @@ impl DevNatsAccounts {
     /// The configuration, for `nats-server -c`.
     pub fn config_file(&self) -> PathBuf {
         self.dir.join("nats.conf")
-    }
-
-    /// The environment `nats-server -c` needs: every service's public key
-    /// and the server's TLS files.
-    pub fn server_env(&self, tls: &NatsServerTls) -> io::Result<Vec<(String, String)>> {
-        let mut env = Vec::new();
-        for service in Service::ALL {
-            let seed = std::fs::read_to_string(self.seed_file(service))?;
-            let user = nkeys::KeyPair::from_seed(seed.trim())
-                .map_err(|e| io::Error::other(format!("{}: {e}", service.name())))?;
-            env.push((
-                format!("HELLOWORK_NATS_{}_NKEY", service.name().to_uppercase()),
-                user.public_key(),
-            ));
-        }
-        for (name, path) in [
-            ("HELLOWORK_NATS_TLS_CERT", &tls.cert),
-            ("HELLOWORK_NATS_TLS_KEY", &tls.key),
-            ("HELLOWORK_NATS_TLS_CA", &tls.ca),
-        ] {
-            env.push((name.to_owned(), path.display().to_string()));
-        }
-        Ok(env)
     }
 }
 
@@ -103,25 +101,20 @@ mod tests {
     #[test]
     fn users_are_made_once_and_kept() {
         let dir = std::env::temp_dir().join(format!("hellowork-nats-users-{}", std::process::id()));
-        let accounts = DevNatsAccounts::ensure(&dir).unwrap();
         let tls = NatsServerTls {
-            cert: "c".into(),
-            key: "k".into(),
-            ca: "a".into(),
+            cert: "/pki/nats.pem".into(),
+            key: "/pki/nats-key.pem".into(),
+            ca: "/pki/ca.pem".into(),
         };
-        let first = accounts.server_env(&tls).unwrap();
-        let again = DevNatsAccounts::ensure(&dir)
-            .unwrap()
-            .server_env(&tls)
-            .unwrap();
-        assert_eq!(first, again);
-        assert_eq!(first.len(), Service::ALL.len() + 3);
-        assert!(first[0].1.starts_with('U'));
-        assert!(
-            std::fs::read_to_string(accounts.config_file())
-                .unwrap()
-                .contains("HELLOWORK_NATS_AUDITLOG_NKEY")
-        );
+        let users = |dir: &Path| {
+            DevNatsAccounts::ensure(dir, &tls).unwrap();
+            std::fs::read_to_string(dir.join("nats-users.conf")).unwrap()
+        };
+        let first = users(&dir);
+        assert_eq!(first, users(&dir), "the same users on every start");
+        assert!(first.contains("HELLOWORK_NATS_AUDITLOG_NKEY = \"U"));
+        assert!(first.contains("HELLOWORK_NATS_TLS_CA = \"/pki/ca.pem\""));
+        assert!(!first.contains("\"SU"), "no seed in the server's file");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

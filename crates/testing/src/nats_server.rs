@@ -15,9 +15,9 @@ use crate::Port;
 pub struct NatsServer {
     port: Port,
     store_dir: PathBuf,
-    /// A configuration file (`-c`) and the environment it reads, where the
-    /// server runs with one (the project's `deploy/nats/nats.conf`).
-    configured: Option<(PathBuf, Vec<(String, String)>)>,
+    /// A configuration file (`-c`), where the server runs with one (the
+    /// project's `deploy/nats/nats.conf`).
+    configured: Option<PathBuf>,
     child: Option<Child>,
 }
 
@@ -27,13 +27,12 @@ impl NatsServer {
     }
 
     /// A private server run with the configuration `config` (accounts,
-    /// permissions, TLS), which reads `env`; the port and store are still
-    /// this server's own.
-    pub fn start_configured(config: PathBuf, env: Vec<(String, String)>) -> Self {
-        Self::start_with(Some((config, env)))
+    /// permissions, TLS); the port and store are still this server's own.
+    pub fn start_configured(config: PathBuf) -> Self {
+        Self::start_with(Some(config))
     }
 
-    fn start_with(configured: Option<(PathBuf, Vec<(String, String)>)>) -> Self {
+    fn start_with(configured: Option<PathBuf>) -> Self {
         let port = Port::reserve();
         let store_dir =
             std::env::temp_dir().join(format!("hellowork-nats-{}", crate::unique_suffix()));
@@ -69,8 +68,8 @@ impl NatsServer {
     pub fn restart(&mut self) {
         self.stop();
         let mut command = Command::new(binary());
-        if let Some((config, env)) = &self.configured {
-            command.arg("-c").arg(config).envs(env.iter().cloned());
+        if let Some(config) = &self.configured {
+            command.arg("-c").arg(config);
         }
         let child = command
             .args([

@@ -150,22 +150,22 @@ impl Infra {
                      the project's accounts and TLS (deploy/nats/nats.conf)"
                 );
                 let dir = data_dir.join("nats");
-                let users = DevNatsAccounts::ensure(&data_dir.join("nats-users"))
-                    .map_err(|e| format!("cannot create the NATS users: {e}"))?;
                 let pki = DevPki::ensure(&data_dir.join("pki"), &["nats"])
                     .map_err(|e| format!("cannot create the development certificates: {e}"))?;
-                let env = users
-                    .server_env(&NatsServerTls {
+                let users = DevNatsAccounts::ensure(
+                    &data_dir.join("nats-users"),
+                    &NatsServerTls {
                         cert: pki.cert("nats"),
                         key: pki.key("nats"),
                         ca: pki.ca(),
-                    })
-                    .map_err(|e| format!("cannot read the NATS users: {e}"))?;
+                    },
+                )
+                .map_err(|e| format!("cannot create the NATS users: {e}"))?;
                 let server = PrivateNats::start(
                     &program,
                     &dir,
                     &data_dir.join("logs").join("nats.log"),
-                    (users.config_file(), env),
+                    &users.config_file(),
                 )
                 .await?;
                 self.nats_url = server.url();

@@ -244,13 +244,12 @@ pub struct PrivateNats {
 }
 
 impl PrivateNats {
-    /// Runs with `configured`: the configuration file and the environment
-    /// it reads.
+    /// Runs with the configuration file `config`.
     pub async fn start(
         program: &Path,
         dir: &Path,
         log: &Path,
-        configured: (PathBuf, Vec<(String, String)>),
+        config: &Path,
     ) -> Result<Self, String> {
         std::fs::create_dir_all(dir)
             .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
@@ -258,11 +257,9 @@ impl PrivateNats {
         // One left running on this store by an `up` that was killed.
         process::stop_leftover(&pid_file, "nats-server", Duration::from_secs(10)).await;
         let port = free_port()?;
-        let (config, env) = configured;
         let child = logged(program, log)?
             .arg("-c")
             .arg(config)
-            .envs(env)
             .args(["-a", "127.0.0.1", "-p", &port.to_string(), "-js", "-sd"])
             .arg(dir)
             .arg("-P")
