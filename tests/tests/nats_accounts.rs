@@ -4,7 +4,7 @@
 //! streams it consumes, and an envelope published with valid credentials
 //! but not signed by the stream's producer never applied.
 
-use std::{future::Future, sync::Arc, time::Duration};
+use std::{sync::Arc, time::Duration};
 
 use async_nats::jetstream;
 use chrono::Utc;
@@ -227,19 +227,16 @@ impl Projection for Applied {
         "auditlog-ingest-consent"
     }
 
-    fn apply(
+    async fn apply(
         &self,
         _tx: &mut PgConnection,
         _event: &RecordedEvent,
-    ) -> impl Future<Output = Result<(), ProjectionError>> + Send {
-        async { Ok(()) }
+    ) -> Result<(), ProjectionError> {
+        Ok(())
     }
 
-    fn reset(
-        &self,
-        _tx: &mut PgConnection,
-    ) -> impl Future<Output = Result<(), ProjectionError>> + Send {
-        async { Ok(()) }
+    async fn reset(&self, _tx: &mut PgConnection) -> Result<(), ProjectionError> {
+        Ok(())
     }
 }
 
