@@ -79,6 +79,19 @@ impl DevKey {
         Ok(Self { path, issuer })
     }
 
+    /// The public key of the development key kept in `dir`, if one was
+    /// generated there; never generates one. Production reads it only to
+    /// refuse a configured trusted key with the same bytes: tokens signed by
+    /// this machine's development key must not be trusted there.
+    pub fn existing_public_key(dir: &Path) -> Result<Option<PublicKey>, DevKeyError> {
+        let path = dir.join(DEV_KEY_FILE);
+        let Some(pem) = read_key_file(&path)? else {
+            return Ok(None);
+        };
+        let issuer = dev_issuer(&pem).map_err(|source| DevKeyError::Key { path, source })?;
+        Ok(Some(issuer.public_key().clone()))
+    }
+
     /// The key file.
     pub fn path(&self) -> &Path {
         &self.path

@@ -45,6 +45,18 @@ fn generated_once_with_owner_only_permissions_then_reused() {
 }
 
 #[test]
+fn the_existing_keys_public_half_is_read_without_generating_one() {
+    let dir = tempfile::tempdir().unwrap();
+    assert_eq!(DevKey::existing_public_key(dir.path()).unwrap(), None);
+    assert!(!dir.path().join(DEV_KEY_FILE).exists());
+    let key = DevKey::load_or_generate(dir.path(), "development").unwrap();
+    assert_eq!(
+        DevKey::existing_public_key(dir.path()).unwrap().as_ref(),
+        Some(key.public_key())
+    );
+}
+
+#[test]
 fn concurrent_generation_keeps_one_key() {
     let dir = tempfile::tempdir().unwrap();
     let kids: Vec<String> = std::thread::scope(|scope| {

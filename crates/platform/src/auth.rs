@@ -50,6 +50,11 @@ pub enum KeyLoadError {
         #[source]
         source: KeyError,
     },
+    #[error(
+        "HELLOWORK_JWT_PUBLIC_KEYS: key {kid} is the development signing key's (in \
+         HELLOWORK_DEV_KEY_DIR); production trusts only the identity provider's keys"
+    )]
+    DevelopmentKeyTrusted { kid: String },
     #[error("invalid token verifier configuration")]
     Verifier(#[from] VerifierConfigError),
     #[error("HELLOWORK_SYSTEM_TOKEN_FILE: required in production for calls to other services")]
@@ -82,14 +87,33 @@ pub(crate) fn load_verifier(config: &PlatformConfig) -> Result<TokenVerifier, Ke
                 })?;
                 Ok((kid.clone(), key))
             })
-            .collect::<Result<_, KeyLoadError>>()?
+            .collect::<Result<Vec<_>, KeyLoadError>>()?
     };
+    if config.environment == Environment::Production {
+        refuse_development_key(&keys, &config.auth.dev_key_dir)?;
+    }
     Ok(TokenVerifier::new(VerifierConfig {
         issuer: config.auth.issuer.clone(),
         audience: config.auth.audience.clone(),
         keys,
         leeway_seconds: LEEWAY_SECONDS,
     })?)
+}
+
+/// Production: no configured key may be the development signing key's
+/// public half (whose tokens anyone with this machine's key folder mints),
+/// under whatever key id it is configured.
+fn refuse_development_key(
+    keys: &[(String, PublicKey)],
+    dev_key_dir: &std::path::Path,
+) -> Result<(), KeyLoadError> {
+    let Some(development) = DevKey::existing_public_key(dev_key_dir)? else {
+        return Ok(());
+    };
+    match keys.iter().find(|(_, key)| *key == development) {
+        Some((kid, _)) => Err(KeyLoadError::DevelopmentKeyTrusted { kid: kid.clone() }),
+        None => Ok(()),
+    }
 }
 
 /// The caller a handler serves; the auth layer guarantees it is there.

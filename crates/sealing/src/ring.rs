@@ -1,9 +1,16 @@
 //! Key rings from configuration: `kid=base64(32 bytes),...`, the first key
 //! current, the others kept so that what they sealed still opens (rotation).
-//! Problems name the entry, never its bytes.
+//! Problems name the entry, never its bytes. Production's judgement of any
+//! configured secret, ring key or not, is here too: a published development
+//! secret ([`development`]) or a weak one ([`weakness`]) is refused.
+
+pub mod development;
+mod strength;
 
 use base64::Engine;
 use zeroize::Zeroizing;
+
+pub use strength::{MIN_DISTINCT_BYTES, MIN_SECRET_BYTES, Weakness, weakness};
 
 /// A 32-byte secret with its key id.
 #[derive(Clone)]
@@ -76,14 +83,31 @@ pub fn parse(text: &str) -> Result<Vec<RingKey>, RingError> {
     Ok(keys)
 }
 
-/// The key ids of `keys` whose bytes equal one of `published` (development
-/// keys, which protect nothing): production refuses a ring holding any,
-/// whatever its key id or position.
-pub fn published_among(keys: &[RingKey], published: &[[u8; 32]]) -> Vec<String> {
-    keys.iter()
-        .filter(|key| published.iter().any(|dev| dev == &*key.secret))
-        .map(|key| key.key_id.clone())
-        .collect()
+/// Why production refuses a secret.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    #[error("is a published development secret; production needs its own")]
+    Published,
+    #[error("is weak ({0}); production needs a random one (openssl rand -base64 32)")]
+    Weak(Weakness),
+}
+
+/// Production's judgement of one secret, by its bytes: one of the published
+/// development secrets is refused whatever variable holds it, and so is a
+/// weak one.
+pub fn production_refusal(secret: &[u8]) -> Option<Refusal> {
+    if development::is_published(secret) {
+        return Some(Refusal::Published);
+    }
+    weakness(secret).map(Refusal::Weak)
+}
+
+/// Production's judgement of a ring: the first key refused, by its key id
+/// (`key old is weak (…)`), whatever its position; never its bytes.
+pub fn ring_refusal(keys: &[RingKey]) -> Option<String> {
+    keys.iter().find_map(|key| {
+        production_refusal(&*key.secret).map(|refusal| format!("key {} {refusal}", key.key_id))
+    })
 }
 
 /// Where a service configures a ring: a variable holding it, or another
@@ -106,7 +130,9 @@ pub struct RingConfigError {
 
 /// The ring `source` configures; `development` (a published key) when
 /// neither variable is set outside production. In production a missing ring
-/// is refused, and so is one holding `development`'s bytes under any id.
+/// is refused, and so is one holding a published development key
+/// (`development`'s or another's) under any id, or a weak key
+/// ([`ring_refusal`]).
 pub fn configured(
     source: RingSource<'_>,
     production: bool,
@@ -141,17 +167,17 @@ pub fn configured(
         (None, None) => return Ok(vec![development.clone()]),
     };
     let keys = parse(&text).map_err(|e| error(at, e.to_string()))?;
-    let published = published_among(&keys, &[*development.secret]);
-    if production && !published.is_empty() {
-        return Err(error(
-            at,
-            format!(
-                "key {} is the published development KEK; production needs secret keys",
-                published.join(", ")
-            ),
-        ));
+    if !production {
+        return Ok(keys);
     }
-    Ok(keys)
+    if let Some(key) = keys.iter().find(|key| key.secret == development.secret) {
+        let refusal = Refusal::Published;
+        return Err(error(at, format!("key {} {refusal}", key.key_id)));
+    }
+    match ring_refusal(&keys) {
+        Some(problem) => Err(error(at, problem)),
+        None => Ok(keys),
+    }
 }
 
 /// Key ids travel in every sealed value: short and printable.
@@ -209,10 +235,70 @@ mod tests {
         );
     }
 
+    fn random_key() -> [u8; 32] {
+        use rand::RngCore;
+        let mut key = [0u8; 32];
+        rand::rng().fill_bytes(&mut key);
+        key
+    }
+
     #[test]
-    fn finds_published_keys_by_their_bytes_under_any_id() {
-        let ring = parse(&format!("prod={},old={}", b64(key(3)), b64(key(1)))).unwrap();
-        assert_eq!(published_among(&ring, &[key(1)]), vec!["old".to_owned()]);
-        assert!(published_among(&ring, &[key(5)]).is_empty());
+    fn production_refuses_published_and_weak_keys_by_id_at_any_position() {
+        let good = b64(random_key());
+        let mut low_entropy = [0u8; 32];
+        low_entropy[..4].copy_from_slice(&[1, 2, 3, 4]);
+        for (bad, why) in [
+            (b64(development::SCHEDULING_KEK), "published development"),
+            (
+                b64(development::AUDITLOG_SEALING_SEED),
+                "published development",
+            ),
+            (b64(low_entropy), "weak"),
+            (b64(std::array::from_fn(|i| (i % 4) as u8)), "weak"),
+        ] {
+            for text in [
+                format!("odd={bad},k1={good}"),
+                format!("k1={good},odd={bad}"),
+            ] {
+                let problem = ring_refusal(&parse(&text).unwrap()).unwrap();
+                assert!(problem.starts_with("key odd "), "{problem}");
+                assert!(problem.contains(why), "{problem}");
+                assert!(!problem.contains(&bad) && !problem.contains(&good));
+            }
+        }
+        assert_eq!(ring_refusal(&parse(&format!("k1={good}")).unwrap()), None);
+    }
+
+    #[test]
+    fn a_configured_ring_in_production_holds_no_development_or_weak_key() {
+        let development = RingKey {
+            key_id: "dev".to_owned(),
+            secret: Zeroizing::new(development::REGISTRATION_KEK),
+        };
+        let good = b64(random_key());
+        let mut nearly_zero = [0u8; 32];
+        nearly_zero[31] = 9;
+        fn source(text: &str) -> RingSource<'_> {
+            RingSource {
+                variable: "HELLOWORK_X_KEKS",
+                file_variable: "HELLOWORK_X_KEKS_FILE",
+                text: Some(text),
+                file: None,
+            }
+        }
+        for text in [
+            format!("k2={good},old={}", b64(development::REGISTRATION_KEK)),
+            format!("k2={good},old={}", b64(development::AUDITLOG_KEK)),
+            format!("k2={good},old={}", b64(nearly_zero)),
+        ] {
+            let error = configured(source(&text), true, &development).unwrap_err();
+            assert_eq!(error.variable, "HELLOWORK_X_KEKS");
+            assert!(error.problem.starts_with("key old "), "{error}");
+            assert!(!error.to_string().contains(&good));
+            // Outside production a ring is taken as configured.
+            assert!(configured(source(&text), false, &development).is_ok());
+        }
+        let ring = configured(source(&format!("k2={good}")), true, &development).unwrap();
+        assert_eq!(ring[0].key_id, "k2");
     }
 }

@@ -1,5 +1,5 @@
-//! The published development keys, a check that refuses them in production,
-//! and key generation for the operator's command.
+//! The published development keys, the checks that refuse them (and weak
+//! keys) in production, and key generation for the operator's command.
 
 use rand_core::OsRng;
 use zeroize::Zeroizing;
@@ -39,6 +39,37 @@ pub fn is_development(skey: &str) -> bool {
         .into_iter()
         .filter_map(|published| note_key::parse_secret(published, &types).ok())
         .any(|published| published.signing == key.signing)
+}
+
+/// Whether `vkey` is the verifier key of a development key, under any name
+/// or type, by its public key bytes: production refuses to pin or accept it
+/// however it is relabelled. A string that is no verifier key is not one.
+pub fn is_development_verifier(vkey: &str) -> bool {
+    let types = [TYPE_ED25519, TYPE_COSIGNATURE_V1];
+    let Some(public) = types
+        .iter()
+        .find_map(|key_type| note_key::parse_verifier(vkey, *key_type).ok())
+        .map(|(_, _, public)| public)
+    else {
+        return false;
+    };
+    [DEVELOPMENT_LOG_KEY, DEVELOPMENT_WITNESS_KEY]
+        .into_iter()
+        .filter_map(|published| note_key::parse_secret(published, &types).ok())
+        .any(|published| published.signing.verifying_key() == public)
+}
+
+/// Why production refuses `skey`, if it does: a development key (by its
+/// bytes, [`is_development`]) or a weak seed
+/// (`hellowork_sealing::ring::weakness`). A string that is no key is left
+/// to the key's reader.
+pub fn production_refusal(skey: &str) -> Option<String> {
+    if is_development(skey) {
+        return Some("is the published development key; production needs its own".to_owned());
+    }
+    let key = note_key::parse_secret(skey, &[TYPE_ED25519, TYPE_COSIGNATURE_V1]).ok()?;
+    hellowork_sealing::ring::weakness(key.signing.as_bytes())
+        .map(|why| format!("is weak ({why}); production needs a generated key (hellowork log-key)"))
 }
 
 /// A fresh key pair in note format, `(private key, verifier key)`, from the
@@ -131,11 +162,8 @@ pub fn configured(
         }
         (None, None) => (variable, Zeroizing::new(development.to_owned())),
     };
-    if production && is_development(&skey) {
-        return Err(error(
-            at,
-            "is the published development key; production needs its own".to_owned(),
-        ));
+    match production_refusal(&skey).filter(|_| production) {
+        Some(problem) => Err(error(at, problem)),
+        None => Ok((at.to_owned(), skey)),
     }
-    Ok((at.to_owned(), skey))
 }

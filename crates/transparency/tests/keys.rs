@@ -46,6 +46,42 @@ fn a_development_key_is_recognised_by_its_bytes_not_its_name() {
 }
 
 #[test]
+fn a_development_verifier_key_is_recognised_by_its_bytes_not_its_name() {
+    assert!(keys::is_development_verifier(DEVELOPMENT_LOG_VERIFIER_KEY));
+    assert!(keys::is_development_verifier(
+        DEVELOPMENT_WITNESS_VERIFIER_KEY
+    ));
+    for published in [DEVELOPMENT_LOG_KEY, DEVELOPMENT_WITNESS_KEY] {
+        let log = LogKey::from_note_key(&relabel(published, "office-log", 0x01)).unwrap();
+        assert!(keys::is_development_verifier(&log.verifier_key()));
+        let witness =
+            WitnessKey::from_note_key(&relabel(published, "office-witness", 0x04)).unwrap();
+        assert!(keys::is_development_verifier(&witness.verifier_key()));
+    }
+    let (_, fresh) = keys::generate("hellowork-witness-dev", true);
+    assert!(!keys::is_development_verifier(&fresh));
+    assert!(!keys::is_development_verifier("not a key"));
+}
+
+#[test]
+fn production_refuses_development_and_weak_seeds_but_not_generated_keys() {
+    let zero_seed = format!(
+        "PRIVATE+KEY+office-log+00000000+{}",
+        BASE64_STANDARD.encode([1u8; 33])
+    );
+    let weak = relabel(&zero_seed, "office-log", 0x01);
+    let refusal = keys::production_refusal(&weak).unwrap();
+    assert!(refusal.contains("weak"), "{refusal}");
+    let relabelled = relabel(DEVELOPMENT_LOG_KEY, "office-log", 0x01);
+    let refusal = keys::production_refusal(&relabelled).unwrap();
+    assert!(refusal.contains("development"), "{refusal}");
+    for witness in [false, true] {
+        let (fresh, _) = keys::generate("office", witness);
+        assert_eq!(keys::production_refusal(&fresh), None);
+    }
+}
+
+#[test]
 fn generated_keys_are_read_back() {
     let (skey, vkey) = keys::generate("takamatsu.hellowork.example/log", false);
     let log = LogKey::from_note_key(&skey).unwrap();

@@ -42,12 +42,10 @@ pub const K_VAR: &str = "HELLOWORK_AUDITLOG_K";
 /// data key is destroyed.
 pub const RETENTION_VAR: &str = "HELLOWORK_AUDITLOG_RETENTION";
 
-/// Development only: a published key protects nothing, so production
-/// refuses to start with it.
-const DEV_KEYS: &str = "dev=aGVsbG93b3JrLWF1ZGl0bG9nLWRldmVsb3BtZW50LWs=";
-const DEV_SEALING_KEYS: &str = "dev=TXsP0EhSBx0utiJogCxXoTS0AgvhFfaj0bemQczTB5k=";
-const DEV_PSEUDONYM_SECRET: &str = "hellowork-auditlog-development-only-pseudonym-secret";
-const MIN_SECRET_BYTES: usize = 32;
+/// Development only: the published keys (`hellowork_sealing::ring::
+/// development`) protect nothing, so production refuses them by their
+/// bytes, and refuses weak ones.
+const DEV_KEY_ID: &str = "dev";
 const DEFAULT_SLOT: &str = "1h";
 const DEFAULT_K: u32 = 10;
 /// A year: the access log answers audits and legal requests about the past
@@ -119,18 +117,12 @@ impl AuditLogSettings {
             None if production => {
                 return Err(error(PSEUDONYM_SECRET_VAR, "required in production"));
             }
-            Some(secret)
-                if production
-                    && (secret == DEV_PSEUDONYM_SECRET || secret.len() < MIN_SECRET_BYTES) =>
-            {
-                return Err(error(
-                    PSEUDONYM_SECRET_VAR,
-                    &format!("must be a secret of at least {MIN_SECRET_BYTES} bytes in production"),
-                ));
-            }
-            Some(secret) => secret,
-            None => DEV_PSEUDONYM_SECRET,
+            None => ring::development::AUDITLOG_PSEUDONYM_SECRET,
+            Some(secret) => secret.as_bytes(),
         };
+        if let Some(refusal) = ring::production_refusal(secret).filter(|_| production) {
+            return Err(error(PSEUDONYM_SECRET_VAR, &refusal.to_string()));
+        }
         let sealing = sealing_keys(get(SEALING_KEYS_VAR), production)
             .map_err(|problem| error(SEALING_KEYS_VAR, &problem))?;
         let slot_text = get(SLOT_VAR).unwrap_or(DEFAULT_SLOT);
@@ -182,7 +174,7 @@ impl AuditLogSettings {
             transparency,
             ring,
             sealing,
-            pseudonyms: PseudonymSecret::new(secret.as_bytes().to_vec()),
+            pseudonyms: PseudonymSecret::new(secret.to_vec()),
             slot: finest.duration(),
             lengths: SlotLengths::new(finest),
             k,
@@ -279,34 +271,36 @@ fn ceilings(vars: &std::collections::HashMap<String, String>) -> Result<Ceilings
 }
 
 /// The key ring: the development ring only outside production, where a
-/// ring holding the development key — by its bytes, under any key id or
-/// position — is refused.
+/// ring holding a published development key — by its bytes, under any key
+/// id or position — or a weak key is refused.
 fn keys(text: Option<&str>, production: bool) -> Result<Vec<RingKey>, String> {
-    let published = ring::parse(DEV_KEYS).expect("the development ring parses");
-    let keys = match text {
-        None if production => return Err("required in production".to_owned()),
-        None => published.clone(),
-        Some(text) => ring::parse(text).map_err(|problem| problem.to_string())?,
-    };
-    if production && !ring::published_among(&keys, &[*published[0].secret]).is_empty() {
-        return Err("the development key is refused in production".to_owned());
-    }
-    Ok(keys)
+    configured(text, production, ring::development::AUDITLOG_KEK)
 }
 
 /// The HPKE opening keys: the development pair only outside production,
-/// where a ring holding it (by its bytes, under any key id) is refused.
+/// where the same judgement as [`keys`] applies to the seeds.
 fn sealing_keys(text: Option<&str>, production: bool) -> Result<OpeningKeys, String> {
-    let published = ring::parse(DEV_SEALING_KEYS).expect("the development ring parses");
-    let seeds = match text {
+    let seeds = configured(text, production, ring::development::AUDITLOG_SEALING_SEED)?;
+    OpeningKeys::from_seeds(&seeds).ok_or_else(|| "no usable key".to_owned())
+}
+
+fn configured(
+    text: Option<&str>,
+    production: bool,
+    development: [u8; 32],
+) -> Result<Vec<RingKey>, String> {
+    let keys = match text {
         None if production => return Err("required in production".to_owned()),
-        None => published.clone(),
+        None => vec![RingKey {
+            key_id: DEV_KEY_ID.to_owned(),
+            secret: zeroize::Zeroizing::new(development),
+        }],
         Some(text) => ring::parse(text).map_err(|problem| problem.to_string())?,
     };
-    if production && !ring::published_among(&seeds, &[*published[0].secret]).is_empty() {
-        return Err("the development key is refused in production".to_owned());
+    match ring::ring_refusal(&keys).filter(|_| production) {
+        Some(problem) => Err(problem),
+        None => Ok(keys),
     }
-    OpeningKeys::from_seeds(&seeds).ok_or_else(|| "no usable key".to_owned())
 }
 
 #[cfg(test)]
@@ -315,12 +309,19 @@ mod tests {
     use crate::transparency::settings::SIGNING_KEY_VAR;
     use base64::Engine;
 
-    /// A key that is not weak (its bytes differ).
+    /// A key that is not weak (32 distinct bytes).
     fn b64_key(seed: u8) -> String {
-        base64::engine::general_purpose::STANDARD.encode(std::array::from_fn::<u8, 32, _>(|i| {
+        b64(std::array::from_fn::<u8, 32, _>(|i| {
             seed.wrapping_add(i as u8)
         }))
     }
+
+    fn b64(bytes: impl AsRef<[u8]>) -> String {
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    }
+
+    /// A pseudonym secret production accepts.
+    const SECRET: &str = "q7Vd9pX2mL4sT8zR1cW6nB3hJ5kF0gYe";
 
     fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         pairs
@@ -341,30 +342,26 @@ mod tests {
     }
 
     #[test]
-    fn production_refuses_a_missing_or_development_sealing_key_under_any_id() {
-        let secret = "s".repeat(40);
-        let key = base64::engine::general_purpose::STANDARD
-            .encode([7u8; 31].iter().chain(&[8]).copied().collect::<Vec<u8>>());
-        let aes = format!("k1={key}");
-        let dev_seed = DEV_SEALING_KEYS.split_once('=').unwrap().1;
-        let good = base64::engine::general_purpose::STANDARD
-            .encode(std::array::from_fn::<u8, 32, _>(|i| i as u8));
+    fn production_refuses_a_missing_development_or_weak_sealing_key_under_any_id() {
+        let aes = format!("k1={}", b64_key(7));
+        let dev_seed = b64(ring::development::AUDITLOG_SEALING_SEED);
+        let weak = b64([9u8, 1].repeat(16));
+        let good = b64_key(0);
         for sealing in [
             None,
             Some(format!("new={good},old={dev_seed}")),
             Some(format!("s1={good},s1={good}")),
+            Some(format!("new={good},old={weak}")),
         ] {
-            let mut set = vec![
-                (KEYS_VAR, aes.as_str()),
-                (PSEUDONYM_SECRET_VAR, secret.as_str()),
-            ];
+            let mut set = vec![(KEYS_VAR, aes.as_str()), (PSEUDONYM_SECRET_VAR, SECRET)];
             if let Some(sealing) = &sealing {
                 set.push((SEALING_KEYS_VAR, sealing.as_str()));
             }
             let error =
                 AuditLogSettings::from_vars(Environment::Production, vars(&set)).unwrap_err();
             assert_eq!(error.variable, SEALING_KEYS_VAR);
-            assert!(!error.to_string().contains(dev_seed) && !error.to_string().contains(&good));
+            let text = error.to_string();
+            assert!(![&dev_seed, &good, &weak].iter().any(|k| text.contains(*k)));
         }
         let ring = format!("s2={good}");
         let (log_key, _) = hellowork_transparency::keys::generate("office-log", false);
@@ -372,7 +369,7 @@ mod tests {
             Environment::Production,
             vars(&[
                 (KEYS_VAR, &aes),
-                (PSEUDONYM_SECRET_VAR, &secret),
+                (PSEUDONYM_SECRET_VAR, SECRET),
                 (SEALING_KEYS_VAR, &ring),
                 (SIGNING_KEY_VAR, &log_key),
             ]),
@@ -382,47 +379,63 @@ mod tests {
     }
 
     #[test]
-    fn production_refuses_development_secrets_without_echoing_them() {
-        let secret = "s".repeat(40);
+    fn production_refuses_development_and_weak_secrets_without_echoing_them() {
         let key = b64_key(7);
         let good_keys = format!("k2={key},k1={key}");
+        let dev_keys = format!("dev={}", b64(ring::development::AUDITLOG_KEK));
+        let published = |secret: &[u8]| String::from_utf8(secret.to_vec()).unwrap();
+        let own_dev = published(ring::development::AUDITLOG_PSEUDONYM_SECRET);
+        let registrations = published(ring::development::REGISTRATION_ID_KEY);
+        let repeated = "s".repeat(40);
         for (set, variable) in [
-            (vec![(PSEUDONYM_SECRET_VAR, secret.as_str())], KEYS_VAR),
+            (vec![(PSEUDONYM_SECRET_VAR, SECRET)], KEYS_VAR),
             (
-                vec![(KEYS_VAR, DEV_KEYS), (PSEUDONYM_SECRET_VAR, &secret)],
+                vec![(KEYS_VAR, &dev_keys), (PSEUDONYM_SECRET_VAR, SECRET)],
                 KEYS_VAR,
             ),
             (vec![(KEYS_VAR, good_keys.as_str())], PSEUDONYM_SECRET_VAR),
             (
+                vec![(KEYS_VAR, &good_keys), (PSEUDONYM_SECRET_VAR, "short")],
+                PSEUDONYM_SECRET_VAR,
+            ),
+            (
+                vec![(KEYS_VAR, &good_keys), (PSEUDONYM_SECRET_VAR, &repeated)],
+                PSEUDONYM_SECRET_VAR,
+            ),
+            (
+                vec![(KEYS_VAR, &good_keys), (PSEUDONYM_SECRET_VAR, &own_dev)],
+                PSEUDONYM_SECRET_VAR,
+            ),
+            (
                 vec![
-                    (KEYS_VAR, good_keys.as_str()),
-                    (PSEUDONYM_SECRET_VAR, "short"),
+                    (KEYS_VAR, &good_keys),
+                    (PSEUDONYM_SECRET_VAR, &registrations),
                 ],
                 PSEUDONYM_SECRET_VAR,
             ),
         ] {
             let error =
                 AuditLogSettings::from_vars(Environment::Production, vars(&set)).unwrap_err();
-            assert_eq!(error.variable, variable);
-            assert!(!error.to_string().contains(&key));
+            assert_eq!(error.variable, variable, "{error}");
+            let text = error.to_string();
+            for value in [&key, &own_dev, &registrations, &repeated] {
+                assert!(!text.contains(value.as_str()), "{text}");
+            }
         }
         let duplicate = format!("k1={key},k1={key}");
         let settings = AuditLogSettings::from_vars(
             Environment::Production,
-            vars(&[(KEYS_VAR, &duplicate), (PSEUDONYM_SECRET_VAR, &secret)]),
+            vars(&[(KEYS_VAR, &duplicate), (PSEUDONYM_SECRET_VAR, SECRET)]),
         );
         assert!(settings.is_err(), "duplicate kids are refused");
         let keys = format!("k2={key},k1={}", b64_key(8));
-        let sealing = format!(
-            "s1={}",
-            base64::engine::general_purpose::STANDARD.encode([9u8, 1].repeat(16))
-        );
+        let sealing = format!("s1={}", b64_key(40));
         let (log_key, _) = hellowork_transparency::keys::generate("office-log", false);
         let settings = AuditLogSettings::from_vars(
             Environment::Production,
             vars(&[
                 (KEYS_VAR, &keys),
-                (PSEUDONYM_SECRET_VAR, &secret),
+                (PSEUDONYM_SECRET_VAR, SECRET),
                 (SEALING_KEYS_VAR, &sealing),
                 (SIGNING_KEY_VAR, &log_key),
             ]),
@@ -459,22 +472,23 @@ mod tests {
 
     #[test]
     fn production_refuses_the_development_key_by_its_bytes_under_any_id_or_position() {
-        let secret = "s".repeat(40);
-        let dev = DEV_KEYS.split_once('=').unwrap().1;
+        let dev = b64(ring::development::AUDITLOG_KEK);
+        let others = b64(ring::development::SCHEDULING_KEK);
         for keys in [
-            DEV_KEYS.to_owned(),
+            format!("dev={dev}"),
             format!("renamed={dev}"),
             format!("k2={},old={dev}", b64_key(3)),
             format!(" dev = {dev} "),
+            format!("k2={},old={others}", b64_key(3)),
         ] {
             let error = AuditLogSettings::from_vars(
                 Environment::Production,
-                vars(&[(KEYS_VAR, &keys), (PSEUDONYM_SECRET_VAR, &secret)]),
+                vars(&[(KEYS_VAR, &keys), (PSEUDONYM_SECRET_VAR, SECRET)]),
             )
             .unwrap_err();
             assert_eq!(error.variable, KEYS_VAR);
-            assert!(error.problem.contains("development key"), "{error}");
-            assert!(!error.to_string().contains(dev));
+            assert!(error.problem.contains("published development"), "{error}");
+            assert!(!error.to_string().contains(&dev) && !error.to_string().contains(&others));
         }
         // Outside production the development ring is what runs by default.
         let renamed = format!("renamed={dev}");

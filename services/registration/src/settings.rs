@@ -27,13 +27,13 @@ pub const KEKS_VAR: &str = "HELLOWORK_REGISTRATION_KEKS";
 pub const KEKS_FILE_VAR: &str = "HELLOWORK_REGISTRATION_KEKS_FILE";
 
 /// Development only: ids derived with a published key can be recomputed by
-/// anyone who knows a person's data, so production refuses to start with it.
-const DEV_ID_KEY: &str = "hellowork-registration-development-only-id-key";
-/// Shortest production key: 256 bits, the HMAC-SHA256 block strength.
-const MIN_KEY_BYTES: usize = 32;
-/// Development only, and published here: it protects nothing, so
-/// production refuses any ring holding these bytes, under any key id.
-pub const DEV_KEK: [u8; 32] = *b"hellowork-registration-dev-kek!!";
+/// anyone who knows a person's data, so production refuses it by its bytes
+/// (in any service's variable), and refuses a weak key
+/// (`hellowork_sealing::ring::production_refusal`).
+const DEV_ID_KEY: &[u8] = ring::development::REGISTRATION_ID_KEY;
+/// Development only, and published: it protects nothing, so production
+/// refuses any ring holding these bytes, under any key id.
+pub const DEV_KEK: [u8; 32] = ring::development::REGISTRATION_KEK;
 const DEV_KEK_ID: &str = "registration-dev";
 const DEFAULT_VALIDITY: &str = "30days";
 const DEFAULT_PATTERN_AGE: &str = "7days";
@@ -62,21 +62,15 @@ impl RegistrationSettings {
             variable: variable.to_owned(),
             problem: problem.to_owned(),
         };
-        let key = match (get(ID_KEY_VAR), environment) {
-            (None, Environment::Production) => {
-                return Err(error(ID_KEY_VAR, "required in production"));
-            }
-            (Some(key), Environment::Production)
-                if key == DEV_ID_KEY || key.len() < MIN_KEY_BYTES =>
-            {
-                return Err(error(
-                    ID_KEY_VAR,
-                    &format!("must be a secret of at least {MIN_KEY_BYTES} bytes in production"),
-                ));
-            }
-            (Some(key), _) => key.to_owned(),
-            (None, Environment::Development) => DEV_ID_KEY.to_owned(),
+        let production = environment == Environment::Production;
+        let key = match get(ID_KEY_VAR) {
+            None if production => return Err(error(ID_KEY_VAR, "required in production")),
+            None => DEV_ID_KEY,
+            Some(key) => key.as_bytes(),
         };
+        if let Some(refusal) = ring::production_refusal(key).filter(|_| production) {
+            return Err(error(ID_KEY_VAR, &refusal.to_string()));
+        }
         let file_sharing = match get(FILE_SHARING_VAR) {
             None => FileSharingList::default(),
             Some(list) => FileSharingList::new(list.split(',').map(str::trim)),
@@ -96,7 +90,7 @@ impl RegistrationSettings {
         };
         Ok(Self {
             keks: keks(environment, get(KEKS_VAR), get(KEKS_FILE_VAR))?,
-            identity_key: IdentityKey::new(key.into_bytes()),
+            identity_key: IdentityKey::new(key.to_vec()),
             environment_policy: Arc::new(EnvironmentPolicy {
                 lifecycle: OsLifecycle::embedded(),
                 file_sharing,
@@ -161,24 +155,29 @@ mod tests {
         assert!(settings.environment_policy.file_sharing.matches("Winny"));
     }
 
+    /// An id key production accepts.
+    const ID_KEY: &str = "Zr4uP8wq1Lx6Nc3Vb9Tm2Hk7Jd5Gf0Sa";
+
     #[test]
     fn production_refuses_a_missing_weak_or_development_key_without_echoing_it() {
-        for set in [
-            vec![],
-            vec![(ID_KEY_VAR, "short-secret")],
-            vec![(ID_KEY_VAR, DEV_ID_KEY)],
-        ] {
+        let text = |bytes: &[u8]| String::from_utf8(bytes.to_vec()).unwrap();
+        let own = text(DEV_ID_KEY);
+        let audit_logs = text(ring::development::AUDITLOG_PSEUDONYM_SECRET);
+        let repeated = "k".repeat(32);
+        for value in ["", "short-secret", &own, &audit_logs, &repeated] {
+            let set = [(ID_KEY_VAR, value)];
             let error =
                 RegistrationSettings::from_vars(Environment::Production, vars(&set)).unwrap_err();
             assert_eq!(error.variable, ID_KEY_VAR);
-            assert!(!error.to_string().contains("short-secret"));
+            for secret in ["short-secret", &own, &audit_logs, &repeated] {
+                assert!(!error.to_string().contains(secret), "{error}");
+            }
         }
-        let key = "k".repeat(32);
         let keks = format!("prod={}", b64(&secret(5)));
         assert!(
             RegistrationSettings::from_vars(
                 Environment::Production,
-                vars(&[(ID_KEY_VAR, &key), (KEKS_VAR, &keks)])
+                vars(&[(ID_KEY_VAR, ID_KEY), (KEKS_VAR, &keks)])
             )
             .is_ok()
         );
@@ -193,8 +192,7 @@ mod tests {
     }
 
     fn production(extra: &[(&str, &str)]) -> Result<RegistrationSettings, ConfigError> {
-        let id_key = "k".repeat(32);
-        let mut set = vec![(ID_KEY_VAR, id_key.as_str())];
+        let mut set = vec![(ID_KEY_VAR, ID_KEY)];
         set.extend_from_slice(extra);
         RegistrationSettings::from_vars(Environment::Production, vars(&set))
     }
@@ -229,12 +227,23 @@ mod tests {
     fn art_8_production_refuses_a_missing_bad_or_development_kek_without_echoing_it() {
         let good = b64(&secret(3));
         let dev = b64(&DEV_KEK);
+        let schedulings = b64(&ring::development::SCHEDULING_KEK);
         let short = b64(&[1, 2, 3]);
+        let weak = b64(&[0, 0, 0, 0, 1, 1, 1, 1].repeat(4));
         for (set, variable) in [
             (vec![], KEKS_VAR),
             (vec![(KEKS_VAR, format!("prod={dev}"))], KEKS_VAR),
-            // By its bytes, under any id and in any position.
+            // By its bytes, under any id and in any position, whichever
+            // service's it is.
             (vec![(KEKS_VAR, format!("prod={good},old={dev}"))], KEKS_VAR),
+            (
+                vec![(KEKS_VAR, format!("prod={good},old={schedulings}"))],
+                KEKS_VAR,
+            ),
+            (
+                vec![(KEKS_VAR, format!("prod={good},old={weak}"))],
+                KEKS_VAR,
+            ),
             (vec![(KEKS_VAR, format!("prod={short}"))], KEKS_VAR),
             (vec![(KEKS_VAR, format!("prod{good}"))], KEKS_VAR),
             (
@@ -252,7 +261,7 @@ mod tests {
             let set: Vec<(&str, &str)> = set.iter().map(|(k, v)| (*k, v.as_str())).collect();
             let error = production(&set).unwrap_err();
             assert_eq!(error.variable, variable, "{error}");
-            for bytes in [&good, &dev, &short] {
+            for bytes in [&good, &dev, &schedulings, &short, &weak] {
                 assert!(!error.to_string().contains(bytes.as_str()), "{error}");
             }
         }

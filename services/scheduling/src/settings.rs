@@ -18,9 +18,9 @@ pub const KEKS_VAR: &str = "HELLOWORK_SCHEDULING_KEKS";
 pub const KEKS_FILE_VAR: &str = "HELLOWORK_SCHEDULING_KEKS_FILE";
 
 const DEFAULT_ATTENDANT_CUTOFF: &str = "24h";
-/// Development only, and published here: it protects nothing, so
-/// production refuses any ring holding these bytes, under any key id.
-pub const DEV_KEK: [u8; 32] = *b"hellowork-scheduling-dev-kek!!!!";
+/// Development only, and published: it protects nothing, so production
+/// refuses any ring holding these bytes, under any key id (and weak keys).
+pub const DEV_KEK: [u8; 32] = ring::development::SCHEDULING_KEK;
 const DEV_KEK_ID: &str = "scheduling-dev";
 
 /// What the scheduling service needs beyond the platform.
@@ -157,12 +157,20 @@ mod tests {
     fn art_8_production_refuses_a_missing_bad_or_development_kek_without_echoing_it() {
         let good = b64(&secret(3));
         let dev = b64(&DEV_KEK);
+        let audit_logs = b64(&ring::development::AUDITLOG_KEK);
         let short = b64(&[1, 2, 3]);
+        let zero = b64(&[0; 32]);
         for (set, variable) in [
             (vec![], KEKS_VAR),
             (vec![(KEKS_VAR, format!("prod={dev}"))], KEKS_VAR),
-            // By its bytes, under any id and in any position.
+            // By its bytes, under any id and in any position, whichever
+            // service's it is.
             (vec![(KEKS_VAR, format!("prod={good},old={dev}"))], KEKS_VAR),
+            (
+                vec![(KEKS_VAR, format!("prod={good},old={audit_logs}"))],
+                KEKS_VAR,
+            ),
+            (vec![(KEKS_VAR, format!("prod={zero}"))], KEKS_VAR),
             (vec![(KEKS_VAR, format!("prod={short}"))], KEKS_VAR),
             (vec![(KEKS_VAR, format!("prod{good}"))], KEKS_VAR),
             (
@@ -180,7 +188,7 @@ mod tests {
             let set: Vec<(&str, &str)> = set.iter().map(|(k, v)| (*k, v.as_str())).collect();
             let error = production(&set).unwrap_err();
             assert_eq!(error.variable, variable, "{error}");
-            for bytes in [&good, &dev, &short] {
+            for bytes in [&good, &dev, &audit_logs, &short, &zero] {
                 assert!(!error.to_string().contains(bytes.as_str()), "{error}");
             }
         }

@@ -69,10 +69,10 @@ impl WitnessConfig {
                 return Err(error("LOG_KEY", "required in production".to_owned()));
             }
             None => development_log.clone(),
-            Some(key) if production && key == development_log => {
+            Some(key) if production && keys::is_development_verifier(key) => {
                 return Err(error(
                     "LOG_KEY",
-                    "is the published development log's; production pins the real log's key"
+                    "is a published development key's; production pins the real log's key"
                         .to_owned(),
                 ));
             }

@@ -96,8 +96,8 @@ impl TransparencySettings {
 }
 
 /// The accepted witnesses: the development witness outside production when
-/// none is named; never it in production, where anyone could forge its
-/// cosignature.
+/// none is named; never a development key in production (by its bytes,
+/// under any name), where anyone could forge its cosignature.
 fn witnesses(text: Option<&str>, production: bool) -> Result<Vec<String>, String> {
     let development = WitnessKey::from_note_key(keys::DEVELOPMENT_WITNESS_KEY)
         .expect("the development witness key parses")
@@ -113,9 +113,9 @@ fn witnesses(text: Option<&str>, production: bool) -> Result<Vec<String>, String
     for (index, vkey) in text.split(',').map(str::trim).enumerate() {
         CosignatureVerifier::new(vkey)
             .map_err(|e| format!("entry {index} is not a cosignature verifier key: {e}"))?;
-        if production && vkey == development {
+        if production && keys::is_development_verifier(vkey) {
             return Err(format!(
-                "entry {index} is the published development witness; production needs real ones"
+                "entry {index} is a published development key; production needs real witnesses"
             ));
         }
         keys.push(vkey.to_owned());
