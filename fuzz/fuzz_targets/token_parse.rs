@@ -15,6 +15,7 @@ static VERIFIER: LazyLock<TokenVerifier> = LazyLock::new(|| {
         audience: "hellowork".to_owned(),
         keys: vec![issuer.trusted_key()],
         leeway_seconds: 30,
+        max_lifetime_seconds: hellowork_auth::DEFAULT_MAX_LIFETIME_SECONDS,
     })
     .expect("a valid verifier configuration")
 });

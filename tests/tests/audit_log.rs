@@ -209,7 +209,7 @@ impl AuditLog {
         };
         self.client
             .clone()
-            .record_usage(self.env.request(request, "web", Role::System))
+            .record_usage(self.env.request(request, "system:front", Role::System))
             .await
             .expect("usage recorded")
             .into_inner()

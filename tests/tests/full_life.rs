@@ -344,7 +344,7 @@ async fn viewed_terms_page(audit: &AuditLog, person: &Person) {
     let answer = audit
         .client
         .clone()
-        .record_usage(audit.request(request, "web", Role::System))
+        .record_usage(audit.request(request, "system:front", Role::System))
         .await
         .expect("RecordUsage accepted from the front system")
         .into_inner();

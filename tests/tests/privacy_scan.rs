@@ -142,7 +142,7 @@ async fn front_page_view(audit: &common::AuditLog, seeker: &str, booking: &str) 
             audit::RecordUsageRequest {
                 record: Some(record),
             },
-            "web",
+            "system:front",
             Role::System,
         ))
         .await

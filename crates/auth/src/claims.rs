@@ -20,7 +20,10 @@ pub struct Claims {
     pub exp: u64,
     /// Not before: the token is not accepted before this instant.
     pub nbf: u64,
-    /// When the token was issued.
+    /// When the token was issued; required. Absent reads as 0, which the
+    /// verifier refuses with its own reason (`TOKEN_NO_ISSUED_AT`) rather
+    /// than as a malformed token.
+    #[serde(default)]
     pub iat: u64,
     /// Unique token id.
     pub jti: String,

@@ -19,6 +19,15 @@ use crate::keys::{self, KeyError, PublicKey};
 /// The environment name in which the development key is refused.
 pub const PRODUCTION: &str = "production";
 
+/// How every development key's id begins (`dev-<thumbprint>`): production
+/// refuses a token naming such a key before any peer has to.
+pub const DEV_KID_PREFIX: &str = "dev-";
+
+/// Whether `kid` names a development key ([`DEV_KID_PREFIX`]).
+pub fn is_development_kid(kid: &str) -> bool {
+    kid.starts_with(DEV_KID_PREFIX)
+}
+
 /// The name of the PKCS#8 PEM file the key is kept in.
 pub const DEV_KEY_FILE: &str = "dev-signing-key.pem";
 
@@ -125,7 +134,7 @@ impl DevKey {
 fn dev_issuer(pem: &str) -> Result<TokenIssuer, KeyError> {
     let key = keys::signing_key_from_pem(pem)?;
     let public_key = PublicKey::from_verifying_key(key.verifying_key())?;
-    TokenIssuer::from_signing_key(format!("dev-{}", public_key.thumbprint()), &key)
+    TokenIssuer::from_signing_key(format!("{DEV_KID_PREFIX}{}", public_key.thumbprint()), &key)
 }
 
 fn read_key_file(path: &Path) -> Result<Option<Zeroizing<String>>, DevKeyError> {

@@ -24,9 +24,16 @@ pub enum AuthError {
     /// The token's `exp` has passed.
     #[error("token has expired")]
     Expired,
-    /// The token's `nbf` is still in the future.
+    /// The token's `nbf` (or `iat`) is still in the future.
     #[error("token is not yet valid")]
     NotYetValid,
+    /// The token says nothing of when it was issued (`iat`).
+    #[error("token has no issue time")]
+    NoIssuedAt,
+    /// The token lives longer than this service accepts (`exp - iat`, or
+    /// `exp` from now, beyond the maximum lifetime).
+    #[error("token lifetime exceeds the maximum accepted")]
+    LifetimeTooLong,
     /// The token was issued by an issuer this service does not trust.
     #[error("token issuer is not trusted")]
     WrongIssuer,
@@ -71,6 +78,8 @@ impl AuthError {
             AuthError::BadSignature => "TOKEN_BAD_SIGNATURE",
             AuthError::Expired => "TOKEN_EXPIRED",
             AuthError::NotYetValid => "TOKEN_NOT_YET_VALID",
+            AuthError::NoIssuedAt => "TOKEN_NO_ISSUED_AT",
+            AuthError::LifetimeTooLong => "TOKEN_LIFETIME_TOO_LONG",
             AuthError::WrongIssuer => "TOKEN_WRONG_ISSUER",
             AuthError::WrongAudience => "TOKEN_WRONG_AUDIENCE",
             AuthError::NoSubject => "TOKEN_NO_SUBJECT",
@@ -155,6 +164,8 @@ mod tests {
             AuthError::BadSignature,
             AuthError::Expired,
             AuthError::NotYetValid,
+            AuthError::NoIssuedAt,
+            AuthError::LifetimeTooLong,
             AuthError::WrongIssuer,
             AuthError::WrongAudience,
             AuthError::NoSubject,

@@ -29,7 +29,9 @@ mod verifier;
 pub use bearer::bearer_token;
 pub use caller::{Caller, MAX_PERSONNEL_ID_BYTES, is_personnel_id};
 pub use claims::Claims;
-pub use dev_key::{DEV_KEY_FILE, DevKey, DevKeyError, PRODUCTION};
+pub use dev_key::{
+    DEV_KEY_FILE, DEV_KID_PREFIX, DevKey, DevKeyError, PRODUCTION, is_development_kid,
+};
 pub use error::AuthError;
 pub use interceptor::{AUTHORIZATION, AuthInterceptor, caller};
 pub use issuer::{MintError, MintRequest, TokenIssuer};
@@ -37,5 +39,6 @@ pub use keys::{KeyError, PublicKey};
 pub use role::{Role, RoleError};
 pub use service::{CallingService, SYSTEM_SUBJECT_PREFIX};
 pub use verifier::{
-    MAX_LEEWAY_SECONDS, MAX_TOKEN_BYTES, TokenVerifier, VerifierConfig, VerifierConfigError,
+    DEFAULT_MAX_LIFETIME_SECONDS, MAX_LEEWAY_SECONDS, MAX_TOKEN_BYTES, TokenVerifier,
+    VerifierConfig, VerifierConfigError, unverified_key_id,
 };

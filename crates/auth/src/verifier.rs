@@ -1,7 +1,8 @@
 //! Verifying bearer tokens: an EdDSA signature by a trusted key chosen by
 //! `kid`, the expected issuer and audience, `exp` and `nbf` within the
-//! configured leeway, a subject with at least one role, and a well-formed
-//! personnel id if the token names one.
+//! configured leeway, an `iat`, a lifetime no longer than the configured
+//! maximum (a stolen token is worth an hour, not a year), a subject with at
+//! least one role, and a well-formed personnel id if the token names one.
 
 use std::collections::HashMap;
 
@@ -15,6 +16,10 @@ use crate::keys::PublicKey;
 
 /// The largest clock-skew allowance [`TokenVerifier::new`] accepts, in seconds.
 pub const MAX_LEEWAY_SECONDS: u64 = 300;
+
+/// The default longest lifetime of an accepted token (`exp - iat`, and
+/// `exp` from now), in seconds: an hour.
+pub const DEFAULT_MAX_LIFETIME_SECONDS: u64 = 3600;
 
 /// Tokens longer than this many bytes are rejected unread as malformed.
 pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
@@ -30,6 +35,9 @@ pub struct VerifierConfig {
     pub keys: Vec<(String, PublicKey)>,
     /// Clock-skew allowance for `exp` and `nbf`, at most [`MAX_LEEWAY_SECONDS`].
     pub leeway_seconds: u64,
+    /// The longest lifetime accepted: `exp - iat`, and `exp` from now (less
+    /// the leeway); at least one second.
+    pub max_lifetime_seconds: u64,
 }
 
 /// A [`VerifierConfig`] that cannot be used.
@@ -53,6 +61,9 @@ pub enum VerifierConfigError {
     /// The leeway exceeds [`MAX_LEEWAY_SECONDS`].
     #[error("token leeway of {0} seconds exceeds {MAX_LEEWAY_SECONDS}")]
     LeewayTooLarge(u64),
+    /// A maximum lifetime of zero would refuse every token.
+    #[error("token maximum lifetime is zero")]
+    NoLifetime,
 }
 
 /// Turns a bearer token into a [`Caller`], or says why it cannot.
@@ -60,6 +71,8 @@ pub enum VerifierConfigError {
 pub struct TokenVerifier {
     keys: HashMap<String, DecodingKey>,
     validation: Validation,
+    leeway_seconds: u64,
+    max_lifetime_seconds: u64,
 }
 
 impl TokenVerifier {
@@ -76,6 +89,9 @@ impl TokenVerifier {
         }
         if config.leeway_seconds > MAX_LEEWAY_SECONDS {
             return Err(VerifierConfigError::LeewayTooLarge(config.leeway_seconds));
+        }
+        if config.max_lifetime_seconds == 0 {
+            return Err(VerifierConfigError::NoLifetime);
         }
         let mut keys = HashMap::with_capacity(config.keys.len());
         for (kid, public_key) in config.keys {
@@ -95,7 +111,12 @@ impl TokenVerifier {
         validation.leeway = config.leeway_seconds;
         validation.set_issuer(&[config.issuer]);
         validation.set_audience(&[config.audience]);
-        Ok(Self { keys, validation })
+        Ok(Self {
+            keys,
+            validation,
+            leeway_seconds: config.leeway_seconds,
+            max_lifetime_seconds: config.max_lifetime_seconds,
+        })
     }
 
     /// Verifies a compact JWT (without the `Bearer ` prefix; see
@@ -119,12 +140,45 @@ impl TokenVerifier {
         let claims = jsonwebtoken::decode::<Claims>(token, key, &self.validation)
             .map_err(|error| rejection(error.kind()))?
             .claims;
+        self.check_lifetime(&claims)?;
         let caller = Caller::new(claims.sub, claims.roles)?;
         match claims.personnel_id {
             None => Ok(caller),
             Some(personnel_id) => caller.with_personnel_id(personnel_id),
         }
     }
+}
+
+impl TokenVerifier {
+    /// `iat` present (absent reads as 0) and not in the future, and neither
+    /// `exp - iat` nor `exp - now` longer than the maximum: a token minted
+    /// for a year is refused even while fresh, and so is one whose `iat`
+    /// claims it was issued just now when its `exp` is far away.
+    fn check_lifetime(&self, claims: &Claims) -> Result<(), AuthError> {
+        if claims.iat == 0 {
+            return Err(AuthError::NoIssuedAt);
+        }
+        let now = jsonwebtoken::get_current_timestamp();
+        if claims.iat > now + self.leeway_seconds {
+            return Err(AuthError::NotYetValid);
+        }
+        let lifetime = claims.exp.saturating_sub(claims.iat);
+        let remaining = claims.exp.saturating_sub(now + self.leeway_seconds);
+        if lifetime > self.max_lifetime_seconds || remaining > self.max_lifetime_seconds {
+            return Err(AuthError::LifetimeTooLong);
+        }
+        Ok(())
+    }
+}
+
+/// The `kid` a token's header names, read without verifying anything: for
+/// a process's start-up look at a token it only forwards (its `system`
+/// token in production). `None` for anything that is no such token.
+pub fn unverified_key_id(token: &str) -> Option<String> {
+    if token.len() > MAX_TOKEN_BYTES {
+        return None;
+    }
+    jsonwebtoken::decode_header(token).ok()?.kid
 }
 
 fn rejection(kind: &ErrorKind) -> AuthError {

@@ -33,6 +33,13 @@ fn generated_once_with_owner_only_permissions_then_reused() {
     let dir_mode = std::fs::metadata(&keys_dir).unwrap().permissions().mode();
     assert_eq!(dir_mode & 0o777, 0o700);
     assert!(first.kid().starts_with("dev-"));
+    assert!(hellowork_auth::is_development_kid(first.kid()));
+    let token = first.mint(&mint_request("system:consent", &[Role::System])).unwrap();
+    assert_eq!(
+        hellowork_auth::unverified_key_id(&token).as_deref(),
+        Some(first.kid())
+    );
+    assert_eq!(hellowork_auth::unverified_key_id("issued.by.idp"), None);
     assert_eq!(
         first.kid(),
         format!("dev-{}", first.public_key().thumbprint())

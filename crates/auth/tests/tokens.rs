@@ -13,7 +13,7 @@ use hellowork_auth::{
     AuthError, Claims, MintError, Role, TokenIssuer, TokenVerifier, VerifierConfig,
     VerifierConfigError,
 };
-use support::{AUDIENCE, ISSUER, mint_request, verifier};
+use support::{AUDIENCE, ISSUER, MAX_LIFETIME_SECONDS, mint_request, verifier};
 
 /// Seconds since the Unix epoch.
 fn now() -> u64 {
@@ -339,6 +339,48 @@ fn token_without_exp_is_malformed() {
 }
 
 #[test]
+fn token_without_iat_is_rejected_with_its_own_reason() {
+    let mut payload = serde_json::to_value(claims("seeker-1", vec![Role::JobSeeker])).unwrap();
+    payload.as_object_mut().unwrap().remove("iat");
+    let (token, verifier) = sign_json(&payload);
+    let error = verifier.verify(&token).unwrap_err();
+    assert_eq!(error, AuthError::NoIssuedAt);
+    assert_eq!(error.reason(), "TOKEN_NO_ISSUED_AT");
+    assert!(error.is_unauthenticated());
+}
+
+#[test]
+fn token_issued_in_the_future_is_not_yet_valid() {
+    let (issuer, verifier) = issuer_and_verifier();
+    let mut early = claims("seeker-1", vec![Role::JobSeeker]);
+    early.iat = now() + 120;
+    let token = issuer.sign(&early).unwrap();
+    assert_eq!(verifier.verify(&token), Err(AuthError::NotYetValid));
+}
+
+#[test]
+fn token_living_longer_than_the_maximum_is_rejected_however_it_is_dated() {
+    let (issuer, verifier) = issuer_and_verifier();
+    let now = now();
+    let max = MAX_LIFETIME_SECONDS;
+    // Minted for a day: exp - iat too long, though fresh.
+    let mut long = claims("seeker-1", vec![Role::JobSeeker]);
+    long.exp = now + 24 * 3600;
+    // Backdated iat and nbf: exp - iat is long, exp - now within the maximum.
+    let mut backdated = claims("seeker-1", vec![Role::JobSeeker]);
+    (backdated.iat, backdated.nbf, backdated.exp) = (now - 2 * max, now - 2 * max, now + 60);
+    for token in [long, backdated] {
+        let error = verifier.verify(&issuer.sign(&token).unwrap()).unwrap_err();
+        assert_eq!(error, AuthError::LifetimeTooLong);
+        assert_eq!(error.reason(), "TOKEN_LIFETIME_TOO_LONG");
+    }
+    // Exactly the maximum is accepted.
+    let mut longest = claims("seeker-1", vec![Role::JobSeeker]);
+    longest.exp = longest.iat + max;
+    assert!(verifier.verify(&issuer.sign(&longest).unwrap()).is_ok());
+}
+
+#[test]
 fn token_without_roles_is_rejected() {
     let (issuer, verifier) = issuer_and_verifier();
     let token = issuer.sign(&claims("seeker-1", vec![])).unwrap();
@@ -379,6 +421,7 @@ fn verifier_configuration_is_checked() {
         audience: AUDIENCE.to_owned(),
         keys: vec![key.clone()],
         leeway_seconds: 30,
+        max_lifetime_seconds: 3600,
     };
     assert!(TokenVerifier::new(config.clone()).is_ok());
     let cases = [
@@ -423,6 +466,13 @@ fn verifier_configuration_is_checked() {
                 ..config.clone()
             },
             VerifierConfigError::LeewayTooLarge(301),
+        ),
+        (
+            VerifierConfig {
+                max_lifetime_seconds: 0,
+                ..config.clone()
+            },
+            VerifierConfigError::NoLifetime,
         ),
     ];
     for (config, expected) in cases {

@@ -53,6 +53,7 @@ fn a_minted_token_is_accepted_by_what_the_services_trust() {
         audience: "hellowork".into(),
         keys: vec![(key.kid().to_owned(), key.public_key().clone())],
         leeway_seconds: 0,
+        max_lifetime_seconds: hellowork_auth::DEFAULT_MAX_LIFETIME_SECONDS,
     })
     .unwrap();
     let caller = verifier.verify(&token).unwrap();
@@ -91,6 +92,7 @@ fn a_personnel_id_is_minted_into_the_token() {
         audience: "hellowork".into(),
         keys: vec![(key.kid().to_owned(), key.public_key().clone())],
         leeway_seconds: 0,
+        max_lifetime_seconds: hellowork_auth::DEFAULT_MAX_LIFETIME_SECONDS,
     })
     .unwrap();
     assert_eq!(

@@ -159,7 +159,7 @@ impl AuditLog {
             .collect();
         let request = self.env.request(
             futures::stream::iter(vec![proto::RecordUsageBatchRequest { records }]),
-            "web",
+            "system:front",
             Role::System,
         );
         self.client.record_usage_batch(request).await.unwrap();

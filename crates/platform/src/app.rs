@@ -4,7 +4,6 @@ use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use async_nats::jetstream;
 use futures::future::BoxFuture;
-use hellowork_auth::TokenVerifier;
 use hellowork_eventstore::{EventStore, Relay, RelayConfig, StoreConfig, Upcasters};
 use sqlx::{PgPool, migrate::Migrator};
 use tokio::{net::TcpListener, task::JoinSet};
@@ -17,7 +16,7 @@ use tonic_health::ServingStatus;
 use tower::{ServiceBuilder, limit::GlobalConcurrencyLimitLayer, load_shed::LoadShedLayer};
 
 use crate::{
-    auth::{AuthLayer, KeyLoadError, load_verifier},
+    auth::{AuthLayer, KeyLoadError, SharedVerifier, load_verifier, reload_keys},
     config::PlatformConfig,
     deadline::DeadlineLayer,
     migrate::prepare_database,
@@ -66,7 +65,8 @@ pub struct Platform {
     pub store: EventStore,
     pub nats: async_nats::Client,
     pub jetstream: jetstream::Context,
-    pub verifier: Arc<TokenVerifier>,
+    /// Reloaded when the configured key files change (see [`SharedVerifier`]).
+    pub verifier: SharedVerifier,
     /// Credentials for this service's calls to other services.
     pub system: Arc<SystemCredentials>,
 }
@@ -117,7 +117,7 @@ impl Platform {
                 "signed the messages published before envelopes were signed"
             );
         }
-        let verifier = Arc::new(load_verifier(&config).map_err(StartupError::Auth)?);
+        let verifier = SharedVerifier::new(load_verifier(&config).map_err(StartupError::Auth)?);
         let system = Arc::new(SystemCredentials::from_config(&config).map_err(StartupError::Auth)?);
         let store = EventStore::new(
             pool.clone(),
@@ -267,6 +267,12 @@ impl Application {
             platform.nats.clone(),
             config.readiness_interval,
             readiness_stop.clone(),
+        ));
+        background.spawn(reload_keys(
+            platform.verifier.clone(),
+            config.environment,
+            config.auth.clone(),
+            background_stop.clone(),
         ));
         background.spawn(hellowork_telemetry::serve_metrics(
             metrics,

@@ -5,23 +5,24 @@
 use std::{
     collections::HashMap,
     path::PathBuf,
-    sync::Arc,
     task::{Context, Poll},
 };
 
 use futures::future::BoxFuture;
 use hellowork_auth::{
-    AuthError, Caller, CallingService, DevKey, DevKeyError, KeyError, PublicKey, Role,
-    TokenVerifier, VerifierConfig, VerifierConfigError, bearer_token,
+    AuthError, Caller, CallingService, DevKeyError, KeyError, Role, TokenVerifier,
+    VerifierConfigError, bearer_token,
 };
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 use tower::{Layer, Service};
 
-use crate::{
-    config::{Environment, PlatformConfig},
-    error::{ERROR_DOMAIN, ServiceError},
-};
+use crate::error::{ERROR_DOMAIN, ServiceError};
+
+mod keys;
+
+pub(crate) use keys::{load_verifier, reload_keys};
+pub use keys::{KEY_RELOADS, SharedVerifier};
 
 /// Paths any client may call without a token.
 const PUBLIC_PREFIXES: [&str; 3] = [
@@ -29,9 +30,6 @@ const PUBLIC_PREFIXES: [&str; 3] = [
     "/grpc.reflection.v1.ServerReflection/",
     "/grpc.reflection.v1alpha.ServerReflection/",
 ];
-
-/// Token leeway for clock differences between machines.
-const LEEWAY_SECONDS: u64 = 30;
 
 /// Why the token verification keys could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -59,61 +57,17 @@ pub enum KeyLoadError {
     Verifier(#[from] VerifierConfigError),
     #[error("HELLOWORK_SYSTEM_TOKEN_FILE: required in production for calls to other services")]
     MissingSystemToken,
-}
-
-/// The verifier for the configured keys; in development without configured
-/// keys, for the local development key (generated on first use).
-pub(crate) fn load_verifier(config: &PlatformConfig) -> Result<TokenVerifier, KeyLoadError> {
-    let keys = if config.auth.public_keys.is_empty() {
-        let environment = match config.environment {
-            Environment::Development => "development",
-            Environment::Production => hellowork_auth::PRODUCTION,
-        };
-        let dev = DevKey::load_or_generate(&config.auth.dev_key_dir, environment)?;
-        vec![(dev.kid().to_owned(), dev.public_key().clone())]
-    } else {
-        config
-            .auth
-            .public_keys
-            .iter()
-            .map(|(kid, path)| {
-                let pem = std::fs::read_to_string(path).map_err(|source| KeyLoadError::File {
-                    path: path.clone(),
-                    source,
-                })?;
-                let key = PublicKey::from_pem(&pem).map_err(|source| KeyLoadError::Key {
-                    kid: kid.clone(),
-                    source,
-                })?;
-                Ok((kid.clone(), key))
-            })
-            .collect::<Result<Vec<_>, KeyLoadError>>()?
-    };
-    if config.environment == Environment::Production {
-        refuse_development_key(&keys, &config.auth.dev_key_dir)?;
-    }
-    Ok(TokenVerifier::new(VerifierConfig {
-        issuer: config.auth.issuer.clone(),
-        audience: config.auth.audience.clone(),
-        keys,
-        leeway_seconds: LEEWAY_SECONDS,
-    })?)
-}
-
-/// Production: no configured key may be the development signing key's
-/// public half (whose tokens anyone with this machine's key folder mints),
-/// under whatever key id it is configured.
-fn refuse_development_key(
-    keys: &[(String, PublicKey)],
-    dev_key_dir: &std::path::Path,
-) -> Result<(), KeyLoadError> {
-    let Some(development) = DevKey::existing_public_key(dev_key_dir)? else {
-        return Ok(());
-    };
-    match keys.iter().find(|(_, key)| *key == development) {
-        Some((kid, _)) => Err(KeyLoadError::DevelopmentKeyTrusted { kid: kid.clone() }),
-        None => Ok(()),
-    }
+    #[error("HELLOWORK_SYSTEM_TOKEN_FILE: cannot read {path}")]
+    SystemTokenFile {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(
+        "HELLOWORK_SYSTEM_TOKEN_FILE: its token names a development key; production needs one \
+         from the identity provider"
+    )]
+    DevelopmentSystemToken,
 }
 
 /// The caller a handler serves; the auth layer guarantees it is there.
@@ -188,11 +142,11 @@ fn unauthenticated(error: &AuthError) -> Status {
 
 #[derive(Debug, Clone)]
 pub(crate) struct AuthLayer {
-    verifier: Arc<TokenVerifier>,
+    verifier: SharedVerifier,
 }
 
 impl AuthLayer {
-    pub(crate) fn new(verifier: Arc<TokenVerifier>) -> Self {
+    pub(crate) fn new(verifier: SharedVerifier) -> Self {
         Self { verifier }
     }
 }
@@ -211,7 +165,7 @@ impl<S> Layer<S> for AuthLayer {
 #[derive(Debug, Clone)]
 pub(crate) struct AuthService<S> {
     inner: S,
-    verifier: Arc<TokenVerifier>,
+    verifier: SharedVerifier,
 }
 
 impl<S, ReqBody, ResBody> Service<http::Request<ReqBody>> for AuthService<S>
@@ -237,7 +191,7 @@ where
             .iter()
             .any(|p| request.uri().path().starts_with(p))
         {
-            match authenticate(&self.verifier, request.headers()) {
+            match authenticate(&self.verifier.current(), request.headers()) {
                 Ok(caller) => {
                     request.extensions_mut().insert(caller);
                 }

@@ -28,7 +28,8 @@ pub use app::{
     Application, BackgroundTask, Platform, ServiceParts, StartupError, terminate_signal,
 };
 pub use auth::{
-    KeyLoadError, caller, require_any, require_self_or, require_service, require_service_or,
+    KEY_RELOADS, KeyLoadError, SharedVerifier, caller, require_any, require_self_or,
+    require_service, require_service_or,
 };
 pub use config::{
     AuthConfig, BusTrust, ConfigError, DatabaseConfig, Environment, Limits, NatsCredentials,

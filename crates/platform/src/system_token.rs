@@ -16,7 +16,8 @@ use crate::{
     config::{AuthConfig, Environment, PlatformConfig},
 };
 
-/// Lifetime of a minted development token; renewed a minute before expiry.
+/// Lifetime of a minted development token (or the configured maximum token
+/// lifetime, if shorter); renewed a minute before expiry.
 const DEV_TOKEN_TTL: Duration = Duration::from_secs(15 * 60);
 const RENEW_BEFORE: Duration = Duration::from_secs(60);
 
@@ -40,6 +41,7 @@ enum Source {
         subject: String,
         issuer: String,
         audience: String,
+        ttl: Duration,
     },
     /// Production: issued by the identity provider into a file, re-read on
     /// renewal so rotation needs no restart.
@@ -76,12 +78,17 @@ impl SystemCredentials {
         peer_timeout: Duration,
     ) -> Result<Self, KeyLoadError> {
         let source = match (&auth.system_token_file, environment) {
-            (Some(path), _) => Source::File(path.clone()),
+            (Some(path), Environment::Production) => {
+                refuse_development_token(path)?;
+                Source::File(path.clone())
+            }
+            (Some(path), Environment::Development) => Source::File(path.clone()),
             (None, Environment::Development) => Source::DevKey {
                 key: Box::new(DevKey::load_or_generate(&auth.dev_key_dir, "development")?),
                 subject: subject.to_owned(),
                 issuer: auth.issuer.clone(),
                 audience: auth.audience.clone(),
+                ttl: DEV_TOKEN_TTL.min(auth.max_lifetime),
             },
             (None, Environment::Production) => return Err(KeyLoadError::MissingSystemToken),
         };
@@ -106,17 +113,18 @@ impl SystemCredentials {
                 subject,
                 issuer,
                 audience,
+                ttl,
             } => {
                 let token = key.mint(&MintRequest {
                     subject: subject.clone(),
                     roles: vec![Role::System],
-                    ttl: DEV_TOKEN_TTL,
+                    ttl: *ttl,
                     issuer: issuer.clone(),
                     audience: audience.clone(),
                     not_before: None,
                     personnel_id: None,
                 })?;
-                (token, DEV_TOKEN_TTL)
+                (token, *ttl)
             }
             Source::File(path) => {
                 let token = std::fs::read_to_string(path)
@@ -141,6 +149,22 @@ impl SystemCredentials {
     pub fn interceptor(self: &Arc<Self>) -> SystemAuth {
         SystemAuth(self.clone())
     }
+}
+
+/// Production: the token file must be readable at start, and its token
+/// must not name a development key (minted by `hellowork token` or a
+/// development service), which every peer would refuse anyway; refused here
+/// it says so once, at start, naming the variable.
+fn refuse_development_token(path: &std::path::Path) -> Result<(), KeyLoadError> {
+    let text = std::fs::read_to_string(path).map_err(|source| KeyLoadError::SystemTokenFile {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let kid = hellowork_auth::unverified_key_id(text.trim());
+    if kid.as_deref().is_some_and(hellowork_auth::is_development_kid) {
+        return Err(KeyLoadError::DevelopmentSystemToken);
+    }
+    Ok(())
 }
 
 /// Tonic client interceptor: `authorization` with the system token,

@@ -5,7 +5,7 @@ mod sample;
 
 use std::time::{Duration, Instant};
 
-use hellowork_auth::{Claims, Role, TokenIssuer};
+use hellowork_auth::{CallingService, Claims, Role, TokenIssuer};
 use hellowork_testing::PostgresServer;
 use sample::proto::*;
 use tonic::Code;
@@ -29,6 +29,16 @@ async fn stored_events(env: &hellowork_testing::ServiceEnv) -> i64 {
     count
 }
 
+/// The subject of a token of `role`: `person`, or for `system` a known
+/// service's (no other system token verifies).
+fn subject_of(role: Role, person: &str) -> String {
+    if role == Role::System {
+        CallingService::Scheduling.subject()
+    } else {
+        person.to_owned()
+    }
+}
+
 #[tokio::test]
 async fn every_role_is_allowed_or_denied_as_each_rpc_declares() {
     let env = sample::environment().await;
@@ -37,7 +47,7 @@ async fn every_role_is_allowed_or_denied_as_each_rpc_declares() {
 
     for role in Role::ALL {
         let written = client
-            .write_note(env.request(note("seeker-1", "called"), "staff-1", role))
+            .write_note(env.request(note("seeker-1", "called"), &subject_of(role, "staff-1"), role))
             .await;
         match role {
             Role::Counsellor | Role::Supervisor => {
@@ -83,7 +93,7 @@ async fn every_role_is_allowed_or_denied_as_each_rpc_declares() {
         Role::System,
     ] {
         let denied = client
-            .get_notes(env.request(own.clone(), "staff-9", role))
+            .get_notes(env.request(own.clone(), &subject_of(role, "staff-9"), role))
             .await;
         assert_eq!(
             denied.unwrap_err().code(),

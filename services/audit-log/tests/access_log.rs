@@ -44,7 +44,7 @@ async fn recorded_usage_is_listed_only_anonymized_and_repeats_record_nothing() {
             proto::RecordUsageRequest {
                 record: Some(usage.clone()),
             },
-            "web",
+            "system:front",
             Role::System,
         ))
         .await
@@ -57,7 +57,7 @@ async fn recorded_usage_is_listed_only_anonymized_and_repeats_record_nothing() {
             proto::RecordUsageRequest {
                 record: Some(usage.clone()),
             },
-            "web",
+            "system:front",
             Role::System,
         ))
         .await
@@ -117,7 +117,7 @@ async fn an_invalid_record_fails_the_whole_batch_by_index_and_writes_nothing() {
     ];
     let status = world
         .client
-        .record_usage_batch(world.req(futures::stream::iter(chunks), "web", Role::System))
+        .record_usage_batch(world.req(futures::stream::iter(chunks), "system:front", Role::System))
         .await
         .unwrap_err();
     assert_eq!(status.code(), tonic::Code::InvalidArgument);
@@ -156,7 +156,7 @@ async fn batch(
         .client
         .record_usage_batch(world.req(
             futures::stream::iter(vec![proto::RecordUsageBatchRequest { records }]),
-            "web",
+            "system:front",
             Role::System,
         ))
         .await

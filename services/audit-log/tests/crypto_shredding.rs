@@ -29,7 +29,7 @@ async fn record_all(world: &mut World, records: Vec<proto::UsageRecord>) {
         .client
         .record_usage_batch(world.req(
             futures::stream::iter(vec![proto::RecordUsageBatchRequest { records }]),
-            "web",
+            "system:front",
             Role::System,
         ))
         .await

@@ -11,7 +11,7 @@ use chrono::{Duration, Utc};
 use hellowork_eventstore::{
     Actor, EventMetadata, EventStore, ExpectedVersion, NewEvent, StoreConfig, StreamId, Upcasters,
 };
-use hellowork_platform::Role;
+use hellowork_platform::{CallingService, Role};
 use hellowork_proto::auditlog::v1::{self as proto, EntryKind, LegalRequestState};
 use prost::Message;
 use support::{Prepared, World, eventually, range, record, ts};
@@ -225,6 +225,16 @@ async fn logged(
     .await
 }
 
+/// The subject a token of `role` names: `person`'s, or for `system` a
+/// service's (the front system), the only subjects a system token may have.
+fn subject_for(role: Role, person: &str) -> String {
+    if role == Role::System {
+        CallingService::Front.subject()
+    } else {
+        person.to_owned()
+    }
+}
+
 fn disclosure(id: &str, page_size: i32, page_token: &str) -> proto::DiscloseDeviceRecordsRequest {
     proto::DiscloseDeviceRecordsRequest {
         legal_request_id: id.into(),
@@ -273,7 +283,7 @@ async fn the_approval_matrix_refuses_with_the_article_and_logs_what_legal_office
                 proto::RecordUsageRequest {
                     record: Some(usage),
                 },
-                "web",
+                "system:front",
                 Role::System,
             ))
             .await
@@ -449,7 +459,11 @@ async fn the_approval_matrix_refuses_with_the_article_and_logs_what_legal_office
     for role in Role::ALL.into_iter().filter(|r| *r != Role::LegalOfficer) {
         let status = world
             .client
-            .disclose_device_records(world.req(disclosure(&id, 0, ""), OFFICER, role))
+            .disclose_device_records(world.req(
+                disclosure(&id, 0, ""),
+                &subject_for(role, OFFICER),
+                role,
+            ))
             .await
             .unwrap_err();
         assert_eq!(status.code(), Code::PermissionDenied, "{role:?}");
@@ -664,7 +678,7 @@ async fn privacy_matrix_raw_identifiers_only_for_the_named_officer_of_an_approve
             proto::RecordUsageRequest {
                 record: Some(usage),
             },
-            "web",
+            "system:front",
             Role::System,
         ))
         .await
@@ -735,7 +749,7 @@ async fn privacy_matrix_raw_identifiers_only_for_the_named_officer_of_an_approve
     let mut recorded_calls = 0;
     for role in Role::ALL {
         for named in [true, false] {
-            let subject = if named { OFFICER } else { "officer-other" };
+            let subject = subject_for(role, if named { OFFICER } else { "officer-other" });
             for (state, in_scope, id) in &requests {
                 if role == Role::LegalOfficer {
                     recorded_calls += 1;
@@ -745,7 +759,7 @@ async fn privacy_matrix_raw_identifiers_only_for_the_named_officer_of_an_approve
                         legal_request_id: id.clone(),
                         ..Default::default()
                     },
-                    subject,
+                    &subject,
                     role,
                 );
                 match world.client.disclose_device_records(request).await {
@@ -942,7 +956,7 @@ async fn legal_requests_stored_before_step_9_load_and_decide() {
                         now - Duration::minutes(minutes),
                     )),
                 },
-                "web",
+                "system:front",
                 Role::System,
             ))
             .await

@@ -60,7 +60,7 @@ async fn no_view_contains_a_raw_identifier() {
                 .collect();
             let request = world.req(
                 futures::stream::iter(vec![proto::RecordUsageBatchRequest { records }]),
-                "web",
+                "system:front",
                 Role::System,
             );
             world.client.record_usage_batch(request).await.unwrap();

@@ -27,7 +27,7 @@ async fn usage(world: &mut World, count: usize) {
         .client
         .record_usage_batch(world.req(
             futures::stream::iter(vec![proto::RecordUsageBatchRequest { records }]),
-            "web",
+            "system:front",
             Role::System,
         ))
         .await

@@ -77,7 +77,7 @@ async fn a_record_sealed_by_the_front_system_is_opened_and_kept_under_the_servic
             proto::RecordUsageRequest {
                 record: Some(usage),
             },
-            "web-front",
+            "system:front",
             Role::System,
         ))
         .await
@@ -156,7 +156,7 @@ async fn sealed_values_that_do_not_open_are_invalid_naming_the_field_and_nothing
                 proto::RecordUsageRequest {
                     record: Some(usage),
                 },
-                "web-front",
+                "system:front",
                 Role::System,
             ))
             .await

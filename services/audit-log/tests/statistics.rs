@@ -55,7 +55,7 @@ async fn recorded(world: &World, usages: &[(String, DateTime<Utc>)]) {
         .clone()
         .record_usage_batch(world.req(
             futures::stream::iter(vec![proto::RecordUsageBatchRequest { records }]),
-            "web",
+            "system:front",
             Role::System,
         ))
         .await

@@ -377,7 +377,7 @@ async fn status(
                 job_seeker_id: seeker.to_owned(),
                 at: Some(timestamp(at)),
             },
-            "scheduling",
+            "system:scheduling",
             Role::System,
         ))
         .await
@@ -654,7 +654,7 @@ async fn a_13_2_revision_announced_in_time_notifies_every_user_and_then_binds() 
                 language: "ja".into(),
                 at: Some(timestamp(effective_at)),
             },
-            "scheduling",
+            "system:front",
             Role::System,
         ))
         .await
@@ -718,10 +718,15 @@ async fn roles_are_enforced() {
         Role::Supervisor,
         Role::System,
     ] {
+        let subject = if role == Role::System {
+            "system:registration"
+        } else {
+            "x"
+        };
         let denied = client
             .publish_terms_document(consent.request(
                 proto::PublishTermsDocumentRequest::default(),
-                "x",
+                subject,
                 role,
             ))
             .await
@@ -761,7 +766,7 @@ async fn roles_are_enforced() {
     for (subject, role) in [
         (other.as_str(), Role::JobSeeker),
         ("c", Role::Counsellor),
-        ("s", Role::System),
+        ("system:registration", Role::System),
     ] {
         let denied = client
             .record_consent(explicit(subject, role))
@@ -791,7 +796,7 @@ async fn roles_are_enforced() {
         "deemed consent is the system's"
     );
     client
-        .record_consent(consent.request(deemed, "registration", Role::System))
+        .record_consent(consent.request(deemed, "system:registration", Role::System))
         .await
         .unwrap();
 
@@ -824,7 +829,7 @@ async fn roles_are_enforced() {
     for (subject, role) in [
         (other.as_str(), Role::JobSeeker),
         ("o", Role::Operator),
-        ("s", Role::System),
+        ("system:scheduling", Role::System),
     ] {
         let denied = client
             .list_consent_receipts(list(subject, role))
@@ -900,7 +905,7 @@ async fn roles_are_enforced() {
         (seeker.as_str(), Role::JobSeeker),
         ("c", Role::Counsellor),
         ("s", Role::Supervisor),
-        ("x", Role::System),
+        ("system:scheduling", Role::System),
     ] {
         assert!(
             client

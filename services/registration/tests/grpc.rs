@@ -7,7 +7,7 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use hellowork_platform::Role;
+use hellowork_platform::{CallingService, Role};
 use hellowork_proto::{
     consent::v1::{ConsentRecorded, ConsentWithdrawn},
     registration::v1::{self as proto, EligibilityReason as Reason},
@@ -474,7 +474,7 @@ async fn invalid_input_of_every_field_is_refused_with_every_violation_and_nothin
                 job_seeker_id: "x".into(),
                 at: None,
             },
-            "system",
+            "system:scheduling",
             Role::System,
         ))
         .await
@@ -603,6 +603,17 @@ impl Conditions for proto::CheckEligibilityResponse {
     }
 }
 
+/// The subject a token of `role` names: `person`, or for `system` the one
+/// service that calls registration (scheduling), to show that even it is
+/// refused where it has no business.
+fn subject_of(role: Role, person: &str) -> String {
+    if role == Role::System {
+        CallingService::Scheduling.subject()
+    } else {
+        person.to_owned()
+    }
+}
+
 #[tokio::test]
 async fn every_rpc_allows_exactly_the_roles_its_contract_names() {
     let h = start().await;
@@ -620,7 +631,7 @@ async fn every_rpc_allows_exactly_the_roles_its_contract_names() {
         (proto::RegistrationChannel::Counter, Role::Approver),
     ] {
         let status = client
-            .register_job_seeker(h.request(registration(channel, false), "x", role))
+            .register_job_seeker(h.request(registration(channel, false), &subject_of(role, "x"), role))
             .await
             .unwrap_err();
         assert_eq!(
@@ -646,7 +657,7 @@ async fn every_rpc_allows_exactly_the_roles_its_contract_names() {
     };
     for role in [Role::JobSeeker, Role::Supervisor, Role::System] {
         let result = client
-            .complete_registration(h.request(complete(), &id, role))
+            .complete_registration(h.request(complete(), &subject_of(role, &id), role))
             .await;
         assert_eq!(
             result.unwrap_err().code(),
@@ -674,13 +685,14 @@ async fn every_rpc_allows_exactly_the_roles_its_contract_names() {
         .unwrap_err();
     assert_eq!(status.code(), Code::PermissionDenied);
     for role in [Role::Operator, Role::Supervisor, Role::System] {
+        let staff = subject_of(role, "staff");
         let status = client
-            .apply_for_online_services(h.request(application(&id), "staff", role))
+            .apply_for_online_services(h.request(application(&id), &staff, role))
             .await
             .unwrap_err();
         assert_eq!(status.code(), Code::PermissionDenied, "{role} applies");
         let status = client
-            .attest_device(h.request(device(&id, true), "staff", role))
+            .attest_device(h.request(device(&id, true), &staff, role))
             .await
             .unwrap_err();
         assert_eq!(status.code(), Code::PermissionDenied, "{role} attests");
@@ -732,7 +744,7 @@ async fn every_rpc_allows_exactly_the_roles_its_contract_names() {
                 job_seeker_id: other.clone(),
                 at: None,
             },
-            "s",
+            "system:scheduling",
             Role::System,
         ))
         .await

@@ -11,7 +11,7 @@ use hellowork_eventstore::{
     Actor, EventMetadata, EventStore, ExpectedVersion, NewEvent, StoreConfig, StreamId, Upcasters,
     envelope,
 };
-use hellowork_platform::{Environment, Role};
+use hellowork_platform::{CallingService, Environment, Role};
 use hellowork_proto::registration::v1 as proto;
 use hellowork_registration::{
     RegistrationSettings,
@@ -342,8 +342,13 @@ async fn art_8_erasure_is_for_supervisors_of_known_people_with_a_reason() {
         Role::Auditor,
         Role::LegalOfficer,
     ] {
+        let subject = if role == Role::System {
+            CallingService::Scheduling.subject()
+        } else {
+            id.clone()
+        };
         let status = client
-            .erase_job_seeker(h.request(erase_request(&id), &id, role))
+            .erase_job_seeker(h.request(erase_request(&id), &subject, role))
             .await
             .unwrap_err();
         assert_eq!(status.code(), Code::PermissionDenied, "{role} erases");

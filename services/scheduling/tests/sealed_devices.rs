@@ -64,7 +64,7 @@ async fn published_keys(world: &World) -> SealingKeys {
         .await
         .get_sealing_keys(world.auditlog_env.request(
             GetSealingKeysRequest {},
-            "web-front",
+            "system:front",
             Role::System,
         ))
         .await

@@ -475,7 +475,7 @@ async fn article_7(audit: &AuditLog, seeker: &str) -> Vec<String> {
                     sealed_device: None,
                 }),
             },
-            "system:web",
+            "system:front",
             Role::System,
         ))
         .await

@@ -696,7 +696,7 @@ impl Callers {
                                     sealed_device: None,
                                 }),
                             },
-                            "web",
+                            "system:front",
                             Role::System,
                         ),
                     )

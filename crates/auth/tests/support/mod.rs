@@ -7,13 +7,18 @@ use hellowork_auth::{MintRequest, PublicKey, Role, TokenVerifier, VerifierConfig
 pub const ISSUER: &str = "hellowork-dev";
 pub const AUDIENCE: &str = "hellowork";
 
-/// A verifier for [`ISSUER`] and [`AUDIENCE`] trusting `keys`, with 5 s leeway.
+/// The longest token lifetime [`verifier`] accepts: an hour.
+pub const MAX_LIFETIME_SECONDS: u64 = 3600;
+
+/// A verifier for [`ISSUER`] and [`AUDIENCE`] trusting `keys`, with 5 s
+/// leeway and [`MAX_LIFETIME_SECONDS`].
 pub fn verifier(keys: Vec<(String, PublicKey)>) -> TokenVerifier {
     TokenVerifier::new(VerifierConfig {
         issuer: ISSUER.to_owned(),
         audience: AUDIENCE.to_owned(),
         keys,
         leeway_seconds: 5,
+        max_lifetime_seconds: MAX_LIFETIME_SECONDS,
     })
     .unwrap()
 }

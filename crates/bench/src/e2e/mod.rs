@@ -135,7 +135,7 @@ async fn measure(
         warm_up.as_secs_f64(),
         options.measure.as_secs_f64()
     );
-    let front = stack.minter.bearer("bench-web-front", Role::System)?;
+    let front = stack.minter.bearer("system:front", Role::System)?;
     let mut users = JoinSet::new();
     for person in people {
         let user = User {

@@ -49,7 +49,7 @@ pub async fn people(
     count: usize,
 ) -> anyhow::Result<Vec<Person>> {
     let terms = publish_terms(stack, &connections.get(0)).await?;
-    let system = stack.minter.bearer("bench-front-system", Role::System)?;
+    let system = stack.minter.bearer("system:scheduling", Role::System)?;
     let front = stack.minter.bearer("bench-front-system", Role::JobSeeker)?;
     let limit = Arc::new(Semaphore::new(CONCURRENCY));
     let mut tasks = JoinSet::new();

@@ -89,7 +89,7 @@ pub async fn start(scratch: &mut Scratch) -> anyhow::Result<AuditLog> {
 
     // The service generated the key in this directory when it started.
     let token = DevKey::load_or_generate(&keys, "development")?.mint(&MintRequest {
-        subject: "bench-front-system".to_owned(),
+        subject: "system:front".to_owned(),
         roles: vec![Role::System],
         ttl: TOKEN_TTL,
         issuer,

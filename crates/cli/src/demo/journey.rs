@@ -191,7 +191,7 @@ async fn page_view(clients: &Clients, seeker: &Enrolled, path: &str) -> Result<(
         audit::RecordUsageRequest {
             record: Some(record),
         },
-        "web-front",
+        "system:front",
         Role::System,
     )?;
     clients

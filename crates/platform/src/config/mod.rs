@@ -122,6 +122,13 @@ pub struct AuthConfig {
     /// The `system` token for calls to other services, issued by the
     /// identity provider (production); in development one is minted.
     pub system_token_file: Option<PathBuf>,
+    /// `HELLOWORK_JWT_MAX_LIFETIME` (default 1h, 1min to 24h): the longest
+    /// lifetime of an accepted token, `exp - iat` and `exp` from now.
+    pub max_lifetime: Duration,
+    /// `HELLOWORK_JWT_KEYS_RELOAD_INTERVAL` (default 10s, 100ms to 1h): how
+    /// often the `public_keys` files are checked for new contents (SIGHUP
+    /// re-reads them at once).
+    pub keys_reload_interval: Duration,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -380,6 +387,16 @@ impl Vars {
                 .get("SYSTEM_TOKEN_FILE")
                 .filter(|v| !v.is_empty())
                 .map(PathBuf::from),
+            max_lifetime: self.bounded_duration(
+                "JWT_MAX_LIFETIME",
+                Duration::from_secs(3600),
+                Duration::from_secs(60)..=Duration::from_secs(24 * 3600),
+            )?,
+            keys_reload_interval: self.bounded_duration(
+                "JWT_KEYS_RELOAD_INTERVAL",
+                Duration::from_secs(10),
+                Duration::from_millis(100)..=Duration::from_secs(3600),
+            )?,
         };
         if environment == Environment::Production && auth.public_keys.is_empty() {
             return Err(self.error(
@@ -459,6 +476,28 @@ impl Vars {
                 )
             }),
         }
+    }
+
+    /// [`Self::duration`] within `allowed`.
+    fn bounded_duration(
+        &self,
+        name: &str,
+        default: Duration,
+        allowed: std::ops::RangeInclusive<Duration>,
+    ) -> Result<Duration, ConfigError> {
+        let value = self.duration(name, default)?;
+        if !allowed.contains(&value) {
+            let (low, high) = (allowed.start(), allowed.end());
+            return Err(self.error(
+                name,
+                &format!(
+                    "must be between {} and {}",
+                    humantime::format_duration(*low),
+                    humantime::format_duration(*high)
+                ),
+            ));
+        }
+        Ok(value)
     }
 
     /// `kid=path,kid=path`.
@@ -628,5 +667,32 @@ mod tests {
             config.auth.public_keys,
             vec![("k1".to_owned(), PathBuf::from("/etc/keys/k1.pem"))]
         );
+    }
+
+    #[test]
+    fn token_lifetime_and_key_reloads_default_and_are_bounded() {
+        let config = PlatformConfig::from_vars(Service::Consent, vars(&[])).unwrap();
+        assert_eq!(config.auth.max_lifetime, Duration::from_secs(3600));
+        assert_eq!(config.auth.keys_reload_interval, Duration::from_secs(10));
+        let set = vars(&[
+            ("HELLOWORK_JWT_MAX_LIFETIME", "15min"),
+            ("HELLOWORK_JWT_KEYS_RELOAD_INTERVAL", "500ms"),
+        ]);
+        let config = PlatformConfig::from_vars(Service::Consent, set).unwrap();
+        assert_eq!(config.auth.max_lifetime, Duration::from_secs(900));
+        assert_eq!(
+            config.auth.keys_reload_interval,
+            Duration::from_millis(500)
+        );
+        for (name, value) in [
+            ("HELLOWORK_JWT_MAX_LIFETIME", "30days"),
+            ("HELLOWORK_JWT_MAX_LIFETIME", "1s"),
+            ("HELLOWORK_JWT_MAX_LIFETIME", "soon"),
+            ("HELLOWORK_JWT_KEYS_RELOAD_INTERVAL", "1ms"),
+        ] {
+            let error =
+                PlatformConfig::from_vars(Service::Consent, vars(&[(name, value)])).unwrap_err();
+            assert_eq!(error.variable, name, "{value}");
+        }
     }
 }

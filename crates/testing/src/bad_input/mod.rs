@@ -708,7 +708,7 @@ fn bad_credentials(env: &ServiceEnv) -> Vec<(&'static str, Option<String>)> {
         let token = issuer
             .mint(&MintRequest {
                 subject: "operator-1".into(),
-                roles: Role::ALL.to_vec(),
+                roles: people(),
                 ttl: Duration::from_secs(600),
                 issuer: crate::service_env::ISSUER.into(),
                 audience: crate::service_env::AUDIENCE.into(),
@@ -718,7 +718,7 @@ fn bad_credentials(env: &ServiceEnv) -> Vec<(&'static str, Option<String>)> {
             .expect("mint");
         format!("Bearer {token}")
     };
-    let valid = env.token("operator-1", &Role::ALL);
+    let valid = env.token("operator-1", &people());
     let mut tampered = valid.clone().into_bytes();
     let last = tampered.len() - 2;
     tampered[last] = if tampered[last] == b'A' { b'B' } else { b'A' };
@@ -738,14 +738,40 @@ fn bad_credentials(env: &ServiceEnv) -> Vec<(&'static str, Option<String>)> {
         ("tampered signature", Some(String::from_utf8(tampered).expect("ascii"))),
         ("signed by an untrusted key with a trusted kid", Some(mint(&stranger))),
         ("signed by an unknown kid", Some(mint(&unknown_kid))),
-        ("expired", Some(sign(&Claims { exp: now - 3600, nbf: now - 7200, iat: now - 7200, ..claims("operator-1", Role::ALL.to_vec()) }))),
-        ("not yet valid", Some(sign(&Claims { nbf: now + 3600, exp: now + 7200, ..claims("operator-1", Role::ALL.to_vec()) }))),
-        ("wrong issuer", Some(sign(&Claims { iss: "someone-else".into(), ..claims("operator-1", Role::ALL.to_vec()) }))),
-        ("wrong audience", Some(sign(&Claims { aud: "another-service".into(), ..claims("operator-1", Role::ALL.to_vec()) }))),
+        ("expired", Some(sign(&Claims { exp: now - 3600, nbf: now - 7200, iat: now - 7200, ..claims("operator-1", people()) }))),
+        ("not yet valid", Some(sign(&Claims { nbf: now + 3600, exp: now + 7200, ..claims("operator-1", people()) }))),
+        ("wrong issuer", Some(sign(&Claims { iss: "someone-else".into(), ..claims("operator-1", people()) }))),
+        ("wrong audience", Some(sign(&Claims { aud: "another-service".into(), ..claims("operator-1", people()) }))),
         ("no roles", Some(sign(&claims("operator-1", Vec::new())))),
-        ("empty subject", Some(sign(&claims("", Role::ALL.to_vec())))),
+        ("empty subject", Some(sign(&claims("", people())))),
+        ("system token of no known service", Some(sign(&claims("web", vec![Role::System])))),
+        ("system token with a person's role", Some(sign(&claims("system:front", vec![Role::System, Role::Operator])))),
         ("oversized", Some(format!("Bearer {}", "a".repeat(9000)))),
     ]
+}
+
+/// Every role a person may hold: all but `system`, which a token holds
+/// alone, as a service.
+fn people() -> Vec<Role> {
+    Role::ALL
+        .into_iter()
+        .filter(|role| *role != Role::System)
+        .collect()
+}
+
+/// A valid token of `roles`: a person's with the people's roles among
+/// them, else (`system` only) a service's.
+fn control_token(env: &ServiceEnv, roles: &[Role]) -> String {
+    let people: Vec<Role> = roles
+        .iter()
+        .copied()
+        .filter(|role| *role != Role::System)
+        .collect();
+    if people.is_empty() {
+        env.system_token(CallingService::Front)
+    } else {
+        env.token("control-subject", &people)
+    }
 }
 
 /// Every RPC of the target with bad credentials: the valid seed request (or
@@ -794,7 +820,7 @@ pub fn bad_tokens(runtime: &tokio::runtime::Runtime, target: Target<'_>, hints: 
             }
         }
         // Control: a valid token of an allowed role passes authentication.
-        let valid = target.env.token("control-subject", &rpc.roles).parse().ok();
+        let valid = control_token(target.env, &rpc.roles).parse().ok();
         let control = runtime.block_on(session.check(rpc, vec![request(rpc)], valid));
         if matches!(control, Ok(Outcome::Unauthenticated)) {
             report

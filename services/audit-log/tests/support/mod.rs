@@ -293,7 +293,7 @@ pub async fn record_batch(world: &mut World, records: Vec<proto::UsageRecord>) {
         .client
         .record_usage_batch(world.req(
             futures::stream::iter(vec![proto::RecordUsageBatchRequest { records }]),
-            "web",
+            "system:front",
             Role::System,
         ))
         .await

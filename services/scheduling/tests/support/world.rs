@@ -465,7 +465,7 @@ impl World {
                     job_seeker_id: seeker.clone(),
                     at: None,
                 },
-                "system:test",
+                "system:scheduling",
                 Role::System,
             );
             async move {
