@@ -168,10 +168,7 @@ impl Caller {
     /// Succeeds when the caller is one of the services `allowed`;
     /// otherwise [`AuthError::ServiceNotAllowed`] (a person, or another
     /// service).
-    pub fn require_service(
-        &self,
-        allowed: &[CallingService],
-    ) -> Result<CallingService, AuthError> {
+    pub fn require_service(&self, allowed: &[CallingService]) -> Result<CallingService, AuthError> {
         match self.service {
             Some(service) if allowed.contains(&service) => Ok(service),
             _ => Err(AuthError::ServiceNotAllowed {
@@ -340,7 +337,13 @@ mod tests {
             let caller = caller(&service.subject(), &[Role::System]);
             assert_eq!(caller.service(), Some(service));
         }
-        for subject in ["web", "system:", "system:web", "system:audit-log", "scheduling"] {
+        for subject in [
+            "web",
+            "system:",
+            "system:web",
+            "system:audit-log",
+            "scheduling",
+        ] {
             assert_eq!(
                 Caller::new(subject, [Role::System]),
                 Err(AuthError::UnknownService),

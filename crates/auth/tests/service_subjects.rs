@@ -20,7 +20,10 @@ fn verify(subject: &str, roles: &[Role]) -> Result<Option<CallingService>, AuthE
 #[test]
 fn each_known_service_is_named_by_its_token() {
     for service in CallingService::ALL {
-        assert_eq!(verify(&service.subject(), &[Role::System]), Ok(Some(service)));
+        assert_eq!(
+            verify(&service.subject(), &[Role::System]),
+            Ok(Some(service))
+        );
     }
 }
 

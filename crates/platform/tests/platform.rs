@@ -47,7 +47,11 @@ async fn every_role_is_allowed_or_denied_as_each_rpc_declares() {
 
     for role in Role::ALL {
         let written = client
-            .write_note(env.request(note("seeker-1", "called"), &subject_of(role, "staff-1"), role))
+            .write_note(env.request(
+                note("seeker-1", "called"),
+                &subject_of(role, "staff-1"),
+                role,
+            ))
             .await;
         match role {
             Role::Counsellor | Role::Supervisor => {

@@ -19,7 +19,11 @@ fn assert_denied_naming<T: std::fmt::Debug>(
     who: CallingService,
 ) {
     let status = result.unwrap_err();
-    assert_eq!(status.code(), Code::PermissionDenied, "{rpc} {who}: {status:?}");
+    assert_eq!(
+        status.code(),
+        Code::PermissionDenied,
+        "{rpc} {who}: {status:?}"
+    );
     assert!(
         status.message().starts_with(&format!("{rpc}: ")),
         "{who}: {}",
@@ -31,8 +35,16 @@ fn assert_denied_naming<T: std::fmt::Debug>(
 /// PERMISSION_DENIED (e.g. no checkpoint yet, a missing field).
 fn assert_admitted<T>(result: Result<T, tonic::Status>, rpc: &str, who: CallingService) {
     if let Err(status) = result {
-        assert_ne!(status.code(), Code::PermissionDenied, "{rpc} {who}: {status:?}");
-        assert_ne!(status.code(), Code::Unauthenticated, "{rpc} {who}: {status:?}");
+        assert_ne!(
+            status.code(),
+            Code::PermissionDenied,
+            "{rpc} {who}: {status:?}"
+        );
+        assert_ne!(
+            status.code(),
+            Code::Unauthenticated,
+            "{rpc} {who}: {status:?}"
+        );
     }
 }
 
@@ -78,7 +90,9 @@ async fn each_service_reaches_only_the_rpcs_it_needs() {
         let env = &world.env;
         let witness = service == CallingService::Witness;
 
-        let keys = client.get_sealing_keys(env.system_request(proto::GetSealingKeysRequest {}, service)).await;
+        let keys = client
+            .get_sealing_keys(env.system_request(proto::GetSealingKeysRequest {}, service))
+            .await;
         if matches!(service, CallingService::Scheduling | CallingService::Front) {
             assert_admitted(keys, "GetSealingKeys", service);
         } else {
@@ -87,7 +101,9 @@ async fn each_service_reaches_only_the_rpcs_it_needs() {
 
         // Nothing sealed: INVALID_ARGUMENT once past authorization.
         let checked = client
-            .check_sealed_device(env.system_request(proto::CheckSealedDeviceRequest::default(), service))
+            .check_sealed_device(
+                env.system_request(proto::CheckSealedDeviceRequest::default(), service),
+            )
             .await;
         if service == CallingService::Scheduling {
             assert_eq!(checked.unwrap_err().code(), Code::InvalidArgument);
@@ -102,10 +118,13 @@ async fn each_service_reaches_only_the_rpcs_it_needs() {
             .list_log_leaves(env.system_request(proto::ListLogLeavesRequest::default(), service))
             .await;
         let consistency = client
-            .get_consistency_proof(env.system_request(proto::GetConsistencyProofRequest {
-                first_tree_size: 1,
-                second_tree_size: 0,
-            }, service))
+            .get_consistency_proof(env.system_request(
+                proto::GetConsistencyProofRequest {
+                    first_tree_size: 1,
+                    second_tree_size: 0,
+                },
+                service,
+            ))
             .await;
         let cosigned = client
             .add_cosignature(env.system_request(proto::AddCosignatureRequest::default(), service))
@@ -125,10 +144,13 @@ async fn each_service_reaches_only_the_rpcs_it_needs() {
         // No service needs an inclusion proof: the witness checks
         // consistency, people check their own leaves.
         let inclusion = client
-            .get_inclusion_proof(env.system_request(proto::GetInclusionProofRequest {
-                sequence: 1,
-                ..Default::default()
-            }, service))
+            .get_inclusion_proof(env.system_request(
+                proto::GetInclusionProofRequest {
+                    sequence: 1,
+                    ..Default::default()
+                },
+                service,
+            ))
             .await;
         assert_denied_naming(inclusion, "GetInclusionProof", service);
 
@@ -138,8 +160,14 @@ async fn each_service_reaches_only_the_rpcs_it_needs() {
             .await;
         assert_eq!(log.unwrap_err().code(), Code::PermissionDenied, "{service}");
         let mine = client
-            .list_my_disclosures(env.system_request(proto::ListMyDisclosuresRequest::default(), service))
+            .list_my_disclosures(
+                env.system_request(proto::ListMyDisclosuresRequest::default(), service),
+            )
             .await;
-        assert_eq!(mine.unwrap_err().code(), Code::PermissionDenied, "{service}");
+        assert_eq!(
+            mine.unwrap_err().code(),
+            Code::PermissionDenied,
+            "{service}"
+        );
     }
 }

@@ -59,7 +59,9 @@ async fn deemed_consent_is_recorded_only_from_registration() {
     let seeker = Uuid::now_v7().to_string();
     let before = consent.stored_events().await;
     for service in others(CallingService::Registration) {
-        let request = consent.env.system_request(deemed(&seeker, &terms, &app), service);
+        let request = consent
+            .env
+            .system_request(deemed(&seeker, &terms, &app), service);
         let denied = client.record_consent(request).await.unwrap_err();
         assert_denied_naming(&denied, "RecordConsent", service);
     }
@@ -108,7 +110,11 @@ async fn consent_status_is_told_only_to_scheduling_and_terms_only_to_the_front()
         assert_denied_naming(&denied, "GetConsentStatus", service);
     }
     client
-        .get_terms_in_force(consent.env.system_request(in_force(), CallingService::Front))
+        .get_terms_in_force(
+            consent
+                .env
+                .system_request(in_force(), CallingService::Front),
+        )
         .await
         .unwrap();
     for service in others(CallingService::Front) {

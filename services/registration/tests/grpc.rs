@@ -631,7 +631,11 @@ async fn every_rpc_allows_exactly_the_roles_its_contract_names() {
         (proto::RegistrationChannel::Counter, Role::Approver),
     ] {
         let status = client
-            .register_job_seeker(h.request(registration(channel, false), &subject_of(role, "x"), role))
+            .register_job_seeker(h.request(
+                registration(channel, false),
+                &subject_of(role, "x"),
+                role,
+            ))
             .await
             .unwrap_err();
         assert_eq!(

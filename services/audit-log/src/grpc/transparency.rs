@@ -168,9 +168,12 @@ impl AuditLogApi {
         &self,
         request: Request<proto::GetConsistencyProofRequest>,
     ) -> Result<proto::GetConsistencyProofResponse, Status> {
-        require_service_or(caller(&request)?, "GetConsistencyProof", &WITNESS, |person| {
-            require_any(person, &EVERY_PERSON)
-        })?;
+        require_service_or(
+            caller(&request)?,
+            "GetConsistencyProof",
+            &WITNESS,
+            |person| require_any(person, &EVERY_PERSON),
+        )?;
         let message = request.get_ref();
         let first = positions("first_tree_size", message.first_tree_size)?;
         let second = positions("second_tree_size", message.second_tree_size)?;

@@ -307,7 +307,13 @@ impl RegistrationService for RegistrationApi {
             caller,
             "CheckEligibility",
             &[CallingService::Scheduling],
-            |person| require_self_or(person, &request.get_ref().job_seeker_id, &[Role::Counsellor]),
+            |person| {
+                require_self_or(
+                    person,
+                    &request.get_ref().job_seeker_id,
+                    &[Role::Counsellor],
+                )
+            },
         )?;
         let id = parse::job_seeker_id(&request.get_ref().job_seeker_id)?;
         let at = parse::instant(request.get_ref().at.as_ref(), Utc::now())?;

@@ -275,15 +275,11 @@ async fn publish(
     };
     let subject = envelope::subject(&stream.config.subject_prefix, event_type);
     let bytes = hellowork_testing::signed_envelope(service, &event, &subject);
-    nats.publish_with_headers(
-        subject,
-        envelope::headers(&event),
-        bytes.into(),
-    )
-    .await
-    .unwrap()
-    .await
-    .unwrap();
+    nats.publish_with_headers(subject, envelope::headers(&event), bytes.into())
+        .await
+        .unwrap()
+        .await
+        .unwrap();
 }
 
 /// A pool of one connection in the registration schema of `env`'s database.
