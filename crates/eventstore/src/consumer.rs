@@ -18,7 +18,6 @@ use async_nats::jetstream::{
 };
 use chrono::DateTime;
 use futures::StreamExt;
-use prost::Message as _;
 use sqlx::{Connection, PgConnection, PgPool};
 use tokio_util::sync::CancellationToken;
 use tracing::Span;
@@ -294,8 +293,12 @@ impl<P: Projection> ProjectionRunner<P> {
             stored_at,
             &self.config.producers,
         );
-        let event = match decoded {
-            Ok(event) => self.upcasters.upcast(event).map_err(|e| e.to_string()),
+        let trusted = match decoded {
+            Ok((event, signature)) => self
+                .upcasters
+                .upcast(event)
+                .map(|event| (event, signature))
+                .map_err(|e| e.to_string()),
             Err(EnvelopeError::Untrusted(refusal)) => {
                 // A forgery (or a replayed copy) is settled for good: it is
                 // never applied, whoever had the credentials to publish it.
@@ -305,8 +308,8 @@ impl<P: Projection> ProjectionRunner<P> {
             }
             Err(error) => Err(error.to_string()),
         };
-        let event = match event {
-            Ok(event) => event,
+        let (event, signature) = match trusted {
+            Ok(trusted) => trusted,
             Err(reason) => {
                 // A message that can never be read must not block the ones behind it.
                 tracing::error!(consumer = name, sequence, %reason, "undecodable event dropped");
@@ -315,7 +318,6 @@ impl<P: Projection> ProjectionRunner<P> {
                 return None;
             }
         };
-        let signature = signature_of(&message.payload);
         // The consumer's span continues the trace of the request that
         // produced the event (W3C context from the NATS headers).
         let span = tracing::info_span!("eventstore.consume", consumer = name, event_type = %event.event_type);
@@ -415,13 +417,6 @@ enum Outcome {
     Duplicate,
     /// An exact copy of a message applied before, stored again on the stream.
     Replayed,
-}
-
-/// The signature of an envelope that verified (so it decodes).
-fn signature_of(body: &[u8]) -> Vec<u8> {
-    hellowork_proto::events::v1::EventEnvelope::decode(body)
-        .map(|envelope| envelope.signature)
-        .unwrap_or_default()
 }
 
 /// Applies the delivered event unless the inbox has seen it.

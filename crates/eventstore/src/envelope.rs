@@ -103,17 +103,19 @@ pub fn decode(bytes: &[u8]) -> Result<RecordedEvent, EnvelopeError> {
 
 /// Decodes an envelope received on `subject` and stored on its stream at
 /// `stored_at`, trusting it only if `producers` signed it (see
-/// [`crate::signing`]), then checks it as [`decode`] does.
+/// [`crate::signing`]), then checks it as [`decode`] does; returns the event
+/// and the producer's signature.
 pub fn decode_trusted(
     bytes: &[u8],
     subject: &str,
     stored_at: DateTime<Utc>,
     producers: &TrustedProducers,
-) -> Result<RecordedEvent, EnvelopeError> {
-    let envelope =
+) -> Result<(RecordedEvent, Vec<u8>), EnvelopeError> {
+    let mut envelope =
         EventEnvelope::decode(bytes).map_err(|error| EnvelopeError::Decode(error.to_string()))?;
     producers.verify(&envelope, subject, stored_at)?;
-    from_envelope(envelope)
+    let signature = std::mem::take(&mut envelope.signature);
+    Ok((from_envelope(envelope)?, signature))
 }
 
 pub fn from_envelope(envelope: EventEnvelope) -> Result<RecordedEvent, EnvelopeError> {

@@ -21,8 +21,8 @@ use crate::error::{ERROR_DOMAIN, ServiceError};
 
 mod keys;
 
-pub(crate) use keys::{load_verifier, reload_keys};
 pub use keys::{KEY_RELOADS, SharedVerifier};
+pub(crate) use keys::{load_verifier, reload_keys};
 
 /// Paths any client may call without a token.
 const PUBLIC_PREFIXES: [&str; 3] = [

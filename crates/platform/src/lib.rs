@@ -34,7 +34,6 @@ pub use auth::{
 pub use config::{
     AuthConfig, BusTrust, ConfigError, DatabaseConfig, Environment, Limits, NatsCredentials,
     NatsCredentialsError, NatsSettings, PlatformConfig, Secret, Service, TelemetrySettings,
-    development_event_key,
 };
 pub use error::{Article, ArticleViolation, ERROR_DOMAIN, FieldViolation, ServiceError};
 pub use exit::exit_with;

@@ -161,7 +161,10 @@ fn refuse_development_token(path: &std::path::Path) -> Result<(), KeyLoadError> 
         source,
     })?;
     let kid = hellowork_auth::unverified_key_id(text.trim());
-    if kid.as_deref().is_some_and(hellowork_auth::is_development_kid) {
+    if kid
+        .as_deref()
+        .is_some_and(hellowork_auth::is_development_kid)
+    {
         return Err(KeyLoadError::DevelopmentSystemToken);
     }
     Ok(())

@@ -12,9 +12,7 @@ use std::{
     sync::{Arc, PoisonError, RwLock},
 };
 
-use hellowork_auth::{
-    AuthError, Caller, DevKey, PublicKey, TokenVerifier, VerifierConfig,
-};
+use hellowork_auth::{AuthError, Caller, DevKey, PublicKey, TokenVerifier, VerifierConfig};
 use tokio::signal::unix::{SignalKind, signal};
 use tokio_util::sync::CancellationToken;
 
@@ -91,10 +89,12 @@ fn from_files(
         .iter()
         .zip(contents)
         .map(|((kid, _), text)| {
-            let pem = text.as_ref().map_err(|(path, problem)| KeyLoadError::File {
-                path: path.clone(),
-                source: std::io::Error::other(problem.clone()),
-            })?;
+            let pem = text
+                .as_ref()
+                .map_err(|(path, problem)| KeyLoadError::File {
+                    path: path.clone(),
+                    source: std::io::Error::other(problem.clone()),
+                })?;
             let key = PublicKey::from_pem(pem).map_err(|source| KeyLoadError::Key {
                 kid: kid.clone(),
                 source,

@@ -21,8 +21,8 @@ use zeroize::Zeroizing;
 
 use super::{ConfigError, Service, Vars};
 
-const SIGNING_KEY: &str = "EVENT_SIGNING_KEY";
-const SIGNING_KEY_FILE: &str = "EVENT_SIGNING_KEY_FILE";
+const SIGNING_KEY: &str = "HELLOWORK_EVENT_SIGNING_KEY";
+const SIGNING_KEY_FILE: &str = "HELLOWORK_EVENT_SIGNING_KEY_FILE";
 
 /// What this service signs with and whom it trusts on the bus.
 #[derive(Debug, Clone)]
@@ -66,40 +66,45 @@ impl Vars {
         })
     }
 
+    /// The relay's key, read, required and judged as every ring is
+    /// ([`ring::configured`]): a variable or a file, a published
+    /// development secret or a weak one refused in production. Another
+    /// service's development key is refused here too.
     fn signer(&self, service: Service, production: bool) -> Result<EventSigner, ConfigError> {
-        let (variable, text) = match (self.get(SIGNING_KEY), self.get(SIGNING_KEY_FILE)) {
-            (Some(_), Some(_)) => {
-                return Err(self.error(
-                    SIGNING_KEY,
-                    &format!("set either {SIGNING_KEY} or {SIGNING_KEY_FILE}, not both"),
-                ));
-            }
-            (Some(text), None) => (SIGNING_KEY, Zeroizing::new(text.to_owned())),
-            (None, Some(path)) => {
-                let text = std::fs::read_to_string(path).map_err(|e| {
-                    self.error(SIGNING_KEY_FILE, &format!("cannot read {path}: {e}"))
-                })?;
-                (SIGNING_KEY_FILE, Zeroizing::new(text))
-            }
-            (None, None) if production => {
-                return Err(self.error(
-                    SIGNING_KEY,
-                    &format!("required in production (or {SIGNING_KEY_FILE})"),
-                ));
-            }
-            (None, None) => return Ok(EventSigner::development(service.name())),
+        let error = |variable: &str, problem: String| ConfigError {
+            variable: variable.to_owned(),
+            problem,
         };
-        let mut keys = ring::parse(&text).map_err(|e| self.error(variable, &e.to_string()))?;
+        let development = EventSigner::development(service.name());
+        let development_key = ring::RingKey {
+            key_id: development.key_id().to_owned(),
+            secret: Zeroizing::new(development_seed(service.name())),
+        };
+        let file = self.0.get(SIGNING_KEY_FILE).map(String::as_str);
+        let source = ring::RingSource {
+            variable: SIGNING_KEY,
+            file_variable: SIGNING_KEY_FILE,
+            text: self.0.get(SIGNING_KEY).map(String::as_str),
+            file,
+        };
+        let mut keys = ring::configured(source, production, &development_key)
+            .map_err(|e| error(e.variable, e.problem))?;
+        // Where the key came from, for the errors below.
+        let at = if file.is_some() {
+            SIGNING_KEY_FILE
+        } else {
+            SIGNING_KEY
+        };
         if keys.len() != 1 {
-            return Err(self.error(variable, "must hold exactly one kid=base64seed"));
+            return Err(error(at, "must hold exactly one kid=base64seed".into()));
         }
         let key = keys.remove(0);
         let signer = EventSigner::from_seed(key.key_id.clone(), &key.secret)
-            .map_err(|e| self.error(variable, &e.to_string()))?;
+            .map_err(|e| error(at, e.to_string()))?;
         if production && is_development_key(&signer.public_key(), &service_names()) {
-            return Err(self.error(
-                variable,
-                &format!(
+            return Err(error(
+                at,
+                format!(
                     "key {} is a published development key; production needs a secret one",
                     key.key_id
                 ),
@@ -149,22 +154,6 @@ impl Vars {
     }
 }
 
-/// The development public key of `service` in the `kid=base64` form the
-/// `_EVENT_KEYS` variables take (for `hellowork up` and the docs).
-pub fn development_event_key(service: Service) -> String {
-    use base64::Engine as _;
-    let signer = EventSigner::from_seed(
-        format!("{}-dev", service.name()),
-        &development_seed(service.name()),
-    )
-    .expect("a development key id is valid");
-    format!(
-        "{}={}",
-        signer.key_id(),
-        base64::engine::general_purpose::STANDARD.encode(signer.public_key())
-    )
-}
-
 /// Valid production bus variables for `service` (secret test keys, NATS
 /// credential and CA paths), for the tests of other production settings.
 #[cfg(test)]
@@ -175,7 +164,7 @@ pub(crate) fn production_vars(service: Service) -> Vec<(String, String)> {
         test_seed(&format!("hellowork test event key {}", service.name()))
     };
     let mut vars = vec![(
-        format!("{}{SIGNING_KEY}", super::PREFIX),
+        SIGNING_KEY.to_owned(),
         format!("test-1={}", encode(&seed(service))),
     )];
     vars.push((
@@ -219,15 +208,6 @@ mod tests {
 
     use super::*;
 
-    fn vars(pairs: &[(&str, &str)]) -> Vars {
-        Vars(
-            pairs
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-                .collect(),
-        )
-    }
-
     fn seed_entry(kid: &str, seed: &[u8; 32]) -> String {
         format!(
             "{kid}={}",
@@ -249,24 +229,22 @@ mod tests {
 
     #[test]
     fn development_defaults_to_the_published_keys() {
-        let trust = vars(&[]).bus_trust(Service::Consent, false).unwrap();
+        let trust = Vars::of(&[]).bus_trust(Service::Consent, false).unwrap();
         assert_eq!(trust.signer.key_id(), "consent-dev");
         let registration = trust.producers_of(Service::Registration);
         assert!(!registration.is_empty());
         assert!(trust.producers_of(Service::Scheduling).is_empty());
-        assert_eq!(
-            development_event_key(Service::Consent).split('=').next(),
-            Some("consent-dev")
-        );
     }
 
     #[test]
     fn production_requires_every_key_and_refuses_published_ones() {
-        let error = vars(&[]).bus_trust(Service::Scheduling, true).unwrap_err();
+        let error = Vars::of(&[])
+            .bus_trust(Service::Scheduling, true)
+            .unwrap_err();
         assert_eq!(error.variable, "HELLOWORK_EVENT_SIGNING_KEY");
 
         let own = seed_entry("s1", &secret_seed(1));
-        let error = vars(&[("HELLOWORK_EVENT_SIGNING_KEY", &own)])
+        let error = Vars::of(&[("HELLOWORK_EVENT_SIGNING_KEY", &own)])
             .bus_trust(Service::Scheduling, true)
             .unwrap_err();
         assert_eq!(error.variable, "HELLOWORK_REGISTRATION_EVENT_KEYS");
@@ -275,7 +253,7 @@ mod tests {
         let dev_seed = development_seed("registration");
         let dev_public = public_entry("renamed", &dev_seed);
         let ring = format!("{},{dev_public}", public_entry("r2", &secret_seed(2)));
-        let error = vars(&[
+        let error = Vars::of(&[
             ("HELLOWORK_EVENT_SIGNING_KEY", &own),
             ("HELLOWORK_REGISTRATION_EVENT_KEYS", &ring),
         ])
@@ -290,7 +268,7 @@ mod tests {
         );
 
         let dev_signing = seed_entry("mine", &development_seed("consent"));
-        let error = vars(&[("HELLOWORK_EVENT_SIGNING_KEY", &dev_signing)])
+        let error = Vars::of(&[("HELLOWORK_EVENT_SIGNING_KEY", &dev_signing)])
             .bus_trust(Service::Scheduling, true)
             .unwrap_err();
         assert_eq!(error.variable, "HELLOWORK_EVENT_SIGNING_KEY");
@@ -300,7 +278,7 @@ mod tests {
                 .contains(dev_signing.split('=').nth(1).unwrap())
         );
 
-        let trust = vars(&[
+        let trust = Vars::of(&[
             ("HELLOWORK_EVENT_SIGNING_KEY", &own),
             (
                 "HELLOWORK_REGISTRATION_EVENT_KEYS",
@@ -315,7 +293,7 @@ mod tests {
     #[test]
     fn a_key_and_its_file_together_are_refused() {
         let own = seed_entry("s1", &secret_seed(1));
-        let error = vars(&[
+        let error = Vars::of(&[
             ("HELLOWORK_EVENT_SIGNING_KEY", &own),
             ("HELLOWORK_EVENT_SIGNING_KEY_FILE", "/nonexistent"),
         ])

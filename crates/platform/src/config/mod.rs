@@ -12,9 +12,9 @@ use sqlx::postgres::PgConnectOptions;
 mod bus;
 mod nats;
 
+pub use bus::BusTrust;
 #[cfg(test)]
 pub(crate) use bus::production_vars as production_bus_vars;
-pub use bus::{BusTrust, development_event_key};
 pub use nats::{NatsCredentials, NatsCredentialsError, NatsSettings};
 
 pub const PREFIX: &str = "HELLOWORK_";
@@ -361,6 +361,19 @@ impl PlatformConfig {
 
 pub(crate) struct Vars(pub(crate) HashMap<String, String>);
 
+#[cfg(test)]
+impl Vars {
+    /// The variables `pairs`, for the settings' unit tests.
+    pub(crate) fn of(pairs: &[(&str, &str)]) -> Self {
+        Self(
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+        )
+    }
+}
+
 impl Vars {
     fn telemetry(&self) -> Result<TelemetrySettings, ConfigError> {
         Ok(TelemetrySettings {
@@ -680,10 +693,7 @@ mod tests {
         ]);
         let config = PlatformConfig::from_vars(Service::Consent, set).unwrap();
         assert_eq!(config.auth.max_lifetime, Duration::from_secs(900));
-        assert_eq!(
-            config.auth.keys_reload_interval,
-            Duration::from_millis(500)
-        );
+        assert_eq!(config.auth.keys_reload_interval, Duration::from_millis(500));
         for (name, value) in [
             ("HELLOWORK_JWT_MAX_LIFETIME", "30days"),
             ("HELLOWORK_JWT_MAX_LIFETIME", "1s"),

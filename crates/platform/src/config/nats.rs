@@ -138,19 +138,10 @@ impl Vars {
 mod tests {
     use super::*;
 
-    fn vars(pairs: &[(&str, &str)]) -> Vars {
-        Vars(
-            pairs
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-                .collect(),
-        )
-    }
-
     #[test]
     fn development_may_connect_anonymously_and_in_clear() {
         assert_eq!(
-            vars(&[]).nats(false).unwrap(),
+            Vars::of(&[]).nats(false).unwrap(),
             NatsSettings {
                 credentials: None,
                 ca_file: None
@@ -160,13 +151,13 @@ mod tests {
 
     #[test]
     fn production_requires_credentials_and_tls() {
-        let error = vars(&[]).nats(true).unwrap_err();
+        let error = Vars::of(&[]).nats(true).unwrap_err();
         assert_eq!(error.variable, "HELLOWORK_NATS_NKEY_SEED_FILE");
-        let error = vars(&[("HELLOWORK_NATS_NKEY_SEED_FILE", "/run/secrets/seed")])
+        let error = Vars::of(&[("HELLOWORK_NATS_NKEY_SEED_FILE", "/run/secrets/seed")])
             .nats(true)
             .unwrap_err();
         assert_eq!(error.variable, "HELLOWORK_NATS_CA_FILE");
-        let settings = vars(&[
+        let settings = Vars::of(&[
             ("HELLOWORK_NATS_CREDS_FILE", "/run/secrets/consent.creds"),
             ("HELLOWORK_NATS_CA_FILE", "/run/secrets/ca.pem"),
         ])
@@ -182,7 +173,7 @@ mod tests {
 
     #[test]
     fn a_seed_file_and_a_creds_file_together_are_refused() {
-        let error = vars(&[
+        let error = Vars::of(&[
             ("HELLOWORK_NATS_NKEY_SEED_FILE", "a"),
             ("HELLOWORK_NATS_CREDS_FILE", "b"),
         ])
