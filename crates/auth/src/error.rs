@@ -50,6 +50,11 @@ pub enum AuthError {
     /// or holds another role too, or a `system:` subject without the role.
     #[error("token does not name a known calling service")]
     UnknownService,
+    /// A service's token over a connection whose client certificate does
+    /// not name that service (or that presented none) where gRPC runs
+    /// mutual TLS: a stolen token alone does not make its holder the service.
+    #[error("system token not presented with its service's client certificate")]
+    CertificateMismatch,
     /// The caller holds none of the roles the action requires.
     #[error("permission denied: requires one of the roles {}", role_list(.allowed))]
     PermissionDenied {
@@ -85,6 +90,7 @@ impl AuthError {
             AuthError::NoSubject => "TOKEN_NO_SUBJECT",
             AuthError::NoRoles => "TOKEN_NO_ROLES",
             AuthError::UnknownService => "TOKEN_UNKNOWN_SERVICE",
+            AuthError::CertificateMismatch => "CERTIFICATE_MISMATCH",
             AuthError::PermissionDenied { .. } => "ROLE_NOT_ALLOWED",
             AuthError::NotOwner => "NOT_OWNER",
             AuthError::ServiceNotAllowed { .. } => "SERVICE_NOT_ALLOWED",
@@ -171,6 +177,7 @@ mod tests {
             AuthError::NoSubject,
             AuthError::NoRoles,
             AuthError::UnknownService,
+            AuthError::CertificateMismatch,
             AuthError::PermissionDenied { allowed: vec![] },
             AuthError::NotOwner,
             AuthError::ServiceNotAllowed { allowed: vec![] },

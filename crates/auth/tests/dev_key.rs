@@ -34,7 +34,9 @@ fn generated_once_with_owner_only_permissions_then_reused() {
     assert_eq!(dir_mode & 0o777, 0o700);
     assert!(first.kid().starts_with("dev-"));
     assert!(hellowork_auth::is_development_kid(first.kid()));
-    let token = first.mint(&mint_request("system:consent", &[Role::System])).unwrap();
+    let token = first
+        .mint(&mint_request("system:consent", &[Role::System]))
+        .unwrap();
     assert_eq!(
         hellowork_auth::unverified_key_id(&token).as_deref(),
         Some(first.kid())

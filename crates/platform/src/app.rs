@@ -5,6 +5,7 @@ use std::{net::SocketAddr, sync::Arc, time::Duration};
 use async_nats::jetstream;
 use futures::future::BoxFuture;
 use hellowork_eventstore::{EventStore, Relay, RelayConfig, StoreConfig, Upcasters};
+use hellowork_tls::{ClientTls, ServerTls};
 use sqlx::{PgPool, migrate::Migrator};
 use tokio::{net::TcpListener, task::JoinSet};
 use tokio_util::sync::CancellationToken;
@@ -17,7 +18,7 @@ use tower::{ServiceBuilder, limit::GlobalConcurrencyLimitLayer, load_shed::LoadS
 
 use crate::{
     auth::{AuthLayer, KeyLoadError, SharedVerifier, load_verifier, reload_keys},
-    config::PlatformConfig,
+    config::{GrpcTls, PlatformConfig},
     deadline::DeadlineLayer,
     migrate::prepare_database,
     readiness,
@@ -41,6 +42,8 @@ pub enum StartupError {
     SignUnsigned(#[source] hellowork_eventstore::unsigned::SignUnsignedError),
     #[error("cannot load the token verification keys")]
     Auth(#[source] KeyLoadError),
+    #[error("cannot load the gRPC TLS files (HELLOWORK_TLS_*)")]
+    Tls(#[source] hellowork_tls::TlsError),
     #[error("cannot bind {what} on {addr}")]
     Bind {
         what: &'static str,
@@ -69,6 +72,33 @@ pub struct Platform {
     pub verifier: SharedVerifier,
     /// Credentials for this service's calls to other services.
     pub system: Arc<SystemCredentials>,
+    /// The gRPC TLS this service serves and calls with, where configured.
+    pub tls: Option<GrpcTransport>,
+}
+
+/// A service's gRPC TLS: what it serves with (its certificate, and the
+/// roots its callers' must chain to) and what it calls others with (the
+/// same certificate, naming it, and the roots theirs must chain to); both
+/// re-read when their files change.
+#[derive(Debug, Clone)]
+pub struct GrpcTransport {
+    pub server: Arc<ServerTls>,
+    pub client: Arc<ClientTls>,
+}
+
+impl GrpcTransport {
+    /// Loads the files and watches them (needs a Tokio runtime).
+    pub fn load(tls: &GrpcTls) -> Result<Self, hellowork_tls::TlsError> {
+        let files = &tls.files;
+        Ok(Self {
+            server: ServerTls::load_and_watch(files.clone(), tls.client_auth, tls.reload_interval)?,
+            client: ClientTls::load_and_watch(
+                &files.ca,
+                Some((&files.cert, &files.key)),
+                tls.reload_interval,
+            )?,
+        })
+    }
 }
 
 impl Platform {
@@ -117,6 +147,12 @@ impl Platform {
                 "signed the messages published before envelopes were signed"
             );
         }
+        let tls = config
+            .grpc_tls
+            .as_ref()
+            .map(GrpcTransport::load)
+            .transpose()
+            .map_err(StartupError::Tls)?;
         let verifier = SharedVerifier::new(load_verifier(&config).map_err(StartupError::Auth)?);
         let system = Arc::new(SystemCredentials::from_config(&config).map_err(StartupError::Auth)?);
         let store = EventStore::new(
@@ -135,13 +171,15 @@ impl Platform {
             jetstream,
             verifier,
             system,
+            tls,
         })
     }
 }
 
 impl Platform {
     /// A channel to another service: connected lazily (so start-up does not
-    /// depend on the peer), reconnecting on its own. Wrap clients with
+    /// depend on the peer), reconnecting on its own; over TLS, presenting
+    /// this service's certificate, where TLS is configured. Wrap clients with
     /// `self.system.interceptor()` to call as `system`, which gives every
     /// call its deadline (what is left of the request being served). A peer
     /// that cannot be reached within the peer timeout gives UNAVAILABLE.
@@ -151,7 +189,10 @@ impl Platform {
     ) -> Result<Channel, tonic::transport::Error> {
         let endpoint = Endpoint::from_shared(self.config.endpoint_of(service).to_owned())?
             .connect_timeout(self.config.peer_timeout);
-        Ok(endpoint.connect_lazy())
+        Ok(match &self.tls {
+            Some(tls) => hellowork_tls::channel(endpoint, tls.client.clone()),
+            None => endpoint.connect_lazy(),
+        })
     }
 }
 
@@ -286,25 +327,34 @@ impl Application {
             .layer(GlobalConcurrencyLimitLayer::new(
                 config.limits.max_concurrent_requests,
             ))
-            .layer(AuthLayer::new(platform.verifier.clone()))
+            .layer(AuthLayer::new(
+                platform.verifier.clone(),
+                platform.tls.is_some(),
+            ))
             .into_inner();
         let server_stop = CancellationToken::new();
-        let mut server = tokio::spawn(
-            Server::builder()
-                .layer(layers)
-                .add_routes(parts.routes)
-                .add_service(health)
-                .add_service(reflection)
-                .serve_with_incoming_shutdown(
-                    // Without TCP_NODELAY, a response written in several
-                    // frames waits for the peer's delayed ACK (Nagle): a
-                    // booking's eligibility calls took 40 ms more than their
-                    // handlers did.
-                    TcpIncoming::from(grpc).with_nodelay(Some(true)),
-                    server_stop.clone().cancelled_owned(),
-                ),
-        );
-        tracing::info!(service, "serving");
+        let router = Server::builder()
+            .layer(layers)
+            .add_routes(parts.routes)
+            .add_service(health)
+            .add_service(reflection);
+        let stopped = server_stop.clone().cancelled_owned();
+        let mut server = match &platform.tls {
+            // The handshake happens before a request is read: a plaintext
+            // client never gets a gRPC answer.
+            Some(tls) => tokio::spawn(router.serve_with_incoming_shutdown(
+                hellowork_tls::incoming(grpc, tls.server.clone()),
+                stopped,
+            )),
+            // Without TCP_NODELAY, a response written in several frames
+            // waits for the peer's delayed ACK (Nagle): a booking's
+            // eligibility calls took 40 ms more than their handlers did.
+            None => tokio::spawn(router.serve_with_incoming_shutdown(
+                TcpIncoming::from(grpc).with_nodelay(Some(true)),
+                stopped,
+            )),
+        };
+        tracing::info!(service, tls = platform.tls.is_some(), "serving");
 
         let served = tokio::select! {
             () = shutdown.cancelled() => None,

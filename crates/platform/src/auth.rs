@@ -13,6 +13,7 @@ use hellowork_auth::{
     AuthError, Caller, CallingService, DevKeyError, KeyError, Role, TokenVerifier,
     VerifierConfigError, bearer_token,
 };
+use hellowork_tls::{PeerIdentity, TlsConnectInfo};
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 use tower::{Layer, Service};
@@ -122,12 +123,31 @@ pub fn require_service_or(
     }
 }
 
-fn authenticate(verifier: &TokenVerifier, headers: &http::HeaderMap) -> Result<Caller, AuthError> {
-    let header = headers
+fn authenticate<B>(
+    verifier: &TokenVerifier,
+    mutual_tls: bool,
+    request: &http::Request<B>,
+) -> Result<Caller, AuthError> {
+    let header = request
+        .headers()
         .get(http::header::AUTHORIZATION)
         .ok_or(AuthError::Missing)?;
     let value = header.to_str().map_err(|_| AuthError::Malformed)?;
-    verifier.verify(bearer_token(value)?)
+    let caller = verifier.verify(bearer_token(value)?)?;
+    if let Some(service) = caller.service()
+        && mutual_tls
+    {
+        // The token names the service; the handshake proved the connection
+        // holds the key of the certificate naming the peer. Both must agree.
+        let peer = request
+            .extensions()
+            .get::<TlsConnectInfo>()
+            .and_then(|info| info.peer.as_ref());
+        if peer.map(PeerIdentity::name) != Some(service.name()) {
+            return Err(AuthError::CertificateMismatch);
+        }
+    }
+    Ok(caller)
 }
 
 /// UNAUTHENTICATED with `ErrorInfo` naming why (reason `TOKEN_EXPIRED`, …,
@@ -140,14 +160,21 @@ fn unauthenticated(error: &AuthError) -> Status {
     )
 }
 
+/// Verifies every request's token; where the server runs TLS
+/// (`mutual_tls`), a `system` token counts only over a connection whose
+/// client certificate names the same service.
 #[derive(Debug, Clone)]
 pub(crate) struct AuthLayer {
     verifier: SharedVerifier,
+    mutual_tls: bool,
 }
 
 impl AuthLayer {
-    pub(crate) fn new(verifier: SharedVerifier) -> Self {
-        Self { verifier }
+    pub(crate) fn new(verifier: SharedVerifier, mutual_tls: bool) -> Self {
+        Self {
+            verifier,
+            mutual_tls,
+        }
     }
 }
 
@@ -158,6 +185,7 @@ impl<S> Layer<S> for AuthLayer {
         AuthService {
             inner,
             verifier: self.verifier.clone(),
+            mutual_tls: self.mutual_tls,
         }
     }
 }
@@ -166,6 +194,7 @@ impl<S> Layer<S> for AuthLayer {
 pub(crate) struct AuthService<S> {
     inner: S,
     verifier: SharedVerifier,
+    mutual_tls: bool,
 }
 
 impl<S, ReqBody, ResBody> Service<http::Request<ReqBody>> for AuthService<S>
@@ -191,7 +220,7 @@ where
             .iter()
             .any(|p| request.uri().path().starts_with(p))
         {
-            match authenticate(&self.verifier.current(), request.headers()) {
+            match authenticate(&self.verifier.current(), self.mutual_tls, &request) {
                 Ok(caller) => {
                     request.extensions_mut().insert(caller);
                 }

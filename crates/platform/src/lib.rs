@@ -25,15 +25,17 @@ mod readiness;
 mod system_token;
 
 pub use app::{
-    Application, BackgroundTask, Platform, ServiceParts, StartupError, terminate_signal,
+    Application, BackgroundTask, GrpcTransport, Platform, ServiceParts, StartupError,
+    terminate_signal,
 };
 pub use auth::{
     KEY_RELOADS, KeyLoadError, SharedVerifier, caller, require_any, require_self_or,
     require_service, require_service_or,
 };
 pub use config::{
-    AuthConfig, BusTrust, ConfigError, DatabaseConfig, Environment, Limits, NatsCredentials,
-    NatsCredentialsError, NatsSettings, PlatformConfig, Secret, Service, TelemetrySettings,
+    AuthConfig, BusTrust, ConfigError, DatabaseConfig, Environment, GrpcTls, Limits,
+    NatsCredentials, NatsCredentialsError, NatsSettings, PlatformConfig, Secret, Service,
+    TelemetrySettings,
 };
 pub use error::{Article, ArticleViolation, ERROR_DOMAIN, FieldViolation, ServiceError};
 pub use exit::exit_with;

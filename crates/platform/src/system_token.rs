@@ -210,7 +210,7 @@ mod tests {
             .iter()
             .chain(vars)
             .map(|(k, v)| ((*k).to_owned(), v.clone()))
-            .chain(crate::config::production_bus_vars(Service::Scheduling));
+            .chain(crate::config::production_vars(Service::Scheduling));
         PlatformConfig::from_vars(Service::Scheduling, vars).unwrap()
     }
 

@@ -7,17 +7,38 @@ use std::{
 };
 
 use hellowork_eventstore::{EventStreamConfig, SchemaName};
-use sqlx::postgres::PgConnectOptions;
+use sqlx::postgres::{PgConnectOptions, PgSslMode};
 
 mod bus;
 mod nats;
+mod tls;
 
 pub use bus::BusTrust;
-#[cfg(test)]
-pub(crate) use bus::production_vars as production_bus_vars;
 pub use nats::{NatsCredentials, NatsCredentialsError, NatsSettings};
+pub use tls::GrpcTls;
 
 pub const PREFIX: &str = "HELLOWORK_";
+
+/// What production requires beside the token keys, for the settings' unit
+/// tests: event keys, NATS user and TLS, gRPC TLS and PostgreSQL over
+/// verified TLS (the files need not exist; nothing here reads them).
+#[cfg(test)]
+pub(crate) fn production_vars(service: Service) -> Vec<(String, String)> {
+    let mut vars = bus::production_vars(service);
+    vars.extend(
+        [
+            ("TLS_CERT_FILE", "/run/secrets/tls/service.pem"),
+            ("TLS_KEY_FILE", "/run/secrets/tls/service-key.pem"),
+            ("TLS_CA_FILE", "/run/secrets/tls/ca.pem"),
+            (
+                "DATABASE_URL",
+                "postgres://svc@db:5432/hellowork?sslmode=verify-full&sslrootcert=/run/secrets/tls/ca.pem",
+            ),
+        ]
+        .map(|(name, value)| (format!("{PREFIX}{name}"), value.to_owned())),
+    );
+    vars
+}
 
 /// One of the four services; fixes its default ports, schema and stream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -156,6 +177,9 @@ pub struct PlatformConfig {
     pub service: Service,
     pub environment: Environment,
     pub grpc_addr: SocketAddr,
+    /// TLS for the gRPC server and for calls to other services; `None`
+    /// (plaintext) only in development.
+    pub grpc_tls: Option<GrpcTls>,
     pub metrics_addr: SocketAddr,
     pub database: DatabaseConfig,
     pub nats_url: Secret<String>,
@@ -171,7 +195,8 @@ pub struct PlatformConfig {
     /// `HELLOWORK_<SERVICE>`, `hellowork.<service>.v1`).
     pub streams: Vec<(Service, EventStreamConfig)>,
     /// Where every service's gRPC endpoint is, for calls to other services:
-    /// `HELLOWORK_<SERVICE>_URL` (default `http://127.0.0.1:<its default port>`).
+    /// `HELLOWORK_<SERVICE>_URL` (default `http://127.0.0.1:<its default
+    /// port>`, `https://` with TLS configured, which requires `https://`).
     pub endpoints: Vec<(Service, String)>,
     /// How long connecting to another service may take, and the deadline of
     /// a call to one made outside any request (within a request, the call
@@ -225,28 +250,35 @@ impl PlatformConfig {
                 env.text(&prefix_var, &format!("hellowork.{}.v1", of.name())),
             )
         };
+        let production = environment == Environment::Production;
+        let grpc_tls = env.grpc_tls(production)?;
+        let scheme = if grpc_tls.is_some() { "https" } else { "http" };
         let endpoints = Service::ALL
             .iter()
             .map(|&of| {
-                let default = format!("http://127.0.0.1:{}", of.default_ports().0);
-                (
-                    of,
-                    env.text(&format!("{}_URL", of.name().to_uppercase()), &default),
-                )
+                let name = format!("{}_URL", of.name().to_uppercase());
+                let default = format!("{scheme}://127.0.0.1:{}", of.default_ports().0);
+                let url = env.text(&name, &default);
+                if grpc_tls.is_some() && !url.starts_with("https://") {
+                    // A TLS client never falls back to plaintext.
+                    return Err(env.error(&name, "must be https:// when TLS is configured"));
+                }
+                Ok((of, url))
             })
-            .collect();
+            .collect::<Result<_, _>>()?;
         let stream = stream_of(service);
         let streams = Service::ALL.iter().map(|&s| (s, stream_of(s))).collect();
         Ok(Self {
             service,
             environment,
             grpc_addr: env.parsed("GRPC_ADDR", SocketAddr::from(([127, 0, 0, 1], grpc_port)))?,
+            grpc_tls,
             metrics_addr: env.parsed(
                 "METRICS_ADDR",
                 SocketAddr::from(([127, 0, 0, 1], metrics_port)),
             )?,
             database: DatabaseConfig {
-                options: Secret(env.database_url()?),
+                options: Secret(env.database_url(production)?),
                 schema,
                 max_connections: env.parsed("DATABASE_MAX_CONNECTIONS", 16)?,
                 writer_connections: env.parsed("DATABASE_WRITER_CONNECTIONS", 4)?,
@@ -254,9 +286,9 @@ impl PlatformConfig {
                     .duration("DATABASE_ACQUIRE_TIMEOUT", Duration::from_secs(3))?,
             },
             nats_url: Secret(env.text("NATS_URL", "nats://127.0.0.1:4222")),
-            nats: env.nats(environment == Environment::Production)?,
+            nats: env.nats(production)?,
             stream,
-            bus: env.bus_trust(service, environment == Environment::Production)?,
+            bus: env.bus_trust(service, production)?,
             streams,
             endpoints,
             peer_timeout: env.duration("PEER_TIMEOUT", Duration::from_secs(2))?,
@@ -466,8 +498,11 @@ impl Vars {
     }
 
     /// `DATABASE_URL`; the error never includes the value (it may hold a
-    /// password).
-    fn database_url(&self) -> Result<PgConnectOptions, ConfigError> {
+    /// password). TLS to PostgreSQL is the URL's `sslmode` (and
+    /// `sslrootcert`); production requires `verify-full` or `verify-ca`, so
+    /// the connection is encrypted and the server proven, never `prefer`'s
+    /// quiet fallback to plaintext.
+    fn database_url(&self, production: bool) -> Result<PgConnectOptions, ConfigError> {
         const NAME: &str = "DATABASE_URL";
         let url = self
             .get(NAME)
@@ -476,7 +511,18 @@ impl Vars {
         if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
             return Err(self.error(NAME, problem));
         }
-        url.parse().map_err(|_| self.error(NAME, problem))
+        let options: PgConnectOptions = url.parse().map_err(|_| self.error(NAME, problem))?;
+        let verified = matches!(
+            options.get_ssl_mode(),
+            PgSslMode::VerifyFull | PgSslMode::VerifyCa
+        );
+        if production && !verified {
+            return Err(self.error(
+                NAME,
+                "production requires sslmode=verify-full (or verify-ca) and sslrootcert",
+            ));
+        }
+        Ok(options)
     }
 
     pub(crate) fn duration(&self, name: &str, default: Duration) -> Result<Duration, ConfigError> {
@@ -673,7 +719,7 @@ mod tests {
                 ("HELLOWORK_JWT_PUBLIC_KEYS", "k1=/etc/keys/k1.pem"),
             ])
             .into_iter()
-            .chain(bus::production_vars(Service::Scheduling)),
+            .chain(production_vars(Service::Scheduling)),
         )
         .unwrap();
         assert_eq!(

@@ -201,6 +201,25 @@ pub async fn build(env: &ServiceEnv, overrides: &[(&str, &str)]) -> Application 
 
 /// Starts it; returns its address, the shutdown token and the run task.
 pub async fn start(env: &ServiceEnv, overrides: &[(&str, &str)]) -> Running {
+    start_with(env, overrides, None).await
+}
+
+/// Starts it with TLS configured in `overrides` from `pki`, whose CA the
+/// health checks trust.
+pub async fn start_tls(
+    env: &ServiceEnv,
+    overrides: &[(&str, &str)],
+    pki: &hellowork_tls::dev_pki::DevPki,
+) -> Running {
+    let tls = hellowork_tls::ClientTls::load(&pki.ca(), None).unwrap();
+    start_with(env, overrides, Some(tls)).await
+}
+
+async fn start_with(
+    env: &ServiceEnv,
+    overrides: &[(&str, &str)],
+    tls: Option<std::sync::Arc<hellowork_tls::ClientTls>>,
+) -> Running {
     let app = build(env, overrides).await;
     let addr = app.grpc_addr();
     let metrics = app.metrics_addr();
@@ -211,6 +230,7 @@ pub async fn start(env: &ServiceEnv, overrides: &[(&str, &str)]) -> Running {
         metrics,
         shutdown,
         task,
+        tls,
     };
     running.wait_until_serving().await;
     running
@@ -222,23 +242,31 @@ pub struct Running {
     pub metrics: std::net::SocketAddr,
     pub shutdown: tokio_util::sync::CancellationToken,
     pub task: tokio::task::JoinHandle<Result<(), hellowork_platform::StartupError>>,
+    /// Where the service serves TLS: what its clients here trust.
+    tls: Option<std::sync::Arc<hellowork_tls::ClientTls>>,
 }
 
 impl Running {
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        format!("{scheme}://{}", self.addr)
+    }
+
+    /// A channel to the service, over TLS where it serves TLS.
+    pub async fn channel(&self) -> tonic::transport::Channel {
+        let endpoint = tonic::transport::Channel::from_shared(self.url()).unwrap();
+        match &self.tls {
+            Some(tls) => hellowork_tls::channel(endpoint, tls.clone()),
+            None => endpoint.connect().await.unwrap(),
+        }
     }
 
     pub async fn client(&self) -> NoteServiceClient<tonic::transport::Channel> {
-        NoteServiceClient::connect(self.url()).await.unwrap()
+        NoteServiceClient::new(self.channel().await)
     }
 
     pub async fn health(&self) -> tonic_health::pb::health_check_response::ServingStatus {
-        let channel = tonic::transport::Channel::from_shared(self.url())
-            .unwrap()
-            .connect()
-            .await
-            .unwrap();
+        let channel = self.channel().await;
         let mut health = tonic_health::pb::health_client::HealthClient::new(channel);
         let response = health
             .check(tonic_health::pb::HealthCheckRequest {
