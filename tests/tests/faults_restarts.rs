@@ -177,7 +177,9 @@ impl Load<'_> {
         };
         retry(retries, "RecordUsage", never, || {
             let mut client = stack.audit_log();
-            let request = stack.audit.request(view.clone(), "system:front", Role::System);
+            let request = stack
+                .audit
+                .request(view.clone(), "system:front", Role::System);
             async move { client.record_usage(request).await }
         })
         .await;

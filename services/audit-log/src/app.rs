@@ -7,9 +7,7 @@
 
 use std::sync::Arc;
 
-use hellowork_eventstore::{
-    Projection, ProjectionRunner, TailConfig, TailingRunner, Upcasters,
-};
+use hellowork_eventstore::{Projection, ProjectionRunner, TailConfig, TailingRunner, Upcasters};
 use hellowork_platform::{
     Application, BackgroundTask, Platform, PlatformConfig, Service, ServiceParts, StartupError,
 };

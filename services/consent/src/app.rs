@@ -50,7 +50,9 @@ pub async fn build(config: PlatformConfig) -> Result<Application, StartupError> 
         consumer(
             &platform,
             TermsDocuments,
-            platform.config.consumer_of(Service::Consent, own.all_subjects()),
+            platform
+                .config
+                .consumer_of(Service::Consent, own.all_subjects()),
         ),
         consumer(
             &platform,
