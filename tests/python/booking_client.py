@@ -122,6 +122,14 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help="how long to retry the first booking while consent propagates",
     )
     parser.add_argument(
+        "--ca",
+        metavar="FILE",
+        type=pathlib.Path,
+        default=os.environ.get("HELLOWORK_TLS_CA_FILE") or None,
+        help="speak TLS, trusting the CA in FILE (default $HELLOWORK_TLS_CA_FILE); "
+        "https:// URLs require it",
+    )
+    parser.add_argument(
         "--check-deps",
         action="store_true",
         help="only check that grpcio, grpcio-tools and grpcio-status import",
@@ -156,7 +164,7 @@ def bearer(service: str, role: str) -> str:
 
 def target(url: str) -> str:
     """`http://127.0.0.1:50051` → `127.0.0.1:50051`, as grpc channels take it."""
-    for scheme in ("http://", "grpc://"):
+    for scheme in ("https://", "http://", "grpc://"):
         if url.startswith(scheme):
             url = url[len(scheme) :]
     return url.rstrip("/")
@@ -189,6 +197,17 @@ def generate_stubs(grpc_tools, proto_root: pathlib.Path, out: pathlib.Path) -> l
     return modules
 
 
+def channel(grpc, url: str, ca: pathlib.Path | None):
+    """A channel to `url`: TLS trusting `ca` when given (never plaintext to
+    an https:// URL)."""
+    if ca is not None:
+        credentials = grpc.ssl_channel_credentials(root_certificates=ca.read_bytes())
+        return grpc.secure_channel(target(url), credentials)
+    if url.startswith("https://"):
+        raise SetupError(f"{url} is https://: give the CA with --ca or HELLOWORK_TLS_CA_FILE")
+    return grpc.insecure_channel(target(url))
+
+
 def art_reason(article: str) -> str:
     """`5(3)` → `ART_5_3`, as the services name an ErrorInfo reason."""
     return "ART_" + article.replace("(", "_").replace(")", "").upper()
@@ -201,7 +220,7 @@ class Client:
         self.grpc = grpc
         self.pb = modules
         self.args = args
-        self.channels = {s: grpc.insecure_channel(target(getattr(args, s))) for s in DEFAULT_URLS}
+        self.channels = {s: channel(grpc, getattr(args, s), args.ca) for s in DEFAULT_URLS}
         self.registration = modules["registration_grpc"].RegistrationServiceStub(
             self.channels["registration"]
         )

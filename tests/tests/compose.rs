@@ -18,7 +18,7 @@ use std::{
 };
 
 use hellowork_audit_log::AuditLogSettings;
-use hellowork_platform::{ConfigError, Environment, PlatformConfig, Service};
+use hellowork_platform::{ConfigError, Environment, NatsCredentials, PlatformConfig, Service};
 use hellowork_registration::RegistrationSettings;
 use hellowork_scheduling::SchedulingSettings;
 use hellowork_witness::WitnessConfig;
@@ -36,6 +36,8 @@ const SERVICES: [(&str, Service); 4] = [
 /// but no platform service (no database, no NATS; its own
 /// `HELLOWORK_WITNESS_*` variables).
 const WITNESS: &str = "witness";
+/// The one-shot job writing the development CA, certificates and NATS users.
+const DEV_SECRETS: &str = "dev-secrets";
 
 /// Every compose service built from this workspace, by its `SERVICE` build
 /// argument (the Dockerfile builds package and binary `hellowork-$SERVICE`).
@@ -301,13 +303,15 @@ fn every_service_variable_is_one_its_binary_reads() {
     for addr in [witness.grpc_addr, witness.metrics_addr] {
         assert!(addr.ip().is_unspecified(), "witness listens on {addr}");
     }
-    // It watches the audit-log by its compose host name.
+    // It watches the audit-log over TLS by the name its certificate carries,
+    // an alias of its compose host.
     let audit =
         PlatformConfig::from_vars(Service::AuditLog, environment(&compose, "audit-log")).unwrap();
     assert_eq!(
         witness.log_url,
-        format!("http://audit-log:{}", audit.grpc_addr.port())
+        format!("https://auditlog:{}", audit.grpc_addr.port())
     );
+    assert!(witness.tls.is_some(), "the witness speaks TLS");
 }
 
 #[test]
@@ -867,7 +871,8 @@ fn dependencies_and_profiles_resolve() {
             );
         }
     }
-    // Only the tests job has a profile, so `docker compose up` starts the rest.
+    // Only the tests job and its own NATS have a profile, so `docker compose
+    // up` starts the rest.
     let profiled: Vec<(&str, Vec<&str>)> = all
         .iter()
         .filter(|(_, service)| !service["profiles"].is_null())
@@ -881,7 +886,10 @@ fn dependencies_and_profiles_resolve() {
             (*name, profiles)
         })
         .collect();
-    assert_eq!(profiled, vec![("tests", vec!["test"])]);
+    assert_eq!(
+        profiled,
+        vec![("tests", vec!["test"]), ("nats-tests", vec!["test"])]
+    );
 }
 
 #[test]
@@ -923,6 +931,11 @@ fn every_built_service_has_its_dockerfile_stage_and_dependencies() {
                 "{name} waits for {infrastructure}"
             );
         }
+        assert_eq!(
+            dependencies.get(DEV_SECRETS).map(String::as_str),
+            Some("service_completed_successfully"),
+            "{name} waits for its certificate and NATS user"
+        );
     }
     // Scheduling calls registration and consent by their compose host names.
     let scheduling =
@@ -930,12 +943,81 @@ fn every_built_service_has_its_dockerfile_stage_and_dependencies() {
             .unwrap();
     assert_eq!(
         scheduling.endpoint_of(Service::Registration),
-        "http://registration:50051"
+        "https://registration:50051"
     );
     assert_eq!(
         scheduling.endpoint_of(Service::Consent),
-        "http://consent:50052"
+        "https://consent:50052"
     );
+}
+
+/// The services and NATS run as in production, over TLS with a user each,
+/// from what the `dev-secrets` job writes; NATS runs the project's one
+/// configuration.
+#[test]
+fn tls_and_nats_accounts_come_from_the_dev_secrets_job() {
+    let compose = compose();
+    let job = &compose["services"][DEV_SECRETS];
+    let entrypoint: Vec<&str> = job["entrypoint"]
+        .as_sequence()
+        .expect("an entrypoint list")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert_eq!(entrypoint[..2], ["/usr/local/bin/hellowork", "dev-secrets"]);
+    let dir = entrypoint[entrypoint.len() - 1];
+    let secrets_mount = |name: &str| {
+        mounts(name, &compose["services"][name])
+            .into_iter()
+            .find(|m| m.source == DEV_SECRETS)
+            .unwrap_or_else(|| panic!("{name} does not mount {DEV_SECRETS}"))
+    };
+    assert_eq!(secrets_mount(DEV_SECRETS).target, dir);
+    // NATS reads the configuration the job writes beside its users: the
+    // embedded deploy/nats/nats.conf.
+    let nats = &compose["services"]["nats"];
+    assert_eq!(secrets_mount("nats").target, dir);
+    let command: Vec<&str> = nats["command"]
+        .as_sequence()
+        .expect("a command list")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    let config = format!("{dir}/nats/nats.conf");
+    assert_eq!(
+        command[..2],
+        ["-c", config.as_str()],
+        "nats runs the project's configuration"
+    );
+    for (name, service) in SERVICES {
+        assert_eq!(secrets_mount(name).target, dir, "{name}");
+        let config = PlatformConfig::from_vars(service, environment(&compose, name)).unwrap();
+        let tls = config.grpc_tls.as_ref().expect("gRPC over TLS");
+        let identity = service.name();
+        assert_eq!(
+            tls.files.cert,
+            Path::new(dir).join(format!("pki/{identity}.pem"))
+        );
+        assert_eq!(
+            tls.files.key,
+            Path::new(dir).join(format!("pki/{identity}-key.pem"))
+        );
+        assert_eq!(tls.files.ca, Path::new(dir).join("pki/ca.pem"));
+        assert_eq!(
+            config.nats.credentials,
+            Some(NatsCredentials::NkeySeedFile(
+                Path::new(dir).join(format!("nats/{identity}.nkey"))
+            )),
+            "{name} connects to NATS as its own user"
+        );
+        assert_eq!(config.nats.ca_file, Some(Path::new(dir).join("pki/ca.pem")));
+        for (_, url) in &config.endpoints {
+            assert!(url.starts_with("https://"), "{name} calls {url}");
+        }
+    }
+    let witness = witness_config(&compose);
+    let tls = witness.tls.expect("the witness speaks TLS");
+    assert_eq!(tls.files.cert, Path::new(dir).join("pki/witness.pem"));
 }
 
 #[test]
@@ -1083,7 +1165,7 @@ fn the_tests_job_runs_against_the_stack() {
     let tests = &compose["services"]["tests"];
     assert_eq!(tests["build"]["target"].as_str(), Some("tests"));
     let dependencies = depends_on(tests);
-    let needed = built().chain(["postgres", "nats"]);
+    let needed = built().chain(["postgres", "nats-tests"]);
     for name in needed {
         assert_eq!(
             dependencies.get(name).map(String::as_str),
@@ -1105,8 +1187,10 @@ fn the_tests_job_runs_against_the_stack() {
         )),
         "the tests use the database postgres creates"
     );
+    // A bare JetStream server of their own: the stack's NATS admits only its
+    // services' users.
     let (host, port) = host_and_port(&vars["HELLOWORK_TEST_NATS_URL"]);
-    assert_eq!((host.as_str(), port), ("nats", 4222));
+    assert_eq!((host.as_str(), port), ("nats-tests", 4222));
     assert!(vars.contains_key("HELLOWORK_TEST_COMPOSE_STACK"));
     // The tests read the terms text from ../shared/seed beside the workspace,
     // which the Dockerfile puts at /hellowork/main.
@@ -1335,16 +1419,14 @@ async fn http_status(host: &str, port: u16, path: &str) -> std::io::Result<u16> 
     Ok(status)
 }
 
-async fn serving(url: &str) -> bool {
+async fn serving(url: &str, tls: &std::sync::Arc<hellowork_tls::ClientTls>) -> bool {
     use tonic_health::pb::{
         HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
     };
     let Ok(endpoint) = tonic::transport::Endpoint::from_shared(url.to_owned()) else {
         return false;
     };
-    let Ok(channel) = endpoint.connect().await else {
-        return false;
-    };
+    let channel = hellowork_tls::channel(endpoint, tls.clone());
     HealthClient::new(channel)
         .check(HealthCheckRequest {
             service: String::new(),
@@ -1376,10 +1458,15 @@ async fn the_stack_answers_by_its_compose_host_names() {
             (*name, config.grpc_addr, config.metrics_addr)
         })
         .chain([(WITNESS, witness.grpc_addr, witness.metrics_addr)]);
+    // Over TLS, trusting the stack's development CA (the tests job mounts it).
+    let ca = std::env::var("HELLOWORK_TLS_CA_FILE").expect("the tests job names the CA");
+    let tls = hellowork_tls::ClientTls::load(Path::new(&ca), None).unwrap();
     for (name, grpc_addr, metrics_addr) in listening {
-        let url = format!("http://{name}:{}", grpc_addr.port());
+        // By the name its certificate carries (the audit-log's alias).
+        let host = name.replace('-', "");
+        let url = format!("https://{host}:{}", grpc_addr.port());
         let deadline = Instant::now() + Duration::from_secs(120);
-        while !serving(&url).await {
+        while !serving(&url, &tls).await {
             assert!(Instant::now() < deadline, "{url} is not SERVING");
             tokio::time::sleep(Duration::from_millis(500)).await;
         }

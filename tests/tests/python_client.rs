@@ -4,7 +4,7 @@
 //! processes (the same [`Stack`] as the other end-to-end tests), then is
 //! refused a booking by the terms (Art. 2) and decodes the refusal's
 //! `google.rpc` rich details (`ErrorInfo`, `PreconditionFailure`,
-//! `BadRequest`) with grpcio-status. This proves the contracts are usable
+//! `BadRequest`) with grpcio-status, all over TLS. This proves the contracts are usable
 //! from other government systems, whatever their language.
 //!
 //! The Python is `$HELLOWORK_PYTHON`, else `.venv/bin/python` of the
@@ -27,6 +27,7 @@ use std::{
 
 use common::Stack;
 use hellowork_auth::Role;
+use hellowork_tls::dev_pki::{self, DevPki};
 
 /// How long the whole Python run may take (stub generation included).
 const DEADLINE: Duration = Duration::from_secs(180);
@@ -82,7 +83,10 @@ async fn a_python_client_from_the_protos_books_and_decodes_a_refusal() {
         }
     };
 
-    let mut stack = Stack::start().await;
+    // Over TLS, as a government system would call the services.
+    let pki_dir = tempfile::tempdir().unwrap();
+    let pki = DevPki::ensure(pki_dir.path(), &dev_pki::NAMES).unwrap();
+    let mut stack = Stack::start_tls(&pki).await;
     // One token per service and role: each service under test trusts its
     // own test issuer. The job seeker's token is the front system's, which
     // registers people online; the counsellor acts at the counter.
@@ -116,6 +120,8 @@ async fn a_python_client_from_the_protos_books_and_decodes_a_refusal() {
         .args(["--consent", &stack.consent.url()])
         .args(["--scheduling", &stack.scheduling.url()])
         .args(["--counsellor-id", "counsellor-1"])
+        .arg("--ca")
+        .arg(pki.ca())
         .envs(tokens)
         .env("PYTHONUTF8", "1")
         .env("PYTHONDONTWRITEBYTECODE", "1")

@@ -11,10 +11,12 @@
 //! records inserted and published raw, and the append→view lag; writes
 //! `target/bench/ingest.json`.
 //!
-//! `hellowork-bench e2e [--users N] [--seconds N] [--think-ms N]`: the four
-//! release service binaries as child processes, N simulated people booking,
-//! preparing, joining and leaving sessions and viewing pages for the
-//! measured seconds; writes `target/bench/e2e.json`.
+//! `hellowork-bench e2e [--users N] [--seconds N] [--think-ms N]
+//! [--plaintext]`: the four release service binaries as child processes
+//! (over mutual TLS, signing their envelopes, unless `--plaintext`), N
+//! simulated people booking, preparing, joining and leaving sessions and
+//! viewing pages for the measured seconds; writes `target/bench/e2e.json`
+//! (`e2e-plaintext.json`).
 
 // The table on stdout is this program's output; the workspace denies
 // print_stdout so that libraries log through tracing instead.
@@ -32,7 +34,7 @@ use std::{process::ExitCode, time::Duration};
 use scratch::{Scratch, Settings};
 
 const USAGE: &str = "\
-usage: hellowork-bench <benchmark> [--seconds N] [--users N] [--think-ms N]
+usage: hellowork-bench <benchmark> [--seconds N] [--users N] [--think-ms N] [--plaintext]
 
 benchmarks:
   eventstore   appends (ours, raw insert, cqrs-es) at 1, 8 and 64 writers;
@@ -50,6 +52,8 @@ options:
   --users N     e2e: concurrent simulated users (default 200)
   --think-ms N  e2e: mean pause of a user before each call (default 0:
                 every user always has a call in flight)
+  --plaintext   e2e: gRPC without TLS (default: mutual TLS, as production),
+                to see what TLS costs
 
 environment:
   HELLOWORK_BENCH_DATABASE_URL  default postgres://postgres@127.0.0.1:5432/test
@@ -92,6 +96,8 @@ struct Args {
     users: usize,
     /// e2e only: a user's mean pause before each call.
     think: Duration,
+    /// e2e only: gRPC without TLS.
+    plaintext: bool,
 }
 
 /// What the command line asked for: a benchmark to run, or the usage text.
@@ -114,13 +120,14 @@ fn number(flag: &str, value: Option<String>, min: u64) -> Result<u64, String> {
 fn parse(mut args: impl Iterator<Item = String>) -> Result<Request, String> {
     let mut benchmark = None;
     let mut seconds = None;
-    let (mut users, mut think_ms) = (None, None);
+    let (mut users, mut think_ms, mut plaintext) = (None, None, false);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "-h" | "--help" => return Ok(Request::Help),
             "--seconds" => seconds = Some(number(&arg, args.next(), 1)?),
             "--users" => users = Some(number(&arg, args.next(), 1)?),
             "--think-ms" => think_ms = Some(number(&arg, args.next(), 0)?),
+            "--plaintext" => plaintext = true,
             flag if flag.starts_with('-') => return Err(format!("unknown option {flag:?}")),
             name if benchmark.is_some() => return Err(format!("unexpected argument {name:?}")),
             name => {
@@ -132,8 +139,8 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Request, String> {
         }
     }
     let benchmark: Benchmark = benchmark.ok_or("no benchmark named")?;
-    if benchmark != Benchmark::E2e && (users.is_some() || think_ms.is_some()) {
-        return Err("--users and --think-ms apply to e2e only".to_owned());
+    if benchmark != Benchmark::E2e && (users.is_some() || think_ms.is_some() || plaintext) {
+        return Err("--users, --think-ms and --plaintext apply to e2e only".to_owned());
     }
     Ok(Request::Run(Args {
         benchmark,
@@ -142,6 +149,7 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Request, String> {
             .map_or(Ok(e2e::TARGET_USERS), usize::try_from)
             .map_err(|_| "--users is too large")?,
         think: Duration::from_millis(think_ms.unwrap_or(0)),
+        plaintext,
     }))
 }
 
@@ -201,6 +209,7 @@ async fn run_benchmark(args: &Args, scratch: &mut Scratch) -> anyhow::Result<()>
                 users: args.users,
                 measure: args.measure,
                 think: args.think,
+                tls: !args.plaintext,
             };
             e2e::run(scratch, options).await
         }
@@ -257,6 +266,7 @@ mod tests {
         assert_eq!(args.measure, Duration::from_secs(10));
         assert_eq!(args.users, 200);
         assert_eq!(args.think, Duration::ZERO);
+        assert!(!args.plaintext, "mutual TLS unless told otherwise");
         let Ok(Request::Run(args)) = parse_words(&[
             "--users",
             "50",
@@ -265,12 +275,14 @@ mod tests {
             "3",
             "--think-ms",
             "250",
+            "--plaintext",
         ]) else {
             panic!("expected an e2e run with options");
         };
         assert_eq!(args.users, 50);
         assert_eq!(args.measure, Duration::from_secs(3));
         assert_eq!(args.think, Duration::from_millis(250));
+        assert!(args.plaintext);
     }
 
     #[test]
@@ -281,5 +293,6 @@ mod tests {
         assert!(parse_words(&["e2e", "--think-ms", "-1"]).is_err());
         assert!(parse_words(&["ingest", "--users", "10"]).is_err());
         assert!(parse_words(&["eventstore", "--think-ms", "10"]).is_err());
+        assert!(parse_words(&["ingest", "--plaintext"]).is_err());
     }
 }

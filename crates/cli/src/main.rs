@@ -3,11 +3,13 @@
 #![allow(clippy::print_stdout)]
 
 mod demo;
+mod dev_secrets;
 mod environment;
 mod log_key;
 mod rpc;
 mod terms;
 mod token;
+mod transport;
 mod up;
 mod verify_log;
 
@@ -38,6 +40,10 @@ enum Command {
     /// operator sees: the anonymized access log, k-anonymous statistics and
     /// the log verification. Exit status 1 if the log does not verify.
     Demo(demo::DemoArgs),
+    /// Writes a development CA with a certificate per process, and the NATS
+    /// users with the project's NATS configuration, into --dir (docker
+    /// compose's set-up job; `up` makes its own). Development only.
+    DevSecrets(dev_secrets::DevSecretsArgs),
     /// Mints a bearer token signed with the local development key, which the
     /// services trust in development (refused when HELLOWORK_ENVIRONMENT is
     /// production).
@@ -66,6 +72,9 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Up(args) => up::run(&args),
         Command::Demo(args) => demo::run(&args),
+        Command::DevSecrets(args) => {
+            dev_secrets::run(&args).map(|output| (output, ExitCode::SUCCESS))
+        }
         Command::Token(args) => token::run(&args).map(|output| (output, ExitCode::SUCCESS)),
         Command::LogKey(args) => log_key::run(&args).map(|output| (output, ExitCode::SUCCESS)),
         Command::Terms(command) => terms::run(&command).map(|output| (output, ExitCode::SUCCESS)),

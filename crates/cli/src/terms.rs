@@ -11,7 +11,10 @@ use hellowork_auth::Role;
 use hellowork_proto::consent::v1::{self as proto, consent_service_client::ConsentServiceClient};
 use sha2::{Digest, Sha256};
 
-use crate::rpc::{self, describe};
+use crate::{
+    rpc::{self, describe},
+    transport::ClientTransport,
+};
 
 #[derive(Debug, Subcommand)]
 pub enum TermsCommand {
@@ -67,6 +70,11 @@ pub struct PublishArgs {
     /// the development key (development only).
     #[arg(long, env = "HELLOWORK_TOKEN", hide_env_values = true)]
     token: Option<String>,
+    /// The folder `hellowork up --data-dir` used: its development CA is
+    /// trusted, and TLS spoken, when it made one (see also
+    /// `HELLOWORK_TLS_CA_FILE`).
+    #[arg(long, default_value = crate::transport::UP_DATA_DIR)]
+    data_dir: std::path::PathBuf,
 }
 
 fn parse_date(text: &str) -> Result<NaiveDate, String> {
@@ -117,9 +125,10 @@ async fn publish(args: &PublishArgs) -> Result<String, String> {
             .to_owned(),
     };
     let bearer = rpc::bearer(args.token.as_deref(), Role::Operator)?;
-    let mut client = ConsentServiceClient::connect(args.endpoint.clone())
-        .await
-        .map_err(|e| format!("cannot connect to {}: {e}", args.endpoint))?;
+    let transport = ClientTransport::discover(&args.data_dir, "cli")?;
+    let mut client = ConsentServiceClient::new(
+        transport.channel(&args.endpoint, std::time::Duration::from_secs(30))?,
+    );
     let request_id = publication_id(args.kind, &args.language, &args.version, &sha256);
     let document = match args.kind {
         Kind::Terms => {

@@ -119,7 +119,7 @@ fn environment(root: &Path, ports: &mut Ports) -> Vec<(String, String)> {
     for service in ["REGISTRATION", "CONSENT", "SCHEDULING", "AUDITLOG"] {
         vars.push((
             format!("HELLOWORK_{service}_URL"),
-            format!("http://127.0.0.1:{}", ports.reserve()),
+            format!("https://127.0.0.1:{}", ports.reserve()),
         ));
         vars.push((
             format!("HELLOWORK_{service}_METRICS_ADDR"),
@@ -138,8 +138,9 @@ fn environment(root: &Path, ports: &mut Ports) -> Vec<(String, String)> {
     vars
 }
 
-/// The witness's health and its cosigned checkpoint, over gRPC.
-fn witness_status(port: u16) -> Option<(bool, u64, i32)> {
+/// The witness's health and its cosigned checkpoint, over gRPC: over TLS
+/// trusting `up`'s development CA when `ca` names it, else in plaintext.
+fn witness_status(port: u16, ca: Option<&Path>) -> Option<(bool, u64, i32)> {
     use hellowork_proto::witness::v1::{
         GetWitnessedCheckpointRequest, witness_service_client::WitnessServiceClient,
     };
@@ -151,12 +152,22 @@ fn witness_status(port: u16) -> Option<(bool, u64, i32)> {
         .build()
         .expect("a runtime");
     runtime.block_on(async {
-        let channel = tonic::transport::Endpoint::from_shared(format!("http://127.0.0.1:{port}"))
-            .ok()?
-            .connect_timeout(Duration::from_secs(1))
-            .connect()
-            .await
-            .ok()?;
+        let channel = match ca {
+            Some(ca) => {
+                let endpoint =
+                    tonic::transport::Endpoint::from_shared(format!("https://127.0.0.1:{port}"))
+                        .ok()?
+                        .connect_timeout(Duration::from_secs(1));
+                let tls = hellowork_tls::ClientTls::load(ca, None).ok()?;
+                hellowork_tls::channel(endpoint, tls)
+            }
+            None => tonic::transport::Endpoint::from_shared(format!("http://127.0.0.1:{port}"))
+                .ok()?
+                .connect_timeout(Duration::from_secs(1))
+                .connect()
+                .await
+                .ok()?,
+        };
         let health = HealthClient::new(channel.clone())
             .check(HealthCheckRequest {
                 service: "hellowork.witness.v1.WitnessService".to_owned(),
@@ -367,8 +378,19 @@ fn up_starts_private_servers_the_demo_shows_the_operator_view_and_ctrl_c_stops_e
         assert!(line.contains("/metrics"), "{line}");
     }
     let witness_line = line_with(&up.seen, "witness ").to_owned();
-    let witness_port = port_in(&witness_line, "http://");
-    let (serving, _, _) = witness_status(witness_port)
+    // Every process speaks TLS with certificates from up's development CA;
+    // a plaintext client gets no answer.
+    let tls_line = line_with(&up.seen, "gRPC TLS ").to_owned();
+    assert!(tls_line.contains("development CA"), "{tls_line}");
+    let ca = data_dir.join("pki/ca.pem");
+    assert!(ca.is_file());
+    let witness_port = port_in(&witness_line, "https://");
+    assert_eq!(
+        witness_status(witness_port, None),
+        None,
+        "plaintext answered"
+    );
+    let (serving, _, _) = witness_status(witness_port, Some(&ca))
         .unwrap_or_else(|| panic!("the witness does not answer: {witness_line}\n{}", up.logs()));
     assert!(serving, "the witness is not SERVING: {witness_line}");
     assert!(!processes_using(&data_dir).is_empty());
@@ -377,6 +399,8 @@ fn up_starts_private_servers_the_demo_shows_the_operator_view_and_ctrl_c_stops_e
         .arg("demo")
         .arg("--terms")
         .arg(seed_terms())
+        .arg("--data-dir")
+        .arg(&data_dir)
         .envs(vars.iter().cloned())
         .env_remove("HELLOWORK_ENVIRONMENT")
         .output()
@@ -448,7 +472,7 @@ fn up_starts_private_servers_the_demo_shows_the_operator_view_and_ctrl_c_stops_e
     // its own storage under the data folder, and refuses nothing.
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let status = witness_status(witness_port);
+        let status = witness_status(witness_port, Some(&ca));
         if let Some((_, size, refusing)) = status
             && size > 0
         {

@@ -1,9 +1,13 @@
 use std::{
     net::SocketAddr,
-    path::PathBuf,
+    path::{Path, PathBuf},
     process::{Child, Command, Stdio},
+    sync::Arc,
     time::{Duration, Instant},
 };
+
+use hellowork_tls::ClientTls;
+use tonic::transport::Channel;
 
 use tonic_health::pb::{
     HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
@@ -23,6 +27,8 @@ pub struct ServiceProcess {
     name: String,
     log: PathBuf,
     child: Option<Child>,
+    /// Where its vars configure TLS: its clients here trust that CA.
+    tls: Option<Arc<ClientTls>>,
 }
 
 impl ServiceProcess {
@@ -35,6 +41,10 @@ impl ServiceProcess {
             "{} is not built; run `cargo build -p {binary}` or `cargo test --workspace`",
             path.display()
         );
+        let tls = vars
+            .iter()
+            .find(|(name, _)| name == "HELLOWORK_TLS_CA_FILE")
+            .map(|(_, ca)| ClientTls::load(Path::new(ca), None).expect("the service's CA loads"));
         let ports = [Port::reserve(), Port::reserve()];
         let grpc_addr = SocketAddr::from(([127, 0, 0, 1], ports[0].number()));
         let metrics_addr = SocketAddr::from(([127, 0, 0, 1], ports[1].number()));
@@ -56,11 +66,24 @@ impl ServiceProcess {
             name: binary.to_owned(),
             log,
             child: Some(child),
+            tls,
         }
     }
 
+    /// `https://` where the service serves TLS.
     pub fn url(&self) -> String {
-        format!("http://{}", self.grpc_addr)
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        format!("{scheme}://{}", self.grpc_addr)
+    }
+
+    /// A lazily connected channel to it, over TLS where it serves TLS
+    /// (trusting its CA, presenting no certificate: a person's client).
+    pub fn channel(&self) -> Channel {
+        let endpoint = Channel::from_shared(self.url()).expect("a valid url");
+        match &self.tls {
+            Some(tls) => hellowork_tls::channel(endpoint, tls.clone()),
+            None => endpoint.connect_lazy(),
+        }
     }
 
     /// Polls gRPC health of `service` until SERVING (30 s at most).
@@ -88,12 +111,7 @@ impl ServiceProcess {
     }
 
     async fn health(&self, service: &str) -> Option<ServingStatus> {
-        let channel = tonic::transport::Channel::from_shared(self.url())
-            .ok()?
-            .connect()
-            .await
-            .ok()?;
-        let response = HealthClient::new(channel)
+        let response = HealthClient::new(self.channel())
             .check(HealthCheckRequest {
                 service: service.to_owned(),
             })

@@ -37,9 +37,9 @@ use rustls::{
 use crate::{SPIFFE_PREFIX, TlsFiles, material, provider};
 
 /// The processes of the stack that get a certificate: the four services, the
-/// witness, the NATS server (serving only) and the `hellowork` command
-/// (calling only).
-pub const NAMES: [&str; 7] = [
+/// witness, the NATS server (serving only), the `hellowork` command and the
+/// office's front system, which `hellowork demo` plays (calling only).
+pub const NAMES: [&str; 8] = [
     "registration",
     "consent",
     "scheduling",
@@ -47,6 +47,7 @@ pub const NAMES: [&str; 7] = [
     "witness",
     "nats",
     "cli",
+    "front",
 ];
 
 /// How long the development CA is valid.

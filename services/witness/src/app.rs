@@ -4,7 +4,7 @@
 
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
-use hellowork_platform::SystemCredentials;
+use hellowork_platform::{GrpcTransport, SystemCredentials};
 use hellowork_proto::witness::v1::witness_service_server::WitnessServiceServer;
 use tokio::{net::TcpListener, task::JoinHandle};
 use tokio_util::sync::CancellationToken;
@@ -28,6 +28,8 @@ pub enum StartError {
         #[source]
         source: tonic::transport::Error,
     },
+    #[error("cannot load the gRPC TLS files (HELLOWORK_TLS_*): {0}")]
+    Tls(#[from] hellowork_tls::TlsError),
     #[error("cannot bind {what} on {addr}: {source}")]
     Bind {
         what: &'static str,
@@ -80,13 +82,17 @@ pub async fn start(config: WitnessConfig) -> Result<Running, StartError> {
         &config.auth,
         PEER_TIMEOUT,
     )?);
-    let channel = Endpoint::from_shared(config.log_url.clone())
+    let tls = config.tls.as_ref().map(GrpcTransport::load).transpose()?;
+    let endpoint = Endpoint::from_shared(config.log_url.clone())
         .map_err(|source| StartError::LogUrl {
             url: config.log_url.clone(),
             source,
         })?
-        .connect_timeout(PEER_TIMEOUT)
-        .connect_lazy();
+        .connect_timeout(PEER_TIMEOUT);
+    let channel = match &tls {
+        Some(tls) => hellowork_tls::channel(endpoint, tls.client.clone()),
+        None => endpoint.connect_lazy(),
+    };
     let verifier_key = config.key.verifier_key();
     let grpc = bind("grpc", config.grpc_addr).await?;
     let metrics = bind("metrics", config.metrics_addr).await?;
@@ -113,14 +119,20 @@ pub async fn start(config: WitnessConfig) -> Result<Running, StartError> {
     let served = {
         let stop = stop.clone();
         tokio::spawn(async move {
-            let result = tonic::transport::Server::builder()
+            let router = tonic::transport::Server::builder()
                 .add_service(health)
-                .add_service(WitnessServiceServer::new(api))
-                .serve_with_incoming_shutdown(
-                    TcpIncoming::from(grpc).with_nodelay(Some(true)),
-                    stop.cancelled_owned(),
-                )
-                .await;
+                .add_service(WitnessServiceServer::new(api));
+            let stopped = stop.cancelled_owned();
+            let result = match tls {
+                Some(tls) => {
+                    let incoming = hellowork_tls::incoming(grpc, tls.server);
+                    router.serve_with_incoming_shutdown(incoming, stopped).await
+                }
+                None => {
+                    let incoming = TcpIncoming::from(grpc).with_nodelay(Some(true));
+                    router.serve_with_incoming_shutdown(incoming, stopped).await
+                }
+            };
             if let Err(error) = result {
                 tracing::error!(%error, "the witness's gRPC server failed");
             }

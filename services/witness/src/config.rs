@@ -7,7 +7,7 @@
 
 use std::{collections::HashMap, net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
 
-use hellowork_platform::{AuthConfig, ConfigError, Environment, TelemetrySettings};
+use hellowork_platform::{AuthConfig, ConfigError, Environment, GrpcTls, TelemetrySettings};
 use hellowork_transparency::{DEFAULT_ORIGIN, checkpoint::LogKey, cosignature::WitnessKey, keys};
 
 const PREFIX: &str = "HELLOWORK_WITNESS_";
@@ -38,6 +38,10 @@ pub struct WitnessConfig {
     pub audit_interval: Duration,
     pub grpc_addr: SocketAddr,
     pub metrics_addr: SocketAddr,
+    /// TLS as the services have it (`HELLOWORK_TLS_*`, required in
+    /// production): served to the witness's readers, and its certificate
+    /// presented to the audit-log, which admits `system:witness` only with it.
+    pub tls: Option<GrpcTls>,
 }
 
 impl WitnessConfig {
@@ -131,10 +135,20 @@ impl WitnessConfig {
                 .parse::<SocketAddr>()
                 .map_err(|_| error(name, "must be host:port, e.g. 127.0.0.1:50055".to_owned()))
         };
+        let tls = GrpcTls::from_vars(vars.clone(), production)?;
+        let default_log_url = match tls {
+            Some(_) => DEFAULT_LOG_URL.replacen("http://", "https://", 1),
+            None => DEFAULT_LOG_URL.to_owned(),
+        };
         let log_url = get("LOG_URL")
             .or_else(|| vars.get("HELLOWORK_AUDITLOG_URL").map(String::as_str))
-            .unwrap_or(DEFAULT_LOG_URL)
-            .to_owned();
+            .map_or(default_log_url, str::to_owned);
+        if tls.is_some() && !log_url.starts_with("https://") {
+            return Err(error(
+                "LOG_URL",
+                "must be https:// when TLS is configured".to_owned(),
+            ));
+        }
         Ok(Self {
             environment,
             auth,
@@ -148,6 +162,7 @@ impl WitnessConfig {
             audit_interval: duration("AUDIT_INTERVAL", DEFAULT_AUDIT_INTERVAL)?,
             grpc_addr: address("GRPC_ADDR", DEFAULT_GRPC)?,
             metrics_addr: address("METRICS_ADDR", DEFAULT_METRICS)?,
+            tls,
         })
     }
 
@@ -228,13 +243,26 @@ mod tests {
         ])
         .unwrap_err();
         assert_eq!(error.variable, "HELLOWORK_WITNESS_STATE_DIR");
-        let config = with(&[
-            ("HELLOWORK_WITNESS_LOG_KEY", &log_vkey),
+        let keys_and_state = [
+            ("HELLOWORK_WITNESS_LOG_KEY", log_vkey.as_str()),
             ("HELLOWORK_WITNESS_SIGNING_KEY", &witness_skey),
             ("HELLOWORK_WITNESS_STATE_DIR", "/var/lib/hellowork-witness"),
-        ])
-        .unwrap();
+        ];
+        let error = with(&keys_and_state).unwrap_err();
+        assert_eq!(error.variable, "HELLOWORK_TLS_CERT_FILE");
+        let tls = [
+            ("HELLOWORK_TLS_CERT_FILE", "/run/secrets/witness.pem"),
+            ("HELLOWORK_TLS_KEY_FILE", "/run/secrets/witness-key.pem"),
+            ("HELLOWORK_TLS_CA_FILE", "/run/secrets/ca.pem"),
+        ];
+        let config = with(&[&keys_and_state[..], &tls[..]].concat()).unwrap();
         assert_eq!(config.log_key, log_vkey);
+        assert_eq!(config.log_url, "https://127.0.0.1:50054");
+        assert!(config.tls.is_some());
+        // With TLS, never a plaintext log.
+        let plaintext = [("HELLOWORK_WITNESS_LOG_URL", "http://auditlog:50054")];
+        let error = with(&[&keys_and_state[..], &tls[..], &plaintext[..]].concat()).unwrap_err();
+        assert_eq!(error.variable, "HELLOWORK_WITNESS_LOG_URL");
     }
 
     #[test]

@@ -21,6 +21,7 @@ use hellowork_testing::{
     ServiceEnv, ServiceProcess, TestDatabase, database_url, nats_url,
     passing_environment as good_environment,
 };
+use hellowork_tls::dev_pki::DevPki;
 use tonic::transport::Channel;
 
 pub const PATIENCE: Duration = Duration::from_secs(30);
@@ -71,11 +72,7 @@ pub async fn environment(service: &str) -> ServiceEnv {
 }
 
 pub async fn channel(process: &ServiceProcess) -> Channel {
-    Channel::from_shared(process.url())
-        .unwrap()
-        .connect()
-        .await
-        .unwrap()
+    process.channel()
 }
 
 /// The four services running as their own processes: scheduling asks
@@ -118,6 +115,26 @@ impl Stack {
     /// The same with `extra` variables given to every service (e.g. where
     /// to export traces, a log filter).
     pub async fn start_with(extra: &[(String, String)]) -> Self {
+        Self::start_configured(extra, None).await
+    }
+
+    /// The four over mutual TLS, each with its certificate from `pki`
+    /// (issued to `registration`, `consent`, `scheduling`, `auditlog`).
+    pub async fn start_tls(pki: &DevPki) -> Self {
+        Self::start_configured(&[], Some(pki)).await
+    }
+
+    async fn start_configured(extra: &[(String, String)], pki: Option<&DevPki>) -> Self {
+        let tls = |name: &str| -> Vec<(String, String)> {
+            let Some(pki) = pki else { return Vec::new() };
+            [
+                ("HELLOWORK_TLS_CERT_FILE", pki.cert(name)),
+                ("HELLOWORK_TLS_KEY_FILE", pki.key(name)),
+                ("HELLOWORK_TLS_CA_FILE", pki.ca()),
+            ]
+            .map(|(k, v)| (k.to_owned(), v.display().to_string()))
+            .to_vec()
+        };
         let registration_env = environment("registration").await;
         let consent_env = environment("consent").await;
         let scheduling_env = environment("scheduling").await;
@@ -151,11 +168,14 @@ impl Stack {
         };
         let mut registration_vars = trusting(&registration_env);
         registration_vars.extend(consent_env.peer_vars());
+        registration_vars.extend(tls("registration"));
         let mut consent_vars = trusting(&consent_env);
         consent_vars.extend(registration_env.peer_vars());
+        consent_vars.extend(tls("consent"));
         let mut audit_vars = trusting(&audit_env);
         audit_vars.extend(registration_env.peer_vars());
         audit_vars.extend(consent_env.peer_vars());
+        audit_vars.extend(tls("auditlog"));
 
         let mut consent = ServiceProcess::spawn("hellowork-consent", &consent_vars);
         let mut registration = ServiceProcess::spawn("hellowork-registration", &registration_vars);
@@ -172,6 +192,7 @@ impl Stack {
             ("HELLOWORK_ATTENDANT_CUTOFF".to_owned(), "24h".to_owned()),
         ]);
         scheduling_vars.extend(extra.iter().cloned());
+        scheduling_vars.extend(tls("scheduling"));
         let mut scheduling = ServiceProcess::spawn("hellowork-scheduling", &scheduling_vars);
         consent
             .wait_until_serving(hellowork_consent::app::HEALTH_NAME)

@@ -4,7 +4,7 @@
 //! connection task, not the services), and development tokens for any
 //! subject and role, minted with the key the run's services trust.
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use anyhow::Context as _;
 use hellowork_auth::{DevKey, MintRequest, Role};
@@ -15,6 +15,7 @@ use hellowork_proto::{
     registration::v1::registration_service_client::RegistrationServiceClient,
     scheduling::v1::scheduling_service_client::SchedulingServiceClient,
 };
+use hellowork_tls::ClientTls;
 use tonic::{
     metadata::{Ascii, MetadataValue},
     transport::{Channel, Endpoint},
@@ -43,18 +44,20 @@ pub struct Clients {
 pub struct Connections(Vec<Clients>);
 
 impl Connections {
-    pub async fn open(stack: &Stack) -> anyhow::Result<Self> {
+    /// Connections presenting, over TLS, the certificate issued to
+    /// `identity`: the simulated users and staff come through the office's
+    /// `front` system; the eligibility checks of the set-up are made as
+    /// `scheduling` makes them.
+    pub async fn open(stack: &Stack, identity: &str) -> anyhow::Result<Self> {
+        let tls = stack.client_tls(identity)?;
+        let channel = |service| channel(stack, service, tls.clone());
         let mut all = Vec::with_capacity(CONNECTIONS);
         for _ in 0..CONNECTIONS {
             all.push(Clients {
-                registration: RegistrationServiceClient::new(
-                    channel(stack, Service::Registration).await?,
-                ),
-                consent: ConsentServiceClient::new(channel(stack, Service::Consent).await?),
-                scheduling: SchedulingServiceClient::new(
-                    channel(stack, Service::Scheduling).await?,
-                ),
-                audit_log: AuditLogServiceClient::new(channel(stack, Service::AuditLog).await?),
+                registration: RegistrationServiceClient::new(channel(Service::Registration).await?),
+                consent: ConsentServiceClient::new(channel(Service::Consent).await?),
+                scheduling: SchedulingServiceClient::new(channel(Service::Scheduling).await?),
+                audit_log: AuditLogServiceClient::new(channel(Service::AuditLog).await?),
             });
         }
         Ok(Self(all))
@@ -66,13 +69,24 @@ impl Connections {
     }
 }
 
-async fn channel(stack: &Stack, service: Service) -> anyhow::Result<Channel> {
+async fn channel(
+    stack: &Stack,
+    service: Service,
+    tls: Option<Arc<ClientTls>>,
+) -> anyhow::Result<Channel> {
     let url = &stack.get(service).url;
-    Endpoint::from_shared(url.clone())?
-        .timeout(CALL_TIMEOUT)
-        .connect()
+    let endpoint = Endpoint::from_shared(url.clone())?.timeout(CALL_TIMEOUT);
+    let channel = match tls {
+        Some(tls) => hellowork_tls::channel(endpoint, tls),
+        None => endpoint.connect_lazy(),
+    };
+    // Connected now, so the handshakes are not in the measured window.
+    let mut health = tonic_health::pb::health_client::HealthClient::new(channel.clone());
+    health
+        .check(tonic_health::pb::HealthCheckRequest::default())
         .await
-        .with_context(|| format!("connecting to {url}"))
+        .with_context(|| format!("connecting to {url}"))?;
+    Ok(channel)
 }
 
 /// The development key the run's services trust, with the issuer and

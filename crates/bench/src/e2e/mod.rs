@@ -53,6 +53,9 @@ pub struct Options {
     pub measure: Duration,
     /// Mean pause before each call; zero keeps every user always calling.
     pub think: Duration,
+    /// gRPC over mutual TLS, as in production (`--plaintext` turns it off
+    /// to measure what it costs).
+    pub tls: bool,
 }
 
 pub async fn run(scratch: &mut Scratch, options: Options) -> anyhow::Result<()> {
@@ -60,7 +63,7 @@ pub async fn run(scratch: &mut Scratch, options: Options) -> anyhow::Result<()> 
     // every user starting at once to pass.
     let warm_up = (options.measure / 5).clamp(Duration::from_secs(1), Duration::from_secs(3));
     eprintln!("starting the four services");
-    let stack = stack::start(scratch).await?;
+    let stack = stack::start(scratch, options.tls).await?;
     let views = (
         view_pool(scratch, &stack.scheduling_schema).await?,
         view_pool(scratch, &stack.auditlog_schema).await?,
@@ -72,11 +75,14 @@ pub async fn run(scratch: &mut Scratch, options: Options) -> anyhow::Result<()> 
     report.print();
     // A run with think time is another question (people pausing, not a
     // saturated machine), so it does not overwrite the saturation figures.
-    let name = if options.think.is_zero() {
+    let mut name = if options.think.is_zero() {
         "e2e".to_owned()
     } else {
         format!("e2e-think-{}ms", options.think.as_millis())
     };
+    if !options.tls {
+        name.push_str("-plaintext");
+    }
     let path = output::write_json(&name, &report.to_json())?;
     println!("\nwrote {}", path.display());
     Ok(())
@@ -99,9 +105,10 @@ async fn measure(
     warm_up: Duration,
 ) -> anyhow::Result<Report> {
     let started = Instant::now();
-    let connections = Connections::open(stack).await?;
+    let connections = Connections::open(stack, "front").await?;
+    let as_scheduling = Connections::open(stack, "scheduling").await?;
     eprintln!("enrolling {} people", options.users);
-    let people = setup::people(stack, &connections, options.users).await?;
+    let people = setup::people(stack, &connections, &as_scheduling, options.users).await?;
     let counsellor_count = options.users.div_ceil(USERS_PER_COUNSELLOR);
     eprintln!("publishing the slots of {counsellor_count} counsellors");
     let mut counsellors = Counsellors::new(&stack.minter, connections.get(0), counsellor_count)?;

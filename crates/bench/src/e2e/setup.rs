@@ -46,6 +46,7 @@ pub struct Person {
 pub async fn people(
     stack: &Stack,
     connections: &Connections,
+    as_scheduling: &Connections,
     count: usize,
 ) -> anyhow::Result<Vec<Person>> {
     let terms = publish_terms(stack, &connections.get(0)).await?;
@@ -55,6 +56,7 @@ pub async fn people(
     let mut tasks = JoinSet::new();
     for index in 0..count {
         let clients = connections.get(index);
+        let scheduling = as_scheduling.get(index);
         let (terms, system, front) = (terms.clone(), system.clone(), front.clone());
         let limit = Arc::clone(&limit);
         let email = format!("bench-{index}@example.jp");
@@ -66,7 +68,7 @@ pub async fn people(
             // A job seeker acts on their own id only.
             let bearer = minter.bearer(&job_seeker_id, Role::JobSeeker)?;
             apply(&clients, &bearer, &job_seeker_id, &terms).await?;
-            eligible(&clients, &system, &job_seeker_id).await?;
+            eligible(&scheduling, &system, &job_seeker_id).await?;
             anyhow::Ok(Person {
                 index,
                 job_seeker_id,

@@ -2,7 +2,9 @@
 //! `hellowork up` wires them (every service told where the others listen
 //! and where their streams are) but on the run's own schemas, streams,
 //! ports and development key, so the run shares nothing with anything else
-//! on the machine. They are the release binaries found beside the bench's
+//! on the machine. Unless the run is `--plaintext`, every service serves
+//! TLS and calls the others over mutual TLS, as in production, with
+//! certificates from a development CA of the run's own. They are the release binaries found beside the bench's
 //! own: cargo builds only the bench for `cargo run -p hellowork-bench`, so
 //! a missing one is reported with the command that builds it.
 
@@ -19,6 +21,10 @@ use hellowork_auth::DevKey;
 use hellowork_eventstore::SchemaName;
 use hellowork_platform::{PlatformConfig, Service};
 use hellowork_testing::Port;
+use hellowork_tls::{
+    ClientTls,
+    dev_pki::{self, DevPki},
+};
 use tokio::process::{Child, Command};
 use tokio_util::sync::CancellationToken;
 use tonic::transport::Endpoint;
@@ -70,9 +76,21 @@ pub struct Stack {
     death: Arc<Mutex<String>>,
     /// Held while the services listen on them.
     _ports: Vec<Port>,
+    /// The run's development CA and certificates, unless `--plaintext`.
+    pki: Option<DevPki>,
 }
 
 impl Stack {
+    /// The TLS of a client presenting the certificate issued to
+    /// `identity` (`front`, `scheduling`, …); `None` for a plaintext run.
+    pub fn client_tls(&self, identity: &str) -> anyhow::Result<Option<Arc<ClientTls>>> {
+        let Some(pki) = &self.pki else {
+            return Ok(None);
+        };
+        let (cert, key) = (pki.cert(identity), pki.key(identity));
+        Ok(Some(ClientTls::load(&pki.ca(), Some((&cert, &key)))?))
+    }
+
     pub fn get(&self, service: Service) -> &Running {
         self.services
             .iter()
@@ -130,10 +148,16 @@ fn reserve_port(held: &mut Vec<Port>) -> SocketAddr {
 /// Starts the four services on the run's resources and waits until each
 /// is SERVING. Each is registered with `scratch`, which stops it (SIGTERM,
 /// then a kill) before removing what it works on.
-pub async fn start(scratch: &mut Scratch) -> anyhow::Result<Stack> {
+pub async fn start(scratch: &mut Scratch, tls: bool) -> anyhow::Result<Stack> {
     let binaries = locate()?;
     let keys = scratch.directory("keys")?;
     let logs = scratch.directory("logs")?;
+    let pki = if tls {
+        Some(DevPki::ensure(&scratch.directory("pki")?, &dev_pki::NAMES)?)
+    } else {
+        None
+    };
+    let scheme = if tls { "https" } else { "http" };
     // Generated now, so four processes do not race to create it.
     let key = DevKey::load_or_generate(&keys, "development")?;
     let mut shared = vec![
@@ -155,7 +179,7 @@ pub async fn start(scratch: &mut Scratch) -> anyhow::Result<Stack> {
         let schema = scratch.schema(name)?;
         let stream = scratch.stream(name).await?;
         let (grpc, metrics) = (reserve_port(&mut ports), reserve_port(&mut ports));
-        shared.push((format!("{upper}_URL"), format!("http://{grpc}")));
+        shared.push((format!("{upper}_URL"), format!("{scheme}://{grpc}")));
         shared.push((format!("{upper}_NATS_STREAM"), stream.stream_name.clone()));
         shared.push((
             format!("{upper}_NATS_SUBJECT_PREFIX"),
@@ -168,6 +192,16 @@ pub async fn start(scratch: &mut Scratch) -> anyhow::Result<Stack> {
             ("GRPC_ADDR".to_owned(), grpc.to_string()),
             ("METRICS_ADDR".to_owned(), metrics.to_string()),
         ]);
+        if let Some(pki) = &pki {
+            own.last_mut().expect("just pushed").extend(
+                [
+                    ("TLS_CERT_FILE", pki.cert(name)),
+                    ("TLS_KEY_FILE", pki.key(name)),
+                    ("TLS_CA_FILE", pki.ca()),
+                ]
+                .map(|(variable, path)| (variable.to_owned(), path.display().to_string())),
+            );
+        }
         schemas.push((service, schema));
     }
     let died = CancellationToken::new();
@@ -227,6 +261,7 @@ pub async fn start(scratch: &mut Scratch) -> anyhow::Result<Stack> {
         died,
         death,
         _ports: ports,
+        pki,
     };
     tokio::select! {
         serving = all_serving(&stack) => serving?,
@@ -308,8 +343,9 @@ fn tail(log: &Path) -> String {
 
 async fn all_serving(stack: &Stack) -> anyhow::Result<()> {
     let deadline = Instant::now() + START_PATIENCE;
+    let tls = stack.client_tls("cli")?;
     for running in &stack.services {
-        while !serving(&running.url).await {
+        while !serving(&running.url, tls.clone()).await {
             anyhow::ensure!(
                 Instant::now() < deadline,
                 "{} was not SERVING within {START_PATIENCE:?}; the end of its log:\n{}",
@@ -324,13 +360,13 @@ async fn all_serving(stack: &Stack) -> anyhow::Result<()> {
 
 /// Whether the server as a whole reports SERVING (it does once its
 /// database and NATS answer).
-async fn serving(url: &str) -> bool {
+async fn serving(url: &str, tls: Option<Arc<ClientTls>>) -> bool {
     let check = async {
-        let channel = Endpoint::from_shared(url.to_owned())
-            .ok()?
-            .connect()
-            .await
-            .ok()?;
+        let endpoint = Endpoint::from_shared(url.to_owned()).ok()?;
+        let channel = match tls {
+            Some(tls) => hellowork_tls::channel(endpoint, tls),
+            None => endpoint.connect().await.ok()?,
+        };
         let response = HealthClient::new(channel)
             .check(HealthCheckRequest {
                 service: String::new(),

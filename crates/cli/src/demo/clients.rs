@@ -2,7 +2,7 @@
 //! `HELLOWORK_<SERVICE>_URL` variables the services use for each other) and
 //! a development token for whoever is acting.
 
-use std::time::Duration;
+use std::{path::Path, time::Duration};
 
 use hellowork_auth::Role;
 use hellowork_platform::{PlatformConfig, Service};
@@ -12,9 +12,9 @@ use hellowork_proto::{
     registration::v1::registration_service_client::RegistrationServiceClient,
     scheduling::v1::scheduling_service_client::SchedulingServiceClient,
 };
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
 
-use crate::{rpc, token::DevMinter};
+use crate::{rpc, token::DevMinter, transport::ClientTransport};
 
 /// How long each demo token is valid: the whole run, with a margin.
 const TOKEN_TTL: Duration = Duration::from_secs(30 * 60);
@@ -26,21 +26,36 @@ pub struct Clients {
     pub consent: ConsentServiceClient<Channel>,
     pub scheduling: SchedulingServiceClient<Channel>,
     pub audit_log: AuditLogServiceClient<Channel>,
+    /// The audit-log as the office's front system reaches it: over mutual
+    /// TLS its `system:front` token counts only with the front's
+    /// certificate.
+    pub front_audit_log: AuditLogServiceClient<Channel>,
     minter: std::sync::Arc<DevMinter>,
 }
 
 impl Clients {
-    pub async fn connect() -> Result<Self, String> {
+    /// Over TLS where `hellowork up` made a PKI under `data_dir` (or
+    /// `HELLOWORK_TLS_CA_FILE` names a CA); see [`ClientTransport`].
+    pub async fn connect(data_dir: &Path) -> Result<Self, String> {
         let config = PlatformConfig::from_vars(Service::Registration, crate::environment::vars())
             .map_err(|e| e.to_string())?;
         let minter = std::sync::Arc::new(DevMinter::from_env()?);
+        let people = ClientTransport::discover(data_dir, "cli")?;
+        let front = ClientTransport::discover(data_dir, "front")?;
         Ok(Self {
             registration: RegistrationServiceClient::new(
-                channel(&config, Service::Registration).await?,
+                channel(&people, &config, Service::Registration).await?,
             ),
-            consent: ConsentServiceClient::new(channel(&config, Service::Consent).await?),
-            scheduling: SchedulingServiceClient::new(channel(&config, Service::Scheduling).await?),
-            audit_log: AuditLogServiceClient::new(channel(&config, Service::AuditLog).await?),
+            consent: ConsentServiceClient::new(channel(&people, &config, Service::Consent).await?),
+            scheduling: SchedulingServiceClient::new(
+                channel(&people, &config, Service::Scheduling).await?,
+            ),
+            audit_log: AuditLogServiceClient::new(
+                channel(&people, &config, Service::AuditLog).await?,
+            ),
+            front_audit_log: AuditLogServiceClient::new(
+                channel(&front, &config, Service::AuditLog).await?,
+            ),
             minter,
         })
     }
@@ -76,23 +91,24 @@ impl Clients {
     }
 }
 
-async fn channel(config: &PlatformConfig, service: Service) -> Result<Channel, String> {
-    let url = config.endpoint_of(service);
-    Endpoint::from_shared(url.to_owned())
-        .map_err(|e| {
-            format!(
-                "HELLOWORK_{}_URL {url:?}: {e}",
-                service.name().to_uppercase()
-            )
-        })?
-        .connect_timeout(Duration::from_secs(3))
-        .timeout(Duration::from_secs(20))
-        .connect()
+async fn channel(
+    transport: &ClientTransport,
+    config: &PlatformConfig,
+    service: Service,
+) -> Result<Channel, String> {
+    let url = transport.url(config.endpoint_of(service));
+    let channel = transport.channel(&url, Duration::from_secs(20))?;
+    // Connected now, so a stack that is not running is one clear error.
+    let mut health = tonic_health::pb::health_client::HealthClient::new(channel.clone());
+    health
+        .check(tonic_health::pb::HealthCheckRequest::default())
         .await
         .map_err(|e| {
             format!(
-                "cannot reach the {} service at {url} ({e}); is `hellowork up` running?",
-                service.name()
+                "cannot reach the {} service at {url} ({}); is `hellowork up` running?",
+                service.name(),
+                e.message()
             )
-        })
+        })?;
+    Ok(channel)
 }

@@ -195,7 +195,7 @@ async fn page_view(clients: &Clients, seeker: &Enrolled, path: &str) -> Result<(
         Role::System,
     )?;
     clients
-        .audit_log
+        .front_audit_log
         .clone()
         .record_usage(request)
         .await

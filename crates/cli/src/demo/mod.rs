@@ -37,12 +37,16 @@ pub struct DemoArgs {
         default_value = "../shared/seed/terms-of-use-hellowork-takamatsu.ja.txt"
     )]
     terms: PathBuf,
+    /// The folder `hellowork up --data-dir` used: the demo trusts the
+    /// development CA it made there and speaks TLS when it did.
+    #[arg(long, default_value = crate::transport::UP_DATA_DIR)]
+    data_dir: PathBuf,
 }
 
 /// Runs the scenario and renders the operator's view; exit code 1 if the
 /// log did not verify.
 pub fn run(args: &DemoArgs) -> Result<(String, ExitCode), String> {
-    let report = rpc::block_on(scenario::run(&args.terms))?;
+    let report = rpc::block_on(scenario::run(&args.terms, &args.data_dir))?;
     let code = if report.verification.intact {
         ExitCode::SUCCESS
     } else {

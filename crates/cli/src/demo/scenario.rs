@@ -30,9 +30,9 @@ const LEGAL_KINDS: [EntryKind; 4] = [
 ];
 
 /// Runs the scenario against the running stack.
-pub async fn run(terms_path: &Path) -> Result<Report, String> {
+pub async fn run(terms_path: &Path, data_dir: &Path) -> Result<Report, String> {
     let run = uuid::Uuid::new_v4().simple().to_string()[..6].to_owned();
-    let clients = Clients::connect().await?;
+    let clients = Clients::connect(data_dir).await?;
     // Whole seconds, as the requests carry them, so the run's first
     // entries fall inside every range asked about later.
     let since = DateTime::from_timestamp(Utc::now().timestamp(), 0).unwrap_or_else(Utc::now);

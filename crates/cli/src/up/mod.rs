@@ -21,10 +21,11 @@ use std::{
 use clap::Args;
 use hellowork_auth::DEV_KEY_FILE;
 use hellowork_platform::{Environment, PlatformConfig, Service};
+use hellowork_tls::dev_pki::{self, DevPki};
 use tokio::signal::unix::{SignalKind, signal};
 use tokio_util::sync::CancellationToken;
 
-use crate::{rpc, token::DevMinter};
+use crate::{rpc, token::DevMinter, transport::ClientTransport};
 use infra::Infra;
 use services::{Binaries, Program, RunningService, Start};
 
@@ -32,7 +33,7 @@ use services::{Binaries, Program, RunningService, Start};
 pub struct UpArgs {
     /// Where private PostgreSQL and NATS and the witness keep their data
     /// (kept between runs) and where every process writes its log.
-    #[arg(long, default_value = ".data/up")]
+    #[arg(long, default_value = crate::transport::UP_DATA_DIR)]
     data_dir: PathBuf,
     /// Fail when the configured PostgreSQL or NATS does not answer instead
     /// of starting a private one.
@@ -75,6 +76,10 @@ async fn up(args: &UpArgs) -> Result<(String, ExitCode), String> {
     };
 
     services::stop_leftovers(&logs).await;
+    let pki = development_pki(&base, &inherited, &data_dir)?;
+    // What `up` itself checks the services' health with, as `hellowork
+    // demo` will call them.
+    let probe = ClientTransport::discover(&data_dir, "cli")?;
     let infra = Infra::prepare(&base, &data_dir, !args.no_private).await?;
     let mut overrides = infra.overrides.clone();
     overrides.push((
@@ -89,6 +94,8 @@ async fn up(args: &UpArgs) -> Result<(String, ExitCode), String> {
         logs: &logs,
         witness_state: &data_dir.join("witness"),
         dev_key: dev_key.as_deref(),
+        pki: pki.as_ref(),
+        probe: &probe,
     };
     let outcome = stack.run(&stop).await;
     if infra.has_private() {
@@ -117,6 +124,44 @@ struct Stack<'a> {
     /// names another).
     witness_state: &'a Path,
     dev_key: Option<&'a Path>,
+    /// The development PKI each process gets its certificate from, unless
+    /// `HELLOWORK_TLS_*` were given.
+    pki: Option<&'a DevPki>,
+    probe: &'a ClientTransport,
+}
+
+/// In development without `HELLOWORK_TLS_*` configured, a CA and a
+/// certificate for every process under `<data dir>/pki` (kept between
+/// runs while valid), so the stack speaks TLS as production does.
+fn development_pki(
+    base: &PlatformConfig,
+    inherited: &[(String, String)],
+    data_dir: &Path,
+) -> Result<Option<DevPki>, String> {
+    let configured = inherited
+        .iter()
+        .any(|(name, value)| name.starts_with("HELLOWORK_TLS_") && !value.trim().is_empty());
+    if configured || base.environment == Environment::Production {
+        return Ok(None);
+    }
+    DevPki::ensure(&data_dir.join("pki"), &dev_pki::NAMES)
+        .map(Some)
+        .map_err(|e| format!("cannot create the development certificates: {e}"))
+}
+
+/// The `HELLOWORK_TLS_*` variables of the process named `name`.
+fn tls_vars(pki: Option<&DevPki>, name: &str) -> Vec<(String, String)> {
+    let Some(pki) = pki else {
+        return Vec::new();
+    };
+    [
+        ("HELLOWORK_TLS_CERT_FILE", pki.cert(name)),
+        ("HELLOWORK_TLS_KEY_FILE", pki.key(name)),
+        ("HELLOWORK_TLS_CA_FILE", pki.ca()),
+    ]
+    .into_iter()
+    .map(|(variable, path)| (variable.to_owned(), path.display().to_string()))
+    .collect()
 }
 
 impl Stack<'_> {
@@ -132,8 +177,8 @@ impl Stack<'_> {
         // Every configuration is checked before anything starts.
         let mut planned = Vec::new();
         for (service, binary) in &self.binaries.services {
-            let (mut vars, config) =
-                config::service_vars(*service, self.inherited, self.overrides)?;
+            let overrides = [self.overrides, &tls_vars(self.pki, service.name())].concat();
+            let (mut vars, config) = config::service_vars(*service, self.inherited, &overrides)?;
             vars.extend(self.infra.nats_vars(*service));
             planned.push((*service, binary, vars, config));
         }
@@ -144,7 +189,7 @@ impl Stack<'_> {
             .ok_or("the audit-log is not among the services")?;
         let (witness_vars, witness_config) = config::witness_vars(
             self.inherited,
-            self.overrides,
+            &[self.overrides, &tls_vars(self.pki, "witness")].concat(),
             &audit_log_url,
             self.witness_state,
         )?;
@@ -164,6 +209,7 @@ impl Stack<'_> {
                 config.endpoint_of(*service).to_owned(),
                 config.metrics_addr,
                 log,
+                self.probe,
             );
             match spawned {
                 Ok(service) => running.push(service),
@@ -183,9 +229,18 @@ impl Stack<'_> {
                     program,
                     &self.binaries.witness,
                     &witness_vars,
-                    format!("http://{}", witness_config.grpc_addr),
+                    format!(
+                        "{}://{}",
+                        if witness_config.tls.is_some() {
+                            "https"
+                        } else {
+                            "http"
+                        },
+                        witness_config.grpc_addr
+                    ),
                     witness_config.metrics_addr,
                     services::log_file(self.logs, program),
+                    self.probe,
                 ) {
                     Ok(spawned) => {
                         witness.push(spawned);
@@ -220,6 +275,17 @@ impl Stack<'_> {
         println!("hellowork up: ready");
         println!("  PostgreSQL    {}", self.infra.database);
         println!("  NATS          {}", self.infra.nats);
+        match self.pki {
+            Some(pki) => println!(
+                "  gRPC TLS      development CA {} (clients: HELLOWORK_TLS_CA_FILE; the \
+                 hellowork command finds it here)",
+                pki.ca().display()
+            ),
+            None if self.probe.is_tls() => {
+                println!("  gRPC TLS      as HELLOWORK_TLS_* configure it")
+            }
+            None => println!("  gRPC TLS      NONE: plaintext (HELLOWORK_TLS_* unset)"),
+        }
         println!("  {:<14}{:<28}{:<34}log", "service", "gRPC", "metrics");
         for service in running.iter().chain(witness) {
             println!(

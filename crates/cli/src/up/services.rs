@@ -13,12 +13,12 @@ use std::{
 use hellowork_platform::Service;
 use tokio::process::Child;
 use tokio_util::sync::CancellationToken;
-use tonic::transport::Endpoint;
 use tonic_health::pb::{
     HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
 };
 
 use super::process::{self, logged, tail, wait_or_kill};
+use crate::transport::ClientTransport;
 
 /// How long the services may take to become SERVING (the first start
 /// migrates four schemas).
@@ -127,6 +127,8 @@ pub struct RunningService {
     pub grpc_url: String,
     pub metrics_addr: SocketAddr,
     pub log: PathBuf,
+    /// How its health is checked (over TLS where it serves TLS).
+    probe: ClientTransport,
     child: Child,
 }
 
@@ -141,6 +143,7 @@ impl RunningService {
         grpc_url: String,
         metrics_addr: SocketAddr,
         log: PathBuf,
+        probe: &ClientTransport,
     ) -> Result<Self, String> {
         let child = logged(binary, &log)?
             .env_clear()
@@ -158,6 +161,7 @@ impl RunningService {
             grpc_url,
             metrics_addr,
             log,
+            probe: probe.clone(),
             child,
         })
     }
@@ -179,15 +183,10 @@ impl RunningService {
     /// Whether the server as a whole reports SERVING (it does only while
     /// PostgreSQL answers and NATS is connected).
     async fn serving(&self) -> bool {
-        let Ok(endpoint) = Endpoint::from_shared(self.grpc_url.clone()) else {
+        let Ok(channel) = self.probe.channel(&self.grpc_url, Duration::from_secs(1)) else {
             return false;
         };
         let check = async {
-            let channel = endpoint
-                .connect_timeout(Duration::from_millis(500))
-                .connect()
-                .await
-                .ok()?;
             let response = HealthClient::new(channel)
                 .check(HealthCheckRequest {
                     service: String::new(),

@@ -12,7 +12,10 @@ use tonic::{
     transport::Channel,
 };
 
-use crate::rpc::describe;
+use crate::{rpc::describe, transport::ClientTransport};
+
+/// How long one call to the log or the witness may take.
+const CALL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// Leaves per page (the log's maximum).
 const LEAF_PAGE: i32 = 10_000;
@@ -31,10 +34,12 @@ fn hashes(all: &[Vec<u8>], what: &str) -> Result<Vec<Hash>, String> {
 }
 
 impl Log {
-    pub async fn connect(endpoint: &str, bearer: MetadataValue<Ascii>) -> Result<Self, String> {
-        let client = AuditLogServiceClient::connect(endpoint.to_owned())
-            .await
-            .map_err(|e| format!("cannot connect to {endpoint}: {e}"))?;
+    pub fn connect(
+        transport: &ClientTransport,
+        endpoint: &str,
+        bearer: MetadataValue<Ascii>,
+    ) -> Result<Self, String> {
+        let client = AuditLogServiceClient::new(transport.channel(endpoint, CALL_TIMEOUT)?);
         Ok(Self { client, bearer })
     }
 
@@ -132,10 +137,8 @@ impl Log {
 }
 
 /// The checkpoint the witness at `endpoint` accepted, with its cosignature.
-pub async fn witnessed(endpoint: &str) -> Result<Vec<u8>, String> {
-    let mut client = WitnessServiceClient::connect(endpoint.to_owned())
-        .await
-        .map_err(|e| format!("cannot connect to the witness at {endpoint}: {e}"))?;
+pub async fn witnessed(transport: &ClientTransport, endpoint: &str) -> Result<Vec<u8>, String> {
+    let mut client = WitnessServiceClient::new(transport.channel(endpoint, CALL_TIMEOUT)?);
     let response = client
         .get_witnessed_checkpoint(GetWitnessedCheckpointRequest {})
         .await

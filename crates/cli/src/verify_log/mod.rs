@@ -23,7 +23,7 @@ use hellowork_transparency::{
 };
 use hellowork_witness::{check::first_changed, state};
 
-use crate::rpc;
+use crate::{rpc, transport::ClientTransport};
 
 #[derive(Debug, Args)]
 pub struct VerifyLogArgs {
@@ -74,6 +74,11 @@ pub struct VerifyLogArgs {
     /// and --leaf-hash); by default one is minted with the development key.
     #[arg(long, env = "HELLOWORK_TOKEN", hide_env_values = true)]
     token: Option<String>,
+    /// The folder `hellowork up --data-dir` used: its development CA is
+    /// trusted, and TLS spoken, when it made one (see also
+    /// `HELLOWORK_TLS_CA_FILE`).
+    #[arg(long, default_value = crate::transport::UP_DATA_DIR)]
+    data_dir: PathBuf,
 }
 
 /// What is wrong with the log, first found.
@@ -188,14 +193,18 @@ async fn verify(args: &VerifyLogArgs) -> Result<Report, String> {
     } else {
         Role::Auditor
     };
-    let mut log =
-        client::Log::connect(&args.endpoint, rpc::bearer(args.token.as_deref(), role)?).await?;
+    let transport = ClientTransport::discover(&args.data_dir, "cli")?;
+    let mut log = client::Log::connect(
+        &transport,
+        &args.endpoint,
+        rpc::bearer(args.token.as_deref(), role)?,
+    )?;
     let (store, kept, copy) = state::Store::open(&args.state).map_err(|e| e.to_string())?;
     let trusted_note = match (&args.trusted, &args.witness) {
         (Some(path), _) => {
             Some(std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?)
         }
-        (None, Some(witness)) => Some(client::witnessed(witness).await?),
+        (None, Some(witness)) => Some(client::witnessed(&transport, witness).await?),
         (None, None) => {
             (!kept.cosigned_note.is_empty()).then(|| kept.cosigned_note.clone().into_bytes())
         }

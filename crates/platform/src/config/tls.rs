@@ -23,7 +23,7 @@ use std::{path::PathBuf, time::Duration};
 
 use hellowork_tls::{ClientAuth, TlsFiles};
 
-use super::{ConfigError, Vars};
+use super::{ConfigError, PREFIX, Vars};
 
 const CERT_FILE: &str = "TLS_CERT_FILE";
 const KEY_FILE: &str = "TLS_KEY_FILE";
@@ -39,6 +39,17 @@ pub struct GrpcTls {
     pub reload_interval: Duration,
 }
 
+impl GrpcTls {
+    /// The same variables for a process that is not one of the four
+    /// services (the witness).
+    pub fn from_vars(
+        vars: impl IntoIterator<Item = (String, String)>,
+        production: bool,
+    ) -> Result<Option<Self>, ConfigError> {
+        Vars(vars.into_iter().collect()).grpc_tls(production)
+    }
+}
+
 impl Vars {
     pub(crate) fn grpc_tls(&self, production: bool) -> Result<Option<GrpcTls>, ConfigError> {
         let path = |name: &str| {
@@ -52,8 +63,8 @@ impl Vars {
                 return Err(self.error(
                     CERT_FILE,
                     &format!(
-                        "required in production (with {KEY_FILE} and {CA_FILE}): gRPC must not \
-                         carry tokens in clear"
+                        "required in production (with {PREFIX}{KEY_FILE} and {PREFIX}{CA_FILE}): \
+                         gRPC must not carry tokens in clear"
                     ),
                 ));
             }
@@ -68,7 +79,10 @@ impl Vars {
                 };
                 return Err(self.error(
                     missing,
-                    &format!("set {CERT_FILE}, {KEY_FILE} and {CA_FILE} together, or none"),
+                    &format!(
+                        "set {PREFIX}{CERT_FILE}, {PREFIX}{KEY_FILE} and {PREFIX}{CA_FILE} \
+                         together, or none"
+                    ),
                 ));
             }
         };
