@@ -58,8 +58,18 @@ pub async fn build_with(
     ))
     .max_decoding_message_size(platform.config.limits.max_message_bytes);
     let background = vec![
-        runner(&platform, ConsentStatusProjection, Service::Consent, &consent),
-        runner(&platform, RefusalProjection, Service::Scheduling, &scheduling),
+        runner(
+            &platform,
+            ConsentStatusProjection,
+            Service::Consent,
+            &consent,
+        ),
+        runner(
+            &platform,
+            RefusalProjection,
+            Service::Scheduling,
+            &scheduling,
+        ),
     ];
     let parts = ServiceParts {
         routes: Routes::new(api),

@@ -22,6 +22,7 @@ mod job_seeker;
 mod lifecycle;
 mod name;
 mod personal;
+mod registrant;
 mod terms;
 mod time;
 
@@ -51,5 +52,6 @@ pub use job_seeker::{
 pub use lifecycle::{LifecycleError, OsLifecycle, OsLifecycleEntry};
 pub use name::{NamePart, PersonName, Reading};
 pub use personal::{Personal, PersonalData};
+pub use registrant::Registrant;
 pub use terms::{LanguageTag, Sha256Hex, TermsShown, TermsVersion};
 pub use time::tokyo_date;
