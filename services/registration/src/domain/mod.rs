@@ -23,6 +23,7 @@ mod lifecycle;
 mod name;
 mod personal;
 mod registrant;
+mod served;
 mod terms;
 mod time;
 
@@ -53,5 +54,6 @@ pub use lifecycle::{LifecycleError, OsLifecycle, OsLifecycleEntry};
 pub use name::{NamePart, PersonName, Reading};
 pub use personal::{Personal, PersonalData};
 pub use registrant::Registrant;
+pub use served::require_served;
 pub use terms::{LanguageTag, Sha256Hex, TermsShown, TermsVersion};
 pub use time::tokyo_date;

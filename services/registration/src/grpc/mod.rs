@@ -11,6 +11,7 @@
 
 pub mod history;
 mod parse;
+mod readers;
 mod register;
 pub mod view;
 
@@ -221,11 +222,8 @@ impl RegistrationService for RegistrationApi {
         request: Request<proto::GetJobSeekerRequest>,
     ) -> Result<Response<proto::GetJobSeekerResponse>, Status> {
         let caller = caller(&request)?;
-        require_self_or(
-            caller,
-            &request.get_ref().job_seeker_id,
-            &[Role::Counsellor, Role::Supervisor],
-        )?;
+        self.require_reader(caller, &request.get_ref().job_seeker_id)
+            .await?;
         let id = parse::job_seeker_id(&request.get_ref().job_seeker_id)?;
         let history = self.registered(id).await?;
         Ok(Response::new(proto::GetJobSeekerResponse {
@@ -287,6 +285,10 @@ impl RegistrationService for RegistrationApi {
                 )
             },
         )?;
+        if caller.service().is_none() {
+            self.require_reader(caller, &request.get_ref().job_seeker_id)
+                .await?;
+        }
         let id = parse::job_seeker_id(&request.get_ref().job_seeker_id)?;
         let at = parse::instant(request.get_ref().at.as_ref(), Utc::now())?;
         let history = self.registered(id).await?;
