@@ -6,9 +6,7 @@
 
 use std::sync::Arc;
 
-use hellowork_eventstore::{
-    ProjectionRunner, TailConfig, TailingRunner, Upcasters, envelope,
-};
+use hellowork_eventstore::{ProjectionRunner, TailConfig, TailingRunner, Upcasters, envelope};
 use hellowork_platform::{
     Application, BackgroundTask, Platform, PlatformConfig, Service, ServiceParts, StartupError,
 };
