@@ -13,7 +13,7 @@ use tonic::service::Routes;
 
 use crate::{
     grpc::RegistrationApi,
-    projections::{ConsentStatusProjection, RefusalProjection},
+    projections::{ConsentStatusProjection, CounsellorProjection, RefusalProjection},
     sealed::{PersonalKeys, SealedRepository, upgrade},
     settings::RegistrationSettings,
 };
@@ -67,6 +67,12 @@ pub async fn build_with(
         runner(
             &platform,
             RefusalProjection,
+            Service::Scheduling,
+            &scheduling,
+        ),
+        runner(
+            &platform,
+            CounsellorProjection,
             Service::Scheduling,
             &scheduling,
         ),

@@ -6,7 +6,7 @@ mod support;
 
 use hellowork_platform::ServiceError;
 use hellowork_proto::registration::v1 as proto;
-use hellowork_registration::domain::{Channel, Command, DomainError, Event, JobSeeker};
+use hellowork_registration::domain::{Channel, Command, DomainError, Event, JobSeeker, Registrant};
 use hellowork_testing::Scenario;
 use support::domain::*;
 
@@ -310,6 +310,26 @@ fn art_8_an_erased_person_takes_no_further_command() {
     Scenario::<JobSeeker>::given([registered_with_key_gone()])
         .when(erase())
         .then_events([erased()]);
+}
+
+/// Art. 8: an unidentified online registrant typing an erased person's
+/// identity is refused nothing and told nothing: no events, no error, as
+/// for a person registered before.
+#[test]
+fn art_8_an_erased_identity_registered_by_someone_unidentified_writes_nothing_silently() {
+    let Command::Register(mut command) = register(Channel::Online, false) else {
+        unreachable!("register makes a registration")
+    };
+    command.registrant = Registrant::Unidentified;
+    for history in [
+        vec![registered(Channel::Online, false), erased()],
+        vec![registered_with_key_gone()],
+        vec![registered(Channel::Counter, false)],
+    ] {
+        Scenario::<JobSeeker>::given(history)
+            .when(Command::Register(command.clone()))
+            .then_events([]);
+    }
 }
 
 #[test]

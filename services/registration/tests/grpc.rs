@@ -312,7 +312,7 @@ async fn registering_the_same_person_again_returns_the_existing_registration_and
         .await
         .unwrap()
         .into_inner();
-    assert!(first.created);
+    assert_eq!(h.stored_events().await, ["JobSeekerRegistered"]);
     // The same person typed in other widths, at the counter this time.
     let mut again = registration(proto::RegistrationChannel::Counter, false);
     again.name.as_mut().unwrap().family_name = " 山田\u{3000}".into();
@@ -708,7 +708,8 @@ async fn every_rpc_allows_exactly_the_roles_its_contract_names() {
             .is_ok()
     );
 
-    // GetJobSeeker: self, counsellor, supervisor.
+    // GetJobSeeker: self, a counsellor who serves them, supervisor.
+    h.book_with(&id, "c-1").await;
     let get = || proto::GetJobSeekerRequest {
         job_seeker_id: id.clone(),
     };
@@ -716,6 +717,7 @@ async fn every_rpc_allows_exactly_the_roles_its_contract_names() {
         (id.as_str(), Role::JobSeeker, true),
         (other.as_str(), Role::JobSeeker, false),
         ("c-1", Role::Counsellor, true),
+        ("c-2", Role::Counsellor, false),
         ("s-1", Role::Supervisor, true),
         ("system:scheduling", Role::System, false),
         ("op-1", Role::Operator, false),
@@ -732,6 +734,7 @@ async fn every_rpc_allows_exactly_the_roles_its_contract_names() {
     for (subject, role, allowed) in [
         ("system:scheduling", Role::System, true),
         ("c-1", Role::Counsellor, true),
+        ("c-2", Role::Counsellor, false),
         (id.as_str(), Role::JobSeeker, true),
         (other.as_str(), Role::JobSeeker, false),
         ("op-1", Role::Operator, false),

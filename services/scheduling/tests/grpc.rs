@@ -258,6 +258,36 @@ async fn book_with_an_interpreter_prepare_join_and_leave() {
         .await
         .unwrap_err();
     assert_eq!(denied.code(), Code::PermissionDenied);
+
+    // Art. 8: the person's bookings are read by the counsellor they booked
+    // with, not by another, who is refused as about a person with none.
+    let bookings_of = |person: &str, counsellor: &str| {
+        world.request(
+            proto::ListBookingsRequest {
+                job_seeker_id: person.to_owned(),
+                ..Default::default()
+            },
+            counsellor,
+            Role::Counsellor,
+        )
+    };
+    let served = client
+        .list_bookings(bookings_of(&seeker, "counsellor-1"))
+        .await
+        .expect("the counsellor booked with")
+        .into_inner();
+    assert_eq!(served.bookings.len(), 1);
+    let mut refusals = Vec::new();
+    for person in [seeker.clone(), uuid::Uuid::new_v4().to_string()] {
+        let status = client
+            .list_bookings(bookings_of(&person, "counsellor-2"))
+            .await
+            .unwrap_err();
+        assert_eq!(status.code(), Code::PermissionDenied);
+        assert!(status.message().starts_with("Art. 8: "), "{status:?}");
+        refusals.push(status.message().to_owned());
+    }
+    assert_eq!(refusals[0], refusals[1], "nothing told of the bookings");
 }
 
 #[tokio::test]

@@ -15,6 +15,7 @@ use super::{
     identity::JobSeekerId,
     job_seeker::Channel,
     name::PersonName,
+    registrant::Registrant,
     terms::TermsShown,
 };
 
@@ -35,6 +36,9 @@ pub struct RegisterJobSeeker {
     /// Derived from the identity (see `identity::derived_id`).
     pub job_seeker_id: JobSeekerId,
     pub channel: Channel,
+    /// Who registers: what they are told, and whether an erased identity
+    /// is refused to them (Art. 8).
+    pub registrant: Registrant,
     /// Online only: the office still has to complete it (Art. 2(2)).
     pub provisional: bool,
     pub name: PersonName,

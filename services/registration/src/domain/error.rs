@@ -30,6 +30,12 @@ pub enum DomainError {
         "Art. 8: the job seeker's personal data was erased; their record takes no further commands"
     )]
     Erased,
+    /// Art. 8: a counsellor reads only the people they serve
+    /// (`served::require_served`).
+    #[error(
+        "Art. 8: a counsellor reads only the people they serve (registered at the counter or booked with them)"
+    )]
+    NotServed,
     /// Only an online registration can be provisional.
     #[error("only an online registration can be provisional")]
     ProvisionalAtCounter,
@@ -54,6 +60,7 @@ impl From<DomainError> for ServiceError {
                 Self::forbidden(Article("2(3)"), "device_attestation_id", message)
             }
             DomainError::Erased => Self::forbidden(Article("8"), "job_seeker_id", message),
+            DomainError::NotServed => Self::PermissionDenied(message),
             DomainError::ProvisionalAtCounter => {
                 Self::InvalidArgument(vec![FieldViolation::new("provisional", message)])
             }

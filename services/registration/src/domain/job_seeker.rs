@@ -18,6 +18,7 @@ use super::{
     error::DomainError,
     event::{Event, Registered},
     personal::{Personal, PersonalData},
+    registrant::Registrant,
 };
 
 /// How the person registered.
@@ -146,9 +147,14 @@ impl JobSeeker {
             return Err(DomainError::ProvisionalAtCounter);
         }
         // Art. 8: the same person registering after their erasure would
-        // undo it under the same id; refused.
+        // undo it under the same id; refused, but silently to an
+        // unidentified registrant, who must not learn that the identity was
+        // ever registered (`Registrant::Unidentified`).
         if self.is_erased() {
-            return Err(DomainError::Erased);
+            return match command.registrant {
+                Registrant::Unidentified => Ok(Vec::new()),
+                Registrant::Staff | Registrant::ThePerson => Err(DomainError::Erased),
+            };
         }
         // The same person (same derived id) registering again gets the
         // existing registration: nothing is written.

@@ -22,6 +22,8 @@ mod job_seeker;
 mod lifecycle;
 mod name;
 mod personal;
+mod registrant;
+mod served;
 mod terms;
 mod time;
 
@@ -51,5 +53,7 @@ pub use job_seeker::{
 pub use lifecycle::{LifecycleError, OsLifecycle, OsLifecycleEntry};
 pub use name::{NamePart, PersonName, Reading};
 pub use personal::{Personal, PersonalData};
+pub use registrant::Registrant;
+pub use served::require_served;
 pub use terms::{LanguageTag, Sha256Hex, TermsShown, TermsVersion};
 pub use time::tokyo_date;

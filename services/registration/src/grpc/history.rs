@@ -6,6 +6,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use hellowork_eventstore::{Aggregate, RecordedEvent};
+use hellowork_proto::events::v1 as proto;
 
 use crate::domain::{Event, JobSeeker};
 
@@ -14,6 +15,9 @@ use crate::domain::{Event, JobSeeker};
 pub struct History {
     pub state: JobSeeker,
     pub registered_at: Option<DateTime<Utc>>,
+    /// The counsellor who registered the person at the counter, if one did
+    /// (the registration's actor): they serve the person (Art. 8).
+    pub registered_by: Option<String>,
     pub completed_at: Option<DateTime<Utc>>,
     /// By application or attestation id.
     pub recorded_at: HashMap<String, DateTime<Utc>>,
@@ -26,7 +30,12 @@ impl History {
         for (recorded, event) in events {
             let at = recorded.occurred_at;
             match event {
-                Event::Registered(_) => history.registered_at = Some(at),
+                Event::Registered(_) => {
+                    history.registered_at = Some(at);
+                    let actor = &recorded.metadata.actor;
+                    history.registered_by =
+                        (actor.role == proto::Role::Counsellor).then(|| actor.subject.clone());
+                }
                 Event::RegistrationCompleted(_) => history.completed_at = Some(at),
                 Event::OnlineServicesApplied(e) => {
                     history.recorded_at.insert(e.application_id.clone(), at);

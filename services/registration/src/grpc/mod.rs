@@ -11,6 +11,8 @@
 
 pub mod history;
 mod parse;
+mod readers;
+mod register;
 pub mod view;
 
 use std::sync::Arc;
@@ -31,7 +33,7 @@ use uuid::Uuid;
 use crate::{
     domain::{
         self, ApplyForOnlineServices, AttestDevice, AttestEnvironment, Channel, Command,
-        EraseJobSeeker, Event, JobSeekerId, RegisterJobSeeker,
+        EraseJobSeeker, Event, JobSeekerId,
     },
     metrics,
     projections::{consents_of, refusals_of},
@@ -97,36 +99,7 @@ impl RegistrationService for RegistrationApi {
         &self,
         request: Request<proto::RegisterJobSeekerRequest>,
     ) -> Result<Response<proto::RegisterJobSeekerResponse>, Status> {
-        let caller = caller(&request)?;
-        require_any(caller, &[Role::JobSeeker, Role::Counsellor, Role::Operator])?;
-        let parsed = parse::registration(request.get_ref(), Utc::now())?;
-        // A person registers online themselves; staff register at the counter.
-        match parsed.channel {
-            Channel::Online => require_any(caller, &[Role::JobSeeker])?,
-            Channel::Counter => require_any(caller, &[Role::Counsellor, Role::Operator])?,
-        }
-        let id = domain::derived_id(
-            &self.settings.identity_key,
-            &parsed.name,
-            parsed.date_of_birth,
-            &parsed.contact,
-        );
-        let command = Command::Register(RegisterJobSeeker {
-            job_seeker_id: id,
-            channel: parsed.channel,
-            provisional: parsed.provisional,
-            name: parsed.name,
-            date_of_birth: parsed.date_of_birth,
-            contact: parsed.contact,
-        });
-        let events = self
-            .execute(&metadata(&request, caller), id, &command)
-            .await?;
-        let history = self.registered(id).await?;
-        Ok(Response::new(proto::RegisterJobSeekerResponse {
-            job_seeker: view::job_seeker(&history),
-            created: !events.is_empty(),
-        }))
+        Ok(Response::new(self.register(&request).await?))
     }
 
     async fn complete_registration(
@@ -249,11 +222,8 @@ impl RegistrationService for RegistrationApi {
         request: Request<proto::GetJobSeekerRequest>,
     ) -> Result<Response<proto::GetJobSeekerResponse>, Status> {
         let caller = caller(&request)?;
-        require_self_or(
-            caller,
-            &request.get_ref().job_seeker_id,
-            &[Role::Counsellor, Role::Supervisor],
-        )?;
+        self.require_reader(caller, &request.get_ref().job_seeker_id)
+            .await?;
         let id = parse::job_seeker_id(&request.get_ref().job_seeker_id)?;
         let history = self.registered(id).await?;
         Ok(Response::new(proto::GetJobSeekerResponse {
@@ -315,6 +285,10 @@ impl RegistrationService for RegistrationApi {
                 )
             },
         )?;
+        if caller.service().is_none() {
+            self.require_reader(caller, &request.get_ref().job_seeker_id)
+                .await?;
+        }
         let id = parse::job_seeker_id(&request.get_ref().job_seeker_id)?;
         let at = parse::instant(request.get_ref().at.as_ref(), Utc::now())?;
         let history = self.registered(id).await?;

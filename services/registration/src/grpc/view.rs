@@ -4,13 +4,22 @@ use chrono::{DateTime, Utc};
 use hellowork_proto::registration::v1 as proto;
 
 use super::history::History;
-use crate::domain::{Channel, RegistrationStatus};
+use crate::domain::{Channel, JobSeekerId, RegistrationStatus};
 
 fn timestamp(at: Option<DateTime<Utc>>) -> Option<prost_types::Timestamp> {
     at.map(|at| prost_types::Timestamp {
         seconds: at.timestamp(),
         nanos: i32::try_from(at.timestamp_subsec_nanos()).unwrap_or_default(),
     })
+}
+
+/// Art. 8: a registration as an unidentified online registrant sees it,
+/// whether or not it existed before: its id and nothing else.
+pub fn id_only(id: JobSeekerId) -> proto::JobSeeker {
+    proto::JobSeeker {
+        job_seeker_id: id.to_string(),
+        ..Default::default()
+    }
 }
 
 /// The registration; `None` when the person is not registered.

@@ -1,13 +1,16 @@
 //! Read models of other services' events, in the registration schema, fed by
 //! durable JetStream consumers on those services' streams: what eligibility
-//! needs to know about consent (Art. 2(1), 4, 6) and refusals (Art. 12(1)).
+//! needs to know about consent (Art. 2(1), 4, 6) and refusals (Art. 12(1)),
+//! and which counsellors serve a person (Art. 8).
 //! The job seeker's own facts are read from their event stream directly,
 //! which is always current.
 
 mod consent_status;
+mod counsellors;
 mod refusals;
 
 pub use consent_status::{CONSENT_STATUS_CONSUMER, ConsentStatusProjection, consents_of};
+pub use counsellors::{COUNSELLORS_CONSUMER, CounsellorProjection, booked_with};
 pub use refusals::{REFUSALS_CONSUMER, RefusalProjection, refusals_of};
 
 use hellowork_eventstore::{ProjectionError, RecordedEvent};

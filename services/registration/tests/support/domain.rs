@@ -29,6 +29,10 @@ pub fn register(channel: Channel, provisional: bool) -> Command {
     Command::Register(RegisterJobSeeker {
         job_seeker_id: id(),
         channel,
+        registrant: match channel {
+            Channel::Online => Registrant::ThePerson,
+            Channel::Counter => Registrant::Staff,
+        },
         provisional,
         name: PersonName::parse("山田", "太郎", "やまだ", "たろう").unwrap(),
         date_of_birth: DateOfBirth::parse(1990, 4, 1, today()).unwrap(),

@@ -232,6 +232,41 @@ impl Harness {
         .await;
     }
 
+    /// Books `job_seeker_id` a session with `counsellor_id` on scheduling's
+    /// stream and waits until registration knows the counsellor serves them.
+    pub async fn book_with(&self, job_seeker_id: &str, counsellor_id: &str) {
+        self.publish_scheduling(
+            "SessionBooked",
+            hellowork_proto::scheduling::v1::SessionBooked {
+                booking_id: Uuid::now_v7().to_string(),
+                slot_id: Uuid::now_v7().to_string(),
+                job_seeker_id: job_seeker_id.to_owned(),
+                counsellor_id: counsellor_id.to_owned(),
+                ..Default::default()
+            },
+        )
+        .await;
+        let pool = self.pool().await;
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let booked: bool = sqlx::query_scalar(
+                "SELECT EXISTS (SELECT 1 FROM counsellor_bookings \
+                 WHERE job_seeker_id = $1 AND counsellor_id = $2)",
+            )
+            .bind(job_seeker_id)
+            .bind(counsellor_id)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+            if booked {
+                pool.close().await;
+                return;
+            }
+            assert!(Instant::now() < deadline, "the booking never arrived");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     /// Publishes a scheduling event, as scheduling's relay would.
     pub async fn publish_scheduling(&self, event_type: &str, payload: impl Message) {
         publish(

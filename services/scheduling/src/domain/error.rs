@@ -57,6 +57,10 @@ pub enum DomainError {
     Refused,
     #[error("refusal {0} is already lifted")]
     RefusalNotActive(String),
+    /// Art. 8: a counsellor reads only the people they serve
+    /// ([`require_served`](super::require_served)).
+    #[error("Art. 8: a counsellor reads only the people who booked a session with them")]
+    NotServed,
 }
 
 fn violation(article: &'static str, subject: &str, description: &str) -> ArticleViolation {
@@ -85,6 +89,7 @@ impl From<DomainError> for ServiceError {
                 Self::forbidden(Article("12(3)"), "ATTENDANT_CUTOFF_PASSED", message)
             }
             DomainError::Refused => Self::forbidden(Article("12(1)"), "REFUSED", message),
+            DomainError::NotServed => Self::PermissionDenied(message),
             DomainError::ChecklistIncomplete(missing) => Self::Forbidden(
                 missing
                     .iter()

@@ -16,6 +16,7 @@ mod error;
 mod event;
 mod person;
 mod schedule;
+mod served;
 mod time;
 
 pub use command::{
@@ -28,4 +29,5 @@ pub use person::{Person, RefusalRecord};
 pub use schedule::{
     Booking, REQUIRED_CHECKLIST, Schedule, Slot, confirmation_notices, offering_allows_capacity,
 };
+pub use served::require_served;
 pub use time::{timestamp, to_datetime, tokyo_date, tokyo_day_bounds};

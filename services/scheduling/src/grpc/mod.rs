@@ -892,6 +892,16 @@ impl SchedulingService for SchedulingApi {
             &[Role::Counsellor, Role::Supervisor],
         )?;
         let query = parse::bookings(request.get_ref())?;
+        if caller.has_role(Role::Counsellor) && !caller.has_role(Role::Supervisor) {
+            let booked = projections::booked_with(
+                &self.pool,
+                &query.job_seeker_id.to_string(),
+                caller.subject(),
+            )
+            .await
+            .map_err(database)?;
+            domain::require_served(booked).map_err(ServiceError::from)?;
+        }
         let rows = projections::bookings_of_person(
             &self.pool,
             &query.job_seeker_id.to_string(),

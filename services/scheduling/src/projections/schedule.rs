@@ -238,6 +238,22 @@ pub async fn refusal_person(
         .await
 }
 
+/// Art. 8: whether `job_seeker_id` has (or had) a booking in one of
+/// `counsellor_id`'s slots, in any state.
+pub async fn booked_with(
+    pool: &PgPool,
+    job_seeker_id: &str,
+    counsellor_id: &str,
+) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM bookings WHERE job_seeker_id = $1 AND counsellor_id = $2)",
+    )
+    .bind(job_seeker_id)
+    .bind(counsellor_id)
+    .fetch_one(pool)
+    .await
+}
+
 /// A person's bookings, soonest first, optionally only in `states`; keyset
 /// paging by (start, id) after `after`.
 pub async fn bookings_of_person(
