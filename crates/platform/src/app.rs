@@ -102,8 +102,9 @@ impl GrpcTransport {
 }
 
 impl Platform {
-    /// Prepares the schema (under an advisory lock), connects to NATS,
-    /// ensures the service's JetStream stream and loads the verification keys.
+    /// Loads the TLS files, verification keys and credentials, prepares the
+    /// schema (under an advisory lock), connects to NATS and ensures the
+    /// service's JetStream stream.
     pub async fn connect(
         config: PlatformConfig,
         migrations: &Migrator,
@@ -113,14 +114,26 @@ impl Platform {
         // register counters at zero while starting, which a recorder
         // installed later (by the metrics endpoint) would never see.
         hellowork_telemetry::install_metrics_recorder().map_err(StartupError::Metrics)?;
-        let pool = prepare_database(&config.database, migrations)
-            .await
-            .map_err(StartupError::Database)?;
-        let nats = config
+        // The local files first (TLS, token keys, system token, NATS seed):
+        // a bad one is named at once, not hidden behind an unreachable
+        // database or a NATS connection retried without end.
+        let tls = config
+            .grpc_tls
+            .as_ref()
+            .map(GrpcTransport::load)
+            .transpose()
+            .map_err(StartupError::Tls)?;
+        let verifier = SharedVerifier::new(load_verifier(&config).map_err(StartupError::Auth)?);
+        let system = Arc::new(SystemCredentials::from_config(&config).map_err(StartupError::Auth)?);
+        let nats_options = config
             .nats
             .connect_options(config.service.name())
             .await
-            .map_err(StartupError::NatsCredentials)?
+            .map_err(StartupError::NatsCredentials)?;
+        let pool = prepare_database(&config.database, migrations)
+            .await
+            .map_err(StartupError::Database)?;
+        let nats = nats_options
             .retry_on_initial_connect()
             .connect(config.nats_url.expose().as_str())
             .await
@@ -147,14 +160,6 @@ impl Platform {
                 "signed the messages published before envelopes were signed"
             );
         }
-        let tls = config
-            .grpc_tls
-            .as_ref()
-            .map(GrpcTransport::load)
-            .transpose()
-            .map_err(StartupError::Tls)?;
-        let verifier = SharedVerifier::new(load_verifier(&config).map_err(StartupError::Auth)?);
-        let system = Arc::new(SystemCredentials::from_config(&config).map_err(StartupError::Auth)?);
         let store = EventStore::new(
             pool.clone(),
             StoreConfig {

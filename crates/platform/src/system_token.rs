@@ -278,11 +278,19 @@ mod tests {
 
     #[test]
     fn production_without_a_system_token_is_refused_at_start() {
-        let config = config_with(&[
-            ("HELLOWORK_ENVIRONMENT", "production".into()),
-            ("HELLOWORK_JWT_PUBLIC_KEYS", "k1=/nonexistent.pem".into()),
-        ]);
-        let error = SystemCredentials::from_config(&config).unwrap_err();
+        // The configuration refuses it first (see config's tests); these
+        // credentials refuse it too, whoever built the settings.
+        let auth = AuthConfig {
+            system_token_file: None,
+            ..config_with(&[]).auth
+        };
+        let error = SystemCredentials::for_subject(
+            "system:scheduling",
+            Environment::Production,
+            &auth,
+            Duration::from_secs(1),
+        )
+        .unwrap_err();
         assert!(error.to_string().contains("HELLOWORK_SYSTEM_TOKEN_FILE"));
     }
 }

@@ -217,6 +217,7 @@ mod tests {
         let production = [
             ("HELLOWORK_ENVIRONMENT", "production"),
             ("HELLOWORK_JWT_PUBLIC_KEYS", "k1=/etc/keys/k1.pem"),
+            ("HELLOWORK_SYSTEM_TOKEN_FILE", "/run/secrets/system.token"),
         ];
         let error = WitnessConfig::from_vars(vars(&production)).unwrap_err();
         assert_eq!(error.variable, "HELLOWORK_WITNESS_LOG_KEY");

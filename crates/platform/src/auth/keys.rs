@@ -199,3 +199,6 @@ async fn hangup(hangups: &mut Option<tokio::signal::unix::Signal>) -> Option<()>
         None => std::future::pending().await,
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -430,7 +430,7 @@ impl Vars {
             dev_key_dir: PathBuf::from(self.text("DEV_KEY_DIR", ".data/dev-keys")),
             system_token_file: self
                 .get("SYSTEM_TOKEN_FILE")
-                .filter(|v| !v.is_empty())
+                .filter(|v| !v.trim().is_empty())
                 .map(PathBuf::from),
             max_lifetime: self.bounded_duration(
                 "JWT_MAX_LIFETIME",
@@ -447,6 +447,15 @@ impl Vars {
             return Err(self.error(
                 "JWT_PUBLIC_KEYS",
                 "required in production (kid=path.pem,...)",
+            ));
+        }
+        // Checked here, not when the first call is made: a service without
+        // it would start, then fail every call to another service.
+        if environment == Environment::Production && auth.system_token_file.is_none() {
+            return Err(self.error(
+                "SYSTEM_TOKEN_FILE",
+                "required in production: the identity provider's system token for calls to \
+                 other services",
             ));
         }
         Ok((environment, auth))
@@ -717,6 +726,7 @@ mod tests {
             vars(&[
                 ("HELLOWORK_ENVIRONMENT", "Production"),
                 ("HELLOWORK_JWT_PUBLIC_KEYS", "k1=/etc/keys/k1.pem"),
+                ("HELLOWORK_SYSTEM_TOKEN_FILE", "/run/secrets/system.token"),
             ])
             .into_iter()
             .chain(production_vars(Service::Scheduling)),
@@ -726,6 +736,32 @@ mod tests {
             config.auth.public_keys,
             vec![("k1".to_owned(), PathBuf::from("/etc/keys/k1.pem"))]
         );
+    }
+
+    #[test]
+    fn production_without_a_system_token_file_is_refused_by_the_configuration() {
+        let production = |token: &str| {
+            let set = vars(&[
+                ("HELLOWORK_ENVIRONMENT", "production"),
+                ("HELLOWORK_JWT_PUBLIC_KEYS", "k1=/etc/keys/k1.pem"),
+                ("HELLOWORK_SYSTEM_TOKEN_FILE", token),
+            ]);
+            PlatformConfig::from_vars(
+                Service::Consent,
+                set.into_iter().chain(production_vars(Service::Consent)),
+            )
+        };
+        for empty in ["", "  "] {
+            let error = production(empty).unwrap_err();
+            assert_eq!(error.variable, "HELLOWORK_SYSTEM_TOKEN_FILE", "{error}");
+            assert!(
+                error.problem.starts_with("required in production"),
+                "{error}"
+            );
+        }
+        assert!(production("/run/secrets/system.token").is_ok());
+        // Development mints its own.
+        assert!(PlatformConfig::from_vars(Service::Consent, vars(&[])).is_ok());
     }
 
     #[test]
