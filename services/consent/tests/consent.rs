@@ -818,16 +818,17 @@ async fn roles_are_enforced() {
         .into_inner();
     assert_eq!(own.receipts.len(), 1);
     assert_eq!(own.next_page_token, "1", "newest first, paged");
-    for (subject, role) in [("c", Role::Counsellor), ("s", Role::Supervisor)] {
-        assert!(
-            client
-                .list_consent_receipts(list(subject, role))
-                .await
-                .is_ok()
-        );
-    }
+    assert!(
+        client
+            .list_consent_receipts(list("s", Role::Supervisor))
+            .await
+            .is_ok()
+    );
+    // A counsellor reads only the people they serve (Art. 8), which consent
+    // cannot tell: they see consent through registration's CheckEligibility.
     for (subject, role) in [
         (other.as_str(), Role::JobSeeker),
+        ("c", Role::Counsellor),
         ("o", Role::Operator),
         ("system:scheduling", Role::System),
     ] {
@@ -903,7 +904,6 @@ async fn roles_are_enforced() {
     };
     for (subject, role) in [
         (seeker.as_str(), Role::JobSeeker),
-        ("c", Role::Counsellor),
         ("s", Role::Supervisor),
         ("system:scheduling", Role::System),
     ] {
@@ -915,7 +915,11 @@ async fn roles_are_enforced() {
             "{role}"
         );
     }
-    for (subject, role) in [(other.as_str(), Role::JobSeeker), ("o", Role::Operator)] {
+    for (subject, role) in [
+        (other.as_str(), Role::JobSeeker),
+        ("c", Role::Counsellor),
+        ("o", Role::Operator),
+    ] {
         let denied = client
             .get_consent_status(status_request(subject, role))
             .await

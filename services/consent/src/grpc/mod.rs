@@ -24,6 +24,12 @@ const READERS: [Role; 4] = [
     Role::Operator,
 ];
 
+/// Art. 8: who reads a person's consents besides the person. Not
+/// counsellors: they read only the people they serve, which consent has no
+/// record of; they see what consent means for a person they serve through
+/// registration's `CheckEligibility`, which checks that they serve them.
+const CONSENT_READERS: [Role; 1] = [Role::Supervisor];
+
 /// The services that read the terms: the front system shows them (and the
 /// meeting app's) to the person about to apply (Art. 4, 6).
 const TERMS_READING_SERVICES: [CallingService; 1] = [CallingService::Front];
@@ -183,13 +189,7 @@ impl consent_service_server::ConsentService for ConsentApi {
             caller(&request)?,
             "GetConsentStatus",
             &[CallingService::Scheduling],
-            |person| {
-                require_self_or(
-                    person,
-                    &request.get_ref().job_seeker_id,
-                    &[Role::Counsellor, Role::Supervisor],
-                )
-            },
+            |person| require_self_or(person, &request.get_ref().job_seeker_id, &CONSENT_READERS),
         )?;
         let (job_seeker_id, at) = validate::consent_status(request.get_ref(), Utc::now())?;
         let status = self.service.status(job_seeker_id, at).await?;
@@ -203,11 +203,7 @@ impl consent_service_server::ConsentService for ConsentApi {
         request: Request<proto::ListConsentReceiptsRequest>,
     ) -> Result<Response<proto::ListConsentReceiptsResponse>, Status> {
         let message = request.get_ref();
-        require_self_or(
-            caller(&request)?,
-            &message.job_seeker_id,
-            &[Role::Counsellor, Role::Supervisor],
-        )?;
+        require_self_or(caller(&request)?, &message.job_seeker_id, &CONSENT_READERS)?;
         let (job_seeker_id, page) = validate::person_page(
             &message.job_seeker_id,
             message.page_size,
