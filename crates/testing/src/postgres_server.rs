@@ -17,11 +17,22 @@ use crate::Port;
 pub struct PostgresServer {
     port: Port,
     data_dir: PathBuf,
+    /// Extra `-c name=value` settings, kept across restarts.
+    settings: Vec<String>,
     child: Option<Child>,
 }
 
 impl PostgresServer {
     pub fn start() -> Self {
+        Self::start_with(&[], &[])
+    }
+
+    /// [`Self::start`] with extra `-c name=value` `settings` and `files`
+    /// (name, contents) written into the data directory before it starts,
+    /// owned by the server's user with mode 0600: a `pg_hba.conf` replacing
+    /// initdb's, a certificate and key for `ssl_cert_file`/`ssl_key_file`
+    /// (relative paths are the data directory's).
+    pub fn start_with(settings: &[(&str, &str)], files: &[(&str, &[u8])]) -> Self {
         let root = std::env::temp_dir().join(format!("hellowork-pg-{}", crate::unique_suffix()));
         let data_dir = root.join("data");
         std::fs::create_dir_all(&root).expect("create the postgres dir");
@@ -36,9 +47,16 @@ impl PostgresServer {
             .status()
             .expect("run initdb (is PostgreSQL 15 installed?)");
         assert!(status.success(), "initdb failed");
+        for (name, contents) in files {
+            write_private(&data_dir.join(name), contents);
+        }
         let mut server = Self {
             port: Port::reserve(),
             data_dir,
+            settings: settings
+                .iter()
+                .map(|(name, value)| format!("{name}={value}"))
+                .collect(),
             child: None,
         };
         server.restart();
@@ -51,6 +69,10 @@ impl PostgresServer {
             "postgres://postgres@127.0.0.1:{}/postgres",
             self.port.number()
         )
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port.number()
     }
 
     /// Fast shutdown: connections are cut, as in an outage. (The child may
@@ -84,6 +106,11 @@ impl PostgresServer {
                 "fsync=off",
             ])
             .args(["-k", &self.data_dir.display().to_string()])
+            .args(
+                self.settings
+                    .iter()
+                    .flat_map(|setting| ["-c", setting.as_str()]),
+            )
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -128,6 +155,18 @@ fn chown_to_postgres(dir: &Path) {
         status.is_ok_and(|s| s.success()),
         "chown to postgres failed"
     );
+}
+
+/// `contents` at `path` (in the data directory), owned by the server's user
+/// with mode 0600, as PostgreSQL requires of a key file.
+fn write_private(path: &Path, contents: &[u8]) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::write(path, contents).expect("write a file into the data directory");
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+        .expect("make the file 0600");
+    if is_root() {
+        chown_to_postgres(path);
+    }
 }
 
 /// `program` run as `postgres` if we are root, else as ourselves.
