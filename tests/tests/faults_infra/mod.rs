@@ -601,7 +601,6 @@ impl Callers {
                     job_seeker_id: Uuid::parse_str(&id).map_err(|e| {
                         tonic::Status::internal(format!("job seeker id {id:?}: {e}"))
                     })?,
-                    created: answer.created,
                 })
             }
             Kind::Consent => {
@@ -826,10 +825,22 @@ impl Command {
 /// What an acknowledged command answered.
 #[derive(Debug, Clone)]
 pub enum Ack {
-    Registered { job_seeker_id: Uuid, created: bool },
-    Consented { receipt_id: String },
-    Published { slot_ids: Vec<String> },
-    Recorded { record_id: String, duplicate: bool },
+    /// An online registration by the front system, which is not the
+    /// person, is never told whether it created the record (Art. 8: no
+    /// answer tells whether someone is registered), so it says only the id.
+    Registered {
+        job_seeker_id: Uuid,
+    },
+    Consented {
+        receipt_id: String,
+    },
+    Published {
+        slot_ids: Vec<String>,
+    },
+    Recorded {
+        record_id: String,
+        duplicate: bool,
+    },
 }
 
 /// A command that was not acknowledged.
@@ -973,18 +984,17 @@ pub async fn retry_until_acked(
 }
 
 /// Whether an acknowledgement says the command had been carried out
-/// before (a registration not created anew, a usage record a duplicate):
-/// a retry of a command whose first attempt committed although its answer
-/// was lost. (`RecordConsent` and `PublishAvailability` answer the same
-/// either way.)
+/// before (a usage record a duplicate): a retry of a command whose first
+/// attempt committed although its answer was lost. (`RegisterJobSeeker`
+/// online, `RecordConsent` and `PublishAvailability` answer the same either
+/// way; the ledger's per-id counts catch a registration stored twice.)
 pub fn already_done(outcome: &Outcome) -> bool {
     matches!(
         outcome.result,
-        Ok(Ack::Registered { created: false, .. }
-            | Ack::Recorded {
-                duplicate: true,
-                ..
-            })
+        Ok(Ack::Recorded {
+            duplicate: true,
+            ..
+        })
     )
 }
 

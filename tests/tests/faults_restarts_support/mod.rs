@@ -768,7 +768,7 @@ pub async fn wait_until_eligible(stack: &FaultStack, retries: &Retries, seeker: 
             let request =
                 stack
                     .registration
-                    .request(check.clone(), "counsellor-1", Role::Counsellor);
+                    .request(check.clone(), "system:scheduling", Role::System);
             async move { client.check_eligibility(request).await }
         })
         .await;
