@@ -331,8 +331,8 @@ async fn refused_for_the_environment_then_withdrawn(
                 job_seeker_id: b.clone(),
                 at: None,
             },
-            "counsellor-1",
-            Role::Counsellor,
+            &b,
+            Role::JobSeeker,
         );
         async move {
             consents
