@@ -372,11 +372,12 @@ def register(c: Client, name: tuple[str, str, str, str], email: str) -> str:
         **c.auth("registration", "job_seeker"),
     )
     seeker = response.job_seeker
-    assert response.created, "a new person was created"
+    # The front system is not the person: it is told the id the identity
+    # derives to and nothing else, not even whether it created the record
+    # (Art. 8: no answer tells whether someone is registered).
+    assert not response.created, "the front system is not told it created the person"
     uuid.UUID(seeker.job_seeker_id)  # a UUID, as the contract says
-    assert seeker.channel == reg.REGISTRATION_CHANNEL_ONLINE
-    assert seeker.status == reg.REGISTRATION_STATUS_COMPLETE
-    assert seeker.category == reg.REGISTRANT_CATEGORY_ONLINE_REGISTRANT
+    assert seeker.channel == 0 and seeker.status == 0, "no record shown to the front system"
     return seeker.job_seeker_id
 
 
@@ -604,11 +605,16 @@ def refused_booking(c: Client, slot, seeker: str, report: list[str]):
     ):
         assert unmet in subjects, f"{unmet} in {sorted(subjects)}"
     assert ("ART_2_1", "ELIGIBILITY_REASON_CONSENT_MISSING") in violations, violations
-    # Nothing was written for them, and the slot is still free.
-    listed = c.scheduling.ListBookings(
-        sch.ListBookingsRequest(job_seeker_id=seeker), **auth
-    ).bookings
-    assert not listed, f"a refused person holds bookings: {listed}"
+    # Nothing was written for them: they hold no booking in the counsellor's
+    # slots, so the counsellor does not serve them and may not list their
+    # bookings at all (Art. 8), the same answer as for anyone never booked.
+    try:
+        listed = c.scheduling.ListBookings(sch.ListBookingsRequest(job_seeker_id=seeker), **auth)
+    except grpc.RpcError as error:
+        assert error.code() == grpc.StatusCode.PERMISSION_DENIED, error
+        assert "Art. 8" in error.details(), error.details()
+    else:
+        raise AssertionError(f"a refused person holds bookings: {listed.bookings}")
     report.append(
         f"refused booking: {refusal.code().name}; ErrorInfo reason={info.reason} "
         f"domain={info.domain} article={article} articles={info.metadata['articles']}"
