@@ -160,16 +160,10 @@ pub fn from_envelope(envelope: EventEnvelope) -> Result<RecordedEvent, EnvelopeE
     })
 }
 
-pub(crate) fn timestamp(at: DateTime<Utc>) -> prost_types::Timestamp {
-    prost_types::Timestamp {
-        seconds: at.timestamp(),
-        nanos: i32::try_from(at.timestamp_subsec_nanos()).unwrap_or(0),
-    }
-}
+pub(crate) use hellowork_values::time::timestamp;
 
 pub(crate) fn datetime(at: Option<prost_types::Timestamp>) -> Option<DateTime<Utc>> {
-    let at = at?;
-    DateTime::from_timestamp(at.seconds, u32::try_from(at.nanos).ok()?)
+    hellowork_values::time::to_datetime(at.as_ref())
 }
 
 fn optional_uuid(text: &str) -> Result<Option<Uuid>, uuid::Error> {

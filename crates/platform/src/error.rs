@@ -2,9 +2,10 @@
 //! status with `google.rpc` rich details. Handlers return [`ServiceError`];
 //! nothing below the gRPC edge builds a `tonic::Status`.
 
-use std::{collections::HashMap, fmt};
+use std::collections::HashMap;
 
 use hellowork_eventstore::{AppendError, ExecuteError, StoreError};
+pub use hellowork_values::Article;
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
@@ -55,31 +56,6 @@ impl FieldViolation {
             field: field.into(),
             description: description.into(),
         }
-    }
-}
-
-/// An article of the terms of use, e.g. `5(3)`, that forbids an action.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Article(pub &'static str);
-
-impl Article {
-    /// The `ErrorInfo.reason`: `5(3)` → `ART_5_3`, `13` → `ART_13`.
-    pub fn reason(self) -> String {
-        let mut reason = String::from("ART_");
-        for c in self.0.chars() {
-            match c {
-                '(' => reason.push('_'),
-                ')' => {}
-                c => reason.push(c.to_ascii_uppercase()),
-            }
-        }
-        reason
-    }
-}
-
-impl fmt::Display for Article {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Art. {}", self.0)
     }
 }
 
@@ -281,9 +257,10 @@ impl ServiceError {
                 let message = format!("{}{}", describe(&violations), more(total, violations.len()));
                 let mut details = ErrorDetails::new();
                 if let Some(first) = violations.first() {
-                    let articles: Vec<&str> = violations.iter().map(|v| v.article.0).collect();
+                    let articles: Vec<String> =
+                        violations.iter().map(|v| v.article.label()).collect();
                     let metadata = HashMap::from([
-                        ("article".to_owned(), first.article.0.to_owned()),
+                        ("article".to_owned(), first.article.label()),
                         ("articles".to_owned(), articles.join(",")),
                     ]);
                     details.set_error_info(first.article.reason(), ERROR_DOMAIN, metadata);
@@ -428,22 +405,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn article_reasons() {
-        assert_eq!(Article("5(3)").reason(), "ART_5_3");
-        assert_eq!(Article("12(1)").reason(), "ART_12_1");
-        assert_eq!(Article("13").reason(), "ART_13");
-    }
-
-    #[test]
     fn a_forbidden_action_names_its_articles_in_rich_details() {
         let status = ServiceError::Forbidden(vec![
             ArticleViolation {
-                article: Article("5(3)"),
+                article: Article::Art5_3,
                 subject: "environment.os".into(),
                 description: "OS support ended".into(),
             },
             ArticleViolation {
-                article: Article("5(5)"),
+                article: Article::Art5_5,
                 subject: "environment.file_sharing".into(),
                 description: "file-sharing software present".into(),
             },
@@ -550,7 +520,7 @@ mod tests {
         let info = details.resource_info().unwrap();
         assert_eq!(info.resource_name.chars().count(), MAX_DETAIL_CHARS);
 
-        let status = ServiceError::forbidden(Article("7(2)"), long.clone(), long).into_status();
+        let status = ServiceError::forbidden(Article::Art7_2, long.clone(), long).into_status();
         let details = status.get_error_details();
         let failure = &details.precondition_failure().unwrap().violations[0];
         assert_eq!(failure.subject.chars().count(), MAX_DETAIL_CHARS);

@@ -203,7 +203,7 @@ async fn replayed_from_the_stream(h: &Harness, id: &str) -> proto::JobSeeker {
     let pool = h.pool().await;
     let settings = RegistrationSettings::from_vars(Environment::Development, Vec::new()).unwrap();
     let key = PersonalKeys::new(pool.clone(), settings.keks)
-        .find(JobSeekerId::parse(id).unwrap())
+        .find(JobSeekerId::new(id).unwrap())
         .await
         .unwrap();
     pool.close().await;
@@ -487,7 +487,7 @@ async fn art_8_registrations_stored_in_clear_before_sealing_are_resealed_at_star
         StoreConfig::new("registration"),
         Upcasters::new(),
     );
-    let stream = StreamId::new(id.stream_name()).unwrap();
+    let stream = StreamId::new(domain::stream_name(id)).unwrap();
     store
         .append(
             &stream,

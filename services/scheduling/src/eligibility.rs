@@ -26,30 +26,11 @@ pub struct EligibilityClient {
     consent: ConsentServiceClient<InterceptedService<Channel, SystemAuth>>,
 }
 
-/// Articles an unmet condition can cite, so each maps to a static
-/// [`Article`]; unknown ones fall back to Art. 2, the eligibility article.
-const KNOWN_ARTICLES: [&str; 14] = [
-    "2(1)", "2(2)", "2(3)", "4", "5(1)", "5(2)", "5(3)", "5(4)", "5(5)", "5(6)", "5", "6", "12(1)",
-    "12(4)",
-];
-
-/// The first article of a text like `Art. 2(1), 6` (the full text stays in
-/// the violation's description).
+/// The first article a peer's condition cites (`Art. 2(1), 6` → 2(1); the
+/// full citation stays in the violation's description); one no clause
+/// matches falls back to Art. 2, the eligibility article.
 pub fn first_article(text: &str) -> Article {
-    let first = text
-        .trim()
-        .trim_start_matches("Art.")
-        .split(',')
-        .next()
-        .unwrap_or_default()
-        .trim();
-    Article(
-        KNOWN_ARTICLES
-            .iter()
-            .find(|known| **known == first)
-            .copied()
-            .unwrap_or("2"),
-    )
+    Article::first_cited(text).unwrap_or(Article::Art2)
 }
 
 fn peer_failed(peer: &'static str, status: &tonic::Status) -> ServiceError {
@@ -98,7 +79,7 @@ impl EligibilityClient {
             // Art. 2(2): a person the registration service does not know has
             // no job-seeker registration.
             Err(status) if status.code() == Code::NotFound => unmet.push(ArticleViolation {
-                article: Article("2(2)"),
+                article: Article::Art2_2,
                 subject: EligibilityReason::RegistrationIncomplete
                     .as_str_name()
                     .to_owned(),
@@ -128,7 +109,7 @@ impl EligibilityClient {
         });
         if let Some(reason) = consent_reason {
             unmet.push(ArticleViolation {
-                article: Article("2(1)"),
+                article: Article::Art2_1,
                 subject: reason.as_str_name().to_owned(),
                 description: format!("Art. 2(1): consent to the terms of use: {reason:?}"),
             });
@@ -143,10 +124,10 @@ mod tests {
 
     #[test]
     fn compound_articles_map_to_their_first_article() {
-        assert_eq!(first_article("Art. 2(1), 6"), Article("2(1)"));
-        assert_eq!(first_article("Art. 5, 12(4)"), Article("5"));
-        assert_eq!(first_article("Art. 5(3)"), Article("5(3)"));
-        assert_eq!(first_article("Art. 12(1)"), Article("12(1)"));
-        assert_eq!(first_article("something odd"), Article("2"));
+        assert_eq!(first_article("Art. 2(1), 6"), Article::Art2_1);
+        assert_eq!(first_article("Art. 5, 12(4)"), Article::Art5);
+        assert_eq!(first_article("Art. 5(3)"), Article::Art5_3);
+        assert_eq!(first_article("Art. 12(1)"), Article::Art12_1);
+        assert_eq!(first_article("something odd"), Article::Art2);
     }
 }

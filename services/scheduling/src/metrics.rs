@@ -128,7 +128,7 @@ pub fn record_refusal(offering: Offering, unmet: &[ArticleViolation]) {
         metrics::counter!(
             ELIGIBILITY_REFUSALS,
             "offering" => offering_label(offering),
-            "article" => violation.article.0,
+            "article" => violation.article.label(),
             "reason" => reason,
         )
         .increment(1);

@@ -110,9 +110,11 @@ fn joined(booking: &str) -> Event {
     })
 }
 
-fn articles(error: DomainError) -> Vec<&'static str> {
+fn articles(error: DomainError) -> Vec<String> {
     match ServiceError::from(error) {
-        ServiceError::Forbidden(violations) => violations.iter().map(|v| v.article.0).collect(),
+        ServiceError::Forbidden(violations) => {
+            violations.iter().map(|v| v.article.label()).collect()
+        }
         other => panic!("expected a refusal citing articles, got {other:?}"),
     }
 }

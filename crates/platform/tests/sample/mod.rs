@@ -126,7 +126,7 @@ impl NoteService for Notes {
     ) -> Result<Response<ForbiddenActionResponse>, Status> {
         caller(&request)?;
         Err(ServiceError::forbidden(
-            Article("12(2)"),
+            Article::Art12_2,
             "session",
             "recording a session is prohibited",
         )

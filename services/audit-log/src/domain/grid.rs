@@ -30,7 +30,7 @@ use chrono::{DateTime, Utc};
 use hellowork_platform::Article;
 
 /// The article every rule of this module serves.
-pub const ART_7_2: Article = Article("7(2)");
+pub const ART_7_2: Article = Article::Art7_2;
 
 const MINUTE: i64 = 60;
 const HOUR: i64 = 3600;

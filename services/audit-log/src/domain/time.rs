@@ -2,17 +2,7 @@
 
 use chrono::{DateTime, Utc};
 
-pub fn timestamp(at: DateTime<Utc>) -> prost_types::Timestamp {
-    prost_types::Timestamp {
-        seconds: at.timestamp(),
-        nanos: i32::try_from(at.timestamp_subsec_nanos()).unwrap_or(0),
-    }
-}
-
-pub fn to_datetime(at: Option<&prost_types::Timestamp>) -> Option<DateTime<Utc>> {
-    let at = at?;
-    DateTime::from_timestamp(at.seconds, u32::try_from(at.nanos).ok()?)
-}
+pub use hellowork_values::time::{timestamp, to_datetime};
 
 /// Art. 7(2): the slot of `slot_seconds` (aligned to the Unix epoch)
 /// containing `at`, as `[start, end)`.

@@ -51,7 +51,7 @@ use crate::{
 /// caller can put a (possibly backdated) access on anyone's record.
 const USAGE_REPORTERS: [CallingService; 1] = [CallingService::Front];
 /// Art. 7(2): the article every refusal of raw data names.
-const ART_7_2: Article = Article("7(2)");
+const ART_7_2: Article = Article::Art7_2;
 /// Largest batch a `RecordUsageBatch` stream may carry.
 const MAX_BATCH: usize = 10_000;
 /// Rounds of dropping records a concurrent batch recorded first.
@@ -86,8 +86,8 @@ fn key_error(error: KeyError) -> ServiceError {
 /// PERMISSION_DENIED naming Art. 7(2) in `ErrorInfo`.
 fn denied_7_2(message: &str) -> Status {
     let metadata = HashMap::from([
-        ("article".to_owned(), ART_7_2.0.to_owned()),
-        ("articles".to_owned(), ART_7_2.0.to_owned()),
+        ("article".to_owned(), ART_7_2.label()),
+        ("articles".to_owned(), ART_7_2.label()),
     ]);
     Status::with_error_details(
         tonic::Code::PermissionDenied,

@@ -91,18 +91,18 @@ impl DomainError {
         match self {
             Self::MeetingAppTermsNotRevisable
             | Self::NoMeetingAppTermsInForce { .. }
-            | Self::MeetingAppTermsNotInForce { .. } => Some(Article("4")),
+            | Self::MeetingAppTermsNotInForce { .. } => Some(Article::Art4),
             Self::FirstVersionNeedsNoRevision
             | Self::AlreadyRevised { .. }
             | Self::RevisionOutOfOrder { .. }
             | Self::NothingToRevise { .. }
-            | Self::AnnouncedLate { .. } => Some(Article("13")),
+            | Self::AnnouncedLate { .. } => Some(Article::Art13),
             Self::ReasonsRequired | Self::ReasonableChangeAnnouncedLate { .. } => {
-                Some(Article("13(2)"))
+                Some(Article::Art13_2)
             }
             Self::NoTermsInForce { .. }
             | Self::TermsNotInForce { .. }
-            | Self::ReceiptSuperseded { .. } => Some(Article("2(1)")),
+            | Self::ReceiptSuperseded { .. } => Some(Article::Art2_1),
             Self::VersionExists { .. }
             | Self::UnknownDocument { .. }
             | Self::UnknownReceipt { .. } => None,

@@ -74,13 +74,7 @@ pub fn date_of(date: Option<&proto::Date>) -> Option<CalendarDate> {
     date.and_then(|d| CalendarDate::new(d.year, d.month, d.day).ok())
 }
 
-/// An instant as a protobuf timestamp.
-pub fn timestamp(at: DateTime<Utc>) -> prost_types::Timestamp {
-    prost_types::Timestamp {
-        seconds: at.timestamp(),
-        nanos: i32::try_from(at.timestamp_subsec_nanos()).unwrap_or(0),
-    }
-}
+pub use hellowork_values::time::timestamp;
 
 /// A timestamp the domain itself wrote; a missing or out-of-range one (only
 /// possible in a corrupt payload) reads as the epoch rather than failing the

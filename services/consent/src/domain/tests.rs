@@ -128,8 +128,10 @@ fn reference(n: u128, version: &str, text: &str) -> TermsRef {
     }
 }
 
-fn article_of(error: &DomainError) -> &'static str {
-    error.article().map(|Article(a)| a).unwrap_or("none")
+fn article_of(error: &DomainError) -> String {
+    error
+        .article()
+        .map_or_else(|| "none".to_owned(), Article::label)
 }
 
 // Terms documents (Art. 4, 13) ------------------------------------------------

@@ -8,10 +8,12 @@ use hellowork_proto::registration::v1::{
     UnmetCondition,
 };
 
+use hellowork_values::Article;
+
 use super::{
     environment::failure_article,
     job_seeker::{JobSeeker, RegistrationStatus},
-    time::tokyo_date,
+    tokyo_date,
 };
 
 /// One consent receipt as learned from the consent service's events.
@@ -73,36 +75,39 @@ pub fn eligibility(
     at: DateTime<Utc>,
 ) -> Vec<UnmetCondition> {
     let mut unmet = Vec::new();
-    let mut add = |reason: Reason, article: &str| unmet.push(condition(reason, article));
+    let mut add = |reason: Reason, articles: &[Article]| unmet.push(condition(reason, articles));
     // Art. 2(2): the job-seeker registration is complete.
     let complete = job_seeker
         .registration()
         .is_some_and(|r| r.status == RegistrationStatus::Complete);
     if !complete {
-        add(Reason::RegistrationIncomplete, "Art. 2(2)");
+        add(Reason::RegistrationIncomplete, &[Article::Art2_2]);
     }
     // Art. 8: an erased person's record takes no further services.
     if job_seeker.is_erased() {
-        add(Reason::Erased, "Art. 8");
+        add(Reason::Erased, &[Article::Art8]);
     }
     // Art. 2(1), 6: the person applied for online services.
     if job_seeker.latest_application().is_none() {
-        add(Reason::NotApplied, "Art. 2(1), 6");
+        add(Reason::NotApplied, &[Article::Art2_1, Article::Art6]);
     }
     // Art. 2(1), 4, 6: a consent to the terms is present, not withdrawn.
     match consent_status(consents, at) {
         ConsentStatus::Present => {}
-        ConsentStatus::Missing => add(Reason::ConsentMissing, "Art. 2(1)"),
-        ConsentStatus::Withdrawn => add(Reason::ConsentWithdrawn, "Art. 2(1)"),
+        ConsentStatus::Missing => add(Reason::ConsentMissing, &[Article::Art2_1]),
+        ConsentStatus::Withdrawn => add(Reason::ConsentWithdrawn, &[Article::Art2_1]),
     }
     // Art. 2(3): a capable device.
     if !job_seeker.has_capable_device() {
-        add(Reason::NoCapableDevice, "Art. 2(3)");
+        add(Reason::NoCapableDevice, &[Article::Art2_3]);
     }
     // Art. 5, 12(4): the environment of a capable device, attested,
     // unexpired, every item passing at `at`.
     match job_seeker.current_environment() {
-        None => add(Reason::EnvironmentNotAttested, "Art. 5, 12(4)"),
+        None => add(
+            Reason::EnvironmentNotAttested,
+            &[Article::Art5, Article::Art12_4],
+        ),
         Some(environment) => {
             let expired = environment
                 .expires_at
@@ -110,7 +115,10 @@ pub fn eligibility(
                 .and_then(|t| DateTime::from_timestamp(t.seconds, u32::try_from(t.nanos).ok()?))
                 .is_none_or(|expires_at| at > expires_at);
             if expired {
-                add(Reason::EnvironmentAttestationExpired, "Art. 5, 12(4)");
+                add(
+                    Reason::EnvironmentAttestationExpired,
+                    &[Article::Art5, Article::Art12_4],
+                );
             }
             let mut os_support_ended_reported = false;
             for item in &environment.items {
@@ -146,15 +154,15 @@ pub fn eligibility(
     }
     // Art. 12(1): the office has not refused the person's online services.
     if is_refused(refusals, at) {
-        unmet.push(condition(Reason::Refused, "Art. 12(1)"));
+        unmet.push(condition(Reason::Refused, &[Article::Art12_1]));
     }
     unmet
 }
 
-fn condition(reason: Reason, article: &str) -> UnmetCondition {
+fn condition(reason: Reason, articles: &[Article]) -> UnmetCondition {
     UnmetCondition {
         reason: reason.into(),
-        article: article.to_owned(),
+        article: Article::cite(articles),
         environment_item: EnvironmentItem::Unspecified.into(),
         environment_failure: Failure::Unspecified.into(),
     }
@@ -163,7 +171,7 @@ fn condition(reason: Reason, article: &str) -> UnmetCondition {
 fn item_condition(item: EnvironmentItem, failure: Failure) -> UnmetCondition {
     UnmetCondition {
         reason: Reason::EnvironmentItemFailed.into(),
-        article: failure_article(failure).to_owned(),
+        article: failure_article(failure).to_string(),
         environment_item: item.into(),
         environment_failure: failure.into(),
     }

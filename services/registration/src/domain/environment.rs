@@ -7,9 +7,10 @@ use hellowork_proto::registration::v1::{
     Date, EnvironmentFailureReason as Failure, EnvironmentItem as Item, EnvironmentItemResult,
     OsSupportStatus,
 };
+use hellowork_values::Article;
 use unicode_normalization::UnicodeNormalization;
 
-use super::{lifecycle::OsLifecycle, time::tokyo_date};
+use super::{lifecycle::OsLifecycle, tokyo_date};
 
 /// Art. 5(2): how the device reaches the internet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -160,7 +161,7 @@ pub fn evaluate_environment(
         // Art. 5(1): the device is free of infection or other compromise.
         item(
             Item::DeviceSecurity,
-            "Art. 5(1)",
+            Article::Art5_1,
             [report
                 .compromise_detected
                 .then_some(Failure::CompromiseDetected)],
@@ -169,7 +170,7 @@ pub fn evaluate_environment(
         // unknown confidentiality, safety or route management.
         item(
             Item::InternetConnection,
-            "Art. 5(2)",
+            Article::Art5_2,
             [match report.connection {
                 ConnectionType::None => Some(Failure::NotConnected),
                 ConnectionType::FreePublicWifi => Some(Failure::UnsafePublicNetwork),
@@ -183,7 +184,7 @@ pub fn evaluate_environment(
         // security patches are applied.
         item(
             Item::OperatingSystem,
-            "Art. 5(3)",
+            Article::Art5_3,
             [
                 match os_entry {
                     None => Some(Failure::OsUnknown),
@@ -200,7 +201,7 @@ pub fn evaluate_environment(
         // services needed ("minimal" is meaningless when it is off).
         item(
             Item::Firewall,
-            "Art. 5(4)",
+            Article::Art5_4,
             [
                 (!report.firewall_enabled).then_some(Failure::FirewallDisabled),
                 (report.firewall_enabled && !report.firewall_minimal_allowed_services)
@@ -210,31 +211,31 @@ pub fn evaluate_environment(
         // Art. 5(5): no file-sharing software (Winny, Share, …) installed.
         item(
             Item::FileSharingSoftware,
-            "Art. 5(5)",
+            Article::Art5_5,
             [(!file_sharing_found.is_empty()).then_some(Failure::FileSharingSoftwarePresent)],
         ),
         // Art. 5(6): antivirus of paid-product grade with current patterns.
         item(
             Item::Antivirus,
-            "Art. 5(6)",
+            Article::Art5_6,
             antivirus_failures(&report.antivirus, policy, at),
         ),
         // Art. 12(4): the designated meeting app (Art. 4) is ready.
         item(
             Item::MeetingApp,
-            "Art. 12(4)",
+            Article::Art12_4,
             [(!report.meeting_app_ready).then_some(Failure::MeetingAppNotReady)],
         ),
         // Art. 12(4): the connection has been checked.
         item(
             Item::Connectivity,
-            "Art. 12(4)",
+            Article::Art12_4,
             [(!report.connectivity_checked).then_some(Failure::ConnectivityNotChecked)],
         ),
         // Art. 12(4): browser and software at their latest versions.
         item(
             Item::Browser,
-            "Art. 12(4)",
+            Article::Art12_4,
             [(!report.browser_up_to_date).then_some(Failure::BrowserOutdated)],
         ),
     ];
@@ -281,7 +282,7 @@ fn antivirus_failures(
 
 fn item(
     item: Item,
-    article: &str,
+    article: Article,
     failures: impl IntoIterator<Item = Option<Failure>>,
 ) -> EnvironmentItemResult {
     let failures: Vec<i32> = failures.into_iter().flatten().map(i32::from).collect();
@@ -289,25 +290,25 @@ fn item(
         item: item.into(),
         passed: failures.is_empty(),
         failures,
-        article: article.to_owned(),
+        article: article.to_string(),
     }
 }
 
 /// The article of one failure reason, for eligibility conditions.
-pub(super) fn failure_article(failure: Failure) -> &'static str {
+pub(super) fn failure_article(failure: Failure) -> Article {
     match failure {
-        Failure::CompromiseDetected => "Art. 5(1)",
-        Failure::NotConnected | Failure::UnsafePublicNetwork => "Art. 5(2)",
-        Failure::OsSupportEnded | Failure::OsUnknown | Failure::OsPatchesMissing => "Art. 5(3)",
-        Failure::FirewallDisabled | Failure::FirewallNotMinimal => "Art. 5(4)",
-        Failure::FileSharingSoftwarePresent => "Art. 5(5)",
+        Failure::CompromiseDetected => Article::Art5_1,
+        Failure::NotConnected | Failure::UnsafePublicNetwork => Article::Art5_2,
+        Failure::OsSupportEnded | Failure::OsUnknown | Failure::OsPatchesMissing => Article::Art5_3,
+        Failure::FirewallDisabled | Failure::FirewallNotMinimal => Article::Art5_4,
+        Failure::FileSharingSoftwarePresent => Article::Art5_5,
         Failure::AntivirusMissing
         | Failure::AntivirusNotPaidGrade
-        | Failure::AntivirusPatternsOutdated => "Art. 5(6)",
+        | Failure::AntivirusPatternsOutdated => Article::Art5_6,
         Failure::MeetingAppNotReady
         | Failure::ConnectivityNotChecked
         | Failure::BrowserOutdated
-        | Failure::Unspecified => "Art. 12(4)",
+        | Failure::Unspecified => Article::Art12_4,
     }
 }
 

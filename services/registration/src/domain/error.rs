@@ -50,16 +50,16 @@ impl From<DomainError> for ServiceError {
                 resource_name: id.to_string(),
             },
             DomainError::RegistrationIncomplete => {
-                Self::forbidden(Article("2(2)"), "registration.status", message)
+                Self::forbidden(Article::Art2_2, "registration.status", message)
             }
             DomainError::UnknownDevice(id) => Self::NotFound {
                 resource_type: "device attestation",
                 resource_name: id.to_string(),
             },
             DomainError::DeviceNotCapable(_) => {
-                Self::forbidden(Article("2(3)"), "device_attestation_id", message)
+                Self::forbidden(Article::Art2_3, "device_attestation_id", message)
             }
-            DomainError::Erased => Self::forbidden(Article("8"), "job_seeker_id", message),
+            DomainError::Erased => Self::forbidden(Article::Art8, "job_seeker_id", message),
             DomainError::NotServed => Self::PermissionDenied(message),
             DomainError::ProvisionalAtCounter => {
                 Self::InvalidArgument(vec![FieldViolation::new("provisional", message)])

@@ -11,31 +11,11 @@ use uuid::Uuid;
 
 use super::{birth::DateOfBirth, contact::Contact, name::PersonName};
 
-/// A job seeker's id: a UUID, the id every service uses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct JobSeekerId(Uuid);
+pub use hellowork_values::JobSeekerId;
 
-impl JobSeekerId {
-    pub fn parse(raw: &str) -> Result<Self, String> {
-        Uuid::parse_str(raw.trim())
-            .map(Self)
-            .map_err(|_| "must be a UUID".to_owned())
-    }
-
-    pub fn uuid(self) -> Uuid {
-        self.0
-    }
-
-    /// The event stream of this job seeker: `registration-<id>`.
-    pub fn stream_name(self) -> String {
-        format!("registration-{}", self.0)
-    }
-}
-
-impl fmt::Display for JobSeekerId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
-    }
+/// The event stream of a job seeker: `registration-<id>`.
+pub fn stream_name(id: JobSeekerId) -> String {
+    format!("registration-{id}")
 }
 
 /// The secret key of the id derivation. Changing it gives every person a new
@@ -77,7 +57,7 @@ pub fn derived_id(
     bytes.copy_from_slice(&digest[..16]);
     bytes[6] = (bytes[6] & 0x0f) | 0x80; // version 8
     bytes[8] = (bytes[8] & 0x3f) | 0x80; // RFC 4122 variant
-    JobSeekerId(Uuid::from_bytes(bytes))
+    JobSeekerId::from_uuid(Uuid::from_bytes(bytes))
 }
 
 #[cfg(test)]

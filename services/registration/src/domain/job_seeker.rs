@@ -7,6 +7,7 @@ use hellowork_proto::registration::v1::{
     self as proto, DeviceCapabilityAttested, EnvironmentAttested, JobSeekerErased,
     JobSeekerRegistrationCompleted, OnlineServicesApplied, RegistrantConvertedToHelloWorkUser,
 };
+use hellowork_values::time::timestamp;
 use uuid::Uuid;
 
 use super::{
@@ -414,12 +415,5 @@ pub fn proto_category(category: RegistrantCategory) -> proto::RegistrantCategory
     match category {
         RegistrantCategory::OnlineRegistrant => proto::RegistrantCategory::OnlineRegistrant,
         RegistrantCategory::HelloWorkUser => proto::RegistrantCategory::HelloWorkUser,
-    }
-}
-
-fn timestamp(at: chrono::DateTime<chrono::Utc>) -> prost_types::Timestamp {
-    prost_types::Timestamp {
-        seconds: at.timestamp(),
-        nanos: i32::try_from(at.timestamp_subsec_nanos()).unwrap_or_default(),
     }
 }

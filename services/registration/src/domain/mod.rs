@@ -25,7 +25,6 @@ mod personal;
 mod registrant;
 mod served;
 mod terms;
-mod time;
 
 pub use birth::DateOfBirth;
 pub use command::{
@@ -45,7 +44,8 @@ pub use erasure::{ErasureReason, ErasureReference};
 pub use error::DomainError;
 pub use event::{Event, Registered};
 pub use field::FieldError;
-pub use identity::{IdentityKey, JobSeekerId, derived_id};
+pub use hellowork_values::time::tokyo_date;
+pub use identity::{IdentityKey, JobSeekerId, derived_id, stream_name};
 pub use job_seeker::{
     Channel, JobSeeker, RegistrantCategory, Registration, RegistrationStatus,
     proto_category as job_seeker_category,
@@ -56,4 +56,3 @@ pub use personal::{Personal, PersonalData};
 pub use registrant::Registrant;
 pub use served::require_served;
 pub use terms::{LanguageTag, Sha256Hex, TermsShown, TermsVersion};
-pub use time::tokyo_date;

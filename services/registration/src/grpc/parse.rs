@@ -47,12 +47,10 @@ impl Violations {
     }
 }
 
-pub fn uuid(raw: &str) -> Result<Uuid, String> {
-    Uuid::parse_str(raw.trim()).map_err(|_| "must be a UUID".to_owned())
-}
+pub use hellowork_values::parse_uuid as uuid;
 
 pub fn job_seeker_id(raw: &str) -> Result<JobSeekerId, ServiceError> {
-    JobSeekerId::parse(raw).map_err(|e| ServiceError::invalid("job_seeker_id", e))
+    JobSeekerId::new(raw).map_err(|e| ServiceError::invalid("job_seeker_id", e))
 }
 
 /// A parsed `RegisterJobSeeker`.
@@ -139,7 +137,7 @@ pub fn application(
 ) -> Result<(Uuid, JobSeekerId, TermsShown), ServiceError> {
     let mut v = Violations::default();
     let request_id = v.check("request_id", uuid(&request.request_id));
-    let id = v.check("job_seeker_id", JobSeekerId::parse(&request.job_seeker_id));
+    let id = v.check("job_seeker_id", JobSeekerId::new(&request.job_seeker_id));
     let terms = TermsShown::parse(
         &request.terms_version,
         &request.terms_sha256,
@@ -158,7 +156,7 @@ pub fn erasure(
     request: &proto::EraseJobSeekerRequest,
 ) -> Result<(JobSeekerId, ErasureReason, Option<ErasureReference>), ServiceError> {
     let mut v = Violations::default();
-    let id = v.check("job_seeker_id", JobSeekerId::parse(&request.job_seeker_id));
+    let id = v.check("job_seeker_id", JobSeekerId::new(&request.job_seeker_id));
     let reason = v.check("reason", ErasureReason::parse(request.reason()));
     let reference = v.check("reference", ErasureReference::parse(&request.reference));
     let parsed = (|| Some((id?, reason?, reference?)))();
@@ -171,7 +169,7 @@ pub fn device(
 ) -> Result<(Uuid, JobSeekerId, DeviceCapability), ServiceError> {
     let mut v = Violations::default();
     let request_id = v.check("request_id", uuid(&request.request_id));
-    let id = v.check("job_seeker_id", JobSeekerId::parse(&request.job_seeker_id));
+    let id = v.check("job_seeker_id", JobSeekerId::new(&request.job_seeker_id));
     let kind = match request.device_kind() {
         proto::DeviceKind::Smartphone => Some(DeviceKind::Smartphone),
         proto::DeviceKind::Tablet => Some(DeviceKind::Tablet),
@@ -204,7 +202,7 @@ pub fn environment(
 ) -> Result<(Uuid, JobSeekerId, Uuid, EnvironmentReport), ServiceError> {
     let mut v = Violations::default();
     let request_id = v.check("request_id", uuid(&request.request_id));
-    let id = v.check("job_seeker_id", JobSeekerId::parse(&request.job_seeker_id));
+    let id = v.check("job_seeker_id", JobSeekerId::new(&request.job_seeker_id));
     let device = v.check(
         "device_attestation_id",
         uuid(&request.device_attestation_id),

@@ -7,10 +7,7 @@ use super::history::History;
 use crate::domain::{Channel, JobSeekerId, RegistrationStatus};
 
 fn timestamp(at: Option<DateTime<Utc>>) -> Option<prost_types::Timestamp> {
-    at.map(|at| prost_types::Timestamp {
-        seconds: at.timestamp(),
-        nanos: i32::try_from(at.timestamp_subsec_nanos()).unwrap_or_default(),
-    })
+    at.map(hellowork_values::time::timestamp)
 }
 
 /// Art. 8: a registration as an unidentified online registrant sees it,

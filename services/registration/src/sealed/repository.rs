@@ -12,7 +12,7 @@ use hellowork_platform::ServiceError;
 use uuid::Uuid;
 
 use super::{codec, keys::PersonalKeys};
-use crate::domain::{Command, Event, JobSeeker, JobSeekerId};
+use crate::domain::{Command, Event, JobSeeker, JobSeekerId, stream_name};
 
 /// Attempts before a stream that keeps changing gives ABORTED.
 const MAX_ATTEMPTS: u32 = 5;
@@ -127,5 +127,5 @@ impl SealedRepository {
 }
 
 pub fn stream_of(id: JobSeekerId) -> Result<StreamId, ServiceError> {
-    StreamId::new(id.stream_name()).map_err(ServiceError::internal)
+    StreamId::new(stream_name(id)).map_err(ServiceError::internal)
 }

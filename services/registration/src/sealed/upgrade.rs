@@ -134,7 +134,7 @@ async fn reseal_stored(
     let Some(owner) = codec::legacy_owner(&event.payload)? else {
         return Ok(None);
     };
-    let id = JobSeekerId::parse(&owner).map_err(|_| ResealError::NotAJobSeeker)?;
+    let id = JobSeekerId::new(&owner).map_err(|_| ResealError::NotAJobSeeker)?;
     let key = keys.find_or_create(id).await?;
     Ok(codec::reseal(&event.payload, &key)?)
 }

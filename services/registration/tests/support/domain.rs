@@ -18,7 +18,7 @@ pub fn today() -> NaiveDate {
 }
 
 pub fn id() -> JobSeekerId {
-    JobSeekerId::parse("0190f2c4-0000-8000-8000-000000000001").unwrap()
+    JobSeekerId::new("0190f2c4-0000-8000-8000-000000000001").unwrap()
 }
 
 pub fn numbered(n: u128) -> Uuid {

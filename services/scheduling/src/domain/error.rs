@@ -63,9 +63,9 @@ pub enum DomainError {
     NotServed,
 }
 
-fn violation(article: &'static str, subject: &str, description: &str) -> ArticleViolation {
+fn violation(article: Article, subject: &str, description: &str) -> ArticleViolation {
     ArticleViolation {
-        article: Article(article),
+        article,
         subject: subject.to_owned(),
         description: description.to_owned(),
     }
@@ -86,16 +86,16 @@ impl From<DomainError> for ServiceError {
                 Self::InvalidArgument(vec![FieldViolation::new("capacity", message)])
             }
             DomainError::AttendantCutoffPassed => {
-                Self::forbidden(Article("12(3)"), "ATTENDANT_CUTOFF_PASSED", message)
+                Self::forbidden(Article::Art12_3, "ATTENDANT_CUTOFF_PASSED", message)
             }
-            DomainError::Refused => Self::forbidden(Article("12(1)"), "REFUSED", message),
+            DomainError::Refused => Self::forbidden(Article::Art12_1, "REFUSED", message),
             DomainError::NotServed => Self::PermissionDenied(message),
             DomainError::ChecklistIncomplete(missing) => Self::Forbidden(
                 missing
                     .iter()
                     .map(|item| {
                         violation(
-                            "12(4)",
+                            Article::Art12_4,
                             item.as_str_name(),
                             "Art. 12(4): this checklist item was not confirmed",
                         )
@@ -107,22 +107,22 @@ impl From<DomainError> for ServiceError {
                     .iter()
                     .map(|m| match m {
                         NotReady::Checklist => violation(
-                            "12(4)",
+                            Article::Art12_4,
                             "CHECKLIST_NOT_COMPLETED",
                             "Art. 12(4): complete the pre-session checklist first",
                         ),
                         NotReady::PrivateRoom => violation(
-                            "12(3)",
+                            Article::Art12_3,
                             "PRIVATE_ROOM_NOT_ACKNOWLEDGED",
                             "Art. 12(3): acknowledge a private room or no one nearby first",
                         ),
                         NotReady::NoRecording => violation(
-                            "12(2)",
+                            Article::Art12_2,
                             "NO_RECORDING_NOT_ACKNOWLEDGED",
                             "Art. 12(2): acknowledge that recording is prohibited first",
                         ),
                         NotReady::Refused => violation(
-                            "12(1)",
+                            Article::Art12_1,
                             "REFUSED",
                             "Art. 12(1): the person's online services are refused",
                         ),

@@ -17,7 +17,6 @@ mod event;
 mod person;
 mod schedule;
 mod served;
-mod time;
 
 pub use command::{
     Book, Cancel, CompleteChecklist, DeclareAttendant, Join, Leave, NewSlot, PersonCommand,
@@ -25,9 +24,9 @@ pub use command::{
 };
 pub use error::{DomainError, NotReady};
 pub use event::Event;
+pub use hellowork_values::time::{timestamp, to_datetime, tokyo_date, tokyo_day_bounds};
 pub use person::{Person, RefusalRecord};
 pub use schedule::{
     Booking, REQUIRED_CHECKLIST, Schedule, Slot, confirmation_notices, offering_allows_capacity,
 };
 pub use served::require_served;
-pub use time::{timestamp, to_datetime, tokyo_date, tokyo_day_bounds};

@@ -21,7 +21,7 @@ use super::{
     },
     error::{DomainError, NotReady},
     event::Event,
-    time::{timestamp, to_datetime},
+    timestamp, to_datetime,
 };
 
 /// Art. 12(4), 5(5): the items the pre-session checklist confirms, all of

@@ -290,7 +290,7 @@ impl SchedulingApi {
         unmet.retain(|v| v.subject != refused_reason.as_str_name());
         if person.state.is_refused() {
             unmet.push(ArticleViolation {
-                article: Article("12(1)"),
+                article: Article::Art12_1,
                 subject: refused_reason.as_str_name().to_owned(),
                 description: DomainError::Refused.to_string(),
             });

@@ -53,9 +53,7 @@ impl Violations {
     }
 }
 
-pub fn uuid(raw: &str) -> Result<Uuid, String> {
-    Uuid::parse_str(raw.trim()).map_err(|_| "must be a UUID".to_owned())
-}
+pub use hellowork_values::parse_uuid as uuid;
 
 /// A counsellor id: the token subject of the counsellor, printable ASCII.
 pub fn counsellor_id(raw: &str) -> Result<String, String> {

@@ -31,7 +31,7 @@ impl From<KeyError> for ServiceError {
         match error {
             KeyError::Database(error) => StoreError::Database(error).into(),
             KeyError::Erased => Self::Forbidden(vec![ArticleViolation {
-                article: Article("8"),
+                article: Article::Art8,
                 subject: "note".to_owned(),
                 description: error.to_string(),
             }]),

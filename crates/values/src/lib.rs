@@ -1,0 +1,22 @@
+//! The values every service shares, each with one parser: a value that
+//! exists is valid ("parse, don't validate"), and the same text gets the
+//! same verdict in every service.
+//!
+//! - [`Article`]: every clause of the terms of use, the one way a rule names
+//!   what it enforces (`Art. 5(3)`, reason `ART_5_3`).
+//! - [`JobSeekerId`]: the id registration assigns and every service uses.
+//! - [`TermsVersion`], [`Sha256Hex`], [`LanguageTag`]: what a person was
+//!   shown and agreed to.
+//! - [`time`]: Asia/Tokyo dates and the protobuf timestamp conversions.
+//!
+//! Constructors return the description of what was expected as a `String`:
+//! it becomes the `description` of a request's field violation as it is.
+
+mod article;
+mod id;
+mod terms;
+pub mod time;
+
+pub use article::{Article, Enforcement};
+pub use id::{JobSeekerId, parse_uuid};
+pub use terms::{LanguageTag, Sha256Hex, TermsVersion};
