@@ -14,7 +14,7 @@ use hellowork_proto::{
     sealing::v1::{self as sealing, HpkeSealed},
 };
 use prost::Message;
-use support::{World, eventually, range, record, slot_range};
+use support::{SEEKER_1, SEEKER_9, World, eventually, range, record, seeker, slot_range};
 use tonic_types::StatusExt;
 
 async fn list(world: &mut World) -> Vec<proto::AccessLogEntry> {
@@ -37,7 +37,7 @@ async fn list(world: &mut World) -> Vec<proto::AccessLogEntry> {
 async fn recorded_usage_is_listed_only_anonymized_and_repeats_record_nothing() {
     let mut world = World::start().await;
     let now = Utc::now();
-    let usage = record("seeker-1", "device-secret-1", "203.0.113.77", now);
+    let usage = record(SEEKER_1, "device-secret-1", "203.0.113.77", now);
     let first = world
         .client
         .record_usage(world.req(
@@ -104,7 +104,7 @@ async fn an_invalid_record_fails_the_whole_batch_by_index_and_writes_nothing() {
     let mut world = World::start().await;
     let now = Utc::now();
     let mut records: Vec<_> = (0..5)
-        .map(|i| record("s", &format!("d{i}"), "198.51.100.1", now))
+        .map(|i| record(SEEKER_1, &format!("d{i}"), "198.51.100.1", now))
         .collect();
     records[3].device.as_mut().unwrap().ip_address = "not-an-ip".into();
     let chunks = vec![
@@ -221,7 +221,7 @@ async fn a_sealed_join_that_does_not_open_is_refused_and_counted_and_only_observ
         scheduling::SessionJoined {
             booking_id: "b2".into(),
             slot_id: "s1".into(),
-            job_seeker_id: "seeker-9".into(),
+            job_seeker_id: SEEKER_9.into(),
             offering: 1,
             device: None,
             sealed_device: Some(sealed(&device, "b1")),
@@ -284,7 +284,7 @@ async fn scheduling_joins_and_leaves_become_usage_records_once_despite_redeliver
         scheduling::SessionJoined {
             booking_id: "b1".into(),
             slot_id: "s1".into(),
-            job_seeker_id: "seeker-9".into(),
+            job_seeker_id: SEEKER_9.into(),
             offering: 1,
             device: None,
             sealed_device: Some(sealed(&device, "b1")),
@@ -296,7 +296,7 @@ async fn scheduling_joins_and_leaves_become_usage_records_once_despite_redeliver
         scheduling::SessionLeft {
             booking_id: "b1".into(),
             slot_id: "s1".into(),
-            job_seeker_id: "seeker-9".into(),
+            job_seeker_id: SEEKER_9.into(),
             offering: 1,
             device: Some(device),
             sealed_device: None,
@@ -382,7 +382,7 @@ async fn verify(world: &mut World) -> proto::VerifyLogResponse {
 async fn five(world: &mut World) {
     let now = Utc::now();
     let records: Vec<_> = (0..5)
-        .map(|i| record("s", &format!("d{i}"), "198.51.100.1", now))
+        .map(|i| record(SEEKER_1, &format!("d{i}"), "198.51.100.1", now))
         .collect();
     batch(world, records).await;
     world.settled(5).await;
@@ -451,15 +451,10 @@ async fn statistics_publish_no_cell_below_k_and_no_derivable_suppressed_cell() {
     let mut records = Vec::new();
     // 12 persons on PCs for counselling, 3 on another offering.
     for i in 0..12 {
-        records.push(record(
-            &format!("p{i}"),
-            &format!("d{i}"),
-            "198.51.100.1",
-            now,
-        ));
+        records.push(record(&seeker(i), &format!("d{i}"), "198.51.100.1", now));
     }
     for i in 0..3 {
-        let mut r = record(&format!("q{i}"), &format!("e{i}"), "198.51.100.2", now);
+        let mut r = record(&seeker(100 + i), &format!("e{i}"), "198.51.100.2", now);
         r.offering = 3;
         records.push(r);
     }

@@ -12,7 +12,7 @@ use hellowork_platform::Role;
 use hellowork_proto::auditlog::v1 as proto;
 use hellowork_transparency::{checkpoint, hash_from_bytes, keys, proof::verify_inclusion};
 use prost::Message;
-use support::{World, range, record, record_batch, ts};
+use support::{SEEKER_1, SEEKER_9, World, range, record, record_batch, ts};
 use tonic::Code;
 
 const CASE_NUMBER: &str = "R6-5521";
@@ -150,16 +150,16 @@ async fn a_job_seeker_sees_the_disclosures_of_their_records_once_due_with_a_proo
 {
     let mut world = World::start_with(&[("HELLOWORK_AUDITLOG_CHECKPOINT_INTERVAL", "200ms")]).await;
     world.staff(&["officer-a", "approver-b"]);
-    usage(&mut world, "js-7", 3).await;
-    usage(&mut world, "js-8", 2).await;
+    usage(&mut world, SEEKER_1, 3).await;
+    usage(&mut world, SEEKER_9, 2).await;
     world.settled(5).await;
 
-    let now = disclosed(&mut world, "js-7", None).await;
+    let now = disclosed(&mut world, SEEKER_1, None).await;
     assert_eq!(now.records.len(), 3);
     let own = now.inclusion.as_ref().expect("the disclosure's own entry");
     verify(own);
 
-    let seen = mine(&mut world, "js-7").await.unwrap();
+    let seen = mine(&mut world, SEEKER_1).await.unwrap();
     assert_eq!(seen.len(), 1, "{seen:?}");
     let item = &seen[0];
     assert_eq!(item.agency, "香川県警察本部");
@@ -178,7 +178,7 @@ async fn a_job_seeker_sees_the_disclosures_of_their_records_once_due_with_a_proo
                 tree_size: 0,
                 leaf_hash: inclusion.leaf_hash.clone(),
             },
-            "js-7",
+            SEEKER_1,
             Role::JobSeeker,
         ))
         .await
@@ -205,16 +205,16 @@ async fn a_job_seeker_sees_the_disclosures_of_their_records_once_due_with_a_proo
     }
 
     // Another person's records were not disclosed: nothing to see.
-    assert!(mine(&mut world, "js-8").await.unwrap().is_empty());
+    assert!(mine(&mut world, SEEKER_9).await.unwrap().is_empty());
 
     // Deferred 30 days: disclosed now, told only then.
-    let deferred = disclosed(&mut world, "js-8", Some(Duration::days(30))).await;
+    let deferred = disclosed(&mut world, SEEKER_9, Some(Duration::days(30))).await;
     assert_eq!(deferred.records.len(), 2);
     assert!(
-        mine(&mut world, "js-8").await.unwrap().is_empty(),
+        mine(&mut world, SEEKER_9).await.unwrap().is_empty(),
         "deferred"
     );
-    assert_eq!(mine(&mut world, "js-7").await.unwrap().len(), 1);
+    assert_eq!(mine(&mut world, SEEKER_1).await.unwrap().len(), 1);
 
     // Only a job seeker, about themselves.
     let refused = world
@@ -234,7 +234,7 @@ async fn a_job_seeker_sees_the_disclosures_of_their_records_once_due_with_a_proo
                 page_size: 0,
                 page_token: "not-a-token".into(),
             },
-            "js-7",
+            SEEKER_1,
             Role::JobSeeker,
         ))
         .await

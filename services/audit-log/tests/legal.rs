@@ -14,7 +14,9 @@ use hellowork_eventstore::{
 use hellowork_platform::{CallingService, Role};
 use hellowork_proto::auditlog::v1::{self as proto, EntryKind, LegalRequestState};
 use prost::Message;
-use support::{Prepared, World, eventually, range, record, ts};
+use support::{
+    Prepared, SEEKER_1, SEEKER_9, SOMEONE_ELSE, TARGET, World, eventually, range, record, ts,
+};
 use tonic::Code;
 use tonic_types::StatusExt;
 
@@ -149,7 +151,7 @@ async fn expired(world: &World, id: &str) {
 async fn the_filer_can_never_approve_their_own_request() {
     let mut world = World::start().await;
     world.staff(&[OFFICER, "approver-b"]);
-    let id = file(&mut world, "target", Duration::days(3)).await;
+    let id = file(&mut world, TARGET, Duration::days(3)).await;
     // The filer's own token holding both roles, and the same person under
     // another subject.
     for token in [
@@ -269,7 +271,7 @@ async fn the_approval_matrix_refuses_with_the_article_and_logs_what_legal_office
         .env
         .assign_personnel_id("approver-b-alt", "P-approver-b");
     let now = Utc::now();
-    let person = format!("target-{}", uuid::Uuid::new_v4().simple());
+    let person = uuid::Uuid::new_v4().to_string();
     for minutes in [30, 20, 10] {
         let usage = record(
             &person,
@@ -294,8 +296,12 @@ async fn the_approval_matrix_refuses_with_the_article_and_logs_what_legal_office
     // Filing over the scope ceilings, or without a personnel id: refused,
     // nothing written.
     let mut wide = file_request(&person, Duration::days(20));
-    wide.scope.as_mut().unwrap().job_seeker_ids =
-        vec![person.clone(), "b".into(), "c".into(), "d".into()];
+    wide.scope.as_mut().unwrap().job_seeker_ids = vec![
+        person.clone(),
+        SEEKER_1.into(),
+        SEEKER_9.into(),
+        SOMEONE_ELSE.into(),
+    ];
     let mut long = file_request(&person, Duration::days(20));
     long.scope.as_mut().unwrap().time_range = Some(range(now - Duration::days(31), now));
     for (what, filing) in [("four persons", wide), ("31 days", long)] {
@@ -546,7 +552,7 @@ async fn the_approval_matrix_refuses_with_the_article_and_logs_what_legal_office
     assert_eq!(get(&mut world, &id).await.disclosed_record_count, 2);
 
     // Out of scope: another person's request discloses none of these.
-    let elsewhere = file(&mut world, "someone-else", Duration::days(20)).await;
+    let elsewhere = file(&mut world, SOMEONE_ELSE, Duration::days(20)).await;
     for approver in ["approver-b", "approver-c"] {
         approve_as(&mut world, approver, approval(&elsewhere))
             .await
@@ -671,7 +677,7 @@ async fn privacy_matrix_raw_identifiers_only_for_the_named_officer_of_an_approve
     let mut world = World::start().await;
     world.staff(&[OFFICER, "officer-other", "approver-b"]);
     let now = Utc::now();
-    let usage = record("target", RAW_DEVICE, RAW_IP, now);
+    let usage = record(TARGET, RAW_DEVICE, RAW_IP, now);
     world
         .client
         .record_usage(world.req(
@@ -695,7 +701,7 @@ async fn privacy_matrix_raw_identifiers_only_for_the_named_officer_of_an_approve
         State::Revoked,
     ] {
         for in_scope in [true, false] {
-            let person = if in_scope { "target" } else { "someone-else" };
+            let person = if in_scope { TARGET } else { SOMEONE_ELSE };
             let id = match state {
                 State::None => uuid::Uuid::new_v4().to_string(),
                 State::Filed => file(&mut world, person, Duration::days(3)).await,

@@ -11,7 +11,7 @@ use proptest::{
     strategy::ValueTree,
     test_runner::{Config as ProptestConfig, TestRunner},
 };
-use support::{World, range, record, slot_range};
+use support::{World, range, record, seeker, slot_range};
 
 prop_compose! {
     fn identifiers()(
@@ -53,7 +53,7 @@ async fn no_view_contains_a_raw_identifier() {
                 .iter()
                 .enumerate()
                 .map(|(i, (device, ip, ua))| {
-                    let mut r = record(&format!("p{i}"), device, ip, now);
+                    let mut r = record(&seeker(i), device, ip, now);
                     r.device.as_mut().unwrap().user_agent = ua.clone();
                     r
                 })

@@ -9,19 +9,12 @@ use hellowork_audit_log::projections::AccessLogProjection;
 use hellowork_eventstore::{EventStore, StoreConfig, Upcasters, rebuild};
 use hellowork_platform::Role;
 use hellowork_proto::auditlog::v1 as proto;
-use support::{World, range, record, snapshot, ts};
+use support::{SEEKER_1, World, range, record, seeker, snapshot, ts};
 
 async fn usage(world: &mut World, count: usize) {
     let now = Utc::now();
     let records = (0..count)
-        .map(|i| {
-            record(
-                &format!("p{}", i % 7),
-                &format!("d{i}"),
-                "198.51.100.4",
-                now,
-            )
-        })
+        .map(|i| record(&seeker(i % 7), &format!("d{i}"), "198.51.100.4", now))
         .collect();
     world
         .client
@@ -45,7 +38,7 @@ async fn legal_history(world: &mut World) {
         legal_basis_citation: String::new(),
         case_number: "R7-77".into(),
         scope: Some(proto::LegalRequestScope {
-            job_seeker_ids: vec!["p1".into()],
+            job_seeker_ids: vec![SEEKER_1.into()],
             device_pseudonyms: vec![],
             time_range: Some(range(now - Duration::days(1), now + Duration::days(1))),
         }),

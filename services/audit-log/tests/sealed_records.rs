@@ -12,7 +12,7 @@ use hellowork_proto::{
 };
 use hellowork_sealing::device::{ALGORITHM, SealingKeys};
 use prost::Message;
-use support::{World, record};
+use support::{SEEKER_1, World, record};
 use tonic::Code;
 use tonic_types::StatusExt;
 
@@ -46,12 +46,7 @@ async fn keys(world: &mut World) -> SealingKeys {
 }
 
 fn sealed_record(keys: &SealingKeys, context: Option<&str>) -> proto::UsageRecord {
-    let mut usage = record(
-        "seeker-1",
-        "sealed-device-31337",
-        "198.51.100.23",
-        Utc::now(),
-    );
+    let mut usage = record(SEEKER_1, "sealed-device-31337", "198.51.100.23", Utc::now());
     let device = usage.device.take().unwrap();
     let plaintext = sealing::DeviceIdentifiers {
         device_id: device.device_id,
@@ -120,7 +115,7 @@ async fn sealed_values_that_do_not_open_are_invalid_naming_the_field_and_nothing
         usage
     };
     let mut both = good.clone();
-    both.device = record("s", "d", "192.0.2.1", Utc::now()).device;
+    both.device = record(SEEKER_1, "d", "192.0.2.1", Utc::now()).device;
     let cases = [
         (
             "unknown key",

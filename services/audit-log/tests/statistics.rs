@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Datelike, Duration, TimeZone, Utc, Weekday};
 use hellowork_platform::Role;
 use hellowork_proto::auditlog::v1 as proto;
-use support::{World, range, record};
+use support::{World, range, record, seeker};
 use tonic_types::StatusExt;
 
 const HOUR: i64 = 3600;
@@ -361,7 +361,7 @@ async fn persons_of_a_week_across_a_month_boundary_are_counted_once() {
         people("q", 2, morrow + Duration::hours(10))
             .into_iter()
             .enumerate()
-            .map(|(i, (_, at))| (format!("p{}", 9 + i), at)),
+            .map(|(i, (_, at))| (seeker(9 + i), at)),
     );
     recorded(&world, &usages).await;
     let week = monday_of(first);

@@ -10,7 +10,7 @@ mod support;
 use chrono::{Duration, Utc};
 use hellowork_platform::CallingService;
 use hellowork_proto::auditlog::v1 as proto;
-use support::{World, record};
+use support::{SEEKER_1, World, record};
 use tonic::Code;
 
 fn assert_denied_naming<T: std::fmt::Debug>(
@@ -54,7 +54,7 @@ async fn usage_is_recorded_only_from_the_front_system() {
     let mut client = world.client.clone();
     let backdated = Utc::now() - Duration::days(30);
     for service in CallingService::ALL {
-        let usage = record("seeker-1", "device-1", "198.51.100.7", backdated);
+        let usage = record(SEEKER_1, "device-1", "198.51.100.7", backdated);
         let single = client
             .record_usage(world.env.system_request(
                 proto::RecordUsageRequest {

@@ -18,7 +18,7 @@ use hellowork_transparency::{
     proof::{verify_consistency, verify_inclusion},
     tree::MemoryTree,
 };
-use support::{World, eventually, record, record_batch};
+use support::{World, eventually, record, record_batch, seeker};
 use tonic::Code;
 
 const ORIGIN: &str = hellowork_transparency::DEFAULT_ORIGIN;
@@ -26,14 +26,7 @@ const ORIGIN: &str = hellowork_transparency::DEFAULT_ORIGIN;
 async fn usage(world: &mut World, count: usize) {
     let now = Utc::now();
     let records = (0..count)
-        .map(|i| {
-            record(
-                &format!("p{}", i % 5),
-                &format!("d{i}"),
-                "198.51.100.4",
-                now,
-            )
-        })
+        .map(|i| record(&seeker(i % 5), &format!("d{i}"), "198.51.100.4", now))
         .collect();
     record_batch(world, records).await;
 }

@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use hellowork_platform::FieldViolation;
 use hellowork_proto::auditlog::v1::{self as proto, AccessKind, AccessOutcome};
+use hellowork_values::JobSeekerId;
 
 use crate::{
     domain::{
@@ -87,13 +88,19 @@ pub fn usage(
     if uuid::Uuid::parse_str(&record.record_id).is_err() {
         violations.push(FieldViolation::new(at("record_id"), "must be a UUID"));
     }
-    text(
-        violations,
-        at("job_seeker_id"),
-        &record.job_seeker_id,
-        false,
-        MAX_TEXT,
-    );
+    // Art. 8: the person's id in the one form every service accepts, so a
+    // record joins the person's others under one key.
+    let job_seeker_id = if record.job_seeker_id.is_empty() {
+        Some(String::new())
+    } else {
+        match JobSeekerId::new(&record.job_seeker_id) {
+            Ok(id) => Some(id.to_string()),
+            Err(problem) => {
+                violations.push(FieldViolation::new(at("job_seeker_id"), problem));
+                None
+            }
+        }
+    };
     let occurred_at = to_datetime(record.occurred_at.as_ref());
     match occurred_at {
         None => violations.push(FieldViolation::new(at("occurred_at"), "is required")),
@@ -178,7 +185,7 @@ pub fn usage(
     }
     Some(Usage {
         record_id: record.record_id.to_ascii_lowercase(),
-        job_seeker_id: record.job_seeker_id.clone(),
+        job_seeker_id: job_seeker_id?,
         occurred_at: occurred_at?,
         usage_window: window,
         access_kind: record.access_kind,
@@ -354,10 +361,10 @@ pub fn filing(
                 ));
             }
             for (i, p) in scope.job_seeker_ids.iter().enumerate() {
-                if p.trim().is_empty() {
+                if let Err(problem) = JobSeekerId::new(p) {
                     violations.push(FieldViolation::new(
                         format!("scope.job_seeker_ids[{i}]"),
-                        "must not be empty",
+                        problem,
                     ));
                 }
             }

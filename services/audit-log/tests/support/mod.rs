@@ -23,6 +23,18 @@ use tonic_health::pb::{
 
 const PATIENCE: Duration = Duration::from_secs(30);
 
+/// Job seekers' ids, in the one form every service accepts.
+pub const SEEKER_1: &str = "0190f2c4-6b1e-7a00-8000-000000000001";
+pub const SEEKER_9: &str = "0190f2c4-6b1e-7a00-8000-000000000009";
+/// The `n`th of many job seekers.
+pub fn seeker(n: usize) -> String {
+    uuid::Uuid::from_u128(n as u128 + 0x1000).to_string()
+}
+
+/// The person a legal request targets, and someone outside its scope.
+pub const TARGET: &str = "0190f2c4-6b1e-7a00-8000-00000000000a";
+pub const SOMEONE_ELSE: &str = "0190f2c4-6b1e-7a00-8000-00000000000b";
+
 /// Polls `attempt` until it yields a value.
 pub async fn eventually<T, F, Fut>(what: &str, mut attempt: F) -> T
 where
