@@ -50,7 +50,11 @@ async fn verdicts_on_id(stack: &Stack, id: &str) -> [(&'static str, bool); 4] {
     let registration = stack
         .registrations
         .clone()
-        .get_job_seeker(stack.registration_env.request(m, SUPERVISOR, Role::Supervisor))
+        .get_job_seeker(
+            stack
+                .registration_env
+                .request(m, SUPERVISOR, Role::Supervisor),
+        )
         .await;
     let m = consent::GetConsentStatusRequest {
         job_seeker_id: id.to_owned(),
@@ -68,7 +72,11 @@ async fn verdicts_on_id(stack: &Stack, id: &str) -> [(&'static str, bool); 4] {
     let scheduling = stack
         .schedule
         .clone()
-        .list_bookings(stack.scheduling_env.request(m, SUPERVISOR, Role::Supervisor))
+        .list_bookings(
+            stack
+                .scheduling_env
+                .request(m, SUPERVISOR, Role::Supervisor),
+        )
         .await;
     let audit = stack.audit_log();
     let record = page_view(id);
@@ -84,7 +92,10 @@ async fn verdicts_on_id(stack: &Stack, id: &str) -> [(&'static str, bool); 4] {
         ))
         .await;
     [
-        ("registration", !refused_field(&registration, "job_seeker_id")),
+        (
+            "registration",
+            !refused_field(&registration, "job_seeker_id"),
+        ),
         ("consent", !refused_field(&consent, "job_seeker_id")),
         ("scheduling", !refused_field(&scheduling, "job_seeker_id")),
         ("audit-log", !refused_field(&audit_log, "job_seeker_id")),

@@ -2,6 +2,7 @@
 // A command-line program: its output is the point.
 #![allow(clippy::print_stdout)]
 
+mod articles;
 mod demo;
 mod dev_secrets;
 mod environment;
@@ -62,6 +63,11 @@ enum Command {
     /// status: 0 intact, 1 tampered (the first bad position or the
     /// inconsistent sizes printed), 2 no verdict.
     VerifyLog(verify_log::VerifyLogArgs),
+    /// Lists each clause of the terms with the rules (reasons), tests and
+    /// metrics that enforce it, found in this build's own sources, or why
+    /// software cannot enforce it. Exit status 1 if an enforceable clause
+    /// has no rule or no test.
+    Articles(articles::ArticlesArgs),
 }
 
 /// Exit status 2 means the command could not do its work (as for clap's
@@ -79,6 +85,7 @@ fn main() -> ExitCode {
         Command::LogKey(args) => log_key::run(&args).map(|output| (output, ExitCode::SUCCESS)),
         Command::Terms(command) => terms::run(&command).map(|output| (output, ExitCode::SUCCESS)),
         Command::VerifyLog(args) => verify_log::run(&args),
+        Command::Articles(args) => articles::run(&args),
     };
     match result {
         Ok((output, code)) => {

@@ -197,6 +197,13 @@ impl Article {
         match self {
             Art1 => Not("states the purpose of the service; it imposes no condition"),
             Art3 => Not("the service charges nothing; what a user's carrier charges is outside it"),
+            Art7 => Not("a heading; its clauses (1) and (2) carry the rules"),
+            Art7_1 => Not(
+                "a permission to record usage, not a prohibition; what may be done with the records is Art. 7(2)'s and Art. 8's to limit",
+            ),
+            Art8_1 => Not(
+                "the rules protecting personal data cite Art. 8 as a whole (reason ART_8, which callers rely on); they are listed there",
+            ),
             Art8_2 => Not(
                 "a duty of the user in their room; the system asks for the Art. 12(3) acknowledgement",
             ),
@@ -204,6 +211,9 @@ impl Article {
             Art10 => Not("a claim for damages, for a court to decide"),
             Art11 => Not("obedience to the law is the user's duty, not a check software can make"),
             Art12 => Not("a heading; its clauses (1)-(5) carry the rules"),
+            Art13_1 => Not(
+                "whether a change serves the users' general interest is the office's judgement; the revision records the ground it relies on, and Art. 13's announcement rule applies",
+            ),
             Art12_5 => Not("the user's carrier bills the user; the service charges nothing"),
             Art14 => Not("governing law and jurisdiction, for courts"),
             _ => Enforced,
