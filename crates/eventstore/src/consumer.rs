@@ -11,7 +11,7 @@
 //! This file holds the projection's contract, the errors and the consumer's
 //! configuration, with the types its parts share; [`runner`] consumes,
 //! [`batch`] applies the messages at hand together, [`inbox`] records what
-//! was applied, and [`rebuild`] replays the store.
+//! was applied, and [`rebuild`](mod@rebuild) replays the store.
 
 mod batch;
 mod inbox;

@@ -14,7 +14,7 @@
 //!   the live log row for row, hash for hash.
 //!
 //! The list of legal requests the access log projection keeps beside it is
-//! in [`legal_list`].
+//! in `legal_list`.
 
 mod access_log;
 mod legal_list;

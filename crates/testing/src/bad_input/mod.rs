@@ -28,14 +28,14 @@
 //! Cases per RPC: 64, or `PROPTEST_CASES`. A failing case is shrunk by
 //! proptest and reported with its request, decoded field by field.
 //!
-//! - [`contract`]: the RPCs and their roles, from the descriptor set.
-//! - [`session`]: the service under test, called and judged one case at a
+//! - `contract`: the RPCs and their roles, from the descriptor set.
+//! - `session`: the service under test, called and judged one case at a
 //!   time: its answer, the events it wrote, its health.
-//! - [`random_requests`]: generated requests against every RPC.
-//! - [`text_sweep`]: each text field of a valid request set to nasty strings.
-//! - [`credentials`]: bad tokens against every RPC.
-//! - [`report`]: the outcomes counted per RPC, and the failures.
-//! - [`generate`], [`dynamic`], [`raw`], [`judge`]: the requests, their
+//! - `random_requests`: generated requests against every RPC.
+//! - `text_sweep`: each text field of a valid request set to nasty strings.
+//! - `credentials`: bad tokens against every RPC.
+//! - `report`: the outcomes counted per RPC, and the failures.
+//! - `generate`, `dynamic`, `raw`, `judge`: the requests, their
 //!   decoding, sending and the verdict on an answer.
 
 mod contract;

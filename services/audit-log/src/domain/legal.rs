@@ -23,13 +23,13 @@
 //! limits nothing beyond the configured ceiling
 //! ([`Ceilings::max_disclosure_limit`]).
 //!
-//! - [`ceilings`]: how far a request and its approvals may reach.
-//! - [`command`]: who acts and what they ask.
-//! - [`refusals`]: why a command or a disclosure attempt is refused.
-//! - [`case`]: the aggregate's state, and what a stored request says.
-//! - [`decide`]: the rules of filing, approving and disclosing.
-//! - [`aggregate`]: commands into events, events folded.
-//! - [`view`]: the request as shown at an instant, with who decided when.
+//! - `ceilings`: how far a request and its approvals may reach.
+//! - `command`: who acts and what they ask.
+//! - `refusals`: why a command or a disclosure attempt is refused.
+//! - `case`: the aggregate's state, and what a stored request says.
+//! - `decide`: the rules of filing, approving and disclosing.
+//! - `aggregate`: commands into events, events folded.
+//! - `view`: the request as shown at an instant, with who decided when.
 
 mod aggregate;
 mod case;

@@ -8,16 +8,16 @@
 //! One file per group of RPCs, each holding its handlers' roles, parsing
 //! and calls; the trait below only routes to them:
 //!
-//! - [`usage`]: `RecordUsage`, `RecordUsageBatch` (Art. 7(1)).
-//! - [`access_log`]: `ListAccessLog`; [`statistics`]: `GetUsageStatistics`.
-//! - [`legal_requests`]: filing, deciding and reading legal requests, with
-//!   their refusals mapped in [`legal_errors`].
-//! - [`disclosure`]: `DiscloseDeviceRecords` (Art. 7(2) proviso).
-//! - [`sealing`]: `GetSealingKeys`, `CheckSealedDevice`.
-//! - [`verification`]: `VerifyLog`; [`transparency`]: checkpoints, proofs,
+//! - `usage`: `RecordUsage`, `RecordUsageBatch` (Art. 7(1)).
+//! - `access_log`: `ListAccessLog`; `statistics`: `GetUsageStatistics`.
+//! - `legal_requests`: filing, deciding and reading legal requests, with
+//!   their refusals mapped in `legal_errors`.
+//! - `disclosure`: `DiscloseDeviceRecords` (Art. 7(2) proviso).
+//! - `sealing`: `GetSealingKeys`, `CheckSealedDevice`.
+//! - `verification`: `VerifyLog`; `transparency`: checkpoints, proofs,
 //!   leaves and cosignatures.
-//! - [`subjects`]: `ListMyDisclosures`, the data subject's view.
-//! - [`parse`] and [`view`]: requests into domain values, rows into messages.
+//! - `subjects`: `ListMyDisclosures`, the data subject's view.
+//! - [`parse`] and `view`: requests into domain values, rows into messages.
 
 mod access_log;
 mod disclosure;

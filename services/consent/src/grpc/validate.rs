@@ -2,11 +2,11 @@
 //! reported at once (INVALID_ARGUMENT with `BadRequest`), before anything is
 //! read or written.
 //!
-//! - [`fields`]: the checks of single fields, and the collector of their
+//! - `fields`: the checks of single fields, and the collector of their
 //!   violations.
-//! - [`terms`]: the terms documents' RPCs (Art. 4, 13).
-//! - [`consents`]: recording, withdrawing and reading consent (Art. 6).
-//! - [`pages`]: a person and a page of a list.
+//! - `terms`: the terms documents' RPCs (Art. 4, 13).
+//! - `consents`: recording, withdrawing and reading consent (Art. 6).
+//! - `pages`: a person and a page of a list.
 
 mod consents;
 mod fields;
