@@ -11,8 +11,9 @@ use sqlx::PgPool;
 use tracing::{Instrument, Span};
 
 use super::{
-    ConsumerError, Delivered, Outcome, Projection, ProjectionRunner, ack, known_outcome,
-    projection_lock, record_all_in_inbox,
+    ConsumerError, Delivered, Outcome, Projection, ProjectionRunner, ack,
+    inbox::{known_outcome, move_checkpoint, record_all_in_inbox},
+    projection_lock,
 };
 
 /// At most this many messages share a transaction.
@@ -125,7 +126,7 @@ async fn apply_batch<P: Projection>(
     projection.apply_all(&mut tx, &new).await?;
     let last_sequence = delivered.iter().map(|d| d.sequence).max();
     if let (Some(last_sequence), Some(last)) = (last_sequence, delivered.last()) {
-        super::move_checkpoint(&mut tx, name, last_sequence, last.event.event_id).await?;
+        move_checkpoint(&mut tx, name, last_sequence, last.event.event_id).await?;
     }
     tx.commit().await?;
     Ok(outcomes)

@@ -2,12 +2,12 @@
 //! of whole slots (every violation with its field), the cells counted and
 //! decided by [`crate::statistics`], and encoded.
 
-use hellowork_platform::FieldViolation;
+use hellowork_platform::{FieldViolation, Role, caller, require_any};
 use hellowork_proto::auditlog::v1::{self as proto, CellSuppression};
 use sqlx::PgPool;
-use tonic::Status;
+use tonic::{Request, Response, Status};
 
-use super::{database, invalid, parse, view};
+use super::{AuditLogApi, database, invalid, parse, view};
 use crate::{
     domain::{
         grid::Query,
@@ -15,6 +15,27 @@ use crate::{
     },
     settings::AuditLogSettings,
 };
+
+impl AuditLogApi {
+    pub(super) async fn usage_statistics(
+        &self,
+        request: Request<proto::GetUsageStatisticsRequest>,
+    ) -> Result<Response<proto::GetUsageStatisticsResponse>, Status> {
+        let caller = caller(&request)?;
+        require_any(
+            caller,
+            &[
+                Role::Operator,
+                Role::Counsellor,
+                Role::Supervisor,
+                Role::Auditor,
+            ],
+        )?;
+        get(&self.pool, &self.settings, request.get_ref())
+            .await
+            .map(Response::new)
+    }
+}
 
 pub(super) async fn get(
     pool: &PgPool,

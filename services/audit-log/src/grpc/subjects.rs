@@ -12,7 +12,7 @@ use hellowork_eventstore::DomainEvent;
 use hellowork_platform::{Role, ServiceError, caller, require_any};
 use hellowork_proto::auditlog::v1 as proto;
 
-use super::{AuditLogApi, database, stream_of, transparency::inclusion};
+use super::{AuditLogApi, database, legal_requests::stream_of, transparency::inclusion};
 use crate::{
     domain::{event::Event, notice, subject::KeyPeriod, time::to_datetime},
     store,
