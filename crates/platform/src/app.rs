@@ -32,6 +32,15 @@ pub enum StartupError {
     Metrics(#[source] hellowork_telemetry::TelemetryError),
     #[error("cannot prepare the database")]
     Database(#[source] sqlx::Error),
+    /// A service's own settings variable is missing or malformed.
+    #[error("invalid settings")]
+    Settings(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// A peer service's address cannot be used.
+    #[error("cannot configure the channel to a peer service")]
+    Peer(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// Data stored in an earlier format cannot be brought to the current one.
+    #[error("cannot upgrade the stored data")]
+    Upgrade(#[source] Box<dyn std::error::Error + Send + Sync>),
     #[error("cannot use the NATS credentials")]
     NatsCredentials(#[source] crate::config::NatsCredentialsError),
     #[error("cannot connect to NATS")]

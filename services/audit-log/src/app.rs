@@ -35,7 +35,7 @@ pub const SERVICE_NAME: &str = "hellowork.auditlog.v1.AuditLogService";
 /// Builds the service with its settings read from the environment.
 pub async fn build(config: PlatformConfig) -> Result<Application, StartupError> {
     let settings = AuditLogSettings::from_env(config.environment)
-        .map_err(|error| StartupError::Database(sqlx::Error::Configuration(Box::new(error))))?;
+        .map_err(|error| StartupError::Settings(Box::new(error)))?;
     build_with(config, settings).await
 }
 
@@ -50,7 +50,7 @@ pub async fn build_with(
     // is the database's data that could not be upgraded.
     let upgraded = upgrade::run(&platform, &ingestor, &settings.ring)
         .await
-        .map_err(|error| StartupError::Database(sqlx::Error::Configuration(Box::new(error))))?;
+        .map_err(|error| StartupError::Upgrade(Box::new(error)))?;
     tracing::info!(?upgraded, "audit-log's usage record upgrade done");
     // Step 9: entries appended before the Merkle tree existed become its
     // first leaves, before anything appends after them.

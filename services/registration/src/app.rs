@@ -28,7 +28,7 @@ pub const SERVICE_NAME: &str = "hellowork.registration.v1.RegistrationService";
 /// Builds the service with its settings read from the environment.
 pub async fn build(config: PlatformConfig) -> Result<Application, StartupError> {
     let settings = RegistrationSettings::from_env(config.environment)
-        .map_err(|error| StartupError::Database(sqlx::Error::Configuration(Box::new(error))))?;
+        .map_err(|error| StartupError::Settings(Box::new(error)))?;
     build_with(config, settings).await
 }
 
@@ -44,7 +44,7 @@ pub async fn build_with(
     // is the database not being ready, as for the settings above.
     let upgraded = upgrade::run(&platform, &keys)
         .await
-        .map_err(|error| StartupError::Database(sqlx::Error::Configuration(Box::new(error))))?;
+        .map_err(|error| StartupError::Upgrade(Box::new(error)))?;
     tracing::info!(?upgraded, "registration's personal data upgrade done");
     // The peers' streams may not exist yet (a peer that never ran): only each
     // producer may create its own (deploy/nats/nats.conf); the consumers

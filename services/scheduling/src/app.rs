@@ -36,7 +36,7 @@ pub const SERVICE_NAME: &str = "hellowork.scheduling.v1.SchedulingService";
 /// Builds the service with its settings read from the environment.
 pub async fn build(config: PlatformConfig) -> Result<Application, StartupError> {
     let settings = SchedulingSettings::from_env(config.environment)
-        .map_err(|error| StartupError::Database(sqlx::Error::Configuration(Box::new(error))))?;
+        .map_err(|error| StartupError::Settings(Box::new(error)))?;
     build_with(config, settings).await
 }
 
@@ -49,7 +49,7 @@ pub async fn build_with(
     let channel = |service| {
         platform
             .channel_to(service)
-            .map_err(|error| StartupError::Database(sqlx::Error::Configuration(Box::new(error))))
+            .map_err(|error| StartupError::Peer(Box::new(error)))
     };
     let eligibility = EligibilityClient::new(
         channel(Service::Registration)?,
