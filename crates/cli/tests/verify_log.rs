@@ -137,7 +137,7 @@ impl AuditLog {
         let records = (0..count)
             .map(|i| proto::UsageRecord {
                 record_id: uuid::Uuid::new_v4().to_string(),
-                job_seeker_id: format!("js-{}", i % 3),
+                job_seeker_id: uuid::Uuid::from_u128(i as u128 % 3 + 1).to_string(),
                 occurred_at: Some(prost_types::Timestamp {
                     seconds: now.timestamp(),
                     nanos: 0,

@@ -858,7 +858,7 @@ async fn legal_requests_stored_before_step_9_load_and_decide() {
     let pool = prepared.pool().await;
     let store = EventStore::new(pool.clone(), StoreConfig::new("auditlog"), Upcasters::new());
     let now = Utc::now();
-    let person = format!("old-{}", uuid::Uuid::new_v4().simple());
+    let person = uuid::Uuid::new_v4().to_string();
     let filed = |id: &str| proto::LegalRequestFiled {
         legal_request_id: id.into(),
         agency: "香川県警察本部".into(),

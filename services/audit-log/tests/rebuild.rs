@@ -9,7 +9,7 @@ use hellowork_audit_log::projections::AccessLogProjection;
 use hellowork_eventstore::{EventStore, StoreConfig, Upcasters, rebuild};
 use hellowork_platform::Role;
 use hellowork_proto::auditlog::v1 as proto;
-use support::{SEEKER_1, World, range, record, seeker, snapshot, ts};
+use support::{World, range, record, seeker, snapshot, ts};
 
 async fn usage(world: &mut World, count: usize) {
     let now = Utc::now();
@@ -27,7 +27,7 @@ async fn usage(world: &mut World, count: usize) {
         .unwrap();
 }
 
-/// A filed and approved request for `p1`, and one disclosure under it.
+/// A filed and approved request for `seeker(1)`, and one disclosure under it.
 async fn legal_history(world: &mut World) {
     world.staff(&["officer-a", "approver-b"]);
     let now = Utc::now();
@@ -38,7 +38,7 @@ async fn legal_history(world: &mut World) {
         legal_basis_citation: String::new(),
         case_number: "R7-77".into(),
         scope: Some(proto::LegalRequestScope {
-            job_seeker_ids: vec![SEEKER_1.into()],
+            job_seeker_ids: vec![seeker(1)],
             device_pseudonyms: vec![],
             time_range: Some(range(now - Duration::days(1), now + Duration::days(1))),
         }),

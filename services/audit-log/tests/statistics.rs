@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Datelike, Duration, TimeZone, Utc, Weekday};
 use hellowork_platform::Role;
 use hellowork_proto::auditlog::v1 as proto;
-use support::{World, range, record, seeker};
+use support::{World, named, range, record};
 use tonic_types::StatusExt;
 
 const HOUR: i64 = 3600;
@@ -35,11 +35,11 @@ fn monday_of(at: DateTime<Utc>) -> DateTime<Utc> {
     day - Duration::days(i64::from(day.weekday().num_days_from_monday()))
 }
 
-/// `n` persons `{prefix}{i}` on PCs for counselling, at `at` plus `i`
+/// `n` persons named `{prefix}{i}` on PCs for counselling, at `at` plus `i`
 /// seconds.
 fn people(prefix: &str, n: usize, at: DateTime<Utc>) -> Vec<(String, DateTime<Utc>)> {
     (0..n)
-        .map(|i| (format!("{prefix}{i}"), at + Duration::seconds(i as i64)))
+        .map(|i| (named(&format!("{prefix}{i}")), at + Duration::seconds(i as i64)))
         .collect()
 }
 
@@ -361,7 +361,7 @@ async fn persons_of_a_week_across_a_month_boundary_are_counted_once() {
         people("q", 2, morrow + Duration::hours(10))
             .into_iter()
             .enumerate()
-            .map(|(i, (_, at))| (seeker(9 + i), at)),
+            .map(|(i, (_, at))| (named(&format!("p{}", 9 + i)), at)),
     );
     recorded(&world, &usages).await;
     let week = monday_of(first);
@@ -395,8 +395,8 @@ async fn every_pair_of_queries_differing_by_a_second_or_a_slot_edge_is_refused_o
     let day = floor(Utc::now(), DAY) - Duration::days(2);
     let ten = day + Duration::hours(10);
     let mut usages = people("k", 10, ten + Duration::minutes(5));
-    usages.push(("before".to_owned(), ten - Duration::seconds(1)));
-    usages.push(("after".to_owned(), ten + Duration::hours(1)));
+    usages.push((named("before"), ten - Duration::seconds(1)));
+    usages.push((named("after"), ten + Duration::hours(1)));
     recorded(&world, &usages).await;
 
     let second = Duration::seconds(1);

@@ -26,6 +26,11 @@ const PATIENCE: Duration = Duration::from_secs(30);
 /// Job seekers' ids, in the one form every service accepts.
 pub const SEEKER_1: &str = "0190f2c4-6b1e-7a00-8000-000000000001";
 pub const SEEKER_9: &str = "0190f2c4-6b1e-7a00-8000-000000000009";
+/// The job seeker a test calls `name`: the same UUID for the same name.
+pub fn named(name: &str) -> String {
+    uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_URL, name.as_bytes()).to_string()
+}
+
 /// The `n`th of many job seekers.
 pub fn seeker(n: usize) -> String {
     uuid::Uuid::from_u128(n as u128 + 0x1000).to_string()
