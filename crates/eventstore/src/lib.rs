@@ -19,6 +19,7 @@
 //!   payloads and published messages rewritten as the caller decides.
 
 mod aggregate;
+mod commit_feed;
 mod consumer;
 mod db;
 pub mod envelope;

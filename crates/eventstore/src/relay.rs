@@ -23,7 +23,8 @@ use std::{
 
 use async_nats::jetstream::{self, context::PublishAckFuture};
 use chrono::Utc;
-use sqlx::{Connection, PgConnection, postgres::PgListener};
+use sqlx::{Connection, PgConnection};
+use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
@@ -142,10 +143,9 @@ impl Relay {
         metrics::gauge!(m::RELAY_LEADER, "service" => self.service()).set(1.0);
         tracing::info!(%schema, "relay is leader");
 
-        let mut listener =
-            crate::db::listen_outside(self.store.pool(), &format!("{schema}_outbox")).await?;
+        let mut commits = self.store.commits();
         let result = self
-            .publish_until_stopped(&mut conn, &mut listener, shutdown)
+            .publish_until_stopped(&mut conn, &mut commits, shutdown)
             .await;
         metrics::gauge!(m::RELAY_LEADER, "service" => self.service()).set(0.0);
         result
@@ -154,11 +154,14 @@ impl Relay {
     async fn publish_until_stopped(
         &self,
         conn: &mut PgConnection,
-        listener: &mut PgListener,
+        commits: &mut watch::Receiver<u64>,
         shutdown: &CancellationToken,
     ) -> Result<(), RelayError> {
         let mut last_report: Option<Instant> = None;
         while !shutdown.is_cancelled() {
+            // Seen before the outbox is read: a commit after it wakes the
+            // next round at once.
+            commits.mark_unchanged();
             let pending = self.pending(conn).await?;
             // Counting the outbox costs a scan: at most once a second.
             if last_report.is_none_or(|at| at.elapsed() >= BACKLOG_REPORT_INTERVAL) {
@@ -168,7 +171,7 @@ impl Relay {
             if pending.is_empty() {
                 tokio::select! {
                     () = shutdown.cancelled() => {}
-                    notification = listener.recv() => { notification?; }
+                    _ = commits.changed() => {}
                     () = tokio::time::sleep(self.config.poll_interval) => {}
                 }
                 continue;

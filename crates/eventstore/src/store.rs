@@ -10,10 +10,11 @@ use sqlx::{
     PgPool, Row,
     postgres::{PgPoolOptions, PgRow},
 };
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 use tracing::Instrument;
 
 use crate::{
+    commit_feed::CommitFeed,
     error::{AppendError, InvalidInput, StoreError},
     metrics as m,
     model::{
@@ -69,6 +70,7 @@ struct Inner {
     service: String,
     writers: Vec<mpsc::Sender<AppendJob>>,
     upcasters: Upcasters,
+    commits: CommitFeed,
 }
 
 const EVENT_COLUMNS: &str = "event_id, stream_id, stream_version, event_type, schema_version, \
@@ -106,6 +108,7 @@ impl EventStore {
                 service: config.service,
                 writers,
                 upcasters,
+                commits: CommitFeed::default(),
             }),
         }
     }
@@ -120,6 +123,13 @@ impl EventStore {
 
     pub fn upcasters(&self) -> &Upcasters {
         &self.inner.upcasters
+    }
+
+    /// Changes after every commit notification of the store's schema: what
+    /// the relay and tailing projections wait on between polls, over one
+    /// `LISTEN` session for all of them.
+    pub(crate) fn commits(&self) -> watch::Receiver<u64> {
+        self.inner.commits.subscribe(&self.inner.pool)
     }
 
     /// Appends `events` to `stream` if its version meets `expected`, together

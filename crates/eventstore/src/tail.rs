@@ -82,12 +82,11 @@ impl<P: Projection> TailingRunner<P> {
     }
 
     async fn follow(&self, shutdown: &CancellationToken) -> Result<(), ConsumerError> {
-        let schema: String = sqlx::query_scalar("SELECT current_schema()")
-            .fetch_one(self.store.pool())
-            .await?;
-        let mut listener =
-            crate::db::listen_outside(self.store.pool(), &format!("{schema}_outbox")).await?;
+        let mut commits = self.store.commits();
         while !shutdown.is_cancelled() {
+            // Seen before the page is read: a commit while it is applied
+            // wakes the next round at once.
+            commits.mark_unchanged();
             // A connection per page, given back while waiting: a tailer
             // holding one would take it from the service's requests.
             let mut conn = self.store.pool().acquire().await?;
@@ -97,7 +96,8 @@ impl<P: Projection> TailingRunner<P> {
             drop(conn);
             tokio::select! {
                 () = shutdown.cancelled() => {}
-                notification = listener.recv() => { notification?; }
+                // A feed that ended (never while we hold it) leaves the poll.
+                _ = commits.changed() => {}
                 () = tokio::time::sleep(self.config.poll_interval) => {}
             }
         }

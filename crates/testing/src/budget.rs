@@ -46,10 +46,10 @@ pub const SERVICE_POOL: u32 = 2;
 pub const SERVICE_WRITER_CONNECTIONS: u32 = 1;
 
 /// What one service may hold outside its pool: the writers' connection, the
-/// relay's leadership session and its `LISTEN`, and a tailing projection's
-/// `LISTEN` (while it starts, fewer: the migration lock and the schema's
-/// set-up connection).
-pub const SERVICE_SESSIONS: u32 = SERVICE_WRITER_CONNECTIONS + 3;
+/// relay's leadership session, and the store's one `LISTEN` session the
+/// relay and every tailing projection share (while it starts, fewer: the
+/// migration lock and the schema's set-up connection).
+pub const SERVICE_SESSIONS: u32 = SERVICE_WRITER_CONNECTIONS + 2;
 
 /// What one service under test may open at most.
 pub const SERVICE_CONNECTIONS: u32 = SERVICE_POOL + SERVICE_SESSIONS;

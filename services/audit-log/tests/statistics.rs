@@ -39,7 +39,12 @@ fn monday_of(at: DateTime<Utc>) -> DateTime<Utc> {
 /// seconds.
 fn people(prefix: &str, n: usize, at: DateTime<Utc>) -> Vec<(String, DateTime<Utc>)> {
     (0..n)
-        .map(|i| (named(&format!("{prefix}{i}")), at + Duration::seconds(i as i64)))
+        .map(|i| {
+            (
+                named(&format!("{prefix}{i}")),
+                at + Duration::seconds(i as i64),
+            )
+        })
         .collect()
 }
 

@@ -1,7 +1,8 @@
 //! Wiring the scheduling service onto the platform: its migrations, the
 //! gRPC server with its clients of registration and consent (eligibility)
 //! and of the audit-log (the keys device identifiers are sealed to), the
-//! projection of its own events (in commit order), the consumer of
+//! projection of its own events and the Art. 12(1) refusal cascade (both in
+//! commit order), the consumer of
 //! registration's erasures and the start-up reseal (Art. 7(2), 8).
 
 use std::sync::Arc;
@@ -17,12 +18,14 @@ use crate::{
     eligibility::EligibilityClient,
     grpc::SchedulingApi,
     projections::ScheduleProjection,
+    refusal_cascade::RefusalCascade,
     sealed::{
         PersonalKeys,
         erasure::{ERASED, ErasureProjection},
         upgrade::Upgrade,
     },
     sealing::DeviceSealer,
+    service::Scheduling,
     settings::SchedulingSettings,
 };
 
@@ -87,15 +90,9 @@ pub async fn build_with(
         ),
         Upcasters::new(),
     );
-    let api = SchedulingServiceServer::new(SchedulingApi::new(
-        platform.store.clone(),
-        platform.pool.clone(),
-        eligibility,
-        sealer,
-        keys,
-        settings,
-    ))
-    .max_decoding_message_size(platform.config.limits.max_message_bytes);
+    let service = Scheduling::new(platform.store.clone(), eligibility, sealer, keys, settings);
+    let api = SchedulingServiceServer::new(SchedulingApi::new(service.clone()))
+        .max_decoding_message_size(platform.config.limits.max_message_bytes);
     // The bookings rows keep the state of the last event applied, so they
     // must see the events in commit order: a JetStream consumer would apply a
     // message redelivered after a crash (or a Nak) behind later ones, e.g. a
@@ -105,8 +102,15 @@ pub async fn build_with(
         platform.store.clone(),
         TailConfig::default(),
     );
+    // Art. 12(1): in commit order too, after the refusal it follows.
+    let cascade = TailingRunner::new(
+        Arc::new(RefusalCascade::new(service)),
+        platform.store.clone(),
+        TailConfig::default(),
+    );
     let background: Vec<BackgroundTask> = vec![
         Box::new(move |stop| Box::pin(runner.run(stop))),
+        Box::new(move |stop| Box::pin(cascade.run(stop))),
         Box::new(move |stop| Box::pin(erasures.run(stop))),
         Box::new(move |stop| Box::pin(upgrade.run(stop))),
     ];

@@ -10,6 +10,9 @@
 //!   enter (Art. 7(2)).
 //! - [`sealed`]: notes about a person sealed with their data key, erased
 //!   with it, and the start-up reseal of what was stored in clear (Art. 8).
+//! - [`service`]: the commands and queries with domain arguments.
+//! - [`refusal_cascade`]: the process manager of Art. 12(1) (a refusal
+//!   cancels the person's open bookings).
 //! - [`projections`]: read models for the queries.
 //! - [`grpc`]: the thin tonic adapter.
 //! - [`metrics`]: what it counts for Prometheus.
@@ -21,8 +24,10 @@ pub mod eligibility;
 pub mod grpc;
 pub mod metrics;
 pub mod projections;
+pub mod refusal_cascade;
 pub mod sealed;
 pub mod sealing;
+pub mod service;
 pub mod settings;
 
 pub use app::{MIGRATOR, SERVICE_NAME, build, build_with};

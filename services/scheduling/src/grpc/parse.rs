@@ -14,6 +14,7 @@ use uuid::Uuid;
 use crate::{
     domain::{offering_allows_capacity, to_datetime},
     sealing::Presence,
+    service::{BookingRequest, BookingsQuery, FreeSlotsQuery, Publication, RefusalRequest},
 };
 
 /// Most slots one publication may create.
@@ -148,17 +149,6 @@ fn attendant_kind(raw: i32) -> Result<AttendantKind, String> {
     }
 }
 
-/// A parsed `PublishAvailability`.
-#[derive(Debug)]
-pub struct Publication {
-    pub request_id: Uuid,
-    pub counsellor_id: String,
-    pub offering: Offering,
-    /// (start, end) of each slot.
-    pub windows: Vec<(DateTime<Utc>, DateTime<Utc>)>,
-    pub capacity: u32,
-}
-
 pub fn publication(r: &proto::PublishAvailabilityRequest) -> Result<Publication, ServiceError> {
     let mut v = Violations::default();
     let request_id = v.check("request_id", uuid(&r.request_id));
@@ -227,16 +217,6 @@ pub fn publication(r: &proto::PublishAvailabilityRequest) -> Result<Publication,
     })
 }
 
-/// A parsed `ListFreeSlots`.
-#[derive(Debug)]
-pub struct FreeSlotsQuery {
-    pub offering: Offering,
-    pub date: NaiveDate,
-    pub counsellor_id: Option<String>,
-    pub page_size: i64,
-    pub after: Option<(DateTime<Utc>, String)>,
-}
-
 pub fn free_slots(r: &proto::ListFreeSlotsRequest) -> Result<FreeSlotsQuery, ServiceError> {
     let mut v = Violations::default();
     let offering = v.check("offering", offering(r.offering));
@@ -256,15 +236,6 @@ pub fn free_slots(r: &proto::ListFreeSlotsRequest) -> Result<FreeSlotsQuery, Ser
         page_size: size.unwrap_or(DEFAULT_PAGE_SIZE),
         after: after.flatten(),
     })
-}
-
-/// A parsed `BookSession`.
-#[derive(Debug)]
-pub struct BookingRequest {
-    pub request_id: Uuid,
-    pub slot_id: Uuid,
-    pub job_seeker_id: Uuid,
-    pub attendants: Vec<AttendantKind>,
 }
 
 pub fn booking(r: &proto::BookSessionRequest) -> Result<BookingRequest, ServiceError> {
@@ -422,15 +393,6 @@ pub fn stop(r: &proto::StopSessionRequest) -> Result<(Uuid, ConductReason), Serv
     Ok((id.unwrap_or_default(), reason.unwrap_or_default()))
 }
 
-/// A parsed `RefuseOnlineServices`.
-#[derive(Debug)]
-pub struct RefusalRequest {
-    pub request_id: Uuid,
-    pub job_seeker_id: Uuid,
-    pub reason: ConductReason,
-    pub booking_id: Option<Uuid>,
-}
-
 pub fn refusal(r: &proto::RefuseOnlineServicesRequest) -> Result<RefusalRequest, ServiceError> {
     let mut v = Violations::default();
     let request_id = v.check("request_id", uuid(&r.request_id));
@@ -448,6 +410,7 @@ pub fn refusal(r: &proto::RefuseOnlineServicesRequest) -> Result<RefusalRequest,
         job_seeker_id: job_seeker_id.unwrap_or_default(),
         reason: reason.unwrap_or_default(),
         booking_id,
+        note: r.note.trim().to_owned(),
     })
 }
 
@@ -457,15 +420,6 @@ pub fn lift(r: &proto::LiftRefusalRequest) -> Result<Uuid, ServiceError> {
     note(&mut v, None, &r.note);
     v.finish()?;
     Ok(id.unwrap_or_default())
-}
-
-/// A parsed `ListBookings`.
-#[derive(Debug)]
-pub struct BookingsQuery {
-    pub job_seeker_id: Uuid,
-    pub states: Vec<i32>,
-    pub page_size: i64,
-    pub after: Option<(DateTime<Utc>, String)>,
 }
 
 pub fn bookings(r: &proto::ListBookingsRequest) -> Result<BookingsQuery, ServiceError> {

@@ -4,11 +4,19 @@
 
 use hellowork_proto::scheduling::v1 as proto;
 
-use super::history::{Fact, History};
+use hellowork_platform::ServiceError;
+
 use crate::{
-    domain::{Person, Schedule, Slot, timestamp},
+    domain::{Schedule, Slot, timestamp},
+    projections::SlotRow,
     sealed::codec::Note,
+    service::{BookingView, Fact, RefusalView},
 };
+
+/// The service made a view of something its state does not hold: a bug.
+fn vanished(what: &str, id: &str) -> ServiceError {
+    ServiceError::Internal(format!("{what} {id} is not in the state it was shown from").into())
+}
 
 /// A note as the contract shows it: its text and whether it was erased.
 fn shown(note: Note) -> (String, bool) {
@@ -30,17 +38,36 @@ pub fn slot(schedule: &Schedule, slot: &Slot) -> proto::Slot {
     }
 }
 
-/// The booking `booking_id`; `stop_note` is its stop's note, opened.
-pub fn booking(
-    history: &History<Schedule>,
-    booking_id: &str,
-    stop_note: Note,
-) -> Option<proto::Booking> {
+/// A free slot as the read model lists it.
+pub fn listed_slot(row: SlotRow) -> proto::Slot {
+    proto::Slot {
+        slot_id: row.slot_id,
+        counsellor_id: row.counsellor_id,
+        offering: row.offering,
+        start_time: Some(timestamp(row.start_time)),
+        end_time: Some(timestamp(row.end_time)),
+        capacity: u32::try_from(row.capacity).unwrap_or_default(),
+        booked_count: u32::try_from(row.booked_count).unwrap_or_default(),
+    }
+}
+
+/// A booking with its stop's note, opened.
+pub fn booking(view: BookingView) -> Result<proto::Booking, ServiceError> {
+    let BookingView {
+        schedule: history,
+        booking_id,
+        stop_note,
+    } = view;
+    let booking_id = booking_id.as_str();
     let schedule = &history.state;
-    let b = schedule.booking(booking_id)?;
-    let s = schedule.slot(&b.slot_id)?;
+    let b = schedule
+        .booking(booking_id)
+        .ok_or_else(|| vanished("booking", booking_id))?;
+    let s = schedule
+        .slot(&b.slot_id)
+        .ok_or_else(|| vanished("slot", &b.slot_id))?;
     let at = |fact| history.at(booking_id, fact).map(timestamp);
-    Some(proto::Booking {
+    Ok(proto::Booking {
         booking_id: b.booking_id.clone(),
         slot_id: b.slot_id.clone(),
         job_seeker_id: b.job_seeker_id.clone(),
@@ -79,11 +106,20 @@ pub fn booking(
     })
 }
 
-/// The refusal `refusal_id`; `note` is its note, opened.
-pub fn refusal(history: &History<Person>, refusal_id: &str, note: Note) -> Option<proto::Refusal> {
-    let r = history.state.refusal(refusal_id)?;
+/// A refusal with its note, opened.
+pub fn refusal(view: RefusalView) -> Result<proto::Refusal, ServiceError> {
+    let RefusalView {
+        person: history,
+        refusal_id,
+        note,
+    } = view;
+    let refusal_id = refusal_id.as_str();
+    let r = history
+        .state
+        .refusal(refusal_id)
+        .ok_or_else(|| vanished("refusal", refusal_id))?;
     let (note, note_erased) = shown(note);
-    Some(proto::Refusal {
+    Ok(proto::Refusal {
         refusal_id: r.refused.refusal_id.clone(),
         job_seeker_id: r.refused.job_seeker_id.clone(),
         reason: r.refused.reason,

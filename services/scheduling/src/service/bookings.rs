@@ -1,0 +1,447 @@
+//! Art. 2, 3, 12: a booking's life: taking a seat (eligibility asked of
+//! the peers), rescheduling and cancelling it, what the person declares and
+//! confirms before the session, joining and leaving it, stopping it, and
+//! the listings.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use hellowork_platform::{Article, ArticleViolation, Role, ServiceError};
+use hellowork_proto::{
+    registration::v1::EligibilityReason,
+    scheduling::v1::{AttendantKind, CancellationReason, ChecklistItem, ConductReason, Offering},
+};
+use uuid::Uuid;
+
+use super::{
+    BookingRequest, BookingView, BookingsQuery, Context, Page, Scheduling, access::Parties,
+    database, missing, schedule_stream,
+};
+use crate::{
+    domain::{
+        Book, Cancel, CompleteChecklist, DeclareAttendant, DomainError, Join, Leave, Reschedule,
+        ScheduleCommand, Stop,
+    },
+    metrics, projections,
+    sealing::Presence,
+};
+
+/// What never changes once a booking is made: whose it is, its counsellor
+/// (the schedule it lives on) and its offering.
+#[derive(Debug, Clone)]
+struct Placement {
+    counsellor_id: String,
+    job_seeker_id: String,
+    offering: Offering,
+}
+
+impl Scheduling {
+    /// The counsellor whose schedule holds a booking, or NOT_FOUND.
+    async fn booking_counsellor(&self, booking_id: &str) -> Result<String, ServiceError> {
+        projections::booking_counsellor(&self.pool, booking_id)
+            .await
+            .map_err(database)?
+            .ok_or_else(|| missing("booking", booking_id))
+    }
+
+    /// A booking's placement as this process knows it: read from the store
+    /// only when this process has not seen the booking yet. The command
+    /// itself is decided on the store's state.
+    async fn placement(&self, booking_id: &str) -> Result<Placement, ServiceError> {
+        let counsellor_id = self.booking_counsellor(booking_id).await?;
+        let stream = schedule_stream(&counsellor_id)?;
+        let history = self
+            .schedules
+            .known(&stream, |history| {
+                history.state.booking(booking_id).is_some()
+            })
+            .await?;
+        let booking = history
+            .state
+            .booking(booking_id)
+            .ok_or_else(|| missing("booking", booking_id))?;
+        let offering = Self::slot_of(&history, &booking.slot_id)?.offering;
+        Ok(Placement {
+            counsellor_id,
+            job_seeker_id: booking.job_seeker_id.clone(),
+            offering,
+        })
+    }
+
+    /// Runs the command `command` makes on a booking's schedule if `parties`
+    /// include the caller, and returns the booking as it is afterwards.
+    async fn on_booking(
+        &self,
+        cx: Context<'_>,
+        booking_id: &str,
+        parties: Parties<'_>,
+        command: ScheduleCommand,
+    ) -> Result<BookingView, ServiceError> {
+        let placement = self.placement(booking_id).await?;
+        parties.require(
+            cx.caller,
+            &placement.job_seeker_id,
+            &placement.counsellor_id,
+        )?;
+        let schedule = self
+            .on_schedule(
+                cx.metadata,
+                &placement.counsellor_id,
+                &command,
+                placement.offering,
+            )
+            .await?;
+        self.shown(&schedule, booking_id).await
+    }
+
+    /// Art. 2, 12(1): every unmet condition of eligibility for a session at
+    /// `at`: the person's refusal (their own stream) and what registration
+    /// and consent answer. UNAVAILABLE, with nothing written, when a peer
+    /// cannot be asked.
+    async fn unmet_conditions(
+        &self,
+        job_seeker_id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Vec<ArticleViolation>, ServiceError> {
+        let (person, mut unmet) = tokio::try_join!(
+            self.person(job_seeker_id),
+            self.eligibility.unmet(job_seeker_id, at)
+        )?;
+        let refused = EligibilityReason::Refused.as_str_name();
+        // Art. 12(1): scheduling is the authority on its own refusals.
+        unmet.retain(|v| v.subject != refused);
+        if person.state.is_refused() {
+            unmet.push(ArticleViolation {
+                article: Article::Art12_1,
+                subject: refused.to_owned(),
+                description: DomainError::Refused.to_string(),
+            });
+        }
+        Ok(unmet)
+    }
+
+    /// Art. 2, 3: takes a seat for an eligible person, free of charge. The
+    /// same request repeated returns the booking it made the first time.
+    pub async fn book(
+        &self,
+        cx: Context<'_>,
+        request: BookingRequest,
+    ) -> Result<BookingView, ServiceError> {
+        let job_seeker_id = request.job_seeker_id.to_string();
+        let slot_id = request.slot_id.to_string();
+        let booking_id = Uuid::new_v5(
+            &request.job_seeker_id,
+            format!("booking:{}", request.request_id).as_bytes(),
+        )
+        .to_string();
+        let (counsellor, start) = projections::slot_placement(&self.pool, &slot_id)
+            .await
+            .map_err(database)?
+            .ok_or_else(|| missing("slot", &slot_id))?;
+        // The schedule and the peers are asked at once; the peers' answer
+        // only matters for a new booking.
+        let (schedule, unmet) = tokio::join!(
+            self.schedule(&counsellor),
+            self.unmet_conditions(&job_seeker_id, start)
+        );
+        let mut schedule = schedule?;
+        let slot = Self::slot_of(&schedule, &slot_id)?;
+        if schedule.state.booking(&booking_id).is_none() {
+            let unmet = unmet?;
+            if !unmet.is_empty() {
+                metrics::record_refusal(slot.offering, &unmet);
+                return Err(ServiceError::Forbidden(unmet));
+            }
+            let command = ScheduleCommand::Book(Book {
+                booking_id: booking_id.clone(),
+                slot_id: slot_id.clone(),
+                job_seeker_id: job_seeker_id.clone(),
+                attendants: request
+                    .attendants
+                    .iter()
+                    .enumerate()
+                    .map(|(i, kind)| {
+                        let id = Uuid::new_v5(
+                            &request.request_id,
+                            format!("attendant:{booking_id}:{i}").as_bytes(),
+                        );
+                        (id.to_string(), *kind)
+                    })
+                    .collect(),
+                at: Utc::now(),
+                attendant_cutoff: self.settings.attendant_cutoff,
+            });
+            schedule = self
+                .on_schedule(cx.metadata, &counsellor, &command, slot.offering)
+                .await?;
+        }
+        projections::insert_booking(
+            &self.pool,
+            &booking_id,
+            &slot_id,
+            &job_seeker_id,
+            &counsellor,
+            slot.start,
+        )
+        .await
+        .map_err(database)?;
+        self.shown(&schedule, &booking_id).await
+    }
+
+    /// A booking, to its person, its counsellor and supervisors.
+    pub async fn booking(
+        &self,
+        cx: Context<'_>,
+        booking_id: Uuid,
+    ) -> Result<BookingView, ServiceError> {
+        let booking_id = booking_id.to_string();
+        let counsellor = self.booking_counsellor(&booking_id).await?;
+        let schedule = self.schedule(&counsellor).await?;
+        let shown = self.shown(&schedule, &booking_id).await?;
+        let booking = schedule
+            .state
+            .booking(&booking_id)
+            .ok_or_else(|| missing("booking", &booking_id))?;
+        Parties::ALL.require(cx.caller, &booking.job_seeker_id, &counsellor)?;
+        Ok(shown)
+    }
+
+    /// Art. 12: cancels an open booking before its session starts.
+    pub async fn cancel(
+        &self,
+        cx: Context<'_>,
+        booking_id: Uuid,
+        reason: CancellationReason,
+    ) -> Result<BookingView, ServiceError> {
+        let command = ScheduleCommand::Cancel(Cancel {
+            booking_id: booking_id.to_string(),
+            reason,
+            refusal_id: String::new(),
+            at: Utc::now(),
+        });
+        self.on_booking(cx, &booking_id.to_string(), Parties::ALL, command)
+            .await
+    }
+
+    /// Moves an open booking to another slot of the same counsellor, asking
+    /// eligibility again for the new slot's time.
+    pub async fn reschedule(
+        &self,
+        cx: Context<'_>,
+        booking_id: Uuid,
+        new_slot_id: Uuid,
+    ) -> Result<BookingView, ServiceError> {
+        let (id, new_slot) = (booking_id.to_string(), new_slot_id.to_string());
+        let counsellor = self.booking_counsellor(&id).await?;
+        let schedule = self.schedule(&counsellor).await?;
+        let booking = schedule
+            .state
+            .booking(&id)
+            .ok_or_else(|| missing("booking", &id))?
+            .clone();
+        Parties::ALL.require(cx.caller, &booking.job_seeker_id, &counsellor)?;
+        let offering = Self::slot_of(&schedule, &booking.slot_id)?.offering;
+        let (target, _) = projections::slot_placement(&self.pool, &new_slot)
+            .await
+            .map_err(database)?
+            .ok_or_else(|| missing("slot", &new_slot))?;
+        // One stream holds both seats only for the same counsellor: moving
+        // to another counsellor is a cancellation and a new booking.
+        if target != counsellor {
+            return Err(ServiceError::FailedPrecondition(
+                "the new slot is another counsellor's: cancel and book it instead".to_owned(),
+            ));
+        }
+        if booking.slot_id != new_slot {
+            let start = Self::slot_of(&schedule, &new_slot)?.start;
+            let unmet = self.unmet_conditions(&booking.job_seeker_id, start).await?;
+            if !unmet.is_empty() {
+                metrics::record_refusal(offering, &unmet);
+                return Err(ServiceError::Forbidden(unmet));
+            }
+        }
+        let command = ScheduleCommand::Reschedule(Reschedule {
+            booking_id: id.clone(),
+            new_slot_id: new_slot,
+            at: Utc::now(),
+            attendant_cutoff: self.settings.attendant_cutoff,
+        });
+        let schedule = self
+            .on_schedule(cx.metadata, &counsellor, &command, offering)
+            .await?;
+        self.shown(&schedule, &id).await
+    }
+
+    /// Art. 12(2): declares who attends beside the person; the same request
+    /// declares the same attendant. Returns the booking and the attendant's
+    /// id.
+    pub async fn declare_attendant(
+        &self,
+        cx: Context<'_>,
+        request_id: Uuid,
+        booking_id: Uuid,
+        kind: AttendantKind,
+    ) -> Result<(BookingView, String), ServiceError> {
+        let id = booking_id.to_string();
+        let attendant_id =
+            Uuid::new_v5(&request_id, format!("attendant:{id}").as_bytes()).to_string();
+        let command = ScheduleCommand::DeclareAttendant(DeclareAttendant {
+            booking_id: id.clone(),
+            attendant_id: attendant_id.clone(),
+            kind,
+            at: Utc::now(),
+        });
+        let shown = self.on_booking(cx, &id, Parties::BOTH, command).await?;
+        Ok((shown, attendant_id))
+    }
+
+    /// Art. 12(4), 5(5): the person confirms the pre-session checklist.
+    pub async fn complete_checklist(
+        &self,
+        cx: Context<'_>,
+        booking_id: Uuid,
+        confirmed: Vec<ChecklistItem>,
+    ) -> Result<BookingView, ServiceError> {
+        let id = booking_id.to_string();
+        let command = ScheduleCommand::CompleteChecklist(CompleteChecklist {
+            booking_id: id.clone(),
+            confirmed,
+        });
+        self.on_booking(cx, &id, Parties::PERSON, command).await
+    }
+
+    /// Art. 12(3): the person acknowledges taking part from a private room.
+    pub async fn acknowledge_private_room(
+        &self,
+        cx: Context<'_>,
+        booking_id: Uuid,
+    ) -> Result<BookingView, ServiceError> {
+        let id = booking_id.to_string();
+        let command = ScheduleCommand::AcknowledgePrivateRoom {
+            booking_id: id.clone(),
+        };
+        self.on_booking(cx, &id, Parties::PERSON, command).await
+    }
+
+    /// Art. 12(4): the person acknowledges that recording is prohibited.
+    pub async fn acknowledge_no_recording(
+        &self,
+        cx: Context<'_>,
+        booking_id: Uuid,
+    ) -> Result<BookingView, ServiceError> {
+        let id = booking_id.to_string();
+        let command = ScheduleCommand::AcknowledgeNoRecording {
+            booking_id: id.clone(),
+        };
+        self.on_booking(cx, &id, Parties::PERSON, command).await
+    }
+
+    /// Art. 7(1), 7(2), 12(1): the person joins from a device, sealed to the
+    /// audit-log where it enters; refused persons cannot join.
+    pub async fn join(
+        &self,
+        cx: Context<'_>,
+        booking_id: Uuid,
+        presence: Presence,
+    ) -> Result<BookingView, ServiceError> {
+        let id = booking_id.to_string();
+        let device = self.sealer.sealed(&id, presence).await?;
+        let placement = self.placement(&id).await?;
+        Parties::PERSON.require(
+            cx.caller,
+            &placement.job_seeker_id,
+            &placement.counsellor_id,
+        )?;
+        let person = self.person(&placement.job_seeker_id).await?;
+        let command = ScheduleCommand::Join(Join {
+            booking_id: id.clone(),
+            device,
+            refused: person.state.is_refused(),
+        });
+        let schedule = self
+            .on_schedule(
+                cx.metadata,
+                &placement.counsellor_id,
+                &command,
+                placement.offering,
+            )
+            .await?;
+        self.shown(&schedule, &id).await
+    }
+
+    /// Art. 7(1), 7(2): the person leaves, from the device they report.
+    pub async fn leave(
+        &self,
+        cx: Context<'_>,
+        booking_id: Uuid,
+        presence: Presence,
+    ) -> Result<BookingView, ServiceError> {
+        let id = booking_id.to_string();
+        let device = self.sealer.sealed(&id, presence).await?;
+        let command = ScheduleCommand::Leave(Leave {
+            booking_id: id.clone(),
+            device,
+        });
+        self.on_booking(cx, &id, Parties::PERSON, command).await
+    }
+
+    /// Art. 12(1): the counsellor or a supervisor stops a session for the
+    /// person's conduct; the note is sealed with the person's key (Art. 8).
+    pub async fn stop(
+        &self,
+        cx: Context<'_>,
+        booking_id: Uuid,
+        reason: ConductReason,
+        note: String,
+    ) -> Result<BookingView, ServiceError> {
+        let id = booking_id.to_string();
+        let command = ScheduleCommand::Stop(Stop {
+            booking_id: id.clone(),
+            reason,
+            note,
+        });
+        self.on_booking(cx, &id, Parties::CONDUCT, command).await
+    }
+
+    /// Art. 8: a person's bookings, to them, to supervisors, and to a
+    /// counsellor only once the person has booked with them. The page's
+    /// bookings are read from their schedules (current).
+    pub async fn bookings(
+        &self,
+        cx: Context<'_>,
+        query: BookingsQuery,
+    ) -> Result<Page<(BookingView, DateTime<Utc>)>, ServiceError> {
+        let job_seeker_id = query.job_seeker_id.to_string();
+        if cx.caller.has_role(Role::Counsellor) && !cx.caller.has_role(Role::Supervisor) {
+            let booked = projections::booked_with(&self.pool, &job_seeker_id, cx.caller.subject())
+                .await
+                .map_err(database)?;
+            crate::domain::require_served(booked).map_err(ServiceError::from)?;
+        }
+        let mut rows = projections::bookings_of_person(
+            &self.pool,
+            &job_seeker_id,
+            &query.states,
+            query.after,
+            query.page_size + 1,
+        )
+        .await
+        .map_err(database)?;
+        let size = usize::try_from(query.page_size).unwrap_or_default();
+        let more = rows.len() > size;
+        rows.truncate(size);
+        let mut schedules = HashMap::new();
+        let mut items = Vec::with_capacity(rows.len());
+        for (row, start) in rows {
+            if !schedules.contains_key(&row.counsellor_id) {
+                let schedule = self.schedule(&row.counsellor_id).await?;
+                schedules.insert(row.counsellor_id.clone(), schedule);
+            }
+            let schedule = &schedules[&row.counsellor_id];
+            if schedule.state.booking(&row.booking_id).is_some() {
+                items.push((self.shown(schedule, &row.booking_id).await?, start));
+            }
+        }
+        Ok(Page { items, more })
+    }
+}

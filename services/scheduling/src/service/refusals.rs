@@ -1,0 +1,132 @@
+//! Art. 12(1): refusing a person online services, lifting the refusal, and
+//! the cancellation of the person's open bookings a refusal causes.
+
+use std::collections::BTreeSet;
+
+use chrono::Utc;
+use hellowork_eventstore::EventMetadata;
+use hellowork_platform::ServiceError;
+use hellowork_proto::scheduling::v1::{BookingState, CancellationReason, Offering};
+use uuid::Uuid;
+
+use super::{Context, RefusalRequest, RefusalView, Scheduling, database, missing};
+use crate::{
+    domain::{Cancel, PersonCommand, Refuse, ScheduleCommand},
+    projections,
+};
+
+impl Scheduling {
+    /// Art. 12(1): refuses a person online services and cancels their open
+    /// bookings (returned by id). The cancellations are also made by the
+    /// refusal cascade from the refusal event, so a crash between the
+    /// refusal and its cancellations leaves nothing open; both are
+    /// idempotent, so doing them twice changes nothing.
+    pub async fn refuse(
+        &self,
+        cx: Context<'_>,
+        request: RefusalRequest,
+    ) -> Result<(RefusalView, Vec<String>), ServiceError> {
+        let job_seeker_id = request.job_seeker_id.to_string();
+        let refusal_id = Uuid::new_v5(
+            &request.job_seeker_id,
+            format!("refusal:{}", request.request_id).as_bytes(),
+        )
+        .to_string();
+        let command = PersonCommand::Refuse(Refuse {
+            refusal_id: refusal_id.clone(),
+            job_seeker_id: job_seeker_id.clone(),
+            reason: request.reason,
+            note: request.note,
+            booking_id: request
+                .booking_id
+                .map(|b| b.to_string())
+                .unwrap_or_default(),
+        });
+        let person = self
+            .on_person(cx.metadata, &job_seeker_id, &command)
+            .await?;
+        projections::insert_refusal(&self.pool, &refusal_id, &job_seeker_id)
+            .await
+            .map_err(database)?;
+        let cancelled = self
+            .cancel_open_bookings(cx.metadata, &job_seeker_id, &refusal_id)
+            .await?;
+        let refusal = self.shown_refusal(person, &refusal_id).await?;
+        Ok((refusal, cancelled))
+    }
+
+    /// Art. 12(1): lifts a refusal; the person may book again.
+    pub async fn lift(
+        &self,
+        cx: Context<'_>,
+        refusal_id: Uuid,
+        note: String,
+    ) -> Result<RefusalView, ServiceError> {
+        let id = refusal_id.to_string();
+        let job_seeker_id = projections::refusal_person(&self.pool, &id)
+            .await
+            .map_err(database)?
+            .ok_or_else(|| missing("refusal", &id))?;
+        let command = PersonCommand::Lift {
+            refusal_id: id.clone(),
+            note,
+        };
+        let person = self
+            .on_person(cx.metadata, &job_seeker_id, &command)
+            .await?;
+        self.shown_refusal(person, &id).await
+    }
+
+    /// Art. 12(1): cancels every open booking of the person under the
+    /// refusal `refusal_id`, returning the ids of those it cancelled now or
+    /// before (by this refusal). Each cancellation is idempotent, so a
+    /// repetition, or a crash half-way and a retry, completes the set
+    /// without duplicates.
+    pub async fn cancel_open_bookings(
+        &self,
+        metadata: &EventMetadata,
+        job_seeker_id: &str,
+        refusal_id: &str,
+    ) -> Result<Vec<String>, ServiceError> {
+        let rows = projections::bookings_of_person(&self.pool, job_seeker_id, &[], None, i64::MAX)
+            .await
+            .map_err(database)?;
+        let counsellors: BTreeSet<&str> = rows
+            .iter()
+            .map(|(row, _)| row.counsellor_id.as_str())
+            .collect();
+        let mut cancelled = Vec::new();
+        for counsellor in counsellors {
+            let schedule = self.schedule(counsellor).await?;
+            for (row, _) in rows
+                .iter()
+                .filter(|(row, _)| row.counsellor_id == counsellor)
+            {
+                let Some(booking) = schedule.state.booking(&row.booking_id) else {
+                    continue;
+                };
+                let open = booking.state == BookingState::Confirmed;
+                let by_refusal =
+                    booking.cancellation_reason == Some(CancellationReason::OnlineServicesRefused);
+                if open {
+                    let command = ScheduleCommand::Cancel(Cancel {
+                        booking_id: row.booking_id.clone(),
+                        reason: CancellationReason::OnlineServicesRefused,
+                        refusal_id: refusal_id.to_owned(),
+                        at: Utc::now(),
+                    });
+                    let offering = schedule
+                        .state
+                        .slot(&booking.slot_id)
+                        .map_or(Offering::Unspecified, |slot| slot.offering);
+                    self.on_schedule(metadata, counsellor, &command, offering)
+                        .await?;
+                }
+                if open || by_refusal {
+                    cancelled.push(row.booking_id.clone());
+                }
+            }
+        }
+        Ok(cancelled)
+    }
+}

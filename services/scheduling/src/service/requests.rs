@@ -1,0 +1,64 @@
+//! What the service is asked, as domain values: every field already checked
+//! by the transport (see `grpc::parse`), every id a UUID, every time UTC.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use hellowork_proto::scheduling::v1::{AttendantKind, ConductReason, Offering};
+use uuid::Uuid;
+
+/// Slots to publish: the windows one publication cuts a counsellor's time
+/// into.
+#[derive(Debug)]
+pub struct Publication {
+    pub request_id: Uuid,
+    pub counsellor_id: String,
+    pub offering: Offering,
+    /// (start, end) of each slot.
+    pub windows: Vec<(DateTime<Utc>, DateTime<Utc>)>,
+    pub capacity: u32,
+}
+
+/// Free slots of one offering on one Asia/Tokyo date, a page after `after`.
+#[derive(Debug)]
+pub struct FreeSlotsQuery {
+    pub offering: Offering,
+    pub date: NaiveDate,
+    pub counsellor_id: Option<String>,
+    pub page_size: i64,
+    pub after: Option<(DateTime<Utc>, String)>,
+}
+
+/// A seat to take; the same `request_id` always names the same booking.
+#[derive(Debug)]
+pub struct BookingRequest {
+    pub request_id: Uuid,
+    pub slot_id: Uuid,
+    pub job_seeker_id: Uuid,
+    pub attendants: Vec<AttendantKind>,
+}
+
+/// Art. 12(1): a supervisor refusing a person online services.
+#[derive(Debug)]
+pub struct RefusalRequest {
+    pub request_id: Uuid,
+    pub job_seeker_id: Uuid,
+    pub reason: ConductReason,
+    pub booking_id: Option<Uuid>,
+    /// Why, without names or contact data (sealed with the person's key).
+    pub note: String,
+}
+
+/// A person's bookings, a page after `after`.
+#[derive(Debug)]
+pub struct BookingsQuery {
+    pub job_seeker_id: Uuid,
+    pub states: Vec<i32>,
+    pub page_size: i64,
+    pub after: Option<(DateTime<Utc>, String)>,
+}
+
+/// One page of a listing and whether more follow it.
+#[derive(Debug)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub more: bool,
+}

@@ -1,0 +1,173 @@
+//! Art. 1: a counsellor's slots: publishing them, the free ones by offering
+//! and date, and a counsellor's day.
+
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use hellowork_platform::{Role, ServiceError};
+use uuid::Uuid;
+
+use super::{
+    BookingView, Context, FreeSlotsQuery, History, Page, Publication, Scheduling, access, database,
+    missing,
+};
+use crate::{
+    domain::{NewSlot, Publish, Schedule, ScheduleCommand, Slot, tokyo_day_bounds},
+    projections::{self, SlotRow},
+};
+
+/// What one publication made: the schedule afterwards and the new slots' ids
+/// in the order of their windows.
+#[derive(Debug)]
+pub struct Published {
+    pub schedule: Arc<History<Schedule>>,
+    pub slot_ids: Vec<String>,
+}
+
+/// One slot of a counsellor's day and its active bookings.
+#[derive(Debug)]
+pub struct DaySlot {
+    pub slot: Slot,
+    pub bookings: Vec<BookingView>,
+}
+
+/// A counsellor's day: the schedule (for seat counts) and its slots in
+/// order of start.
+#[derive(Debug)]
+pub struct Day {
+    pub schedule: Arc<History<Schedule>>,
+    pub slots: Vec<DaySlot>,
+}
+
+impl Scheduling {
+    /// Art. 1: publishes a counsellor's slots; the same request publishes the
+    /// same slots (their ids derive from it), so a repetition adds nothing.
+    pub async fn publish(
+        &self,
+        cx: Context<'_>,
+        publication: Publication,
+    ) -> Result<Published, ServiceError> {
+        access::require_owner_or(
+            cx.caller,
+            Role::Counsellor,
+            &publication.counsellor_id,
+            &[Role::Supervisor],
+        )?;
+        let slots: Vec<NewSlot> = publication
+            .windows
+            .iter()
+            .enumerate()
+            .map(|(i, (start, end))| NewSlot {
+                slot_id: Uuid::new_v5(
+                    &publication.request_id,
+                    format!("slot:{}:{i}", publication.counsellor_id).as_bytes(),
+                )
+                .to_string(),
+                start: *start,
+                end: *end,
+            })
+            .collect();
+        let slot_ids: Vec<String> = slots.iter().map(|slot| slot.slot_id.clone()).collect();
+        let command = ScheduleCommand::Publish(Publish {
+            counsellor_id: publication.counsellor_id.clone(),
+            offering: publication.offering,
+            slots,
+            capacity: publication.capacity,
+        });
+        let schedule = self
+            .on_schedule(
+                cx.metadata,
+                &publication.counsellor_id,
+                &command,
+                publication.offering,
+            )
+            .await?;
+        for slot_id in &slot_ids {
+            let slot = Self::slot_of(&schedule, slot_id)?;
+            projections::insert_slot(
+                &self.pool,
+                &slot.slot_id,
+                &slot.counsellor_id,
+                slot.offering.into(),
+                slot.start,
+                slot.end,
+                slot.capacity,
+            )
+            .await
+            .map_err(database)?;
+        }
+        Ok(Published { schedule, slot_ids })
+    }
+
+    /// The free slots of an offering on an Asia/Tokyo date, from the read
+    /// model (seats taken as the projection has seen them).
+    pub async fn free_slots(&self, query: FreeSlotsQuery) -> Result<Page<SlotRow>, ServiceError> {
+        let mut items = projections::free_slots(
+            &self.pool,
+            query.offering.into(),
+            query.date,
+            query.counsellor_id.as_deref(),
+            query.after,
+            query.page_size + 1,
+        )
+        .await
+        .map_err(database)?;
+        let size = usize::try_from(query.page_size).unwrap_or_default();
+        let more = items.len() > size;
+        items.truncate(size);
+        Ok(Page { items, more })
+    }
+
+    /// A counsellor's slots starting on an Asia/Tokyo date with their active
+    /// bookings, from the schedule itself (current, not a read model).
+    pub async fn counsellor_day(
+        &self,
+        cx: Context<'_>,
+        counsellor_id: &str,
+        date: NaiveDate,
+    ) -> Result<Day, ServiceError> {
+        access::require_owner_or(
+            cx.caller,
+            Role::Counsellor,
+            counsellor_id,
+            &[Role::Supervisor],
+        )?;
+        let schedule = self.schedule(counsellor_id).await?;
+        let (from, to) = tokyo_day_bounds(date);
+        let mut slots: Vec<Slot> = schedule
+            .state
+            .slots()
+            .filter(|s| s.start >= from && s.start < to)
+            .cloned()
+            .collect();
+        slots.sort_by(|a, b| (a.start, &a.slot_id).cmp(&(b.start, &b.slot_id)));
+        let mut day = Vec::with_capacity(slots.len());
+        for slot in slots {
+            let mut bookings = Vec::new();
+            for booking in schedule
+                .state
+                .bookings_of(&slot.slot_id)
+                .filter(|b| b.is_active())
+            {
+                bookings.push(self.shown(&schedule, &booking.booking_id).await?);
+            }
+            day.push(DaySlot { slot, bookings });
+        }
+        Ok(Day {
+            schedule,
+            slots: day,
+        })
+    }
+
+    /// The slot `slot_id` of `schedule`, or NOT_FOUND.
+    pub(super) fn slot_of(
+        schedule: &History<Schedule>,
+        slot_id: &str,
+    ) -> Result<Slot, ServiceError> {
+        schedule
+            .state
+            .slot(slot_id)
+            .cloned()
+            .ok_or_else(|| missing("slot", slot_id))
+    }
+}
