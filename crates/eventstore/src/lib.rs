@@ -24,6 +24,7 @@ mod consumer;
 mod db;
 pub mod envelope;
 mod error;
+mod inline;
 mod jetstream;
 pub mod metrics;
 mod model;
@@ -44,6 +45,7 @@ pub use consumer::{
 };
 pub use db::{SchemaName, connect, migrate, schema_fingerprint};
 pub use error::{AppendError, InvalidInput, StoreError};
+pub use inline::InlineProjection;
 pub use jetstream::{EventStreamConfig, ensure_stream};
 pub use model::{
     Actor, AppendOutcome, EventMetadata, ExpectedVersion, GlobalPosition, NewEvent, RecordedEvent,

@@ -16,13 +16,14 @@ use tracing::Instrument;
 use crate::{
     commit_feed::CommitFeed,
     error::{AppendError, InvalidInput, StoreError},
+    inline::InlineProjection,
     metrics as m,
     model::{
         Actor, AppendOutcome, EventMetadata, ExpectedVersion, GlobalPosition, NewEvent,
         RecordedEvent, StreamId,
     },
     upcast::Upcasters,
-    writer::{AppendJob, run_writer},
+    writer::{AppendJob, Writer, run_writer},
 };
 
 /// How the store writes.
@@ -45,6 +46,8 @@ pub struct StoreConfig {
     /// connection and wait for ever (until the acquire timeout). Fewer
     /// connections than writers only queue their commits.
     pub writer_connections: u32,
+    /// The read model written in each append's transaction, if any.
+    pub inline: Option<Arc<dyn InlineProjection>>,
 }
 
 impl StoreConfig {
@@ -54,6 +57,7 @@ impl StoreConfig {
             writers: 4,
             max_batch: 512,
             writer_connections: 4,
+            inline: None,
         }
     }
 }
@@ -91,10 +95,13 @@ impl EventStore {
             .map(|_| {
                 let (sender, receiver) = mpsc::channel(config.max_batch * 4);
                 tokio::spawn(run_writer(
-                    commit_pool.clone(),
-                    config.service.clone(),
+                    Writer {
+                        pool: commit_pool.clone(),
+                        service: config.service.clone(),
+                        max_batch: config.max_batch.max(1),
+                        inline: config.inline.clone(),
+                    },
                     receiver,
-                    config.max_batch.max(1),
                     committed.clone(),
                 ));
                 sender

@@ -2,16 +2,18 @@
 //! single insert statement, so 64 concurrent writers cost a handful of commits
 //! (and fsyncs) instead of 64, while each append keeps its own version check.
 
-use std::{collections::HashMap, time::Duration};
+use std::{collections::HashMap, sync::Arc, time::Duration};
 
-use sqlx::{PgConnection, PgPool, Row};
+use chrono::{DateTime, Utc};
+use sqlx::{Connection, PgConnection, PgPool, Row};
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
 use crate::{
     error::{AppendError, StoreError, is_transient_sqlx, is_unique_violation},
+    inline::InlineProjection,
     metrics as m,
-    model::{AppendOutcome, ExpectedVersion, NewEvent, StreamId},
+    model::{AppendOutcome, ExpectedVersion, NewEvent, RecordedEvent, StreamId},
     plan::{PlannedAppend, StoredAt, Verdict, plan},
     store::to_i64,
 };
@@ -45,20 +47,27 @@ impl From<sqlx::Error> for BatchError {
     }
 }
 
+/// One writer task's settings.
+#[derive(Debug)]
+pub(crate) struct Writer {
+    pub pool: PgPool,
+    pub service: String,
+    pub max_batch: usize,
+    pub inline: Option<Arc<dyn InlineProjection>>,
+}
+
 /// Drains `jobs` into batches until every sender is gone; after each batch
 /// that wrote, signals `committed` (never blocking: a pending signal already
 /// covers this commit).
 pub(crate) async fn run_writer(
-    pool: PgPool,
-    service: String,
+    writer: Writer,
     mut jobs: mpsc::Receiver<AppendJob>,
-    max_batch: usize,
     committed: mpsc::Sender<()>,
 ) {
-    let mut batch = Vec::with_capacity(max_batch);
-    while jobs.recv_many(&mut batch, max_batch).await > 0 {
-        m::record_batch(&service, batch.len());
-        let verdicts = commit_with_retries(&pool, &service, &batch).await;
+    let mut batch = Vec::with_capacity(writer.max_batch);
+    while jobs.recv_many(&mut batch, writer.max_batch).await > 0 {
+        m::record_batch(&writer.service, batch.len());
+        let verdicts = writer.commit_with_retries(&batch).await;
         if verdicts
             .iter()
             .any(|v| matches!(v, Ok(outcome) if !outcome.already_recorded))
@@ -72,37 +81,57 @@ pub(crate) async fn run_writer(
     }
 }
 
-async fn commit_with_retries(
-    pool: &PgPool,
-    service: &str,
-    batch: &[AppendJob],
-) -> Vec<Result<AppendOutcome, AppendError>> {
-    let mut attempt = 1;
-    loop {
-        match commit_batch(pool, batch).await {
-            Ok(outcomes) => return outcomes,
-            Err(BatchError::Race) if attempt < MAX_ATTEMPTS => {
-                m::record_batch_retry(service);
-                tokio::time::sleep(Duration::from_millis(u64::from(attempt) * 2)).await;
-                attempt += 1;
-            }
-            Err(BatchError::Race) => {
-                tracing::warn!(attempt, "append batch kept losing races; giving up");
-                return fail_all(batch, || StoreError::Contention);
-            }
-            Err(BatchError::Database(error)) => {
-                if is_transient_sqlx(&error) {
-                    tracing::warn!(error = %error, "append batch failed: database unavailable");
-                } else {
-                    tracing::error!(
-                        error = &error as &dyn std::error::Error,
-                        "append batch failed"
-                    );
+impl Writer {
+    async fn commit_with_retries(
+        &self,
+        batch: &[AppendJob],
+    ) -> Vec<Result<AppendOutcome, AppendError>> {
+        let mut attempt = 1;
+        loop {
+            match self.commit_batch(batch).await {
+                Ok(outcomes) => return outcomes,
+                Err(BatchError::Race) if attempt < MAX_ATTEMPTS => {
+                    m::record_batch_retry(&self.service);
+                    tokio::time::sleep(Duration::from_millis(u64::from(attempt) * 2)).await;
+                    attempt += 1;
                 }
-                let shared = std::sync::Arc::new(error);
-                return fail_all(batch, || StoreError::Shared(shared.clone()));
+                Err(BatchError::Race) => {
+                    tracing::warn!(attempt, "append batch kept losing races; giving up");
+                    return fail_all(batch, || StoreError::Contention);
+                }
+                Err(BatchError::Database(error)) => {
+                    if is_transient_sqlx(&error) {
+                        tracing::warn!(error = %error, "append batch failed: database unavailable");
+                    } else {
+                        tracing::error!(
+                            error = &error as &dyn std::error::Error,
+                            "append batch failed"
+                        );
+                    }
+                    let shared = Arc::new(error);
+                    return fail_all(batch, || StoreError::Shared(shared.clone()));
+                }
             }
         }
+    }
+
+    /// Writes the batch: on its own, or with the inline projection's rows
+    /// in one transaction.
+    async fn commit_batch(
+        &self,
+        batch: &[AppendJob],
+    ) -> Result<Vec<Result<AppendOutcome, AppendError>>, BatchError> {
+        let mut conn = self.pool.acquire().await?;
+        let Some(inline) = &self.inline else {
+            return Ok(write_batch(&mut conn, batch).await?.0);
+        };
+        let mut tx = conn.begin().await?;
+        let (outcomes, written) = write_batch(&mut tx, batch).await?;
+        if !written.is_empty() {
+            inline.apply(&mut tx, &written).await?;
+        }
+        tx.commit().await?;
+        Ok(outcomes)
     }
 }
 
@@ -113,23 +142,24 @@ fn fail_all(
     batch.iter().map(|_| Err(error().into())).collect()
 }
 
-/// Plans the batch from one read and writes it with one statement.
+/// Plans the batch from one read and writes it with one statement; returns
+/// each append's outcome and the events written, as recorded.
 ///
-/// No explicit transaction: the read is a plain snapshot, and the insert (events
-/// and outbox rows in one statement) commits on its own. If anything changed in
-/// between — another process appended to one of the streams or stored one of
-/// the event ids — the insert hits a unique constraint, writes nothing, and the
+/// No explicit transaction of its own: the read is a plain snapshot, and the
+/// insert (events and outbox rows in one statement) commits on its own
+/// unless the caller holds a transaction. If anything changed in between —
+/// another process appended to one of the streams or stored one of the
+/// event ids — the insert hits a unique constraint, writes nothing, and the
 /// batch is planned again. Two round trips per batch.
 ///
 /// This also keeps each stream's versions in commit order, (transaction id,
 /// position): the head a batch plans against committed before the batch's
 /// insert began, so its transaction id is smaller than the insert's.
-async fn commit_batch(
-    pool: &PgPool,
+async fn write_batch(
+    conn: &mut PgConnection,
     batch: &[AppendJob],
-) -> Result<Vec<Result<AppendOutcome, AppendError>>, BatchError> {
-    let mut conn = pool.acquire().await?;
-    let (heads, stored) = current_state(&mut conn, batch).await?;
+) -> Result<(Vec<Result<AppendOutcome, AppendError>>, Vec<RecordedEvent>), BatchError> {
+    let (heads, stored) = current_state(conn, batch).await?;
     let planned: Vec<PlannedAppend<'_>> = batch
         .iter()
         .map(|job| PlannedAppend {
@@ -141,12 +171,14 @@ async fn commit_batch(
     let verdicts = plan(&planned, heads, stored);
 
     let mut rows = EventRows::default();
+    let mut written = Vec::new();
     let outcomes = batch
         .iter()
         .zip(verdicts)
         .map(|(job, verdict)| match verdict {
             Verdict::Write { first_version } => {
                 rows.push(job, first_version);
+                written.push((job, first_version));
                 Ok(AppendOutcome {
                     stream_version: first_version + job.events.len() as u64 - 1,
                     already_recorded: false,
@@ -156,10 +188,30 @@ async fn commit_batch(
         })
         .collect();
 
-    if !rows.is_empty() {
-        rows.insert(&mut conn).await?;
+    if rows.is_empty() {
+        return Ok((outcomes, Vec::new()));
     }
-    Ok(outcomes)
+    let recorded_at = rows.insert(conn).await?;
+    let recorded = written
+        .into_iter()
+        .flat_map(|(job, first_version)| {
+            job.events
+                .iter()
+                .enumerate()
+                .map(move |(offset, event)| RecordedEvent {
+                    event_id: event.event_id,
+                    stream_id: job.stream.clone(),
+                    stream_version: first_version + offset as u64,
+                    event_type: event.event_type.clone(),
+                    schema_version: event.schema_version,
+                    payload: event.payload.clone(),
+                    occurred_at: event.occurred_at,
+                    recorded_at,
+                    metadata: event.metadata.clone(),
+                })
+        })
+        .collect();
+    Ok((outcomes, recorded))
 }
 
 /// In one query: the head version of every stream in the batch, and where
@@ -254,9 +306,10 @@ impl EventRows {
 
     /// One statement (so one atomic commit) writes the events and their
     /// outbox rows; positions are drawn in array order, so a stream's versions
-    /// ascend with position too.
-    async fn insert(self, conn: &mut PgConnection) -> Result<(), sqlx::Error> {
-        sqlx::query(
+    /// ascend with position too. Returns when they were recorded (the
+    /// transaction's time, the same for every row).
+    async fn insert(self, conn: &mut PgConnection) -> Result<DateTime<Utc>, sqlx::Error> {
+        sqlx::query_scalar(
             "WITH inserted AS ( \
                  INSERT INTO events (event_id, stream_id, stream_version, event_type, \
                      schema_version, payload, occurred_at, correlation_id, causation_id, \
@@ -272,9 +325,11 @@ impl EventRows {
                      actor_role, traceparent, tracestate, ord) \
                  ORDER BY ord \
                  RETURNING position, transaction_id \
+             ), outboxed AS ( \
+                 INSERT INTO outbox (position, transaction_id) \
+                 SELECT position, transaction_id FROM inserted \
              ) \
-             INSERT INTO outbox (position, transaction_id) \
-             SELECT position, transaction_id FROM inserted",
+             SELECT now()",
         )
         .bind(self.event_id)
         .bind(self.stream_id)
@@ -289,8 +344,7 @@ impl EventRows {
         .bind(self.actor_role)
         .bind(self.traceparent)
         .bind(self.tracestate)
-        .execute(conn)
-        .await?;
-        Ok(())
+        .fetch_one(conn)
+        .await
     }
 }

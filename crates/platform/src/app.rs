@@ -4,7 +4,9 @@ use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use async_nats::jetstream;
 use futures::future::BoxFuture;
-use hellowork_eventstore::{EventStore, Relay, RelayConfig, StoreConfig, Upcasters};
+use hellowork_eventstore::{
+    EventStore, InlineProjection, Relay, RelayConfig, StoreConfig, Upcasters,
+};
 use hellowork_tls::{ClientTls, ServerTls};
 use sqlx::{PgPool, migrate::Migrator};
 use tokio::{net::TcpListener, task::JoinSet};
@@ -119,6 +121,17 @@ impl Platform {
         migrations: &Migrator,
         upcasters: Upcasters,
     ) -> Result<Self, StartupError> {
+        Self::connect_with_inline(config, migrations, upcasters, None).await
+    }
+
+    /// [`Platform::connect`] with a read model the event store writes in
+    /// each append's transaction.
+    pub async fn connect_with_inline(
+        config: PlatformConfig,
+        migrations: &Migrator,
+        upcasters: Upcasters,
+        inline: Option<Arc<dyn InlineProjection>>,
+    ) -> Result<Self, StartupError> {
         // Before anything records a metric: the event store and the service
         // register counters at zero while starting, which a recorder
         // installed later (by the metrics endpoint) would never see.
@@ -173,6 +186,7 @@ impl Platform {
             pool.clone(),
             StoreConfig {
                 writer_connections: config.database.writer_connections,
+                inline,
                 ..StoreConfig::new(config.service.name())
             },
             upcasters,

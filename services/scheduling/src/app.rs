@@ -17,7 +17,7 @@ use tonic::service::Routes;
 use crate::{
     eligibility::EligibilityClient,
     grpc::SchedulingApi,
-    projections::ScheduleProjection,
+    projections::{Placements, ScheduleProjection},
     refusal_cascade::RefusalCascade,
     sealed::{
         PersonalKeys,
@@ -48,7 +48,13 @@ pub async fn build_with(
     config: PlatformConfig,
     settings: SchedulingSettings,
 ) -> Result<Application, StartupError> {
-    let platform = Platform::connect(config, &MIGRATOR, Upcasters::new()).await?;
+    let platform = Platform::connect_with_inline(
+        config,
+        &MIGRATOR,
+        Upcasters::new(),
+        Some(Arc::new(Placements)),
+    )
+    .await?;
     let channel = |service| {
         platform
             .channel_to(service)

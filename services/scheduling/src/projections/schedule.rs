@@ -32,12 +32,14 @@ pub struct BookingRow {
     pub counsellor_id: String,
 }
 
-fn epoch() -> DateTime<Utc> {
+/// Where an event without a time puts it (never, for what this release
+/// writes).
+pub(super) fn epoch() -> DateTime<Utc> {
     DateTime::<Utc>::UNIX_EPOCH
 }
 
-/// Records where a slot lives; the same values the projection writes.
-pub async fn insert_slot<'e>(
+/// Records where a slot lives.
+pub(super) async fn insert_slot<'e>(
     db: impl PgExecutor<'e>,
     slot_id: &str,
     counsellor_id: &str,
@@ -62,8 +64,8 @@ pub async fn insert_slot<'e>(
     Ok(())
 }
 
-/// Records where a booking lives; the same values the projection writes.
-pub async fn insert_booking<'e>(
+/// Records where a booking lives.
+pub(super) async fn insert_booking<'e>(
     db: impl PgExecutor<'e>,
     booking_id: &str,
     slot_id: &str,
@@ -87,7 +89,7 @@ pub async fn insert_booking<'e>(
 }
 
 /// Records a refusal's person.
-pub async fn insert_refusal<'e>(
+pub(super) async fn insert_refusal<'e>(
     db: impl PgExecutor<'e>,
     refusal_id: &str,
     job_seeker_id: &str,

@@ -175,16 +175,6 @@ impl Scheduling {
                 .on_schedule(cx.metadata, &counsellor, &command, slot.offering)
                 .await?;
         }
-        projections::insert_booking(
-            &self.pool,
-            &booking_id,
-            &slot_id,
-            &job_seeker_id,
-            &counsellor,
-            slot.start,
-        )
-        .await
-        .map_err(database)?;
         self.shown(&schedule, &booking_id).await
     }
 

@@ -45,9 +45,6 @@ impl Scheduling {
         let person = self
             .on_person(cx.metadata, &job_seeker_id, &command)
             .await?;
-        projections::insert_refusal(&self.pool, &refusal_id, &job_seeker_id)
-            .await
-            .map_err(database)?;
         let cancelled = self
             .cancel_open_bookings(cx.metadata, &job_seeker_id, &refusal_id)
             .await?;

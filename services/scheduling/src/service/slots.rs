@@ -82,20 +82,6 @@ impl Scheduling {
                 publication.offering,
             )
             .await?;
-        for slot_id in &slot_ids {
-            let slot = Self::slot_of(&schedule, slot_id)?;
-            projections::insert_slot(
-                &self.pool,
-                &slot.slot_id,
-                &slot.counsellor_id,
-                slot.offering.into(),
-                slot.start,
-                slot.end,
-                slot.capacity,
-            )
-            .await
-            .map_err(database)?;
-        }
         Ok(Published { schedule, slot_ids })
     }
 
