@@ -15,6 +15,8 @@ pub enum InvalidInput {
     DuplicateEventId(Uuid),
     #[error("event type must be a non-empty identifier: {0:?}")]
     EventType(String),
+    #[error("stream {0} appears twice in one atomic append")]
+    StreamTwice(StreamId),
 }
 
 /// Why an append did not happen. Nothing was written in any of these cases.

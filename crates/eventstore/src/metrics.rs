@@ -11,7 +11,7 @@
 
 use std::time::Duration;
 
-use crate::{error::AppendError, model::AppendOutcome};
+use crate::error::AppendError;
 
 /// Counter of appends by `service` and `outcome`: `appended`,
 /// `already_recorded` (a retried command), `conflict` (the expected version
@@ -85,17 +85,11 @@ pub(crate) fn register_projection(consumer: &str, delivered: bool) {
     }
 }
 
-pub(crate) fn record_append(
-    service: &str,
-    result: &Result<AppendOutcome, AppendError>,
-    elapsed: Duration,
-) {
+/// One append's outcome: `Ok(already_recorded)` or why it failed.
+pub(crate) fn record_append(service: &str, result: Result<bool, &AppendError>, elapsed: Duration) {
     let outcome = match result {
-        Ok(AppendOutcome {
-            already_recorded: true,
-            ..
-        }) => "already_recorded",
-        Ok(_) => "appended",
+        Ok(true) => "already_recorded",
+        Ok(false) => "appended",
         Err(AppendError::WrongExpectedVersion { .. }) => "conflict",
         Err(AppendError::EventIdReused { .. } | AppendError::Invalid(_)) => "rejected",
         Err(AppendError::Store(_)) => "error",

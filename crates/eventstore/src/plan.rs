@@ -4,7 +4,8 @@
 //! exactly as if its appends had run one after another in arrival order: each
 //! expected version is checked against the stream's head *including* earlier
 //! appends of the same batch, and a retried append (same event ids) is answered
-//! from what is already stored instead of being written twice.
+//! from what is already stored instead of being written twice. An atomic append
+//! to several streams is one job: all its parts are written or none.
 
 use std::collections::HashMap;
 
@@ -15,7 +16,7 @@ use crate::{
     model::{AppendOutcome, ExpectedVersion, StreamId},
 };
 
-/// One append as the planner sees it.
+/// One stream's part of an append as the planner sees it.
 #[derive(Debug, Clone)]
 pub(crate) struct PlannedAppend<'a> {
     pub stream: &'a StreamId,
@@ -30,50 +31,60 @@ pub(crate) struct StoredAt {
     pub version: u64,
 }
 
-/// What happens to one append of the batch.
+/// What happens to one job (one or more parts, on distinct streams) of the
+/// batch.
 #[derive(Debug)]
 pub(crate) enum Verdict {
-    /// Write its events as versions `first_version..`.
-    Write { first_version: u64 },
-    /// Nothing to write: the outcome is already decided (a replay or a refusal).
-    Done(Result<AppendOutcome, AppendError>),
+    /// Write each part's events as versions `first_versions[part]..`.
+    Write { first_versions: Vec<u64> },
+    /// Nothing to write: the outcome is already decided (a replay or a
+    /// refusal), one outcome per part.
+    Done(Result<Vec<AppendOutcome>, AppendError>),
 }
 
-/// Plans a batch given each stream's committed head version (absent = no
-/// stream) and the already stored events among the batch's event ids.
+/// Plans a batch of jobs given each stream's committed head version (absent
+/// = no stream) and the already stored events among the batch's event ids.
 pub(crate) fn plan(
-    appends: &[PlannedAppend<'_>],
+    jobs: &[Vec<PlannedAppend<'_>>],
     mut heads: HashMap<String, u64>,
     mut stored: HashMap<Uuid, StoredAt>,
 ) -> Vec<Verdict> {
-    appends
-        .iter()
-        .map(|append| {
-            let head = heads.get(append.stream.as_str()).copied().unwrap_or(0);
-            if append.event_ids.iter().any(|id| stored.contains_key(id)) {
-                return Verdict::Done(replay(append, &stored));
+    jobs.iter()
+        .map(|parts| {
+            let replayed = parts
+                .iter()
+                .any(|part| part.event_ids.iter().any(|id| stored.contains_key(id)));
+            if replayed {
+                return Verdict::Done(parts.iter().map(|part| replay(part, &stored)).collect());
             }
-            if !append.expected.accepts(head) {
-                return Verdict::Done(Err(AppendError::WrongExpectedVersion {
-                    stream: append.stream.clone(),
-                    expected: append.expected,
-                    actual: head,
-                }));
+            let mut first_versions = Vec::with_capacity(parts.len());
+            for part in parts {
+                let head = heads.get(part.stream.as_str()).copied().unwrap_or(0);
+                if !part.expected.accepts(head) {
+                    return Verdict::Done(Err(AppendError::WrongExpectedVersion {
+                        stream: part.stream.clone(),
+                        expected: part.expected,
+                        actual: head,
+                    }));
+                }
+                first_versions.push(head + 1);
             }
-            for (offset, id) in append.event_ids.iter().enumerate() {
-                let at = StoredAt {
-                    stream: append.stream.as_str().to_owned(),
-                    version: head + 1 + offset as u64,
-                };
-                stored.insert(*id, at);
+            // Every part passed: only now does the job move the heads, so a
+            // refused part leaves the batch as if the job had never come.
+            for (part, first) in parts.iter().zip(&first_versions) {
+                for (offset, id) in part.event_ids.iter().enumerate() {
+                    let at = StoredAt {
+                        stream: part.stream.as_str().to_owned(),
+                        version: first + offset as u64,
+                    };
+                    stored.insert(*id, at);
+                }
+                heads.insert(
+                    part.stream.as_str().to_owned(),
+                    first + part.event_ids.len() as u64 - 1,
+                );
             }
-            heads.insert(
-                append.stream.as_str().to_owned(),
-                head + append.event_ids.len() as u64,
-            );
-            Verdict::Write {
-                first_version: head + 1,
-            }
+            Verdict::Write { first_versions }
         })
         .collect()
 }
@@ -118,10 +129,29 @@ mod tests {
         (0..n).map(|_| Uuid::now_v7()).collect()
     }
 
+    fn singles<'a>(appends: &[PlannedAppend<'a>]) -> Vec<Vec<PlannedAppend<'a>>> {
+        appends.iter().map(|append| vec![append.clone()]).collect()
+    }
+
     fn outcome(verdict: &Verdict) -> Option<u64> {
         match verdict {
-            Verdict::Write { first_version } => Some(*first_version),
+            Verdict::Write { first_versions } => Some(first_versions[0]),
             Verdict::Done(_) => None,
+        }
+    }
+
+    fn replayed(verdict: &Verdict) -> Option<u64> {
+        match verdict {
+            Verdict::Done(Ok(outcomes)) => match outcomes.as_slice() {
+                [
+                    AppendOutcome {
+                        stream_version,
+                        already_recorded: true,
+                    },
+                ] => Some(*stream_version),
+                _ => None,
+            },
+            _ => None,
         }
     }
 
@@ -140,7 +170,7 @@ mod tests {
                 event_ids: ids(1),
             },
         ];
-        let verdicts = plan(&appends, HashMap::new(), HashMap::new());
+        let verdicts = plan(&singles(&appends), HashMap::new(), HashMap::new());
         assert_eq!(outcome(&verdicts[0]), Some(1));
         assert_eq!(outcome(&verdicts[1]), Some(3));
     }
@@ -161,7 +191,7 @@ mod tests {
             },
         ];
         let heads = HashMap::from([("a-1".to_owned(), 4)]);
-        let verdicts = plan(&appends, heads, HashMap::new());
+        let verdicts = plan(&singles(&appends), heads, HashMap::new());
         assert_eq!(outcome(&verdicts[0]), Some(5));
         assert!(matches!(
             verdicts[1],
@@ -178,7 +208,7 @@ mod tests {
             event_ids: ids(1),
         }];
         let verdicts = plan(
-            &appends,
+            &singles(&appends),
             HashMap::from([("a-1".to_owned(), 1)]),
             HashMap::new(),
         );
@@ -213,14 +243,12 @@ mod tests {
             expected: ExpectedVersion::Exact(2),
             event_ids: retried,
         }];
-        let verdicts = plan(&appends, HashMap::from([("a-1".to_owned(), 9)]), stored);
-        assert!(matches!(
-            verdicts[0],
-            Verdict::Done(Ok(AppendOutcome {
-                stream_version: 4,
-                already_recorded: true
-            }))
-        ));
+        let verdicts = plan(
+            &singles(&appends),
+            HashMap::from([("a-1".to_owned(), 9)]),
+            stored,
+        );
+        assert_eq!(replayed(&verdicts[0]), Some(4));
     }
 
     #[test]
@@ -239,15 +267,9 @@ mod tests {
                 event_ids: same,
             },
         ];
-        let verdicts = plan(&appends, HashMap::new(), HashMap::new());
+        let verdicts = plan(&singles(&appends), HashMap::new(), HashMap::new());
         assert_eq!(outcome(&verdicts[0]), Some(1));
-        assert!(matches!(
-            verdicts[1],
-            Verdict::Done(Ok(AppendOutcome {
-                stream_version: 1,
-                already_recorded: true
-            }))
-        ));
+        assert_eq!(replayed(&verdicts[1]), Some(1));
     }
 
     #[test]
@@ -266,7 +288,7 @@ mod tests {
             expected: ExpectedVersion::Any,
             event_ids: reused,
         }];
-        let verdicts = plan(&appends, HashMap::new(), stored);
+        let verdicts = plan(&singles(&appends), HashMap::new(), stored);
         assert!(matches!(
             verdicts[0],
             Verdict::Done(Err(AppendError::EventIdReused { .. }))
@@ -289,11 +311,115 @@ mod tests {
             expected: ExpectedVersion::Any,
             event_ids: mixed,
         }];
-        let verdicts = plan(&appends, HashMap::from([("a-1".to_owned(), 1)]), stored);
+        let verdicts = plan(
+            &singles(&appends),
+            HashMap::from([("a-1".to_owned(), 1)]),
+            stored,
+        );
         assert!(matches!(
             verdicts[0],
             Verdict::Done(Err(AppendError::EventIdReused { .. }))
         ));
+    }
+
+    #[test]
+    fn an_atomic_job_with_one_refused_part_writes_none_and_moves_no_head() {
+        let (a, b) = (stream("a-1"), stream("b-1"));
+        let jobs = [
+            vec![
+                PlannedAppend {
+                    stream: &a,
+                    expected: ExpectedVersion::Exact(2),
+                    event_ids: ids(1),
+                },
+                PlannedAppend {
+                    stream: &b,
+                    expected: ExpectedVersion::NoStream,
+                    event_ids: ids(1),
+                },
+            ],
+            // Planned as if the refused job had never come: `a` is still at 2.
+            vec![PlannedAppend {
+                stream: &a,
+                expected: ExpectedVersion::Exact(2),
+                event_ids: ids(1),
+            }],
+        ];
+        let heads = HashMap::from([("a-1".to_owned(), 2), ("b-1".to_owned(), 5)]);
+        let verdicts = plan(&jobs, heads, HashMap::new());
+        assert!(matches!(
+            &verdicts[0],
+            Verdict::Done(Err(AppendError::WrongExpectedVersion { stream, actual: 5, .. }))
+                if stream.as_str() == "b-1"
+        ));
+        assert_eq!(outcome(&verdicts[1]), Some(3));
+    }
+
+    #[test]
+    fn an_atomic_job_writes_each_part_after_its_own_head() {
+        let (a, b) = (stream("a-1"), stream("b-1"));
+        let jobs = [vec![
+            PlannedAppend {
+                stream: &a,
+                expected: ExpectedVersion::Exact(2),
+                event_ids: ids(2),
+            },
+            PlannedAppend {
+                stream: &b,
+                expected: ExpectedVersion::NoStream,
+                event_ids: ids(1),
+            },
+        ]];
+        let heads = HashMap::from([("a-1".to_owned(), 2)]);
+        let verdicts = plan(&jobs, heads, HashMap::new());
+        assert!(matches!(
+            &verdicts[0],
+            Verdict::Write { first_versions } if first_versions == &[3, 1]
+        ));
+    }
+
+    #[test]
+    fn a_retried_atomic_job_is_answered_part_by_part() {
+        let (a, b) = (stream("a-1"), stream("b-1"));
+        let (in_a, in_b) = (ids(1), ids(1));
+        let stored = HashMap::from([
+            (
+                in_a[0],
+                StoredAt {
+                    stream: "a-1".into(),
+                    version: 7,
+                },
+            ),
+            (
+                in_b[0],
+                StoredAt {
+                    stream: "b-1".into(),
+                    version: 1,
+                },
+            ),
+        ]);
+        let jobs = [vec![
+            PlannedAppend {
+                stream: &a,
+                expected: ExpectedVersion::Exact(6),
+                event_ids: in_a,
+            },
+            PlannedAppend {
+                stream: &b,
+                expected: ExpectedVersion::NoStream,
+                event_ids: in_b,
+            },
+        ]];
+        let heads = HashMap::from([("a-1".to_owned(), 9), ("b-1".to_owned(), 1)]);
+        let verdicts = plan(&jobs, heads, stored);
+        let Verdict::Done(Ok(outcomes)) = &verdicts[0] else {
+            panic!("expected a replay, got {:?}", verdicts[0]);
+        };
+        let versions: Vec<(u64, bool)> = outcomes
+            .iter()
+            .map(|o| (o.stream_version, o.already_recorded))
+            .collect();
+        assert_eq!(versions, [(7, true), (1, true)]);
     }
 
     #[derive(Debug, Clone)]
@@ -326,16 +452,16 @@ mod tests {
                 event_ids: ids(spec.events),
             }).collect();
             let heads: HashMap<String, u64> = streams.iter().map(|s| (s.as_str().to_owned(), start)).collect();
-            let verdicts = plan(&appends, heads, HashMap::new());
+            let verdicts = plan(&singles(&appends), heads, HashMap::new());
 
             let mut model = [start; 3];
             for (spec, verdict) in specs.iter().zip(&verdicts) {
                 let head = model[spec.stream];
                 let accepted = spec.expected.is_none_or(|v| v == head);
                 match verdict {
-                    Verdict::Write { first_version } => {
+                    Verdict::Write { first_versions } => {
                         prop_assert!(accepted);
-                        prop_assert_eq!(*first_version, head + 1);
+                        prop_assert_eq!(first_versions.as_slice(), &[head + 1]);
                         model[spec.stream] += spec.events as u64;
                     }
                     Verdict::Done(Err(AppendError::WrongExpectedVersion { actual, .. })) => {

@@ -23,7 +23,7 @@ use crate::{
         RecordedEvent, StreamId,
     },
     upcast::Upcasters,
-    writer::{AppendJob, Writer, run_writer},
+    writer::{AppendJob, AppendPart, Writer, run_writer},
 };
 
 /// How the store writes.
@@ -148,30 +148,76 @@ impl EventStore {
         expected: ExpectedVersion,
         events: Vec<NewEvent>,
     ) -> Result<AppendOutcome, AppendError> {
-        validate(&events)?;
         let started = Instant::now();
+        let result = self
+            .send(vec![AppendPart {
+                stream: stream.clone(),
+                expected,
+                events,
+            }])
+            .await
+            .map(single);
+        m::record_append(
+            &self.inner.service,
+            result.as_ref().map(|o| o.already_recorded),
+            started.elapsed(),
+        );
+        result
+    }
+
+    /// Appends to several streams at once, all or nothing: each part's
+    /// version is checked, and if any check fails nothing is written. For a
+    /// decision that two aggregates must agree on (a seat on a counsellor's
+    /// schedule and the booking that holds it). Returns one outcome per
+    /// part, in order; the streams must be distinct.
+    pub async fn append_atomically(
+        &self,
+        appends: Vec<(StreamId, ExpectedVersion, Vec<NewEvent>)>,
+    ) -> Result<Vec<AppendOutcome>, AppendError> {
+        let mut streams = std::collections::HashSet::with_capacity(appends.len());
+        if let Some((twice, _, _)) = appends.iter().find(|(s, _, _)| !streams.insert(s.clone())) {
+            return Err(InvalidInput::StreamTwice(twice.clone()).into());
+        }
+        let started = Instant::now();
+        let parts = appends
+            .into_iter()
+            .map(|(stream, expected, events)| AppendPart {
+                stream,
+                expected,
+                events,
+            })
+            .collect();
+        let result = self.send(parts).await;
+        let replayed = result
+            .as_ref()
+            .map(|outcomes| outcomes.iter().all(|o| o.already_recorded));
+        m::record_append(&self.inner.service, replayed, started.elapsed());
+        result
+    }
+
+    /// Hands one job to the writer of its first stream and waits for it.
+    async fn send(&self, parts: Vec<AppendPart>) -> Result<Vec<AppendOutcome>, AppendError> {
+        let Some(first) = parts.first() else {
+            return Err(InvalidInput::NoEvents.into());
+        };
+        for part in &parts {
+            validate(&part.events)?;
+        }
         // No stream id here: it contains a person's id (e.g. registration-<id>),
         // which must not reach logs or traces (Art. 8).
-        let span = tracing::debug_span!("eventstore.append", %expected, events = events.len());
+        let events: usize = parts.iter().map(|part| part.events.len()).sum();
+        let span = tracing::debug_span!("eventstore.append", streams = parts.len(), events);
+        let writer = &self.inner.writers[writer_for(&first.stream, self.inner.writers.len())];
         let (reply, outcome) = oneshot::channel();
-        let job = AppendJob {
-            stream: stream.clone(),
-            expected,
-            events,
-            reply,
-        };
-        let writer = &self.inner.writers[writer_for(stream, self.inner.writers.len())];
-        let result = async {
+        async {
             writer
-                .send(job)
+                .send(AppendJob { parts, reply })
                 .await
                 .map_err(|_| StoreError::WriterStopped)?;
             outcome.await.map_err(|_| StoreError::WriterStopped)?
         }
         .instrument(span)
-        .await;
-        m::record_append(&self.inner.service, &result, started.elapsed());
-        result
+        .await
     }
 
     /// Appends to several streams through one writer, in the order given:
@@ -195,9 +241,11 @@ impl EventStore {
                 Err(error) => Err(AppendError::from(error)),
                 Ok(()) => writer
                     .send(AppendJob {
-                        stream,
-                        expected,
-                        events,
+                        parts: vec![AppendPart {
+                            stream,
+                            expected,
+                            events,
+                        }],
                         reply,
                     })
                     .await
@@ -213,8 +261,13 @@ impl EventStore {
                     let result = outcome
                         .await
                         .map_err(|_| AppendError::from(StoreError::WriterStopped))
-                        .and_then(|result| result);
-                    m::record_append(&self.inner.service, &result, started.elapsed());
+                        .and_then(|result| result)
+                        .map(single);
+                    m::record_append(
+                        &self.inner.service,
+                        result.as_ref().map(|o| o.already_recorded),
+                        started.elapsed(),
+                    );
                     result
                 }
                 Err(error) => Err(error),
@@ -374,6 +427,14 @@ fn validate(events: &[NewEvent]) -> Result<(), InvalidInput> {
         }
     }
     Ok(())
+}
+
+/// The outcome of a one-part job.
+fn single(outcomes: Vec<AppendOutcome>) -> AppendOutcome {
+    outcomes
+        .into_iter()
+        .next()
+        .expect("the writer answers a job with one outcome per part")
 }
 
 fn writer_for(stream: &StreamId, writers: usize) -> usize {

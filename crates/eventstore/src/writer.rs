@@ -21,12 +21,20 @@ use crate::{
 /// Batches lost to another process' concurrent commit are retried this often.
 const MAX_ATTEMPTS: u32 = 8;
 
+/// One stream's part of an append.
 #[derive(Debug)]
-pub(crate) struct AppendJob {
+pub(crate) struct AppendPart {
     pub stream: StreamId,
     pub expected: ExpectedVersion,
     pub events: Vec<NewEvent>,
-    pub reply: oneshot::Sender<Result<AppendOutcome, AppendError>>,
+}
+
+/// One append: its parts (distinct streams) are written together or not at
+/// all, and answered with one outcome per part.
+#[derive(Debug)]
+pub(crate) struct AppendJob {
+    pub parts: Vec<AppendPart>,
+    pub reply: oneshot::Sender<Result<Vec<AppendOutcome>, AppendError>>,
 }
 
 /// Why a batch was abandoned before writing.
@@ -70,7 +78,7 @@ pub(crate) async fn run_writer(
         let verdicts = writer.commit_with_retries(&batch).await;
         if verdicts
             .iter()
-            .any(|v| matches!(v, Ok(outcome) if !outcome.already_recorded))
+            .any(|v| matches!(v, Ok(outcomes) if outcomes.iter().any(|o| !o.already_recorded)))
         {
             let _ = committed.try_send(());
         }
@@ -85,7 +93,7 @@ impl Writer {
     async fn commit_with_retries(
         &self,
         batch: &[AppendJob],
-    ) -> Vec<Result<AppendOutcome, AppendError>> {
+    ) -> Vec<Result<Vec<AppendOutcome>, AppendError>> {
         let mut attempt = 1;
         loop {
             match self.commit_batch(batch).await {
@@ -120,7 +128,7 @@ impl Writer {
     async fn commit_batch(
         &self,
         batch: &[AppendJob],
-    ) -> Result<Vec<Result<AppendOutcome, AppendError>>, BatchError> {
+    ) -> Result<Vec<Result<Vec<AppendOutcome>, AppendError>>, BatchError> {
         let mut conn = self.pool.acquire().await?;
         let Some(inline) = &self.inline else {
             return Ok(write_batch(&mut conn, batch).await?.0);
@@ -138,7 +146,7 @@ impl Writer {
 fn fail_all(
     batch: &[AppendJob],
     error: impl Fn() -> StoreError,
-) -> Vec<Result<AppendOutcome, AppendError>> {
+) -> Vec<Result<Vec<AppendOutcome>, AppendError>> {
     batch.iter().map(|_| Err(error().into())).collect()
 }
 
@@ -158,14 +166,25 @@ fn fail_all(
 async fn write_batch(
     conn: &mut PgConnection,
     batch: &[AppendJob],
-) -> Result<(Vec<Result<AppendOutcome, AppendError>>, Vec<RecordedEvent>), BatchError> {
+) -> Result<
+    (
+        Vec<Result<Vec<AppendOutcome>, AppendError>>,
+        Vec<RecordedEvent>,
+    ),
+    BatchError,
+> {
     let (heads, stored) = current_state(conn, batch).await?;
-    let planned: Vec<PlannedAppend<'_>> = batch
+    let planned: Vec<Vec<PlannedAppend<'_>>> = batch
         .iter()
-        .map(|job| PlannedAppend {
-            stream: &job.stream,
-            expected: job.expected,
-            event_ids: job.events.iter().map(|e| e.event_id).collect(),
+        .map(|job| {
+            job.parts
+                .iter()
+                .map(|part| PlannedAppend {
+                    stream: &part.stream,
+                    expected: part.expected,
+                    event_ids: part.events.iter().map(|e| e.event_id).collect(),
+                })
+                .collect()
         })
         .collect();
     let verdicts = plan(&planned, heads, stored);
@@ -176,14 +195,19 @@ async fn write_batch(
         .iter()
         .zip(verdicts)
         .map(|(job, verdict)| match verdict {
-            Verdict::Write { first_version } => {
-                rows.push(job, first_version);
-                written.push((job, first_version));
-                Ok(AppendOutcome {
-                    stream_version: first_version + job.events.len() as u64 - 1,
-                    already_recorded: false,
+            Verdict::Write { first_versions } => Ok(job
+                .parts
+                .iter()
+                .zip(first_versions)
+                .map(|(part, first_version)| {
+                    rows.push(part, first_version);
+                    written.push((part, first_version));
+                    AppendOutcome {
+                        stream_version: first_version + part.events.len() as u64 - 1,
+                        already_recorded: false,
+                    }
                 })
-            }
+                .collect()),
             Verdict::Done(outcome) => outcome,
         })
         .collect();
@@ -194,13 +218,13 @@ async fn write_batch(
     let recorded_at = rows.insert(conn).await?;
     let recorded = written
         .into_iter()
-        .flat_map(|(job, first_version)| {
-            job.events
+        .flat_map(|(part, first_version)| {
+            part.events
                 .iter()
                 .enumerate()
                 .map(move |(offset, event)| RecordedEvent {
                     event_id: event.event_id,
-                    stream_id: job.stream.clone(),
+                    stream_id: part.stream.clone(),
                     stream_version: first_version + offset as u64,
                     event_type: event.event_type.clone(),
                     schema_version: event.schema_version,
@@ -220,12 +244,12 @@ async fn current_state(
     conn: &mut PgConnection,
     batch: &[AppendJob],
 ) -> Result<(HashMap<String, u64>, HashMap<Uuid, StoredAt>), BatchError> {
-    let mut streams: Vec<&str> = batch.iter().map(|job| job.stream.as_str()).collect();
+    let parts = || batch.iter().flat_map(|job| job.parts.iter());
+    let mut streams: Vec<&str> = parts().map(|part| part.stream.as_str()).collect();
     streams.sort_unstable();
     streams.dedup();
-    let ids: Vec<Uuid> = batch
-        .iter()
-        .flat_map(|job| job.events.iter().map(|e| e.event_id))
+    let ids: Vec<Uuid> = parts()
+        .flat_map(|part| part.events.iter().map(|e| e.event_id))
         .collect();
     let rows = sqlx::query(
         "SELECT s.stream_id, h.stream_version, NULL::uuid AS event_id \
@@ -282,11 +306,11 @@ impl EventRows {
         self.event_id.is_empty()
     }
 
-    fn push(&mut self, job: &AppendJob, first_version: u64) {
-        for (offset, event) in job.events.iter().enumerate() {
+    fn push(&mut self, part: &AppendPart, first_version: u64) {
+        for (offset, event) in part.events.iter().enumerate() {
             let meta = &event.metadata;
             self.event_id.push(event.event_id);
-            self.stream_id.push(job.stream.as_str().to_owned());
+            self.stream_id.push(part.stream.as_str().to_owned());
             self.stream_version
                 .push(to_i64(first_version + offset as u64));
             self.event_type.push(event.event_type.clone());
