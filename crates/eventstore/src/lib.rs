@@ -13,12 +13,14 @@
 //! - [`TailingRunner`]: a projection of the service's own events in exactly
 //!   the store's commit order (for order-sensitive read models).
 //! - [`Aggregate`] and [`Repository`]: the pure decide/apply shape of domain
-//!   code and its loading and saving.
+//!   code and its loading and saving; [`CachedRepository`] keeps folded
+//!   streams in memory between commands, bounded by the bytes they take.
 //! - [`Upcasters`]: old event schemas stay readable.
 //! - [`rewrite`]: a legal erasure's exception to immutability: stored
 //!   payloads and published messages rewritten as the caller decides.
 
 mod aggregate;
+mod cached;
 mod commit_feed;
 mod consumer;
 mod db;
@@ -39,6 +41,7 @@ mod upcast;
 mod writer;
 
 pub use aggregate::{Aggregate, DomainEvent, ExecuteError, Loaded, Repository};
+pub use cached::{CachedRepository, Fold};
 pub use consumer::{
     ConsumerConfig, ConsumerError, Projection, ProjectionError, ProjectionRunner, RebuildReport,
     rebuild,

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use hellowork_eventstore::{Aggregate, DomainEvent, RecordedEvent, StreamId};
+use hellowork_eventstore::{Aggregate, StreamId};
 use hellowork_platform::ServiceError;
 
 use crate::domain::Event;
@@ -56,26 +56,6 @@ pub fn person_stream(job_seeker_id: &str) -> Result<StreamId, ServiceError> {
 }
 
 impl<A: Aggregate<Event = Event>> History<A> {
-    /// Folds one stored event in: the state, and when and by whom its fact
-    /// happened.
-    pub fn record(&mut self, recorded: &RecordedEvent) -> Result<(), ServiceError> {
-        let event = Event::decode(&recorded.event_type, &recorded.payload).map_err(|reason| {
-            ServiceError::Internal(
-                format!(
-                    "stored event {} cannot be decoded: {reason}",
-                    recorded.event_id
-                )
-                .into(),
-            )
-        })?;
-        self.note(
-            &event,
-            recorded.occurred_at,
-            &recorded.metadata.actor.subject,
-        );
-        Ok(())
-    }
-
     /// Folds in an event that happened at `at`, caused by `actor`.
     pub fn note(&mut self, event: &Event, at: DateTime<Utc>, actor: &str) {
         let key = match event {

@@ -45,12 +45,14 @@ pub use requests::{
 };
 use streams::Streams;
 
-/// Counsellors' schedules kept folded in memory (a few dozen counsellors
-/// work at one office; the bound only matters for a much larger one).
-const SCHEDULES_KEPT: usize = 1_000;
-/// Persons' refusal streams kept folded in memory: the people booking
-/// these days; the others are read again when they return.
-const PERSONS_KEPT: usize = 20_000;
+/// Bytes of counsellors' schedules kept folded in memory: a busy schedule
+/// folds a few thousand events of a few hundred bytes each, so this keeps
+/// every schedule of an office and bounds a much larger one.
+const SCHEDULES_KEPT: u64 = 256 << 20;
+/// Bytes of persons' refusal streams kept folded in memory (most hold no
+/// event at all): the people booking these days; the others are read
+/// again when they return.
+const PERSONS_KEPT: u64 = 32 << 20;
 
 /// Who asks, and the metadata the events they cause are recorded with
 /// (their correlation id, the trace context).

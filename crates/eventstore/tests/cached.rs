@@ -1,0 +1,134 @@
+//! The cached repository: kept states stay within their memory budget,
+//! a state kept behind another process' appends is caught up before a
+//! command is decided on it, and a refusal is confirmed on the store's
+//! current state.
+
+mod common;
+
+use chrono::{DateTime, Utc};
+use common::{deposited, metadata, store};
+use hellowork_eventstore::{
+    CachedRepository, DomainEvent, ExecuteError, ExpectedVersion, Fold, StreamId,
+};
+use hellowork_testing::TestSchema;
+
+/// A ledger of deposits: the amounts, in order.
+#[derive(Debug, Default, Clone, PartialEq)]
+struct Ledger {
+    amounts: Vec<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct Deposited(i64);
+
+impl DomainEvent for Deposited {
+    fn event_type(&self) -> &'static str {
+        "Deposited"
+    }
+
+    fn schema_version(&self) -> u32 {
+        1
+    }
+
+    fn encode(&self) -> Vec<u8> {
+        self.0.to_le_bytes().to_vec()
+    }
+
+    fn decode(_: &str, payload: &[u8]) -> Result<Self, String> {
+        let bytes = payload.try_into().map_err(|_| "payload is not 8 bytes")?;
+        Ok(Self(i64::from_le_bytes(bytes)))
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("the ledger holds {0} deposits, the most it may")]
+struct Full(usize);
+
+impl Fold for Ledger {
+    type Event = Deposited;
+    type Error = Full;
+
+    fn fold(&mut self, event: &Deposited, _: DateTime<Utc>, _: &str) {
+        self.amounts.push(event.0);
+    }
+}
+
+/// Deposits `amount` unless the ledger already holds `most` deposits.
+async fn deposit(
+    repository: &CachedRepository<Ledger>,
+    stream: &StreamId,
+    amount: i64,
+    most: usize,
+) -> Result<Ledger, ExecuteError<Full>> {
+    let decide = |ledger: &Ledger| {
+        if ledger.amounts.len() >= most {
+            Err(Full(ledger.amounts.len()))
+        } else {
+            Ok(vec![Deposited(amount)])
+        }
+    };
+    let (_, ledger) = repository
+        .execute(stream, &metadata(), decide, |events| async {
+            Ok::<_, ExecuteError<Full>>(events)
+        })
+        .await?;
+    Ok(ledger)
+}
+
+#[tokio::test]
+async fn kept_streams_stay_within_the_memory_budget() {
+    let db = TestSchema::create("cached_budget").await;
+    // About 16 events of 8-byte payloads and their overhead.
+    let repository = CachedRepository::<Ledger>::new(store(&db.pool), 16 * 136);
+    for i in 0..40 {
+        let stream = StreamId::new(format!("ledger-{i}")).unwrap();
+        for amount in 0..3 {
+            deposit(&repository, &stream, amount, 10).await.unwrap();
+        }
+    }
+    let (kept, bytes) = repository.usage();
+    assert!(
+        bytes <= 16 * 136,
+        "{bytes} bytes kept over a budget of {}",
+        16 * 136
+    );
+    assert!(kept < 40, "{kept} streams kept: nothing was evicted");
+    assert!(
+        kept >= 3,
+        "{kept} streams kept: the budget holds at least three"
+    );
+    // An evicted stream is replayed in full when needed again.
+    let first = repository
+        .read(&StreamId::new("ledger-0").unwrap())
+        .await
+        .unwrap();
+    assert_eq!(first.amounts, [0, 1, 2]);
+}
+
+#[tokio::test]
+async fn a_kept_state_behind_another_writer_is_caught_up_before_deciding() {
+    let db = TestSchema::create("cached_behind").await;
+    let other = store(&db.pool);
+    let repository = CachedRepository::<Ledger>::new(store(&db.pool), 1 << 20);
+    let stream = StreamId::new("ledger-shared").unwrap();
+    deposit(&repository, &stream, 1, 3).await.unwrap();
+    // Another process appends behind the kept state's back.
+    other
+        .append(&stream, ExpectedVersion::Exact(1), vec![deposited(2)])
+        .await
+        .unwrap();
+    let after = deposit(&repository, &stream, 3, 3).await.unwrap();
+    assert_eq!(after.amounts, [1, 2, 3], "decided on the caught-up state");
+    // The kept state thinks there is room; the store says otherwise, and
+    // the refusal is confirmed on the store's state, not the kept one.
+    other
+        .append(&stream, ExpectedVersion::Exact(3), vec![deposited(4)])
+        .await
+        .unwrap();
+    match deposit(&repository, &stream, 5, 4).await {
+        Err(ExecuteError::Domain(Full(4))) => {}
+        other => panic!("expected the ledger to be full at 4, got {other:?}"),
+    }
+    let stored = other.read_stream(&stream, 0).await.unwrap();
+    assert_eq!(stored.len(), 4, "nothing written by the refused command");
+}
