@@ -6,7 +6,9 @@ mod support;
 
 use hellowork_platform::ServiceError;
 use hellowork_proto::registration::v1 as proto;
-use hellowork_registration::domain::{Channel, Command, DomainError, Event, JobSeeker, Registrant};
+use hellowork_registration::domain::{
+    Channel, Command, DomainError, EligibilityReason, Event, JobSeeker, Registrant,
+};
 use hellowork_testing::Scenario;
 use support::domain::*;
 
@@ -265,8 +267,8 @@ fn art_8_an_erased_person_shows_no_personal_data() {
         hellowork_registration::domain::PersonalData::Erased
     );
     assert_eq!(
-        state.erasure().unwrap().reason(),
-        proto::ErasureReason::AppiRequest
+        state.erasure().unwrap().reason,
+        Some(hellowork_registration::domain::ErasureReason::AppiRequest)
     );
     assert!(!fold(&[registered(Channel::Online, false)]).is_erased());
 }
@@ -339,12 +341,12 @@ fn art_8_an_erased_person_is_not_eligible() {
     assert!(
         unmet
             .iter()
-            .any(|c| c.reason() == proto::EligibilityReason::Erased && c.article == "Art. 8")
+            .any(|c| c.reason == EligibilityReason::Erased && c.article() == "Art. 8")
     );
     let live = fold(&[registered(Channel::Online, false)]);
     assert!(
         hellowork_registration::domain::eligibility(&live, &[], &[], at())
             .iter()
-            .all(|c| c.reason() != proto::EligibilityReason::Erased)
+            .all(|c| c.reason != EligibilityReason::Erased)
     );
 }
