@@ -89,11 +89,21 @@ fn derived(id: JobSeekerId, kind: &str, request_id: Uuid) -> Uuid {
     Uuid::new_v5(&id.uuid(), format!("{kind}:{request_id}").as_bytes())
 }
 
-fn missing(what: &'static str, id: impl ToString) -> ServiceError {
-    ServiceError::NotFound {
-        resource_type: what,
-        resource_name: id.to_string(),
+/// `history` and the id of the attestation it holds; NOT_FOUND if it does
+/// not (`found`).
+fn holding(
+    history: History,
+    found: bool,
+    what: &'static str,
+    id: Uuid,
+) -> Result<(History, Uuid), ServiceError> {
+    if !found {
+        return Err(ServiceError::NotFound {
+            resource_type: what,
+            resource_name: id.to_string(),
+        });
     }
+    Ok((history, id))
 }
 
 /// A read-model query failed: UNAVAILABLE if the database is, else INTERNAL.
@@ -117,8 +127,7 @@ impl Registrations {
         id: JobSeekerId,
     ) -> Result<History, ServiceError> {
         let command = Command::CompleteRegistration { job_seeker_id: id };
-        self.execute(cx, id, &command).await?;
-        self.registered(id).await
+        self.decided(cx, id, &command).await
     }
 
     /// Art. 2(1), 2(2), 6: applies for online services; a repeated request
@@ -135,8 +144,7 @@ impl Registrations {
             application_id,
             terms: application.terms,
         });
-        self.execute(cx, id, &command).await?;
-        let history = self.registered(id).await?;
+        let history = self.decided(cx, id, &command).await?;
         // Art. 2(2): the first application of an online registrant converted
         // them (the same answer when the request is repeated).
         let converted = history
@@ -165,12 +173,9 @@ impl Registrations {
             device_attestation_id,
             capability: device.capability,
         });
-        self.execute(cx, id, &command).await?;
-        let history = self.registered(id).await?;
-        if history.state.device(device_attestation_id).is_none() {
-            return Err(missing("device attestation", device_attestation_id));
-        }
-        Ok((history, device_attestation_id))
+        let history = self.decided(cx, id, &command).await?;
+        let found = history.state.device(device_attestation_id).is_some();
+        holding(history, found, "device attestation", device_attestation_id)
     }
 
     /// Art. 5, 12(4): evaluates and records an environment at `at` under the
@@ -192,19 +197,17 @@ impl Registrations {
             at,
             policy: self.settings.environment_policy.clone(),
         });
-        self.execute(cx, id, &command).await?;
-        let history = self.registered(id).await?;
-        if history
+        let history = self.decided(cx, id, &command).await?;
+        let found = history
             .state
             .environment(environment_attestation_id)
-            .is_none()
-        {
-            return Err(missing(
-                "environment attestation",
-                environment_attestation_id,
-            ));
-        }
-        Ok((history, environment_attestation_id))
+            .is_some();
+        holding(
+            history,
+            found,
+            "environment attestation",
+            environment_attestation_id,
+        )
     }
 
     /// Art. 8: a person's registration, for a caller who may read it.
@@ -288,6 +291,17 @@ impl Registrations {
         let events = self.repository.execute(id, command, cx.metadata).await?;
         metrics::record(&events);
         Ok(events)
+    }
+
+    /// Runs `command`, then the person as they are afterwards.
+    async fn decided(
+        &self,
+        cx: Context<'_>,
+        id: JobSeekerId,
+        command: &Command,
+    ) -> Result<History, ServiceError> {
+        self.execute(cx, id, command).await?;
+        self.registered(id).await
     }
 
     /// The person's stream folded, registered or not.
