@@ -7,8 +7,6 @@
 
 mod file_sharing;
 mod outcome;
-#[cfg(test)]
-pub(crate) mod tests;
 
 use chrono::{DateTime, Duration, Utc};
 use hellowork_values::Article;
@@ -216,3 +214,6 @@ fn item(
         failures,
     }
 }
+
+#[cfg(test)]
+mod tests;

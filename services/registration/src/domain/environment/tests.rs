@@ -1,12 +1,12 @@
-//! The environment evaluation, item by item (Art. 5(1)-(6), 12(4)).
+//! Tests of the environment evaluation, item by item.
 use super::*;
 use crate::domain::OsLifecycle;
 
-pub(crate) fn at() -> DateTime<Utc> {
+fn at() -> DateTime<Utc> {
     "2026-11-25T01:00:00Z".parse().unwrap()
 }
 
-pub(crate) fn policy() -> EnvironmentPolicy {
+fn policy() -> EnvironmentPolicy {
     EnvironmentPolicy {
         lifecycle: OsLifecycle::embedded(),
         file_sharing: FileSharingList::default(),
@@ -16,7 +16,7 @@ pub(crate) fn policy() -> EnvironmentPolicy {
 }
 
 /// A report on which every item passes at [`at`].
-pub(crate) fn good_report() -> EnvironmentReport {
+fn good_report() -> EnvironmentReport {
     EnvironmentReport {
         compromise_detected: false,
         connection: ConnectionType::HomeBroadband,
