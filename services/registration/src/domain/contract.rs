@@ -47,7 +47,7 @@ macro_rules! contract_enum {
             fn try_from(value: $proto) -> Result<Self, Unspecified> {
                 match value {
                     $(<$proto>::$variant => Ok(Self::$variant),)+
-                    #[allow(unreachable_patterns)] // every twin has UNSPECIFIED
+                    // UNSPECIFIED, which every twin has.
                     other => Err(Unspecified(other.into())),
                 }
             }

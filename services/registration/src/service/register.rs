@@ -16,7 +16,10 @@ pub enum Registered {
     /// identity was registered before: the id it derives to, nothing else.
     IdOnly(JobSeekerId),
     /// The registration, and whether this request created it.
-    Record { history: History, created: bool },
+    Record {
+        history: Box<History>,
+        created: bool,
+    },
 }
 
 impl Registrations {
@@ -56,7 +59,7 @@ impl Registrations {
             return Ok(Registered::IdOnly(id));
         }
         Ok(Registered::Record {
-            history: self.registered(id).await?,
+            history: Box::new(self.registered(id).await?),
             created: !events.is_empty(),
         })
     }
