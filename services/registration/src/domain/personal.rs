@@ -104,3 +104,28 @@ impl<P> PersonalData<P> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn art_8_a_registration_records_what_was_parsed_and_the_aggregate_keeps_it_as_written() {
+        let name = PersonName::parse("山田", "太郎", "やまだ", "").unwrap();
+        let born = NaiveDate::from_ymd_opt(1990, 4, 1).unwrap();
+        let contact = Contact::parse("", "090-1234-5678").unwrap();
+        let personal = Personal::of(&name, born, &contact);
+        assert_eq!(personal.name.family_name, "山田");
+        assert_eq!(personal.contact.email, "");
+        assert_eq!(personal.contact.phone_number, "09012345678");
+        let record = PersonRecord::of(&personal);
+        assert_eq!(record.given_name, "太郎");
+        assert_eq!(record.family_name_reading, "やまだ");
+        assert_eq!(record.date_of_birth, Some(born));
+        assert_eq!(record.phone_number, "09012345678");
+        let known = PersonalData::Known(personal);
+        assert_eq!(known.map(PersonRecord::of), PersonalData::Known(record));
+        let erased: PersonalData = PersonalData::Erased;
+        assert!(erased.map(PersonRecord::of).is_erased());
+    }
+}

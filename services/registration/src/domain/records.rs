@@ -144,3 +144,96 @@ impl Erasure {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use hellowork_proto::registration::v1 as proto;
+
+    use super::*;
+    use crate::domain::contract::{EnvironmentFailure, EnvironmentItem};
+
+    #[test]
+    fn a_device_reads_as_recorded_and_unknown_values_are_left_out() {
+        let id = Uuid::from_u128(7);
+        let device = DeviceAttestation::of(&DeviceCapabilityAttested {
+            device_attestation_id: id.to_string(),
+            device_kind: proto::DeviceKind::Tablet.into(),
+            owned: false,
+            has_webcam: true,
+            can_prepare_meeting_app: true,
+            capable: false,
+            failures: vec![proto::DeviceCapabilityFailure::NotOwned.into(), 99],
+            ..Default::default()
+        });
+        assert_eq!(device.device_attestation_id, id);
+        assert_eq!(device.kind, Some(DeviceKind::Tablet));
+        assert_eq!(device.failures, [DeviceFailure::NotOwned]);
+        let unknown = DeviceAttestation::of(&DeviceCapabilityAttested {
+            device_attestation_id: "not a uuid".into(),
+            ..Default::default()
+        });
+        assert_eq!(unknown.device_attestation_id, Uuid::nil());
+        assert_eq!(unknown.kind, None);
+    }
+
+    #[test]
+    fn an_environment_reads_its_items_instants_and_os_support() {
+        let expires_at: DateTime<Utc> = "2026-12-25T01:00:00Z".parse().unwrap();
+        let environment = EnvironmentAttestation::of(&EnvironmentAttested {
+            environment_attestation_id: Uuid::from_u128(3).to_string(),
+            device_attestation_id: Uuid::from_u128(2).to_string(),
+            expires_at: Some(hellowork_values::time::timestamp(expires_at)),
+            passed: false,
+            items: vec![
+                proto::EnvironmentItemResult {
+                    item: proto::EnvironmentItem::Firewall.into(),
+                    passed: false,
+                    failures: vec![proto::EnvironmentFailureReason::FirewallDisabled.into()],
+                    article: "Art. 5(4)".into(),
+                },
+                proto::EnvironmentItemResult::default(),
+            ],
+            os_support: Some(proto::OsSupportStatus::default()),
+            file_sharing_software_found: vec!["Winny".into()],
+            ..Default::default()
+        });
+        assert_eq!(environment.environment_attestation_id, Uuid::from_u128(3));
+        assert_eq!(environment.device_attestation_id, Uuid::from_u128(2));
+        assert_eq!(environment.expires_at, Some(expires_at));
+        assert_eq!(
+            environment.items,
+            [ItemResult {
+                item: EnvironmentItem::Firewall,
+                passed: false,
+                failures: vec![EnvironmentFailure::FirewallDisabled],
+            }]
+        );
+        assert_eq!(environment.os_support.unwrap().support_ends_on, None);
+        assert_eq!(environment.file_sharing_found, ["Winny"]);
+        let unset = EnvironmentAttestation::of(&EnvironmentAttested::default());
+        assert_eq!(unset.expires_at, None, "counts as expired");
+    }
+
+    #[test]
+    fn an_application_and_an_erasure_read_as_recorded() {
+        let application = Application::of(&OnlineServicesApplied {
+            application_id: Uuid::from_u128(9).to_string(),
+            terms_version: "2023-12-18".into(),
+            language: "ja".into(),
+            ..Default::default()
+        });
+        assert_eq!(application.application_id, Uuid::from_u128(9));
+        assert_eq!(application.terms.terms_version, "2023-12-18");
+        assert_eq!(application.terms.language, "ja");
+        let erased_at: DateTime<Utc> = "2026-11-25T01:00:00Z".parse().unwrap();
+        let erasure = Erasure::of(&JobSeekerErased {
+            reason: proto::ErasureReason::RetentionEnded.into(),
+            reference: "APPI-1".into(),
+            erased_at: Some(hellowork_values::time::timestamp(erased_at)),
+            ..Default::default()
+        });
+        assert_eq!(erasure.reason, Some(ErasureReason::RetentionEnded));
+        assert_eq!(erasure.reference, "APPI-1");
+        assert_eq!(erasure.erased_at, Some(erased_at));
+    }
+}
