@@ -256,7 +256,8 @@ impl JobSeeker {
         })])
     }
 
-    /// Art. 8: records the erasure once; the adapter destroys the data key.
+    /// Art. 8: records the erasure once; the service then destroys the data
+    /// key (`crate::service`).
     /// Erasing again writes nothing.
     fn erase(&self, command: &EraseJobSeeker) -> Result<Vec<Event>, DomainError> {
         if self.registration.is_none() {

@@ -4,6 +4,12 @@
 //! eligibility decision of Art. 2, 5, 6 and 12, and the erasure of a
 //! person's personal data (Art. 8).
 //!
+//! The aggregate's state and commands hold domain values only: ids as
+//! UUIDs or [`JobSeekerId`], instants as `chrono`, and the domain's own
+//! enums (`contract`), each converting both ways with the contract's. The
+//! events are the contract's protobuf messages by design; `records` reads
+//! each back into what the aggregate keeps.
+//!
 //! Rules are documented where they are enforced, each doc comment starting
 //! with its article, so `grep -rn "Art. 5" src/domain` finds them.
 

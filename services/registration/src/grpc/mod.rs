@@ -1,6 +1,6 @@
 //! The thin tonic adapter of `hellowork.registration.v1.RegistrationService`:
 //! which roles may call each RPC (a job seeker only on their own record),
-//! the request parsed into domain values ([`parse`]), one call of the
+//! the request parsed into domain values (`parse`), one call of the
 //! [`Registrations`] service, and its answer converted ([`view`]); errors
 //! mapped once through `ServiceError`. No rule of the terms lives here.
 //!
