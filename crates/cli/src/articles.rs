@@ -154,7 +154,7 @@ mod tests {
             file_sharing
                 .rules
                 .iter()
-                .any(|r| r.starts_with("services/registration/src/domain/environment.rs")),
+                .any(|r| r.starts_with("services/registration/src/domain/environment/")),
             "{:?}",
             file_sharing.rules
         );

@@ -15,6 +15,7 @@ use crate::{
     grpc::RegistrationApi,
     projections::{ConsentStatusProjection, CounsellorProjection, RefusalProjection},
     sealed::{PersonalKeys, SealedRepository, upgrade},
+    service::Registrations,
     settings::RegistrationSettings,
 };
 
@@ -51,12 +52,13 @@ pub async fn build_with(
     // attach once they are there.
     let consent = platform.config.stream_of(Service::Consent).clone();
     let scheduling = platform.config.stream_of(Service::Scheduling).clone();
-    let api = RegistrationServiceServer::new(RegistrationApi::new(
+    let service = Registrations::new(
         SealedRepository::new(platform.store.clone(), keys),
         platform.pool.clone(),
         settings,
-    ))
-    .max_decoding_message_size(platform.config.limits.max_message_bytes);
+    );
+    let api = RegistrationServiceServer::new(RegistrationApi::new(service))
+        .max_decoding_message_size(platform.config.limits.max_message_bytes);
     let background = vec![
         runner(
             &platform,

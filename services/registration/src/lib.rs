@@ -6,10 +6,11 @@
 //!
 //! - [`domain`]: the pure rules.
 //! - [`projections`]: read models of the consent service's and scheduling's
-//!   events that eligibility needs.
+//!   events that eligibility needs, and the only writers of read models.
 //! - [`sealed`]: personal data sealed per person, erased by destroying the
 //!   person's key (Art. 8).
-//! - [`grpc`]: the thin tonic adapter.
+//! - [`service`]: the commands and queries with domain arguments.
+//! - [`grpc`]: the thin tonic adapter: parse, call the service, convert.
 //! - [`metrics`]: what it counts for Prometheus.
 //! - [`app`]: wiring onto the platform.
 
@@ -19,6 +20,7 @@ pub mod grpc;
 pub mod metrics;
 pub mod projections;
 pub mod sealed;
+pub mod service;
 pub mod settings;
 
 pub use app::{MIGRATOR, SERVICE_NAME, build, build_with};

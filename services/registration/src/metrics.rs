@@ -1,12 +1,12 @@
-//! The registration service's Prometheus metrics, recorded by the gRPC
-//! adapter from the events a command actually appended (a repeated request
+//! The registration service's Prometheus metrics, recorded by the service
+//! layer from the events a command actually appended (a repeated request
 //! appends nothing and counts nothing) and from the eligibility answers it
 //! gives. Labels are closed enumerations of the contract and article
 //! numbers, never a person's id or anything they entered (Art. 8).
 
-use hellowork_proto::registration::v1::UnmetCondition;
+use hellowork_proto::registration::v1 as proto;
 
-use crate::domain::Event;
+use crate::domain::{Event, UnmetCondition};
 
 /// Art. 2(2): job seekers registered, by `channel` (`ONLINE`, `COUNTER`).
 pub const REGISTRATIONS: &str = "registration_job_seekers_registered_total";
@@ -64,11 +64,11 @@ pub fn record(events: &[Event]) {
 pub fn record_eligibility(unmet: &[UnmetCondition]) {
     metrics::counter!(ELIGIBILITY_ANSWERS, "eligible" => flag(unmet.is_empty())).increment(1);
     for condition in unmet {
-        let reason = label(condition.reason().as_str_name(), "ELIGIBILITY_REASON_");
+        let reason = proto::EligibilityReason::from(condition.reason).as_str_name();
         metrics::counter!(
             UNMET_CONDITIONS,
-            "reason" => reason,
-            "article" => article(&condition.article),
+            "reason" => label(reason, "ELIGIBILITY_REASON_"),
+            "article" => article(&condition.article()),
         )
         .increment(1);
     }

@@ -6,7 +6,9 @@ mod support;
 
 use hellowork_platform::ServiceError;
 use hellowork_proto::registration::v1 as proto;
-use hellowork_registration::domain::{Channel, Command, DomainError, Event, JobSeeker, Registrant};
+use hellowork_registration::domain::{
+    Channel, Command, DomainError, EligibilityReason, Event, JobSeeker, Registrant,
+};
 use hellowork_testing::Scenario;
 use support::domain::*;
 
@@ -183,6 +185,63 @@ fn art_5_a_passing_environment_is_recorded_for_a_capable_device() {
     );
 }
 
+/// The stored form of an environment attestation, field by field, as the
+/// contract has it: the domain's own item and failure values become the
+/// contract's numbers and each item's article its citation.
+#[test]
+fn art_5_an_environment_attestation_is_stored_in_the_contract_form() {
+    let given = [registered(Channel::Online, false), device_attested(1, true)];
+    let mut report = good_report();
+    report.firewall_enabled = false;
+    let event = decide_one(&given, attest_environment(1, 1, report));
+    let passing = |item: proto::EnvironmentItem, article: &str| proto::EnvironmentItemResult {
+        item: item.into(),
+        passed: true,
+        failures: vec![],
+        article: article.into(),
+    };
+    let expected = proto::EnvironmentAttested {
+        environment_attestation_id: numbered(301).to_string(),
+        job_seeker_id: id().to_string(),
+        device_attestation_id: numbered(201).to_string(),
+        expires_at: Some(prost_types::Timestamp {
+            seconds: (at() + chrono::Duration::days(30)).timestamp(),
+            nanos: 0,
+        }),
+        passed: false,
+        items: vec![
+            passing(proto::EnvironmentItem::DeviceSecurity, "Art. 5(1)"),
+            passing(proto::EnvironmentItem::InternetConnection, "Art. 5(2)"),
+            passing(proto::EnvironmentItem::OperatingSystem, "Art. 5(3)"),
+            proto::EnvironmentItemResult {
+                item: proto::EnvironmentItem::Firewall.into(),
+                passed: false,
+                failures: vec![proto::EnvironmentFailureReason::FirewallDisabled.into()],
+                article: "Art. 5(4)".into(),
+            },
+            passing(proto::EnvironmentItem::FileSharingSoftware, "Art. 5(5)"),
+            passing(proto::EnvironmentItem::Antivirus, "Art. 5(6)"),
+            passing(proto::EnvironmentItem::MeetingApp, "Art. 12(4)"),
+            passing(proto::EnvironmentItem::Connectivity, "Art. 12(4)"),
+            passing(proto::EnvironmentItem::Browser, "Art. 12(4)"),
+        ],
+        os_support: Some(proto::OsSupportStatus {
+            os_name: "Windows".into(),
+            os_version: "11 25H2".into(),
+            support_ends_on: Some(proto::Date {
+                year: 2027,
+                month: 10,
+                day: 12,
+            }),
+            lifecycle_table_version: "2026-11-25".into(),
+            lifecycle_source:
+                "https://learn.microsoft.com/lifecycle/products/windows-11-home-and-pro".into(),
+        }),
+        file_sharing_software_found: vec![],
+    };
+    assert_eq!(event, Event::EnvironmentAttested(expected));
+}
+
 #[test]
 fn art_5_failing_items_are_recorded_with_their_clause_not_refused() {
     let given = [registered(Channel::Online, false), device_attested(1, true)];
@@ -265,8 +324,8 @@ fn art_8_an_erased_person_shows_no_personal_data() {
         hellowork_registration::domain::PersonalData::Erased
     );
     assert_eq!(
-        state.erasure().unwrap().reason(),
-        proto::ErasureReason::AppiRequest
+        state.erasure().unwrap().reason,
+        Some(hellowork_registration::domain::ErasureReason::AppiRequest)
     );
     assert!(!fold(&[registered(Channel::Online, false)]).is_erased());
 }
@@ -339,12 +398,12 @@ fn art_8_an_erased_person_is_not_eligible() {
     assert!(
         unmet
             .iter()
-            .any(|c| c.reason() == proto::EligibilityReason::Erased && c.article == "Art. 8")
+            .any(|c| c.reason == EligibilityReason::Erased && c.article() == "Art. 8")
     );
     let live = fold(&[registered(Channel::Online, false)]);
     assert!(
         hellowork_registration::domain::eligibility(&live, &[], &[], at())
             .iter()
-            .all(|c| c.reason() != proto::EligibilityReason::Erased)
+            .all(|c| c.reason != EligibilityReason::Erased)
     );
 }

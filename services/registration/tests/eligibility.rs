@@ -7,10 +7,9 @@ mod support;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use hellowork_eventstore::Aggregate;
-use hellowork_proto::registration::v1::{
-    EligibilityReason as Reason, EnvironmentFailureReason as Failure, EnvironmentItem,
+use hellowork_registration::domain::{
+    EligibilityReason as Reason, EnvironmentFailure as Failure, EnvironmentItem, *,
 };
-use hellowork_registration::domain::*;
 use proptest::prelude::*;
 use support::domain::*;
 
@@ -40,7 +39,7 @@ fn reasons(
 ) -> Vec<(Reason, String)> {
     eligibility(&fold(events), consents, refusals, when)
         .into_iter()
-        .map(|c| (c.reason(), c.article))
+        .map(|c| (c.reason, c.article()))
         .collect()
 }
 
@@ -175,16 +174,16 @@ fn art_5_each_failing_environment_item_is_listed_with_its_clause() {
     report.browser_up_to_date = false;
     events.push(decide_one(&events, attest_environment(1, 1, report)));
     let unmet = eligibility(&fold(&events), &consent(), &[], at());
-    let listed: Vec<_> = unmet
+    let listed: Vec<(Reason, EnvironmentItem, Failure, String)> = unmet
         .iter()
         .map(|c| {
-            (
-                c.reason(),
-                c.environment_item(),
-                c.environment_failure(),
-                c.article.as_str(),
-            )
+            let (item, failure) = c.environment.expect("an item failed");
+            (c.reason, item, failure, c.article())
         })
+        .collect();
+    let listed: Vec<_> = listed
+        .iter()
+        .map(|(reason, item, failure, article)| (*reason, *item, *failure, article.as_str()))
         .collect();
     assert_eq!(
         listed,
@@ -261,8 +260,11 @@ fn art_5_3_an_os_whose_support_ends_before_the_session_fails_at_the_session() {
     let session: DateTime<Utc> = "2026-10-20T01:00:00Z".parse().unwrap();
     let unmet = eligibility(&fold(&events), &consents, &[], session);
     assert_eq!(unmet.len(), 1);
-    assert_eq!(unmet[0].environment_failure(), Failure::OsSupportEnded);
-    assert_eq!(unmet[0].article, "Art. 5(3)");
+    assert_eq!(
+        unmet[0].environment.map(|(_, failure)| failure),
+        Some(Failure::OsSupportEnded)
+    );
+    assert_eq!(unmet[0].article(), "Art. 5(3)");
 }
 
 #[test]
@@ -467,7 +469,7 @@ proptest! {
                 if unmet.is_empty() {
                     ELIGIBLE_SEEN.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 }
-                prop_assert!(unmet.iter().all(|c| c.article.starts_with("Art. ")));
+                prop_assert!(unmet.iter().all(|c| c.article().starts_with("Art. ")));
             }
         }
     }

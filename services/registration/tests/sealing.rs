@@ -16,8 +16,9 @@ use hellowork_proto::registration::v1 as proto;
 use hellowork_registration::{
     RegistrationSettings,
     domain::{self, JobSeekerId},
-    grpc::{history::History, view},
+    grpc::view,
     sealed::{PersonalKeys, codec},
+    service::History,
 };
 use prost::Message;
 use support::{
@@ -217,7 +218,8 @@ async fn replayed_from_the_stream(h: &Harness, id: &str) -> proto::JobSeeker {
         }
     }
     events.sort_by_key(|(recorded, _)| recorded.stream_version);
-    view::job_seeker(&History::of(events.iter().map(|(r, e)| (r, e)))).unwrap()
+    let id = JobSeekerId::new(id).unwrap();
+    view::job_seeker(&History::of(id, events.iter().map(|(r, e)| (r, e)))).unwrap()
 }
 
 async fn wait_until_published(h: &Harness, event_type: &str) {

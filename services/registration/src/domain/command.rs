@@ -9,11 +9,11 @@ use uuid::Uuid;
 use super::{
     birth::DateOfBirth,
     contact::Contact,
+    contract::{Channel, ErasureReason},
     device::DeviceCapability,
     environment::{EnvironmentPolicy, EnvironmentReport},
-    erasure::{ErasureReason, ErasureReference},
+    erasure::ErasureReference,
     identity::JobSeekerId,
-    job_seeker::Channel,
     name::PersonName,
     registrant::Registrant,
     terms::TermsShown,

@@ -1,25 +1,7 @@
 //! Art. 2(3): the person owns a webcam-capable device (smartphone, PC,
 //! tablet) and can prepare the designated meeting app (Art. 4) on it.
 
-use hellowork_proto::registration::v1::{DeviceCapabilityFailure, DeviceKind as ProtoDeviceKind};
-
-/// Kind of device (Art. 2(3)).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DeviceKind {
-    Smartphone,
-    Tablet,
-    Pc,
-}
-
-impl From<DeviceKind> for ProtoDeviceKind {
-    fn from(kind: DeviceKind) -> Self {
-        match kind {
-            DeviceKind::Smartphone => Self::Smartphone,
-            DeviceKind::Tablet => Self::Tablet,
-            DeviceKind::Pc => Self::Pc,
-        }
-    }
-}
+use super::contract::{DeviceFailure, DeviceKind};
 
 /// What the person attests about one device.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,15 +15,14 @@ pub struct DeviceCapability {
 impl DeviceCapability {
     /// Art. 2(3): every reason the device does not qualify; empty when it is
     /// capable. A device that does not qualify is recorded, not refused.
-    pub fn failures(&self) -> Vec<DeviceCapabilityFailure> {
+    pub fn failures(&self) -> Vec<DeviceFailure> {
         [
             // Art. 2(3): the person must own (保有) the device.
-            (!self.owned).then_some(DeviceCapabilityFailure::NotOwned),
+            (!self.owned).then_some(DeviceFailure::NotOwned),
             // Art. 2(3): it must communicate by webcam.
-            (!self.has_webcam).then_some(DeviceCapabilityFailure::NoWebcam),
+            (!self.has_webcam).then_some(DeviceFailure::NoWebcam),
             // Art. 2(3), 4: the designated meeting app must be preparable on it.
-            (!self.can_prepare_meeting_app)
-                .then_some(DeviceCapabilityFailure::MeetingAppUnavailable),
+            (!self.can_prepare_meeting_app).then_some(DeviceFailure::MeetingAppUnavailable),
         ]
         .into_iter()
         .flatten()

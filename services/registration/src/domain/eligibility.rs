@@ -2,19 +2,33 @@
 //! function of the job seeker, what the consent service and scheduling have
 //! told us, and the instant asked about. Every unmet condition is listed.
 
-use chrono::{DateTime, NaiveDate, Utc};
-use hellowork_proto::registration::v1::{
-    EligibilityReason as Reason, EnvironmentFailureReason as Failure, EnvironmentItem,
-    UnmetCondition,
-};
-
+use chrono::{DateTime, Utc};
 use hellowork_values::Article;
 
 use super::{
-    environment::failure_article,
-    job_seeker::{JobSeeker, RegistrationStatus},
+    contract::{
+        EligibilityReason as Reason, EnvironmentFailure as Failure, EnvironmentItem,
+        RegistrationStatus,
+    },
+    job_seeker::JobSeeker,
     tokyo_date,
 };
+
+/// One condition of eligibility not met, with the clauses it is owed to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnmetCondition {
+    pub reason: Reason,
+    pub articles: Vec<Article>,
+    /// The failing item and why, for [`Reason::EnvironmentItemFailed`].
+    pub environment: Option<(EnvironmentItem, Failure)>,
+}
+
+impl UnmetCondition {
+    /// The citation callers see: `Art. 2(1), 6`.
+    pub fn article(&self) -> String {
+        Article::cite(&self.articles)
+    }
+}
 
 /// One consent receipt as learned from the consent service's events.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,8 +125,6 @@ pub fn eligibility(
         Some(environment) => {
             let expired = environment
                 .expires_at
-                .as_ref()
-                .and_then(|t| DateTime::from_timestamp(t.seconds, u32::try_from(t.nanos).ok()?))
                 .is_none_or(|expires_at| at > expires_at);
             if expired {
                 add(
@@ -122,13 +134,9 @@ pub fn eligibility(
             }
             let mut os_support_ended_reported = false;
             for item in &environment.items {
-                for failure in item
-                    .failures
-                    .iter()
-                    .filter_map(|f| Failure::try_from(*f).ok())
-                {
-                    os_support_ended_reported |= failure == Failure::OsSupportEnded;
-                    unmet.push(item_condition(item.item(), failure));
+                for failure in &item.failures {
+                    os_support_ended_reported |= *failure == Failure::OsSupportEnded;
+                    unmet.push(item_condition(item.item, *failure));
                 }
             }
             // Art. 5(3): an OS supported when attested may reach its support
@@ -136,14 +144,7 @@ pub fn eligibility(
             let support_end = environment
                 .os_support
                 .as_ref()
-                .and_then(|os| os.support_ends_on.as_ref())
-                .and_then(|d| {
-                    NaiveDate::from_ymd_opt(
-                        d.year,
-                        u32::try_from(d.month).ok()?,
-                        u32::try_from(d.day).ok()?,
-                    )
-                });
+                .and_then(|os| os.support_ends_on);
             if !os_support_ended_reported && support_end.is_some_and(|end| end < tokyo_date(at)) {
                 unmet.push(item_condition(
                     EnvironmentItem::OperatingSystem,
@@ -161,18 +162,17 @@ pub fn eligibility(
 
 fn condition(reason: Reason, articles: &[Article]) -> UnmetCondition {
     UnmetCondition {
-        reason: reason.into(),
-        article: Article::cite(articles),
-        environment_item: EnvironmentItem::Unspecified.into(),
-        environment_failure: Failure::Unspecified.into(),
+        reason,
+        articles: articles.to_vec(),
+        environment: None,
     }
 }
 
+/// Art. 5(1)-(6), 12(4): a failing item, citing the clause its failure breaks.
 fn item_condition(item: EnvironmentItem, failure: Failure) -> UnmetCondition {
     UnmetCondition {
-        reason: Reason::EnvironmentItemFailed.into(),
-        article: failure_article(failure).to_string(),
-        environment_item: item.into(),
-        environment_failure: failure.into(),
+        reason: Reason::EnvironmentItemFailed,
+        articles: vec![failure.article()],
+        environment: Some((item, failure)),
     }
 }

@@ -1,39 +1,8 @@
-//! Art. 8: erasing a person's personal data: why, and under which case.
-
-use hellowork_proto::registration::v1 as proto;
+//! Art. 8: erasing a person's personal data: under which case (why is a
+//! [`super::ErasureReason`]).
 
 /// Longest case reference, in bytes (all ASCII).
 const MAX_REFERENCE: usize = 64;
-
-/// Art. 8: why a person's personal data is erased.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErasureReason {
-    /// The person asked for it under the APPI.
-    AppiRequest,
-    /// The retention period ended.
-    RetentionEnded,
-}
-
-impl ErasureReason {
-    pub fn parse(reason: proto::ErasureReason) -> Result<Self, String> {
-        match reason {
-            proto::ErasureReason::AppiRequest => Ok(Self::AppiRequest),
-            proto::ErasureReason::RetentionEnded => Ok(Self::RetentionEnded),
-            proto::ErasureReason::Unspecified => {
-                Err("must be APPI_REQUEST or RETENTION_ENDED".to_owned())
-            }
-        }
-    }
-}
-
-impl From<ErasureReason> for proto::ErasureReason {
-    fn from(reason: ErasureReason) -> Self {
-        match reason {
-            ErasureReason::AppiRequest => Self::AppiRequest,
-            ErasureReason::RetentionEnded => Self::RetentionEnded,
-        }
-    }
-}
 
 /// Art. 8: the case or ticket number an erasure is made under. It outlives
 /// the erasure in the event, so by contract it never holds personal data;
@@ -73,9 +42,11 @@ mod tests {
 
     #[test]
     fn art_8_the_reason_is_required() {
-        assert!(ErasureReason::parse(proto::ErasureReason::Unspecified).is_err());
+        use crate::domain::ErasureReason;
+        use hellowork_proto::registration::v1 as proto;
+        assert!(ErasureReason::try_from(proto::ErasureReason::Unspecified).is_err());
         assert_eq!(
-            ErasureReason::parse(proto::ErasureReason::AppiRequest),
+            ErasureReason::try_from(proto::ErasureReason::AppiRequest),
             Ok(ErasureReason::AppiRequest)
         );
     }

@@ -4,8 +4,8 @@
 
 use hellowork_eventstore::Aggregate;
 use hellowork_proto::registration::v1::{
-    self as proto, DeviceCapabilityAttested, EnvironmentAttested, JobSeekerErased,
-    JobSeekerRegistrationCompleted, OnlineServicesApplied, RegistrantConvertedToHelloWorkUser,
+    DeviceCapabilityAttested, EnvironmentAttested, JobSeekerErased, JobSeekerRegistrationCompleted,
+    OnlineServicesApplied, RegistrantConvertedToHelloWorkUser,
 };
 use hellowork_values::time::timestamp;
 use uuid::Uuid;
@@ -15,58 +15,24 @@ use super::{
         ApplyForOnlineServices, AttestDevice, AttestEnvironment, Command, EraseJobSeeker,
         RegisterJobSeeker,
     },
+    contract::{Channel, RegistrantCategory, RegistrationStatus},
     environment::evaluate_environment,
     error::DomainError,
     event::{Event, Registered},
-    personal::{Personal, PersonalData},
+    personal::{PersonRecord, Personal, PersonalData},
+    records::{Application, DeviceAttestation, EnvironmentAttestation, Erasure, Registration},
     registrant::Registrant,
 };
-
-/// How the person registered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Channel {
-    /// オンライン登録: by the person over the internet.
-    Online,
-    /// At the office counter, by staff.
-    Counter,
-}
-
-/// Art. 2(2): the registrant category.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RegistrantCategory {
-    /// オンライン登録者.
-    OnlineRegistrant,
-    /// ハローワーク利用登録者.
-    HelloWorkUser,
-}
-
-/// Art. 2(2): whether the registration is complete.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RegistrationStatus {
-    Provisional,
-    Complete,
-}
-
-/// The registration as recorded.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Registration {
-    pub job_seeker_id: String,
-    pub channel: Channel,
-    pub category: RegistrantCategory,
-    pub status: RegistrationStatus,
-    /// Art. 8: in clear while the person's data key exists.
-    pub personal: PersonalData,
-}
 
 /// One job seeker, folded from their stream.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct JobSeeker {
     registration: Option<Registration>,
     /// In order; the last is the latest.
-    applications: Vec<OnlineServicesApplied>,
-    devices: Vec<DeviceCapabilityAttested>,
-    environments: Vec<EnvironmentAttested>,
-    erasure: Option<JobSeekerErased>,
+    applications: Vec<Application>,
+    devices: Vec<DeviceAttestation>,
+    environments: Vec<EnvironmentAttestation>,
+    erasure: Option<Erasure>,
 }
 
 impl JobSeeker {
@@ -75,26 +41,23 @@ impl JobSeeker {
     }
 
     /// Every application, oldest first.
-    pub fn applications(&self) -> &[OnlineServicesApplied] {
+    pub fn applications(&self) -> &[Application] {
         &self.applications
     }
 
-    pub fn latest_application(&self) -> Option<&OnlineServicesApplied> {
+    pub fn latest_application(&self) -> Option<&Application> {
         self.applications.last()
     }
 
-    pub fn application(&self, id: Uuid) -> Option<&OnlineServicesApplied> {
-        let id = id.to_string();
+    pub fn application(&self, id: Uuid) -> Option<&Application> {
         self.applications.iter().find(|a| a.application_id == id)
     }
 
-    pub fn device(&self, id: Uuid) -> Option<&DeviceCapabilityAttested> {
-        let id = id.to_string();
+    pub fn device(&self, id: Uuid) -> Option<&DeviceAttestation> {
         self.devices.iter().find(|d| d.device_attestation_id == id)
     }
 
-    pub fn environment(&self, id: Uuid) -> Option<&EnvironmentAttested> {
-        let id = id.to_string();
+    pub fn environment(&self, id: Uuid) -> Option<&EnvironmentAttestation> {
         self.environments
             .iter()
             .find(|e| e.environment_attestation_id == id)
@@ -107,7 +70,7 @@ impl JobSeeker {
 
     /// Art. 5, 12(4): the latest environment attestation of a capable
     /// device: the one that speaks for the person's environment now.
-    pub fn current_environment(&self) -> Option<&EnvironmentAttested> {
+    pub fn current_environment(&self) -> Option<&EnvironmentAttestation> {
         self.environments.iter().rev().find(|environment| {
             self.devices
                 .iter()
@@ -116,7 +79,7 @@ impl JobSeeker {
     }
 
     /// Art. 8: the recorded erasure, if the person was erased.
-    pub fn erasure(&self) -> Option<&JobSeekerErased> {
+    pub fn erasure(&self) -> Option<&Erasure> {
         self.erasure.as_ref()
     }
 
@@ -162,57 +125,27 @@ impl JobSeeker {
         if self.registration.is_some() {
             return Ok(Vec::new());
         }
-        let (channel, category) = match command.channel {
-            Channel::Online => (
-                proto::RegistrationChannel::Online,
-                proto::RegistrantCategory::OnlineRegistrant,
-            ),
-            // Art. 2(2): registering at the counter makes a Hello Work user
-            // registrant directly.
-            Channel::Counter => (
-                proto::RegistrationChannel::Counter,
-                proto::RegistrantCategory::HelloWorkUser,
-            ),
+        // Art. 2(2): registering at the counter makes a Hello Work user
+        // registrant directly.
+        let category = match command.channel {
+            Channel::Online => RegistrantCategory::OnlineRegistrant,
+            Channel::Counter => RegistrantCategory::HelloWorkUser,
         };
         let status = if command.provisional {
-            proto::RegistrationStatus::Provisional
+            RegistrationStatus::Provisional
         } else {
-            proto::RegistrationStatus::Complete
+            RegistrationStatus::Complete
         };
-        let name = &command.name;
-        let dob = command.date_of_birth.date();
         Ok(vec![Event::Registered(Registered {
             job_seeker_id: command.job_seeker_id.to_string(),
-            channel,
-            category,
-            status,
-            personal: PersonalData::Known(Personal {
-                name: proto::PersonName {
-                    family_name: name.family.as_str().to_owned(),
-                    given_name: name.given.as_str().to_owned(),
-                    family_name_reading: name.family_reading.as_str().to_owned(),
-                    given_name_reading: name.given_reading.as_str().to_owned(),
-                },
-                date_of_birth: proto::Date {
-                    year: chrono::Datelike::year(&dob),
-                    month: i32::try_from(chrono::Datelike::month(&dob)).unwrap_or_default(),
-                    day: i32::try_from(chrono::Datelike::day(&dob)).unwrap_or_default(),
-                },
-                contact: proto::Contact {
-                    email: command
-                        .contact
-                        .email
-                        .as_ref()
-                        .map(|e| e.as_str().to_owned())
-                        .unwrap_or_default(),
-                    phone_number: command
-                        .contact
-                        .phone
-                        .as_ref()
-                        .map(|p| p.as_str().to_owned())
-                        .unwrap_or_default(),
-                },
-            }),
+            channel: command.channel.into(),
+            category: category.into(),
+            status: status.into(),
+            personal: PersonalData::Known(Personal::of(
+                &command.name,
+                command.date_of_birth.date(),
+                &command.contact,
+            )),
         })])
     }
 
@@ -224,7 +157,7 @@ impl JobSeeker {
         Ok(vec![Event::RegistrationCompleted(
             JobSeekerRegistrationCompleted {
                 job_seeker_id: id.to_string(),
-                category: proto_category(registration.category).into(),
+                category: registration.category.into(),
             },
         )])
     }
@@ -263,8 +196,8 @@ impl JobSeeker {
                 RegistrantConvertedToHelloWorkUser {
                     job_seeker_id,
                     application_id,
-                    from_category: proto::RegistrantCategory::OnlineRegistrant.into(),
-                    to_category: proto::RegistrantCategory::HelloWorkUser.into(),
+                    from_category: RegistrantCategory::OnlineRegistrant.into(),
+                    to_category: RegistrantCategory::HelloWorkUser.into(),
                 },
             ));
         }
@@ -283,7 +216,7 @@ impl JobSeeker {
             DeviceCapabilityAttested {
                 device_attestation_id: command.device_attestation_id.to_string(),
                 job_seeker_id: command.job_seeker_id.to_string(),
-                device_kind: proto::DeviceKind::from(capability.kind).into(),
+                device_kind: capability.kind.into(),
                 owned: capability.owned,
                 has_webcam: capability.has_webcam,
                 can_prepare_meeting_app: capability.can_prepare_meeting_app,
@@ -317,13 +250,14 @@ impl JobSeeker {
             device_attestation_id: command.device_attestation_id.to_string(),
             expires_at: Some(timestamp(evaluation.expires_at)),
             passed: evaluation.passed,
-            items: evaluation.items,
-            os_support: Some(evaluation.os_support),
+            items: evaluation.items.iter().map(|item| item.message()).collect(),
+            os_support: Some(evaluation.os_support.message()),
             file_sharing_software_found: evaluation.file_sharing_found,
         })])
     }
 
-    /// Art. 8: records the erasure once; the adapter destroys the data key.
+    /// Art. 8: records the erasure once; the service then destroys the data
+    /// key (`crate::service`).
     /// Erasing again writes nothing.
     fn erase(&self, command: &EraseJobSeeker) -> Result<Vec<Event>, DomainError> {
         if self.registration.is_none() {
@@ -334,7 +268,7 @@ impl JobSeeker {
         }
         Ok(vec![Event::Erased(JobSeekerErased {
             job_seeker_id: command.job_seeker_id.to_string(),
-            reason: proto::ErasureReason::from(command.reason).into(),
+            reason: command.reason.into(),
             reference: command
                 .reference
                 .as_ref()
@@ -364,56 +298,48 @@ impl Aggregate for JobSeeker {
     fn apply(mut self, event: &Event) -> Self {
         match event {
             Event::Registered(event) => {
+                // What no registration writes (UNSPECIFIED) reads as before
+                // this aggregate kept domain values: online, provisional.
                 self.registration = Some(Registration {
-                    job_seeker_id: event.job_seeker_id.clone(),
-                    channel: match event.channel {
-                        proto::RegistrationChannel::Counter => Channel::Counter,
-                        _ => Channel::Online,
-                    },
-                    category: domain_category(event.category),
-                    status: match event.status {
-                        proto::RegistrationStatus::Complete => RegistrationStatus::Complete,
-                        _ => RegistrationStatus::Provisional,
-                    },
-                    personal: event.personal.clone(),
+                    channel: Channel::try_from(event.channel).unwrap_or(Channel::Online),
+                    category: category(event.category),
+                    status: RegistrationStatus::try_from(event.status)
+                        .unwrap_or(RegistrationStatus::Provisional),
+                    personal: event.personal.map(PersonRecord::of),
                 });
             }
             Event::RegistrationCompleted(event) => {
                 if let Some(registration) = self.registration.as_mut() {
                     registration.status = RegistrationStatus::Complete;
-                    registration.category = domain_category(event.category());
+                    registration.category = category(event.category());
                 }
             }
-            Event::OnlineServicesApplied(event) => self.applications.push(event.clone()),
+            Event::OnlineServicesApplied(event) => {
+                self.applications.push(Application::of(event));
+            }
             Event::ConvertedToHelloWorkUser(event) => {
                 if let Some(registration) = self.registration.as_mut() {
-                    registration.category = domain_category(event.to_category());
+                    registration.category = category(event.to_category());
                 }
             }
-            Event::DeviceCapabilityAttested(event) => self.devices.push(event.clone()),
-            Event::EnvironmentAttested(event) => self.environments.push(event.clone()),
+            Event::DeviceCapabilityAttested(event) => {
+                self.devices.push(DeviceAttestation::of(event));
+            }
+            Event::EnvironmentAttested(event) => {
+                self.environments.push(EnvironmentAttestation::of(event));
+            }
             Event::Erased(event) => {
                 if let Some(registration) = self.registration.as_mut() {
                     registration.personal = PersonalData::Erased;
                 }
-                self.erasure = Some(event.clone());
+                self.erasure = Some(Erasure::of(event));
             }
         }
         self
     }
 }
 
-fn domain_category(category: proto::RegistrantCategory) -> RegistrantCategory {
-    match category {
-        proto::RegistrantCategory::HelloWorkUser => RegistrantCategory::HelloWorkUser,
-        _ => RegistrantCategory::OnlineRegistrant,
-    }
-}
-
-/// The contract's name of a category.
-pub fn proto_category(category: RegistrantCategory) -> proto::RegistrantCategory {
-    match category {
-        RegistrantCategory::OnlineRegistrant => proto::RegistrantCategory::OnlineRegistrant,
-        RegistrantCategory::HelloWorkUser => proto::RegistrantCategory::HelloWorkUser,
-    }
+/// A recorded category; what no event writes reads as an online registrant.
+fn category(category: impl Into<i32>) -> RegistrantCategory {
+    RegistrantCategory::try_from(category.into()).unwrap_or(RegistrantCategory::OnlineRegistrant)
 }

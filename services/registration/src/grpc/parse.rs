@@ -4,12 +4,17 @@
 use chrono::{DateTime, Utc};
 use hellowork_platform::{FieldViolation, ServiceError};
 use hellowork_proto::registration::v1 as proto;
-use uuid::Uuid;
 
-use crate::domain::{
-    AntivirusGrade, AntivirusReport, Channel, ConnectionType, Contact, DateOfBirth,
-    DeviceCapability, DeviceKind, EnvironmentReport, ErasureReason, ErasureReference, FieldError,
-    JobSeekerId, OperatingSystemReport, PersonName, TermsShown, tokyo_date,
+use crate::{
+    domain::{
+        AntivirusGrade, AntivirusReport, Channel, ConnectionType, Contact, DateOfBirth,
+        DeviceCapability, DeviceKind, EnvironmentReport, ErasureReason, ErasureReference,
+        FieldError, JobSeekerId, OperatingSystemReport, PersonName, TermsShown, tokyo_date,
+    },
+    service::{
+        DeviceReport, EnvironmentAttestationRequest, ErasureRequest, NewApplication,
+        NewRegistration,
+    },
 };
 
 /// Most installed-software names one report may list.
@@ -53,30 +58,16 @@ pub fn job_seeker_id(raw: &str) -> Result<JobSeekerId, ServiceError> {
     JobSeekerId::new(raw).map_err(|e| ServiceError::invalid("job_seeker_id", e))
 }
 
-/// A parsed `RegisterJobSeeker`.
-#[derive(Debug)]
-pub struct Registration {
-    pub channel: Channel,
-    pub provisional: bool,
-    pub name: PersonName,
-    pub date_of_birth: DateOfBirth,
-    pub contact: Contact,
-}
-
 pub fn registration(
     request: &proto::RegisterJobSeekerRequest,
     now: DateTime<Utc>,
-) -> Result<Registration, ServiceError> {
+) -> Result<NewRegistration, ServiceError> {
     let mut v = Violations::default();
     v.check("request_id", uuid(&request.request_id));
-    let channel = match request.channel() {
-        proto::RegistrationChannel::Online => Some(Channel::Online),
-        proto::RegistrationChannel::Counter => Some(Channel::Counter),
-        proto::RegistrationChannel::Unspecified => {
-            v.add("channel", "must be ONLINE or COUNTER");
-            None
-        }
-    };
+    let channel = v.check(
+        "channel",
+        Channel::try_from(request.channel()).map_err(|_| "must be ONLINE or COUNTER".to_owned()),
+    );
     if request.provisional && channel == Some(Channel::Counter) {
         v.add(
             "provisional",
@@ -120,7 +111,7 @@ pub fn registration(
             .ok(),
     };
     let parsed = (|| {
-        Some(Registration {
+        Some(NewRegistration {
             channel: channel?,
             provisional: request.provisional,
             name: name?,
@@ -131,10 +122,10 @@ pub fn registration(
     v.finish(parsed)
 }
 
-/// A parsed `ApplyForOnlineServices`: request id, job seeker and terms.
+/// A parsed `ApplyForOnlineServices`.
 pub fn application(
     request: &proto::ApplyForOnlineServicesRequest,
-) -> Result<(Uuid, JobSeekerId, TermsShown), ServiceError> {
+) -> Result<NewApplication, ServiceError> {
     let mut v = Violations::default();
     let request_id = v.check("request_id", uuid(&request.request_id));
     let id = v.check("job_seeker_id", JobSeekerId::new(&request.job_seeker_id));
@@ -147,59 +138,66 @@ pub fn application(
     )
     .map_err(|errors| v.add_all("", errors))
     .ok();
-    let parsed = (|| Some((request_id?, id?, terms?)))();
+    let parsed = (|| {
+        Some(NewApplication {
+            request_id: request_id?,
+            job_seeker_id: id?,
+            terms: terms?,
+        })
+    })();
     v.finish(parsed)
 }
 
-/// A parsed `EraseJobSeeker` (Art. 8): job seeker, reason, reference.
-pub fn erasure(
-    request: &proto::EraseJobSeekerRequest,
-) -> Result<(JobSeekerId, ErasureReason, Option<ErasureReference>), ServiceError> {
+/// A parsed `EraseJobSeeker` (Art. 8).
+pub fn erasure(request: &proto::EraseJobSeekerRequest) -> Result<ErasureRequest, ServiceError> {
     let mut v = Violations::default();
     let id = v.check("job_seeker_id", JobSeekerId::new(&request.job_seeker_id));
-    let reason = v.check("reason", ErasureReason::parse(request.reason()));
+    let reason = v.check(
+        "reason",
+        ErasureReason::try_from(request.reason())
+            .map_err(|_| "must be APPI_REQUEST or RETENTION_ENDED".to_owned()),
+    );
     let reference = v.check("reference", ErasureReference::parse(&request.reference));
-    let parsed = (|| Some((id?, reason?, reference?)))();
+    let parsed = (|| {
+        Some(ErasureRequest {
+            job_seeker_id: id?,
+            reason: reason?,
+            reference: reference?,
+        })
+    })();
     v.finish(parsed)
 }
 
 /// A parsed `AttestDevice`.
-pub fn device(
-    request: &proto::AttestDeviceRequest,
-) -> Result<(Uuid, JobSeekerId, DeviceCapability), ServiceError> {
+pub fn device(request: &proto::AttestDeviceRequest) -> Result<DeviceReport, ServiceError> {
     let mut v = Violations::default();
     let request_id = v.check("request_id", uuid(&request.request_id));
     let id = v.check("job_seeker_id", JobSeekerId::new(&request.job_seeker_id));
-    let kind = match request.device_kind() {
-        proto::DeviceKind::Smartphone => Some(DeviceKind::Smartphone),
-        proto::DeviceKind::Tablet => Some(DeviceKind::Tablet),
-        proto::DeviceKind::Pc => Some(DeviceKind::Pc),
-        proto::DeviceKind::Unspecified => {
-            v.add("device_kind", "must be SMARTPHONE, TABLET or PC");
-            None
-        }
-    };
+    let kind = v.check(
+        "device_kind",
+        DeviceKind::try_from(request.device_kind())
+            .map_err(|_| "must be SMARTPHONE, TABLET or PC".to_owned()),
+    );
     let parsed = (|| {
-        Some((
-            request_id?,
-            id?,
-            DeviceCapability {
+        Some(DeviceReport {
+            request_id: request_id?,
+            job_seeker_id: id?,
+            capability: DeviceCapability {
                 kind: kind?,
                 owned: request.owned,
                 has_webcam: request.has_webcam,
                 can_prepare_meeting_app: request.can_prepare_meeting_app,
             },
-        ))
+        })
     })();
     v.finish(parsed)
 }
 
-/// A parsed `AttestEnvironment`: request id, job seeker, device attestation
-/// and report.
+/// A parsed `AttestEnvironment`; `now` bounds the report's instants.
 pub fn environment(
     request: &proto::AttestEnvironmentRequest,
     now: DateTime<Utc>,
-) -> Result<(Uuid, JobSeekerId, Uuid, EnvironmentReport), ServiceError> {
+) -> Result<EnvironmentAttestationRequest, ServiceError> {
     let mut v = Violations::default();
     let request_id = v.check("request_id", uuid(&request.request_id));
     let id = v.check("job_seeker_id", JobSeekerId::new(&request.job_seeker_id));
@@ -214,7 +212,14 @@ pub fn environment(
         }
         Some(report) => report_of(report, now, &mut v),
     };
-    let parsed = (|| Some((request_id?, id?, device?, report?)))();
+    let parsed = (|| {
+        Some(EnvironmentAttestationRequest {
+            request_id: request_id?,
+            job_seeker_id: id?,
+            device_attestation_id: device?,
+            report: report?,
+        })
+    })();
     v.finish(parsed)
 }
 
@@ -234,17 +239,10 @@ fn report_of(
     let antivirus_present = required("antivirus", report.antivirus.is_some());
     let readiness = required("readiness", report.readiness.is_some());
     let os_present = required("operating_system", report.operating_system.is_some());
-    let connection = match report.connection_type() {
-        proto::ConnectionType::Unspecified => {
-            v.add("report.connection_type", "must be set");
-            None
-        }
-        proto::ConnectionType::None => Some(ConnectionType::None),
-        proto::ConnectionType::HomeBroadband => Some(ConnectionType::HomeBroadband),
-        proto::ConnectionType::MobileNetwork => Some(ConnectionType::MobileNetwork),
-        proto::ConnectionType::ManagedNetwork => Some(ConnectionType::ManagedNetwork),
-        proto::ConnectionType::FreePublicWifi => Some(ConnectionType::FreePublicWifi),
-    };
+    let connection = v.check(
+        "report.connection_type",
+        ConnectionType::try_from(report.connection_type()).map_err(|_| "must be set".to_owned()),
+    );
     let os = report.operating_system.clone().unwrap_or_default();
     if os_present {
         text(v, "report.operating_system.name", &os.name, true);
@@ -265,12 +263,11 @@ fn report_of(
         );
     }
     let av = report.antivirus.clone().unwrap_or_default();
-    let grade = match av.grade() {
-        proto::AntivirusGrade::Free => Some(AntivirusGrade::Free),
-        proto::AntivirusGrade::PaidEquivalent => Some(AntivirusGrade::PaidEquivalent),
+    let grade = match AntivirusGrade::try_from(av.grade()) {
+        Ok(grade) => Some(grade),
         // Without an antivirus there is no grade to state.
-        proto::AntivirusGrade::Unspecified if !av.installed => Some(AntivirusGrade::Free),
-        proto::AntivirusGrade::Unspecified => {
+        Err(_) if !av.installed => Some(AntivirusGrade::Free),
+        Err(_) => {
             v.add(
                 "report.antivirus.grade",
                 "must be set when an antivirus is installed",
