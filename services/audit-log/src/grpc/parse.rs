@@ -388,13 +388,23 @@ pub fn filing(
     if violations.len() > before {
         return None;
     }
+    // Art. 7(2): persons are found by the lookup tag of their id's one
+    // canonical form, so the scope keeps that form, whatever case it came in.
+    let scope = message.scope.map(|mut scope| {
+        for id in &mut scope.job_seeker_ids {
+            if let Ok(parsed) = JobSeekerId::new(id) {
+                *id = parsed.to_string();
+            }
+        }
+        scope
+    });
     Some(proto::LegalRequestFiled {
         legal_request_id: id.ok()?,
         agency: message.agency,
         legal_basis: message.legal_basis,
         legal_basis_citation: message.legal_basis_citation,
         case_number: message.case_number,
-        scope: message.scope,
+        scope,
         justification: message.justification,
         requested_expires_at: message.requested_expires_at,
         ..Default::default()
@@ -469,3 +479,6 @@ pub fn terms(
         note: message.note,
     }
 }
+
+#[cfg(test)]
+mod filing_tests;
