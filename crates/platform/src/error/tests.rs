@@ -30,8 +30,7 @@ fn a_forbidden_action_names_its_articles_in_rich_details() {
 /// type, and carries no `ErrorInfo` naming an article.
 #[test]
 fn a_state_refusal_carries_a_state_precondition_failure() {
-    let status =
-        ServiceError::FailedPrecondition("booking b-1 is not open".into()).into_status();
+    let status = ServiceError::FailedPrecondition("booking b-1 is not open".into()).into_status();
     assert_eq!(status.code(), Code::FailedPrecondition);
     assert_eq!(status.message(), "booking b-1 is not open");
     let details = status.get_error_details();

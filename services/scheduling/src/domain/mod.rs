@@ -11,6 +11,7 @@
 //! Rules are documented where they are enforced, each doc comment starting
 //! with its article, so `grep -rn "Art. 12" src/domain` finds them.
 
+mod booking;
 mod command;
 mod error;
 mod event;
@@ -18,6 +19,7 @@ mod person;
 mod schedule;
 mod served;
 
+pub use booking::{Booking, REQUIRED_CHECKLIST};
 pub use command::{
     Book, Cancel, CompleteChecklist, DeclareAttendant, Join, Leave, NewSlot, PersonCommand,
     Publish, Refuse, Reschedule, ScheduleCommand, Stop,
@@ -26,7 +28,5 @@ pub use error::{DomainError, NotReady};
 pub use event::Event;
 pub use hellowork_values::time::{timestamp, to_datetime, tokyo_date, tokyo_day_bounds};
 pub use person::{Person, RefusalRecord};
-pub use schedule::{
-    Booking, REQUIRED_CHECKLIST, Schedule, Slot, confirmation_notices, offering_allows_capacity,
-};
+pub use schedule::{Schedule, Slot, confirmation_notices, offering_allows_capacity};
 pub use served::require_served;

@@ -9,31 +9,16 @@ use chrono::{DateTime, Utc};
 use hellowork_eventstore::Aggregate;
 use hellowork_proto::scheduling::v1::{
     AttendantDeclared, BookingCancelled, BookingRescheduled, BookingState, CancellationReason,
-    ChecklistItem, ConfirmationNotice, NoRecordingAcknowledged, Offering,
-    PreSessionChecklistCompleted, PrivateRoomAcknowledged, SessionBooked, SessionJoined,
-    SessionLeft, SessionStopped, SlotPublished,
+    ConfirmationNotice, Offering, SessionBooked, SlotPublished,
 };
 
 use super::{
-    command::{
-        Book, Cancel, CompleteChecklist, DeclareAttendant, Join, Leave, Publish, Reschedule,
-        ScheduleCommand, Stop,
-    },
-    error::{DomainError, NotReady},
+    booking::Booking,
+    command::{Book, Cancel, Publish, Reschedule, ScheduleCommand},
+    error::DomainError,
     event::Event,
     timestamp, to_datetime,
 };
-
-/// Art. 12(4), 5(5): the items the pre-session checklist confirms, all of
-/// them required.
-pub const REQUIRED_CHECKLIST: [ChecklistItem; 6] = [
-    ChecklistItem::MeetingAppReady,
-    ChecklistItem::ConnectionChecked,
-    ChecklistItem::OsUpToDate,
-    ChecklistItem::FirewallEnabled,
-    ChecklistItem::BrowserUpToDate,
-    ChecklistItem::UnneededSoftwareClosed,
-];
 
 /// Art. 3, 12(2)-(5): what every booking confirmation states. Free of
 /// charge and device and data costs borne by the user are always first.
@@ -61,29 +46,6 @@ pub struct Slot {
     pub start: DateTime<Utc>,
     pub end: DateTime<Utc>,
     pub capacity: u32,
-}
-
-/// One person's seat.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Booking {
-    pub booking_id: String,
-    pub slot_id: String,
-    pub job_seeker_id: String,
-    pub state: BookingState,
-    pub attendant_cutoff: DateTime<Utc>,
-    pub attendants: Vec<AttendantDeclared>,
-    pub checklist_completed: bool,
-    pub private_room_acknowledged: bool,
-    pub no_recording_acknowledged: bool,
-    pub cancellation_reason: Option<CancellationReason>,
-    pub stop: Option<SessionStopped>,
-}
-
-impl Booking {
-    /// Holds a seat: not cancelled.
-    pub fn is_active(&self) -> bool {
-        self.state != BookingState::Cancelled
-    }
 }
 
 /// One counsellor's schedule, folded from their stream.
@@ -131,11 +93,7 @@ impl Schedule {
 
     /// A booking still waiting for its session.
     fn open_booking(&self, id: &str) -> Result<&Booking, DomainError> {
-        let booking = self.found_booking(id)?;
-        if booking.state != BookingState::Confirmed {
-            return Err(DomainError::BookingNotOpen(id.to_owned()));
-        }
-        Ok(booking)
+        self.found_booking(id)?.open()
     }
 
     /// Art. 1: publishes slots; a counsellor's slots never overlap (no double
@@ -301,161 +259,6 @@ impl Schedule {
         })])
     }
 
-    /// Art. 12(3): an interpreter or caregiver is declared before the
-    /// configured cut-off before the session; later additions are refused.
-    fn declare_attendant(&self, command: &DeclareAttendant) -> Result<Vec<Event>, DomainError> {
-        let booking = self.found_booking(&command.booking_id)?;
-        if booking
-            .attendants
-            .iter()
-            .any(|a| a.attendant_id == command.attendant_id)
-        {
-            return Ok(Vec::new());
-        }
-        let booking = self.open_booking(&command.booking_id)?;
-        if command.at > booking.attendant_cutoff {
-            return Err(DomainError::AttendantCutoffPassed);
-        }
-        Ok(vec![Event::AttendantDeclared(AttendantDeclared {
-            booking_id: booking.booking_id.clone(),
-            attendant_id: command.attendant_id.clone(),
-            kind: command.kind.into(),
-        })])
-    }
-
-    /// Art. 12(4): the pre-session checklist confirms every item (app ready,
-    /// connection checked, OS, firewall and browser up to date, unneeded
-    /// software closed); a missing item is refused citing Art. 12(4).
-    fn complete_checklist(&self, command: &CompleteChecklist) -> Result<Vec<Event>, DomainError> {
-        let booking = self.open_booking(&command.booking_id)?;
-        let missing: Vec<ChecklistItem> = REQUIRED_CHECKLIST
-            .into_iter()
-            .filter(|item| !command.confirmed.contains(item))
-            .collect();
-        if !missing.is_empty() {
-            return Err(DomainError::ChecklistIncomplete(missing));
-        }
-        if booking.checklist_completed {
-            return Ok(Vec::new());
-        }
-        Ok(vec![Event::ChecklistCompleted(
-            PreSessionChecklistCompleted {
-                booking_id: booking.booking_id.clone(),
-                job_seeker_id: booking.job_seeker_id.clone(),
-                confirmed_items: REQUIRED_CHECKLIST.into_iter().map(i32::from).collect(),
-            },
-        )])
-    }
-
-    /// Art. 12(3), 8(2): the person will be in a private room or with no one
-    /// nearby.
-    fn acknowledge_private_room(&self, booking_id: &str) -> Result<Vec<Event>, DomainError> {
-        let booking = self.open_booking(booking_id)?;
-        if booking.private_room_acknowledged {
-            return Ok(Vec::new());
-        }
-        Ok(vec![Event::PrivateRoomAcknowledged(
-            PrivateRoomAcknowledged {
-                booking_id: booking.booking_id.clone(),
-                job_seeker_id: booking.job_seeker_id.clone(),
-            },
-        )])
-    }
-
-    /// Art. 12(2): the person acknowledges that recording is prohibited.
-    fn acknowledge_no_recording(&self, booking_id: &str) -> Result<Vec<Event>, DomainError> {
-        let booking = self.open_booking(booking_id)?;
-        if booking.no_recording_acknowledged {
-            return Ok(Vec::new());
-        }
-        Ok(vec![Event::NoRecordingAcknowledged(
-            NoRecordingAcknowledged {
-                booking_id: booking.booking_id.clone(),
-                job_seeker_id: booking.job_seeker_id.clone(),
-            },
-        )])
-    }
-
-    /// Art. 12(1)-(4): joining needs the checklist (12(4)), the private-room
-    /// (12(3)) and no-recording (12(2)) acknowledgements, and no refusal
-    /// (12(1)); every missing one is listed. The join is an Art. 7(1) usage
-    /// record carrying the device identifiers, sealed to the audit-log.
-    fn join(&self, command: &Join) -> Result<Vec<Event>, DomainError> {
-        let booking = self.found_booking(&command.booking_id)?;
-        if booking.state == BookingState::InSession {
-            return Ok(Vec::new());
-        }
-        let booking = self.open_booking(&command.booking_id)?;
-        let mut missing = Vec::new();
-        if command.refused {
-            missing.push(NotReady::Refused);
-        }
-        if !booking.checklist_completed {
-            missing.push(NotReady::Checklist);
-        }
-        if !booking.private_room_acknowledged {
-            missing.push(NotReady::PrivateRoom);
-        }
-        if !booking.no_recording_acknowledged {
-            missing.push(NotReady::NoRecording);
-        }
-        if !missing.is_empty() {
-            return Err(DomainError::NotReadyToJoin(missing));
-        }
-        let slot = self.found_slot(&booking.slot_id)?;
-        Ok(vec![Event::SessionJoined(SessionJoined {
-            booking_id: booking.booking_id.clone(),
-            slot_id: slot.slot_id.clone(),
-            job_seeker_id: booking.job_seeker_id.clone(),
-            offering: slot.offering.into(),
-            device: None,
-            sealed_device: Some(command.device.clone()),
-        })])
-    }
-
-    /// Art. 7(1): leaving is a usage record carrying the device identifiers,
-    /// sealed to the audit-log.
-    fn leave(&self, command: &Leave) -> Result<Vec<Event>, DomainError> {
-        let booking = self.found_booking(&command.booking_id)?;
-        if booking.state == BookingState::Completed {
-            return Ok(Vec::new());
-        }
-        if booking.state != BookingState::InSession {
-            return Err(DomainError::NotInSession(booking.booking_id.clone()));
-        }
-        let slot = self.found_slot(&booking.slot_id)?;
-        Ok(vec![Event::SessionLeft(SessionLeft {
-            booking_id: booking.booking_id.clone(),
-            slot_id: slot.slot_id.clone(),
-            job_seeker_id: booking.job_seeker_id.clone(),
-            offering: slot.offering.into(),
-            device: None,
-            sealed_device: Some(command.device.clone()),
-        })])
-    }
-
-    /// Art. 12(1), 12(2): the office stops a session in progress for threats,
-    /// abusive language, a purpose other than finding work, recording, or
-    /// another obstruction.
-    fn stop(&self, command: &Stop) -> Result<Vec<Event>, DomainError> {
-        let booking = self.found_booking(&command.booking_id)?;
-        if booking.state == BookingState::Stopped {
-            return Ok(Vec::new());
-        }
-        if booking.state != BookingState::InSession {
-            return Err(DomainError::NotInSession(booking.booking_id.clone()));
-        }
-        Ok(vec![Event::SessionStopped(SessionStopped {
-            booking_id: booking.booking_id.clone(),
-            slot_id: booking.slot_id.clone(),
-            job_seeker_id: booking.job_seeker_id.clone(),
-            reason: command.reason.into(),
-            // Art. 8: sealed by the adapter before it is stored.
-            note: command.note.clone(),
-            sealed_note: None,
-        })])
-    }
-
     fn booking_mut(&mut self, id: &str) -> Option<&mut Booking> {
         self.bookings.get_mut(id)
     }
@@ -472,17 +275,27 @@ impl Aggregate for Schedule {
             ScheduleCommand::Book(c) => self.book(c),
             ScheduleCommand::Cancel(c) => self.cancel(c),
             ScheduleCommand::Reschedule(c) => self.reschedule(c),
-            ScheduleCommand::DeclareAttendant(c) => self.declare_attendant(c),
-            ScheduleCommand::CompleteChecklist(c) => self.complete_checklist(c),
+            ScheduleCommand::DeclareAttendant(c) => {
+                self.found_booking(&c.booking_id)?.declare_attendant(c)
+            }
+            ScheduleCommand::CompleteChecklist(c) => {
+                self.found_booking(&c.booking_id)?.complete_checklist(c)
+            }
             ScheduleCommand::AcknowledgePrivateRoom { booking_id } => {
-                self.acknowledge_private_room(booking_id)
+                self.found_booking(booking_id)?.acknowledge_private_room()
             }
             ScheduleCommand::AcknowledgeNoRecording { booking_id } => {
-                self.acknowledge_no_recording(booking_id)
+                self.found_booking(booking_id)?.acknowledge_no_recording()
             }
-            ScheduleCommand::Join(c) => self.join(c),
-            ScheduleCommand::Leave(c) => self.leave(c),
-            ScheduleCommand::Stop(c) => self.stop(c),
+            ScheduleCommand::Join(c) => {
+                let booking = self.found_booking(&c.booking_id)?;
+                booking.join(self.found_slot(&booking.slot_id)?, c)
+            }
+            ScheduleCommand::Leave(c) => {
+                let booking = self.found_booking(&c.booking_id)?;
+                booking.leave(self.found_slot(&booking.slot_id)?, c)
+            }
+            ScheduleCommand::Stop(c) => self.found_booking(&c.booking_id)?.stop(c),
         }
     }
 
