@@ -8,8 +8,6 @@
 //! The dependencies on the service crates exist so `cargo test` builds their
 //! binaries, which the test starts as processes.
 
-use std::{future::Future, time::Duration};
-
 use chrono::{Datelike, Days, NaiveDate, Utc};
 use hellowork_auth::Role;
 use hellowork_proto::{
@@ -19,11 +17,9 @@ use hellowork_proto::{
     },
 };
 use hellowork_testing::{
-    ServiceEnv, ServiceProcess, TestDatabase, TestStream, database_url, nats_url,
+    ServiceEnv, ServiceProcess, TestDatabase, TestStream, database_url, eventually, nats_url,
 };
 use tonic::{Code, transport::Channel};
-
-const PATIENCE: Duration = Duration::from_secs(30);
 
 fn seed_terms() -> String {
     let path = concat!(
@@ -50,25 +46,6 @@ fn timestamp(day: NaiveDate) -> prost_types::Timestamp {
 
 fn request_id() -> String {
     uuid::Uuid::now_v7().to_string()
-}
-
-/// Polls `attempt` until it yields a value.
-async fn eventually<T, F, Fut>(what: &str, mut attempt: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let deadline = std::time::Instant::now() + PATIENCE;
-    loop {
-        if let Some(value) = attempt().await {
-            return value;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 async fn environment(service: &str) -> ServiceEnv {

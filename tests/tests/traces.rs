@@ -15,7 +15,6 @@ mod collector;
 
 use std::{
     collections::BTreeSet,
-    future::Future,
     time::{Duration, Instant},
 };
 
@@ -30,7 +29,8 @@ use hellowork_proto::{
     scheduling::v1::{self as scheduling, scheduling_service_client::SchedulingServiceClient},
 };
 use hellowork_testing::{
-    ServiceEnv, ServiceProcess, TestDatabase, database_url, nats_url, passing_environment,
+    ServiceEnv, ServiceProcess, TestDatabase, database_url, eventually, nats_url,
+    passing_environment,
 };
 use tonic::transport::Channel;
 
@@ -108,22 +108,6 @@ impl Person {
             format!("year: {}, month: {}", dob.year(), dob.month()),
         ]);
         forms
-    }
-}
-
-/// Polls `attempt` until it yields a value, at most [`PATIENCE`].
-async fn eventually<T, F, Fut>(what: &str, mut attempt: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let deadline = Instant::now() + PATIENCE;
-    loop {
-        if let Some(value) = attempt().await {
-            return value;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 

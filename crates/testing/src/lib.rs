@@ -1,5 +1,7 @@
 //! Test support shared by every crate's tests.
 //!
+//! - [`eventually`]: polling with a deadline and a backoff, the one way
+//!   tests wait for what the system does eventually.
 //! - [`budget`]: the connection budget every database resource below draws
 //!   on, so the suite never exceeds the server's `max_connections`.
 //! - [`TestSchema`]: a Postgres schema of its own per test, migrated, dropped
@@ -23,6 +25,7 @@
 pub mod bad_input;
 pub mod budget;
 mod database;
+pub mod eventually;
 mod fingerprint;
 mod fixtures;
 mod nats_server;
@@ -35,6 +38,7 @@ mod service_process;
 mod stream;
 
 pub use database::TestDatabase;
+pub use eventually::{eventually, eventually_within};
 pub use fingerprint::template_fingerprint;
 pub use fixtures::passing_environment;
 pub use nats_server::NatsServer;

@@ -5,8 +5,6 @@
 //! service following the three's streams ([`AuditLog`]).
 #![allow(dead_code)] // each test binary uses its own subset
 
-use std::{future::Future, time::Duration};
-
 use chrono::{Datelike, NaiveDate, Utc};
 use hellowork_auth::Role;
 use hellowork_proto::{
@@ -23,8 +21,6 @@ use hellowork_testing::{
 };
 use hellowork_tls::dev_pki::DevPki;
 use tonic::transport::Channel;
-
-pub const PATIENCE: Duration = Duration::from_secs(30);
 
 pub fn request_id() -> String {
     uuid::Uuid::now_v7().to_string()
@@ -45,24 +41,7 @@ pub fn timestamp(at: chrono::DateTime<Utc>) -> prost_types::Timestamp {
     }
 }
 
-/// Polls `attempt` until it yields a value.
-pub async fn eventually<T, F, Fut>(what: &str, mut attempt: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let deadline = std::time::Instant::now() + PATIENCE;
-    loop {
-        if let Some(value) = attempt().await {
-            return value;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
+pub use hellowork_testing::eventually;
 
 /// A service's environment with a database of its own, which the service
 /// migrates at start, as in production.

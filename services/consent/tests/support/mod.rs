@@ -3,8 +3,6 @@
 //! for any role.
 #![allow(dead_code)] // each test binary uses its own subset
 
-use std::{future::Future, time::Duration};
-
 use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 use hellowork_eventstore::{Actor, EventMetadata, RecordedEvent, StreamId, envelope};
 use hellowork_platform::{PlatformConfig, Role, Service};
@@ -111,26 +109,23 @@ impl Consent {
     }
 
     async fn wait_until_serving(&self) {
-        let deadline = std::time::Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Ok(channel) = Channel::from_shared(self.url.clone())
+        eventually("the consent service SERVING", || async {
+            let channel = Channel::from_shared(self.url.clone())
                 .unwrap()
                 .connect()
                 .await
-            {
-                let status = HealthClient::new(channel)
-                    .check(HealthCheckRequest {
-                        service: hellowork_consent::app::HEALTH_NAME.into(),
-                    })
-                    .await
-                    .map(|r| r.into_inner().status());
-                if matches!(status, Ok(ServingStatus::Serving)) {
-                    return;
-                }
-            }
-            assert!(std::time::Instant::now() < deadline, "never became SERVING");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+                .ok()?;
+            let status = HealthClient::new(channel)
+                .check(HealthCheckRequest {
+                    service: hellowork_consent::app::HEALTH_NAME.into(),
+                })
+                .await
+                .ok()?
+                .into_inner()
+                .status();
+            (status == ServingStatus::Serving).then_some(())
+        })
+        .await;
     }
 
     pub fn request<T>(&self, message: T, subject: &str, role: Role) -> tonic::Request<T> {
@@ -189,24 +184,7 @@ impl Consent {
     }
 }
 
-/// Polls `check` until it returns `Some` (30 s at most).
-pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Some(value) = check().await {
-            return value;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
+pub use hellowork_testing::eventually;
 
 pub fn date(date: NaiveDate) -> proto::Date {
     use chrono::Datelike;
