@@ -18,6 +18,8 @@
 //! - [`Port`]: a port for a server a test starts as a process, reserved
 //!   below the ephemeral range so nothing else takes it meanwhile.
 //! - [`Scenario`]: given/when/then for pure aggregates.
+//! - [`terms::terms_of_use`]: the office's terms text beside the checkout,
+//!   or the stand-in written for this project where it is absent.
 //! - [`bad_input`]: every RPC of a service called with generated bad
 //!   requests and bad tokens (no panic, no write, only INVALID_ARGUMENT,
 //!   refusals with details or UNAUTHENTICATED).
@@ -36,6 +38,7 @@ mod scenario;
 mod service_env;
 mod service_process;
 mod stream;
+pub mod terms;
 
 pub use database::TestDatabase;
 pub use eventually::{eventually, eventually_within};

@@ -273,8 +273,7 @@ impl Stack {
     }
 
     /// [`Stack::publish_terms`] with `full_text` as the office's terms
-    /// (version 2023-12-18), e.g. the office's own text read from
-    /// `../shared/seed/` at run time.
+    /// (version 2023-12-18), e.g. [`hellowork_testing::terms::terms_of_use`].
     pub async fn publish_terms_of_use(&self, full_text: &str) -> Vec<consent::TermsDocument> {
         let env = &self.consent_env;
         let effective = NaiveDate::from_ymd_opt(2023, 12, 18).unwrap();

@@ -10,33 +10,15 @@ use hellowork_proto::{
     consent::v1::{self as proto, consent_service_client::ConsentServiceClient},
     events::v1::Role as ProtoRole,
 };
-use hellowork_testing::{ServiceEnv, TestDatabase, TestStream, database_url, nats_url};
+use hellowork_testing::{
+    ServiceEnv, TestDatabase, TestStream, database_url, nats_url, terms::terms_of_use,
+};
 use tokio_util::sync::CancellationToken;
 use tonic::transport::Channel;
 use tonic_health::pb::{
     HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
 };
 use uuid::Uuid;
-
-/// The office's terms of use, published from the shared seed at run time
-/// (the text is the office's; it is never copied into the repository).
-pub fn seed_terms() -> String {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/seed/terms-of-use-hellowork-takamatsu.ja.txt"
-    );
-    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {path}: {e}"))
-}
-
-/// The seed's title: its first non-blank line, read at run time too.
-pub fn seed_title() -> String {
-    seed_terms()
-        .lines()
-        .map(str::trim)
-        .find(|line| !line.is_empty())
-        .expect("the seed has a title")
-        .to_owned()
-}
 
 /// A running consent service and what its tests need around it.
 #[derive(Debug)]
@@ -235,7 +217,7 @@ pub async fn publish_baseline(consent: &Consent) -> (proto::TermsDocument, proto
                 version: "2023-12-18".into(),
                 language: "ja".into(),
                 title: seed_title(),
-                full_text: seed_terms(),
+                full_text: terms_of_use().text,
                 sha256: String::new(),
                 established_date: Some(date(NaiveDate::from_ymd_opt(2021, 3, 1).unwrap())),
                 revised_date: Some(date(NaiveDate::from_ymd_opt(2023, 12, 18).unwrap())),
