@@ -210,14 +210,15 @@ pub fn sha256(text: &str) -> String {
 /// both in force since 2023-12-18; returns both documents.
 pub async fn publish_baseline(consent: &Consent) -> (proto::TermsDocument, proto::TermsDocument) {
     let mut client = consent.client().await;
+    let text = terms_of_use();
     let terms = client
         .publish_terms_document(consent.request(
             proto::PublishTermsDocumentRequest {
                 request_id: Uuid::now_v7().to_string(),
                 version: "2023-12-18".into(),
                 language: "ja".into(),
-                title: seed_title(),
-                full_text: terms_of_use().text,
+                title: text.title().to_owned(),
+                full_text: text.text.clone(),
                 sha256: String::new(),
                 established_date: Some(date(NaiveDate::from_ymd_opt(2021, 3, 1).unwrap())),
                 revised_date: Some(date(NaiveDate::from_ymd_opt(2023, 12, 18).unwrap())),
