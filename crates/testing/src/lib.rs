@@ -29,7 +29,6 @@ pub mod budget;
 mod database;
 pub mod eventually;
 mod fingerprint;
-mod fixtures;
 mod nats_server;
 mod ports;
 mod postgres;
@@ -43,7 +42,9 @@ pub mod terms;
 pub use database::TestDatabase;
 pub use eventually::{eventually, eventually_within};
 pub use fingerprint::template_fingerprint;
-pub use fixtures::passing_environment;
+/// The environment report that passes every check; defined beside the
+/// contract so the demo, which may not depend on this crate, shares it.
+pub use hellowork_proto::examples::passing_environment;
 pub use nats_server::NatsServer;
 pub use ports::Port;
 pub use postgres::{TestSchema, database_url};

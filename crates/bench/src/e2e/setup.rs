@@ -262,7 +262,7 @@ async fn apply(
                 request_id: request_id(),
                 job_seeker_id: job_seeker_id.to_owned(),
                 device_attestation_id: attestation.device_attestation_id,
-                report: Some(environment()),
+                report: Some(hellowork_testing::passing_environment()),
             },
             bearer,
         ))
@@ -284,44 +284,6 @@ async fn apply(
         .await
         .context("applying for online services")?;
     Ok(())
-}
-
-/// An environment meeting Art. 5 and 12(4) on the person's Windows PC.
-fn environment() -> registration::EnvironmentReport {
-    let now = Some(prost_types::Timestamp {
-        seconds: Utc::now().timestamp(),
-        nanos: 0,
-    });
-    registration::EnvironmentReport {
-        device_security: Some(registration::DeviceSecurityReport {
-            compromise_detected: false,
-            last_scanned_at: now,
-        }),
-        connection_type: registration::ConnectionType::HomeBroadband.into(),
-        operating_system: Some(registration::OperatingSystemReport {
-            name: "Windows".into(),
-            version: "11 25H2".into(),
-            latest_security_patches_applied: true,
-        }),
-        firewall: Some(registration::FirewallReport {
-            enabled: true,
-            minimal_allowed_services: true,
-        }),
-        installed_software_names: vec!["LibreOffice".into()],
-        antivirus: Some(registration::AntivirusReport {
-            installed: true,
-            product_name: "Security Suite".into(),
-            grade: registration::AntivirusGrade::PaidEquivalent.into(),
-            patterns_updated_at: now,
-        }),
-        readiness: Some(registration::SessionReadinessReport {
-            meeting_app_ready: true,
-            connectivity_checked: true,
-            browser_name: "Firefox".into(),
-            browser_version: "145".into(),
-            browser_up_to_date: true,
-        }),
-    }
 }
 
 /// Waits until the person may book as scheduling decides it: no unmet
