@@ -20,6 +20,7 @@ use hellowork_testing::{
     ServiceEnv, ServiceProcess, TestDatabase, TestStream, database_url, eventually, nats_url,
     terms::terms_of_use,
 };
+use hellowork_values::time::timestamp;
 use tonic::{Code, transport::Channel};
 
 fn date(day: NaiveDate) -> consent::Date {
@@ -27,13 +28,6 @@ fn date(day: NaiveDate) -> consent::Date {
         year: day.year(),
         month: day.month() as i32,
         day: day.day() as i32,
-    }
-}
-
-fn timestamp(day: NaiveDate) -> prost_types::Timestamp {
-    prost_types::Timestamp {
-        seconds: day.and_hms_opt(12, 0, 0).unwrap().and_utc().timestamp(),
-        nanos: 0,
     }
 }
 
@@ -448,7 +442,7 @@ async fn register_attest_apply_consent_eligible_then_an_art_13_2_revision_binds_
         consent_env.request(
             consent::GetConsentStatusRequest {
                 job_seeker_id: seeker.clone(),
-                at: Some(timestamp(day)),
+                at: Some(timestamp(day.and_hms_opt(12, 0, 0).unwrap().and_utc())),
             },
             &seeker,
             Role::JobSeeker,

@@ -32,6 +32,7 @@ use hellowork_testing::{
     ServiceEnv, ServiceProcess, TestDatabase, database_url, eventually, nats_url,
     passing_environment,
 };
+use hellowork_values::time::timestamp;
 use tonic::transport::Channel;
 
 use collector::{Collector, Exported};
@@ -113,13 +114,6 @@ impl Person {
 
 fn request_id() -> String {
     uuid::Uuid::now_v7().to_string()
-}
-
-fn timestamp(at: chrono::DateTime<Utc>) -> prost_types::Timestamp {
-    prost_types::Timestamp {
-        seconds: at.timestamp(),
-        nanos: 0,
-    }
 }
 
 fn consent_date(day: NaiveDate) -> consent::Date {

@@ -11,10 +11,10 @@ use hellowork_proto::{
     registration::v1::{JobSeekerRegistered, OnlineServicesApplied},
 };
 use hellowork_testing::terms::terms_of_use;
+use hellowork_values::time::timestamp;
 use prost::Message;
 use support::{
-    Consent, date, eventually, publish_baseline, sha256, start, start_in_tokyo, timestamp,
-    today_in_tokyo,
+    Consent, date, eventually, publish_baseline, sha256, start, start_in_tokyo, today_in_tokyo,
 };
 use tonic::Code;
 use tonic_types::StatusExt;

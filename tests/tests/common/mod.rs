@@ -34,14 +34,8 @@ pub fn date(day: NaiveDate) -> consent::Date {
     }
 }
 
-pub fn timestamp(at: chrono::DateTime<Utc>) -> prost_types::Timestamp {
-    prost_types::Timestamp {
-        seconds: at.timestamp(),
-        nanos: 0,
-    }
-}
-
 pub use hellowork_testing::eventually;
+pub use hellowork_values::time::timestamp;
 
 /// A service's environment with a database of its own, which the service
 /// migrates at start, as in production.

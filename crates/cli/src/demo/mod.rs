@@ -26,6 +26,8 @@ use std::{future::Future, path::PathBuf, process::ExitCode, time::Duration};
 use chrono::{DateTime, FixedOffset, Utc};
 use clap::Args;
 
+use hellowork_values::time::timestamp;
+
 use crate::rpc;
 
 #[derive(Debug, Args)]
@@ -63,14 +65,6 @@ const TOKYO: FixedOffset = match FixedOffset::east_opt(9 * 3600) {
     Some(offset) => offset,
     None => panic!("UTC+9 is a valid offset"),
 };
-
-/// An instant as the contracts carry it (whole seconds).
-fn timestamp(at: DateTime<Utc>) -> prost_types::Timestamp {
-    prost_types::Timestamp {
-        seconds: at.timestamp(),
-        nanos: 0,
-    }
-}
 
 /// An instant from the contracts; the epoch if unset.
 fn time(at: Option<&prost_types::Timestamp>) -> DateTime<Utc> {

@@ -193,13 +193,6 @@ pub fn start_in_tokyo(date: NaiveDate) -> DateTime<Utc> {
         .with_timezone(&Utc)
 }
 
-pub fn timestamp(at: DateTime<Utc>) -> prost_types::Timestamp {
-    prost_types::Timestamp {
-        seconds: at.timestamp(),
-        nanos: at.timestamp_subsec_nanos() as i32,
-    }
-}
-
 /// Lowercase hex SHA-256, computed independently of the service.
 pub fn sha256(text: &str) -> String {
     use sha2::Digest;
