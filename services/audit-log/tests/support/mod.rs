@@ -3,8 +3,6 @@
 //! for registration, consent and scheduling, and raw SQL access to its schema.
 #![allow(dead_code)] // each test binary uses its own subset
 
-use std::time::Duration;
-
 use chrono::{DateTime, Utc};
 use hellowork_audit_log::AuditLogSettings;
 use hellowork_platform::{Environment, PlatformConfig, Role, Service};
