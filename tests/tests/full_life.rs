@@ -45,13 +45,6 @@ use tonic_types::StatusExt as _;
 /// How long nothing more may arrive before a count is taken as final.
 const SETTLE: Duration = Duration::from_millis(750);
 
-/// The office's terms text, read at run time (it is the office's and never
-/// part of this repository).
-const SEED_TERMS: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../shared/seed/terms-of-use-hellowork-takamatsu.ja.txt"
-);
-
 /// The version of the office's text in force (revised 2023-12-18).
 const FIRST_VERSION: &str = "2023-12-18";
 
@@ -1771,13 +1764,12 @@ async fn four_job_seekers_live_through_all_four_services_and_every_step_is_check
     let run = uuid::Uuid::new_v4().simple().to_string()[..8].to_owned();
     let mut stack = Stack::start().await;
     let mut audit = stack.take_audit_log();
-    let seed = std::fs::read_to_string(SEED_TERMS)
-        .unwrap_or_else(|e| panic!("expected the office's terms at {SEED_TERMS}: {e}"));
+    let seed = hellowork_testing::terms::terms_of_use().text;
     let in_force = stack.publish_terms_of_use(&seed).await;
     assert_eq!(
         (in_force[0].version.as_str(), in_force[0].full_text.as_str()),
         (FIRST_VERSION, seed.as_str()),
-        "expected the office's text in force as published"
+        "expected the text in force as published"
     );
 
     // 1. Registration (Art. 2(2)).

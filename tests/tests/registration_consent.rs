@@ -8,8 +8,6 @@
 //! The dependencies on the service crates exist so `cargo test` builds their
 //! binaries, which the test starts as processes.
 
-use std::{future::Future, time::Duration};
-
 use chrono::{Datelike, Days, NaiveDate, Utc};
 use hellowork_auth::Role;
 use hellowork_proto::{
@@ -19,19 +17,11 @@ use hellowork_proto::{
     },
 };
 use hellowork_testing::{
-    ServiceEnv, ServiceProcess, TestDatabase, TestStream, database_url, nats_url,
+    ServiceEnv, ServiceProcess, TestDatabase, TestStream, database_url, eventually, nats_url,
+    terms::terms_of_use,
 };
+use hellowork_values::time::timestamp;
 use tonic::{Code, transport::Channel};
-
-const PATIENCE: Duration = Duration::from_secs(30);
-
-fn seed_terms() -> String {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/seed/terms-of-use-hellowork-takamatsu.ja.txt"
-    );
-    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {path}: {e}"))
-}
 
 fn date(day: NaiveDate) -> consent::Date {
     consent::Date {
@@ -41,34 +31,8 @@ fn date(day: NaiveDate) -> consent::Date {
     }
 }
 
-fn timestamp(day: NaiveDate) -> prost_types::Timestamp {
-    prost_types::Timestamp {
-        seconds: day.and_hms_opt(12, 0, 0).unwrap().and_utc().timestamp(),
-        nanos: 0,
-    }
-}
-
 fn request_id() -> String {
     uuid::Uuid::now_v7().to_string()
-}
-
-/// Polls `attempt` until it yields a value.
-async fn eventually<T, F, Fut>(what: &str, mut attempt: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let deadline = std::time::Instant::now() + PATIENCE;
-    loop {
-        if let Some(value) = attempt().await {
-            return value;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 async fn environment(service: &str) -> ServiceEnv {
@@ -114,34 +78,29 @@ async fn register_attest_apply_consent_eligible_then_an_art_13_2_revision_binds_
     let mut consents = ConsentServiceClient::new(channel(&consent_process).await);
     let mut registrations = RegistrationServiceClient::new(channel(&registration_process).await);
 
-    // The operator publishes the office's terms (from the seed, never from
-    // the repository) and the meeting app's terms.
+    // The operator publishes the terms (the office's text from beside the
+    // checkout, never from the repository, or the stand-in) and the
+    // meeting app's terms.
+    let terms = terms_of_use();
     let operator = "operator-1";
     let established = NaiveDate::from_ymd_opt(2021, 3, 1).unwrap();
     let revised = NaiveDate::from_ymd_opt(2023, 12, 18).unwrap();
     let published = consents
-        .publish_terms_document(
-            consent_env.request(
-                consent::PublishTermsDocumentRequest {
-                    request_id: request_id(),
-                    version: "2023-12-18".into(),
-                    language: "ja".into(),
-                    title: seed_terms()
-                        .lines()
-                        .find(|l| !l.trim().is_empty())
-                        .unwrap()
-                        .trim()
-                        .into(),
-                    full_text: seed_terms(),
-                    sha256: String::new(),
-                    established_date: Some(date(established)),
-                    revised_date: Some(date(revised)),
-                    effective_date: Some(date(revised)),
-                },
-                operator,
-                Role::Operator,
-            ),
-        )
+        .publish_terms_document(consent_env.request(
+            consent::PublishTermsDocumentRequest {
+                request_id: request_id(),
+                version: "2023-12-18".into(),
+                language: "ja".into(),
+                title: terms.title().into(),
+                full_text: terms.text.clone(),
+                sha256: String::new(),
+                established_date: Some(date(established)),
+                revised_date: Some(date(revised)),
+                effective_date: Some(date(revised)),
+            },
+            operator,
+            Role::Operator,
+        ))
         .await
         .expect("terms published")
         .into_inner();
@@ -396,7 +355,10 @@ async fn register_attest_apply_consent_eligible_then_an_art_13_2_revision_binds_
         .date_naive()
         .checked_add_days(Days::new(40))
         .unwrap();
-    let revised_text = format!("{}\n（改定）本文の一部を明確化しました。\n", seed_terms());
+    let revised_text = format!(
+        "{}\n（改定）本文の一部を明確化しました。\n",
+        terms_of_use().text
+    );
     let revision_document = consents
         .publish_terms_document(consent_env.request(
             consent::PublishTermsDocumentRequest {
@@ -480,7 +442,7 @@ async fn register_attest_apply_consent_eligible_then_an_art_13_2_revision_binds_
         consent_env.request(
             consent::GetConsentStatusRequest {
                 job_seeker_id: seeker.clone(),
-                at: Some(timestamp(day)),
+                at: Some(timestamp(day.and_hms_opt(12, 0, 0).unwrap().and_utc())),
             },
             &seeker,
             Role::JobSeeker,

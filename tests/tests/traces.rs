@@ -15,7 +15,6 @@ mod collector;
 
 use std::{
     collections::BTreeSet,
-    future::Future,
     time::{Duration, Instant},
 };
 
@@ -30,8 +29,10 @@ use hellowork_proto::{
     scheduling::v1::{self as scheduling, scheduling_service_client::SchedulingServiceClient},
 };
 use hellowork_testing::{
-    ServiceEnv, ServiceProcess, TestDatabase, database_url, nats_url, passing_environment,
+    ServiceEnv, ServiceProcess, TestDatabase, database_url, eventually, nats_url,
+    passing_environment,
 };
+use hellowork_values::time::timestamp;
 use tonic::transport::Channel;
 
 use collector::{Collector, Exported};
@@ -111,31 +112,8 @@ impl Person {
     }
 }
 
-/// Polls `attempt` until it yields a value, at most [`PATIENCE`].
-async fn eventually<T, F, Fut>(what: &str, mut attempt: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let deadline = Instant::now() + PATIENCE;
-    loop {
-        if let Some(value) = attempt().await {
-            return value;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 fn request_id() -> String {
     uuid::Uuid::now_v7().to_string()
-}
-
-fn timestamp(at: chrono::DateTime<Utc>) -> prost_types::Timestamp {
-    prost_types::Timestamp {
-        seconds: at.timestamp(),
-        nanos: 0,
-    }
 }
 
 fn consent_date(day: NaiveDate) -> consent::Date {

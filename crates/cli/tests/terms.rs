@@ -6,14 +6,7 @@ mod support;
 use std::process::Command;
 
 use hellowork_platform::Role;
-
-fn seed_path() -> String {
-    concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/seed/terms-of-use-hellowork-takamatsu.ja.txt"
-    )
-    .to_owned()
-}
+use hellowork_testing::terms::terms_of_use;
 
 async fn hellowork(args: Vec<String>) -> std::process::Output {
     tokio::task::spawn_blocking(move || {
@@ -32,10 +25,14 @@ async fn the_real_terms_are_published_from_a_file_and_reruns_change_nothing() {
     let consent = support::start().await;
     let token = consent.env.token("operator-1", &[Role::Operator]);
     let args = |extra: &[&str]| -> Vec<String> {
-        let mut args: Vec<String> = ["terms", "publish", &seed_path()]
-            .iter()
-            .map(|s| (*s).to_owned())
-            .collect();
+        let mut args: Vec<String> = [
+            "terms",
+            "publish",
+            &terms_of_use().path.display().to_string(),
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
         args.extend(extra.iter().map(|s| (*s).to_owned()));
         args.extend(["--endpoint".to_owned(), consent.url.clone()]);
         args.extend(["--token".to_owned(), token.clone()]);
@@ -61,7 +58,7 @@ async fn the_real_terms_are_published_from_a_file_and_reruns_change_nothing() {
     );
     let stdout = String::from_utf8(first.stdout).unwrap();
     assert!(stdout.contains("version 2023-12-18"), "{stdout}");
-    let expected = support::sha256(&support::seed_terms());
+    let expected = support::sha256(&terms_of_use().text);
     assert!(stdout.contains(&format!("sha256 {expected}")), "{stdout}");
 
     let again = hellowork(terms).await;

@@ -88,13 +88,6 @@ impl Ports {
     }
 }
 
-fn seed_terms() -> PathBuf {
-    PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/seed/terms-of-use-hellowork-takamatsu.ja.txt"
-    ))
-}
-
 /// What `up` and `demo` are both given: where the configured servers are
 /// (nowhere), where each service and the witness listen, and the
 /// development key.
@@ -398,7 +391,7 @@ fn up_starts_private_servers_the_demo_shows_the_operator_view_and_ctrl_c_stops_e
     let demo = Command::new(hellowork_binary())
         .arg("demo")
         .arg("--terms")
-        .arg(seed_terms())
+        .arg(hellowork_testing::terms::terms_of_use().path)
         .arg("--data-dir")
         .arg(&data_dir)
         .envs(vars.iter().cloned())

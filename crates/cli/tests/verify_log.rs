@@ -20,7 +20,7 @@ use hellowork_proto::{
     auditlog::v1::{self as proto, audit_log_service_client::AuditLogServiceClient},
     witness::v1::Inconsistency,
 };
-use hellowork_testing::{ServiceEnv, TestDatabase, TestStream, database_url, nats_url};
+use hellowork_testing::{ServiceEnv, TestDatabase, TestStream, database_url, eventually, nats_url};
 use hellowork_witness::{
     WitnessConfig,
     observe::{Outcome, Witness},
@@ -46,21 +46,6 @@ struct AuditLog {
 impl Drop for AuditLog {
     fn drop(&mut self) {
         self.shutdown.cancel();
-    }
-}
-
-/// Polls `attempt` until it yields a value (no fixed sleeps for readiness).
-async fn eventually<T, Fut>(what: &str, mut attempt: impl FnMut() -> Fut) -> T
-where
-    Fut: Future<Output = Option<T>>,
-{
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Some(value) = attempt().await {
-            return value;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 

@@ -93,14 +93,18 @@ async fn a_slow_transaction_committing_a_smaller_position_is_not_skipped() {
     // read_all returns both, in commit order, and nothing after them. (It
     // may lag while any other transaction on the server is still open, since
     // such a transaction could yet commit events that belong in between.)
-    common::eventually(Duration::from_secs(10), "both events readable", || async {
-        store
-            .read_all(GlobalPosition::START, 100)
-            .await
-            .unwrap()
-            .len()
-            == 2
-    })
+    hellowork_testing::eventually_within(
+        Duration::from_secs(10),
+        "both events readable",
+        || async {
+            store
+                .read_all(GlobalPosition::START, 100)
+                .await
+                .unwrap()
+                .len()
+                == 2
+        },
+    )
     .await;
     let all = store.read_all(GlobalPosition::START, 100).await.unwrap();
     let ids: Vec<Uuid> = all.iter().map(|(_, e)| e.event_id).collect();

@@ -15,8 +15,6 @@ use hellowork_eventstore::{
 use hellowork_testing::{TestSchema, TestStream};
 use proptest::prelude::*;
 
-const PATIENCE: Duration = Duration::from_secs(30);
-
 async fn checkpoint_sequence(db: &TestSchema, consumer: &str) -> i64 {
     sqlx::query_scalar("SELECT stream_sequence FROM consumer_checkpoints WHERE consumer = $1")
         .bind(consumer)
@@ -41,7 +39,7 @@ async fn the_same_event_delivered_twice_changes_nothing() {
     let totals = Totals::create(&db.pool, "totals").await;
     let consumer = spawn_consumer(totals, &db.pool, &nats.jetstream, &nats.config);
     let relay = spawn_relay(&store, &nats.jetstream, &nats.config);
-    eventually(PATIENCE, "first delivery", || async {
+    eventually("first delivery", || async {
         inbox_count(&db.pool, "totals").await == 10
     })
     .await;
@@ -64,7 +62,7 @@ async fn the_same_event_delivered_twice_changes_nothing() {
             .await
             .unwrap();
     }
-    eventually(PATIENCE, "redelivered copies handled", || async {
+    eventually("redelivered copies handled", || async {
         checkpoint_sequence(&db, "totals").await == 20
     })
     .await;
@@ -99,7 +97,7 @@ async fn an_undecodable_message_does_not_block_the_ones_behind_it() {
         )
         .await
         .unwrap();
-    eventually(PATIENCE, "the good event applied", || async {
+    eventually("the good event applied", || async {
         inbox_count(&db.pool, "totals").await == 1
     })
     .await;
@@ -162,7 +160,7 @@ async fn live_equals_rebuild(commands: Vec<(u8, i64, u8)>) {
             .unwrap();
         appended += i64::from(count);
     }
-    eventually(PATIENCE, "live projection caught up", || async {
+    eventually("live projection caught up", || async {
         inbox_count(&db.pool, "totals").await == appended
     })
     .await;
@@ -212,7 +210,7 @@ async fn a_rebuild_during_live_consumption_loses_and_doubles_nothing() {
         rebuild(&store, totals.as_ref()).await.unwrap();
     }
     writer.await.unwrap();
-    eventually(PATIENCE, "all 400 applied", || async {
+    eventually("all 400 applied", || async {
         inbox_count(&db.pool, "totals").await == 400
     })
     .await;
@@ -277,7 +275,7 @@ async fn a_rejected_event_in_a_batch_is_settled_alone_and_the_rest_applied() {
             .unwrap();
     }
     let relay = spawn_relay(&store, &nats.jetstream, &nats.config);
-    eventually(PATIENCE, "every event published", || async {
+    eventually("every event published", || async {
         common::outbox_count(&db.pool).await == 0
     })
     .await;
@@ -288,7 +286,7 @@ async fn a_rejected_event_in_a_batch_is_settled_alone_and_the_rest_applied() {
         &nats.jetstream,
         &nats.config,
     );
-    eventually(PATIENCE, "every message settled", || async {
+    eventually("every message settled", || async {
         checkpoint_sequence(&db, "totals").await == 300
     })
     .await;
@@ -355,7 +353,7 @@ async fn events_a_projection_does_not_handle_leave_no_inbox_rows() {
     );
     let relay = spawn_relay(&store, &nats.jetstream, &nats.config);
     // The last deposit is the 19th event.
-    eventually(PATIENCE, "every deposit applied", || async {
+    eventually("every deposit applied", || async {
         checkpoint_sequence(&db, "totals").await == 19
     })
     .await;

@@ -16,8 +16,6 @@ use hellowork_eventstore::{
 };
 use hellowork_testing::{NatsServer, TestSchema, TestStream, nats_url};
 
-const PATIENCE: Duration = Duration::from_secs(30);
-
 async fn append_spread(store: &EventStore, streams: u64, per_stream: u64) {
     append_spread_from(store, streams, 0, per_stream).await;
 }
@@ -77,11 +75,11 @@ async fn a_crash_between_commit_and_publish_delivers_every_event_exactly_once() 
     let totals = Totals::create(&db.pool, "totals").await;
     let consumer = spawn_consumer(totals, &db.pool, &nats.jetstream, &nats.config);
     let relay = spawn_relay(&store, &nats.jetstream, &nats.config);
-    eventually(PATIENCE, "outbox drained", || async {
+    eventually("outbox drained", || async {
         outbox_count(&db.pool).await == 0
     })
     .await;
-    eventually(PATIENCE, "all events consumed", || async {
+    eventually("all events consumed", || async {
         inbox_count(&db.pool, "totals").await == 100
     })
     .await;
@@ -121,11 +119,11 @@ async fn republishing_after_the_duplicate_window_is_absorbed_by_the_inbox() {
     let totals = Totals::create(&db.pool, "totals").await;
     let consumer = spawn_consumer(totals, &db.pool, &js, &config);
     let relay = spawn_relay(&store, &js, &config);
-    eventually(PATIENCE, "outbox drained", || async {
+    eventually("outbox drained", || async {
         outbox_count(&db.pool).await == 0
     })
     .await;
-    eventually(PATIENCE, "all 60 messages handled", || async {
+    eventually("all 60 messages handled", || async {
         let handled: Option<i64> = sqlx::query_scalar(
             "SELECT stream_sequence FROM consumer_checkpoints WHERE consumer = 'totals'",
         )
@@ -179,7 +177,7 @@ async fn events_appended_while_nats_is_down_are_delivered_once_it_returns() {
             }
         })
     };
-    eventually(PATIENCE, "some events delivered", || async {
+    eventually("some events delivered", || async {
         inbox_count(&db.pool, "totals").await >= 50
     })
     .await;
@@ -194,11 +192,11 @@ async fn events_appended_while_nats_is_down_are_delivered_once_it_returns() {
     server.restart();
 
     writer.await.unwrap();
-    eventually(PATIENCE, "outbox drained after the outage", || async {
+    eventually("outbox drained after the outage", || async {
         outbox_count(&db.pool).await == 0
     })
     .await;
-    eventually(PATIENCE, "every event consumed", || async {
+    eventually("every event consumed", || async {
         inbox_count(&db.pool, "totals").await == total as i64
     })
     .await;
@@ -229,12 +227,12 @@ async fn two_relays_on_one_outbox_publish_each_event_once_and_take_over() {
     // Alone, the first relay becomes leader.
     let first = spawn_relay(&store, &nats.jetstream, &nats.config);
     append_spread_from(&store, 4, 0, 25).await;
-    eventually(PATIENCE, "published by the first relay", drained).await;
+    eventually("published by the first relay", drained).await;
 
     // With a second relay on the same outbox, events still go out once.
     let second = spawn_relay(&store, &nats.jetstream, &nats.config);
     append_spread_from(&store, 4, 25, 25).await;
-    eventually(PATIENCE, "published with two relays", drained).await;
+    eventually("published with two relays", drained).await;
     assert_eq!(
         stream_messages(&nats.jetstream, &nats.config.stream_name).await,
         200
@@ -243,7 +241,7 @@ async fn two_relays_on_one_outbox_publish_each_event_once_and_take_over() {
     // The leader goes away; the standby takes over.
     first.cancel();
     append_spread_from(&store, 4, 50, 25).await;
-    eventually(PATIENCE, "published by the standby", drained).await;
+    eventually("published by the standby", drained).await;
     second.cancel();
     assert_eq!(
         stream_messages(&nats.jetstream, &nats.config.stream_name).await,
@@ -286,7 +284,7 @@ async fn the_relay_is_woken_by_commits_not_by_its_poll() {
         )
         .await
         .unwrap();
-    eventually(
+    hellowork_testing::eventually_within(
         Duration::from_secs(2),
         "published long before the next poll",
         || async { outbox_count(&db.pool).await == 0 },

@@ -5,7 +5,7 @@
 
 mod common;
 
-use std::{sync::OnceLock, time::Duration};
+use std::sync::OnceLock;
 
 use chrono::{TimeDelta, Utc};
 use common::{
@@ -19,8 +19,6 @@ use hellowork_proto::events::v1::EventEnvelope;
 use hellowork_testing::{TestSchema, TestStream};
 use metrics_exporter_prometheus::PrometheusHandle;
 use prost::Message as _;
-
-const PATIENCE: Duration = Duration::from_secs(30);
 
 fn metrics() -> &'static PrometheusHandle {
     static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
@@ -86,7 +84,7 @@ async fn forged_unsigned_and_replayed_envelopes_are_refused_counted_and_never_ap
         )
         .await
         .unwrap();
-    eventually(PATIENCE, "the real event applied", || async {
+    eventually("the real event applied", || async {
         inbox_count(&db.pool, consumer_name).await == 1
     })
     .await;
@@ -135,11 +133,9 @@ async fn forged_unsigned_and_replayed_envelopes_are_refused_counted_and_never_ap
         )
         .await
         .unwrap();
-    eventually(
-        PATIENCE,
-        "the event behind the forgeries applied",
-        || async { inbox_count(&db.pool, consumer_name).await == 2 },
-    )
+    eventually("the event behind the forgeries applied", || async {
+        inbox_count(&db.pool, consumer_name).await == 2
+    })
     .await;
     relay.cancel();
     consumer.cancel();
@@ -211,7 +207,7 @@ async fn messages_published_before_signing_are_signed_once_and_then_applied() {
     // A projection created now reads the stream from its start.
     let totals = Totals::create(&db.pool, "late").await;
     let consumer = spawn_consumer(totals, &db.pool, &nats.jetstream, &nats.config);
-    eventually(PATIENCE, "the re-signed events applied", || async {
+    eventually("the re-signed events applied", || async {
         inbox_count(&db.pool, "late").await == 3
     })
     .await;

@@ -2,8 +2,10 @@
 //! protobuf package and version, plus the file descriptor set that services
 //! register with gRPC server reflection. Every generated server and client
 //! uses [`codec::ProtoCodec`], so undecodable bytes are INVALID_ARGUMENT.
+//! [`examples`] holds the hand-written messages a conforming client sends.
 
 pub mod codec;
+pub mod examples;
 
 /// `hellowork.events.v1`: the envelope every domain event travels in.
 pub mod events {

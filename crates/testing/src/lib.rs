@@ -1,5 +1,7 @@
 //! Test support shared by every crate's tests.
 //!
+//! - [`eventually`]: polling with a deadline and a backoff, the one way
+//!   tests wait for what the system does eventually.
 //! - [`budget`]: the connection budget every database resource below draws
 //!   on, so the suite never exceeds the server's `max_connections`.
 //! - [`TestSchema`]: a Postgres schema of its own per test, migrated, dropped
@@ -16,6 +18,10 @@
 //! - [`Port`]: a port for a server a test starts as a process, reserved
 //!   below the ephemeral range so nothing else takes it meanwhile.
 //! - [`Scenario`]: given/when/then for pure aggregates.
+//! - [`JourneyClient`]: a person's way through the public APIs, a method
+//!   a step, for the end-to-end tests and the e2e benchmark.
+//! - [`terms::terms_of_use`]: the office's terms text beside the checkout,
+//!   or the stand-in written for this project where it is absent.
 //! - [`bad_input`]: every RPC of a service called with generated bad
 //!   requests and bad tokens (no panic, no write, only INVALID_ARGUMENT,
 //!   refusals with details or UNAUTHENTICATED).
@@ -23,8 +29,9 @@
 pub mod bad_input;
 pub mod budget;
 mod database;
+pub mod eventually;
 mod fingerprint;
-mod fixtures;
+pub mod journey;
 mod nats_server;
 mod ports;
 mod postgres;
@@ -33,10 +40,15 @@ mod scenario;
 mod service_env;
 mod service_process;
 mod stream;
+pub mod terms;
 
 pub use database::TestDatabase;
+pub use eventually::{eventually, eventually_within};
 pub use fingerprint::template_fingerprint;
-pub use fixtures::passing_environment;
+/// The environment report that passes every check; defined beside the
+/// contract so the demo, which may not depend on this crate, shares it.
+pub use hellowork_proto::examples::passing_environment;
+pub use journey::JourneyClient;
 pub use nats_server::NatsServer;
 pub use ports::Port;
 pub use postgres::{TestSchema, database_url};

@@ -106,10 +106,5 @@ impl Drop for NatsServer {
 }
 
 fn binary() -> PathBuf {
-    let packaged = PathBuf::from("/usr/sbin/nats-server");
-    if packaged.exists() {
-        packaged
-    } else {
-        PathBuf::from("nats-server")
-    }
+    hellowork_programs::nats_server().expect("nats-server (packaged in /usr/sbin, or on the PATH)")
 }

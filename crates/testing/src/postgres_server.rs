@@ -5,11 +5,9 @@ use std::{
     time::{Duration, Instant},
 };
 
-const BIN: &str = "/usr/lib/postgresql/15/bin";
-
 use crate::Port;
 
-/// A private PostgreSQL 15 (`initdb` + `postgres`) on a free port with its own
+/// A private PostgreSQL (`initdb` + `postgres`, the newest installed) on a free port with its own
 /// data directory, for tests that stop and restart the database. Runs as the
 /// `postgres` user when the test runs as root (PostgreSQL refuses root).
 /// Stopped and its directory removed on drop.
@@ -39,13 +37,13 @@ impl PostgresServer {
         if is_root() {
             chown_to_postgres(&root);
         }
-        let status = as_postgres(Path::new(BIN).join("initdb"))
+        let status = as_postgres(bin().join("initdb"))
             .args(["-A", "trust", "-U", "postgres", "--no-sync", "-D"])
             .arg(&data_dir)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .status()
-            .expect("run initdb (is PostgreSQL 15 installed?)");
+            .expect("run initdb");
         assert!(status.success(), "initdb failed");
         for (name, contents) in files {
             write_private(&data_dir.join(name), contents);
@@ -80,7 +78,7 @@ impl PostgresServer {
     /// postmaster itself.)
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
-            let _ = as_postgres(Path::new(BIN).join("pg_ctl"))
+            let _ = as_postgres(bin().join("pg_ctl"))
                 .args(["stop", "-m", "fast", "-w", "-D"])
                 .arg(&self.data_dir)
                 .stdout(Stdio::null())
@@ -94,7 +92,7 @@ impl PostgresServer {
     /// connections.
     pub fn restart(&mut self) {
         self.stop();
-        let child = as_postgres(Path::new(BIN).join("postgres"))
+        let child = as_postgres(bin().join("postgres"))
             .arg("-D")
             .arg(&self.data_dir)
             .args([
@@ -137,6 +135,15 @@ impl Drop for PostgresServer {
             let _ = std::fs::remove_dir_all(root);
         }
     }
+}
+
+/// The folder of PostgreSQL's server programs, found as `hellowork up`
+/// finds it.
+fn bin() -> PathBuf {
+    hellowork_programs::postgres_bindir().expect(
+        "PostgreSQL's server programs (initdb, postgres, pg_ctl) under \
+         /usr/lib/postgresql/*/bin, pg_config --bindir or the PATH",
+    )
 }
 
 fn is_root() -> bool {

@@ -134,19 +134,7 @@ impl ServiceEnv {
     /// A valid bearer token (`Bearer …`) for `subject` with `roles` and
     /// exactly `personnel_id` (none if `None`), whatever is assigned.
     pub fn token_as(&self, subject: &str, roles: &[Role], personnel_id: Option<&str>) -> String {
-        let token = self
-            .issuer
-            .mint(&MintRequest {
-                subject: subject.to_owned(),
-                roles: roles.to_vec(),
-                ttl: Duration::from_secs(600),
-                issuer: ISSUER.to_owned(),
-                audience: AUDIENCE.to_owned(),
-                not_before: None,
-                personnel_id: personnel_id.map(str::to_owned),
-            })
-            .expect("mint a test token");
-        format!("Bearer {token}")
+        mint(&self.issuer, subject, roles, personnel_id)
     }
 
     /// `message` as a request carrying a token for `subject` with `role`.
@@ -201,4 +189,27 @@ impl Drop for ServiceEnv {
             }
         });
     }
+}
+
+/// `Bearer …` signed by `issuer` for `subject` with `roles`, valid ten
+/// minutes.
+fn mint(issuer: &TokenIssuer, subject: &str, roles: &[Role], personnel_id: Option<&str>) -> String {
+    let token = issuer
+        .mint(&MintRequest {
+            subject: subject.to_owned(),
+            roles: roles.to_vec(),
+            ttl: Duration::from_secs(600),
+            issuer: ISSUER.to_owned(),
+            audience: AUDIENCE.to_owned(),
+            not_before: None,
+            personnel_id: personnel_id.map(str::to_owned),
+        })
+        .expect("mint a test token");
+    format!("Bearer {token}")
+}
+
+/// [`ServiceEnv::token`] without personnel ids, for holders of a copy of
+/// the issuer (a journey's token minter outlives no environment's borrow).
+pub(crate) fn bearer(issuer: &TokenIssuer, subject: &str, role: Role) -> String {
+    mint(issuer, subject, &[role], None)
 }

@@ -8,15 +8,19 @@
 //! - [`TermsVersion`], [`Sha256Hex`], [`LanguageTag`]: what a person was
 //!   shown and agreed to.
 //! - [`time`]: Asia/Tokyo dates and the protobuf timestamp conversions.
+//! - [`STAND_IN_TERMS`]: the terms document the tests and the demo publish
+//!   where the office's text is absent, numbered as [`Article`] cites it.
 //!
 //! Constructors return the description of what was expected as a `String`:
 //! it becomes the `description` of a request's field violation as it is.
 
 mod article;
 mod id;
+mod stand_in;
 mod terms;
 pub mod time;
 
 pub use article::{Article, Enforcement};
 pub use id::{JobSeekerId, parse_uuid};
+pub use stand_in::STAND_IN_TERMS;
 pub use terms::{LanguageTag, Sha256Hex, TermsVersion};

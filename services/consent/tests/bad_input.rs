@@ -12,7 +12,8 @@ use chrono::{Duration, NaiveDate};
 use hellowork_platform::Role;
 use hellowork_proto::consent::v1 as proto;
 use hellowork_testing::bad_input::{self, Hints, Target};
-use support::{Consent, date, eventually, publish_baseline, seed_terms, start, today_in_tokyo};
+use hellowork_testing::terms::terms_of_use;
+use support::{Consent, date, eventually, publish_baseline, start, today_in_tokyo};
 use uuid::Uuid;
 
 const OPERATOR: &str = "operator-1";
@@ -51,7 +52,7 @@ async fn prepare(consent: &Consent) -> Hints {
         version: "2099-01-01".into(),
         language: "ja".into(),
         title: "revised terms".into(),
-        full_text: format!("{}\n(test revision)", seed_terms()),
+        full_text: format!("{}\n(test revision)", terms_of_use().text),
         sha256: String::new(),
         established_date: Some(date(NaiveDate::from_ymd_opt(2021, 3, 1).unwrap())),
         revised_date: Some(date(effective)),

@@ -10,10 +10,11 @@ use hellowork_proto::{
     consent::v1 as proto,
     registration::v1::{JobSeekerRegistered, OnlineServicesApplied},
 };
+use hellowork_testing::terms::terms_of_use;
+use hellowork_values::time::timestamp;
 use prost::Message;
 use support::{
-    Consent, date, eventually, publish_baseline, seed_terms, seed_title, sha256, start,
-    start_in_tokyo, timestamp, today_in_tokyo,
+    Consent, date, eventually, publish_baseline, sha256, start, start_in_tokyo, today_in_tokyo,
 };
 use tonic::Code;
 use tonic_types::StatusExt;
@@ -47,13 +48,13 @@ fn article(status: &tonic::Status) -> String {
 async fn the_real_terms_are_published_with_their_hash_and_are_in_force() {
     let consent = start().await;
     let mut client = consent.client().await;
-    let text = seed_terms();
+    let text = terms_of_use().text;
     let request_id = Uuid::now_v7().to_string();
     let request = proto::PublishTermsDocumentRequest {
         request_id: request_id.clone(),
         version: "2023-12-18".into(),
         language: "ja".into(),
-        title: seed_title(),
+        title: terms_of_use().title().to_owned(),
         full_text: text.clone(),
         sha256: sha256(&text),
         established_date: Some(date(NaiveDate::from_ymd_opt(2021, 3, 1).unwrap())),
@@ -416,7 +417,7 @@ async fn deemed_consent_is_recorded_once_from_the_application_event_and_can_be_w
     );
     assert_eq!(
         receipt.terms.as_ref().unwrap().sha256,
-        sha256(&seed_terms())
+        sha256(&terms_of_use().text)
     );
     assert_eq!(
         receipt.meeting_app_terms.as_ref().unwrap().version,
@@ -492,7 +493,7 @@ async fn publish_revision_text(
                 version: version.into(),
                 language: "ja".into(),
                 title: "revised terms".into(),
-                full_text: format!("{}\n(test revision {version})", seed_terms()),
+                full_text: format!("{}\n(test revision {version})", terms_of_use().text),
                 sha256: String::new(),
                 established_date: Some(date(NaiveDate::from_ymd_opt(2021, 3, 1).unwrap())),
                 revised_date: Some(date(effective)),

@@ -223,19 +223,14 @@ async fn replayed_from_the_stream(h: &Harness, id: &str) -> proto::JobSeeker {
 }
 
 async fn wait_until_published(h: &Harness, event_type: &str) {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while !h
-        .published()
-        .await
-        .iter()
-        .any(|m| m.subject.ends_with(&format!(".{event_type}")))
-    {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "{event_type} never published"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    let subject = format!(".{event_type}");
+    hellowork_testing::eventually(&format!("{event_type} published"), || async {
+        h.published()
+            .await
+            .iter()
+            .any(|m| m.subject.ends_with(&subject))
+    })
+    .await;
 }
 
 #[tokio::test]

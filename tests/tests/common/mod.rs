@@ -5,8 +5,6 @@
 //! service following the three's streams ([`AuditLog`]).
 #![allow(dead_code)] // each test binary uses its own subset
 
-use std::{future::Future, time::Duration};
-
 use chrono::{Datelike, NaiveDate, Utc};
 use hellowork_auth::Role;
 use hellowork_proto::{
@@ -18,13 +16,11 @@ use hellowork_proto::{
     scheduling::v1::{self as scheduling, scheduling_service_client::SchedulingServiceClient},
 };
 use hellowork_testing::{
-    ServiceEnv, ServiceProcess, TestDatabase, database_url, nats_url,
-    passing_environment as good_environment,
+    JourneyClient, ServiceEnv, ServiceProcess, TestDatabase, database_url, journey::minted_by,
+    nats_url, passing_environment as good_environment,
 };
 use hellowork_tls::dev_pki::DevPki;
 use tonic::transport::Channel;
-
-pub const PATIENCE: Duration = Duration::from_secs(30);
 
 pub fn request_id() -> String {
     uuid::Uuid::now_v7().to_string()
@@ -38,31 +34,8 @@ pub fn date(day: NaiveDate) -> consent::Date {
     }
 }
 
-pub fn timestamp(at: chrono::DateTime<Utc>) -> prost_types::Timestamp {
-    prost_types::Timestamp {
-        seconds: at.timestamp(),
-        nanos: 0,
-    }
-}
-
-/// Polls `attempt` until it yields a value.
-pub async fn eventually<T, F, Fut>(what: &str, mut attempt: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let deadline = std::time::Instant::now() + PATIENCE;
-    loop {
-        if let Some(value) = attempt().await {
-            return value;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
+pub use hellowork_testing::eventually;
+pub use hellowork_values::time::timestamp;
 
 /// A service's environment with a database of its own, which the service
 /// migrates at start, as in production.
@@ -95,6 +68,8 @@ pub struct Stack {
     pub registrations: RegistrationServiceClient<Channel>,
     pub consents: ConsentServiceClient<Channel>,
     pub schedule: SchedulingServiceClient<Channel>,
+    /// A person's steps through registration and scheduling.
+    pub journey: JourneyClient,
     /// Scheduling's public key and `system` token (re-read for rotation).
     _keys: tempfile::TempDir,
 }
@@ -215,6 +190,12 @@ impl Stack {
         let consents = ConsentServiceClient::new(channel(&consent).await);
         let registrations = RegistrationServiceClient::new(channel(&registration).await);
         let schedule = SchedulingServiceClient::new(channel(&scheduling).await);
+        let journey = JourneyClient::new(
+            registrations.clone(),
+            schedule.clone(),
+            minted_by(&registration_env),
+            minted_by(&scheduling_env),
+        );
         Self {
             audit: Some(audit),
             registration,
@@ -226,6 +207,7 @@ impl Stack {
             registrations,
             consents,
             schedule,
+            journey,
             _keys: keys,
         }
     }
@@ -294,8 +276,7 @@ impl Stack {
     }
 
     /// [`Stack::publish_terms`] with `full_text` as the office's terms
-    /// (version 2023-12-18), e.g. the office's own text read from
-    /// `../shared/seed/` at run time.
+    /// (version 2023-12-18), e.g. [`hellowork_testing::terms::terms_of_use`].
     pub async fn publish_terms_of_use(&self, full_text: &str) -> Vec<consent::TermsDocument> {
         let env = &self.consent_env;
         let effective = NaiveDate::from_ymd_opt(2023, 12, 18).unwrap();
@@ -354,38 +335,7 @@ impl Stack {
 
     /// Registers a job seeker online through a front system; their id.
     pub async fn register(&self, email: &str) -> String {
-        self.registrations
-            .clone()
-            .register_job_seeker(self.registration_env.request(
-                registration::RegisterJobSeekerRequest {
-                    request_id: request_id(),
-                    channel: registration::RegistrationChannel::Online.into(),
-                    name: Some(registration::PersonName {
-                        family_name: "高松".into(),
-                        given_name: "花子".into(),
-                        family_name_reading: "タカマツ".into(),
-                        given_name_reading: "ハナコ".into(),
-                    }),
-                    date_of_birth: Some(registration::Date {
-                        year: 1990,
-                        month: 4,
-                        day: 1,
-                    }),
-                    contact: Some(registration::Contact {
-                        email: email.into(),
-                        phone_number: String::new(),
-                    }),
-                    provisional: false,
-                },
-                "front-system",
-                Role::JobSeeker,
-            ))
-            .await
-            .expect("registered")
-            .into_inner()
-            .job_seeker
-            .unwrap()
-            .job_seeker_id
+        self.journey.register(email).await.expect("registered")
     }
 
     /// The person attests their device and environment, then applies for
@@ -405,26 +355,10 @@ impl Stack {
         seeker: &str,
         has_webcam: bool,
     ) -> registration::DeviceAttestation {
-        let env = &self.registration_env;
-        let mut registrations = self.registrations.clone();
-        registrations
-            .attest_device(env.request(
-                registration::AttestDeviceRequest {
-                    request_id: request_id(),
-                    job_seeker_id: seeker.to_owned(),
-                    device_kind: registration::DeviceKind::Pc.into(),
-                    owned: true,
-                    has_webcam,
-                    can_prepare_meeting_app: true,
-                },
-                seeker,
-                Role::JobSeeker,
-            ))
+        self.journey
+            .attest_device(seeker, has_webcam)
             .await
             .expect("device attested")
-            .into_inner()
-            .device_attestation
-            .unwrap()
     }
 
     /// The person attests `report` as the environment of the device
@@ -436,21 +370,9 @@ impl Stack {
         device_attestation_id: &str,
         report: registration::EnvironmentReport,
     ) -> Result<registration::EnvironmentAttestation, tonic::Status> {
-        let env = &self.registration_env;
-        let mut registrations = self.registrations.clone();
-        let attested = registrations
-            .attest_environment(env.request(
-                registration::AttestEnvironmentRequest {
-                    request_id: request_id(),
-                    job_seeker_id: seeker.to_owned(),
-                    device_attestation_id: device_attestation_id.to_owned(),
-                    report: Some(report),
-                },
-                seeker,
-                Role::JobSeeker,
-            ))
-            .await?;
-        Ok(attested.into_inner().environment_attestation.unwrap())
+        self.journey
+            .attest_environment(seeker, device_attestation_id, report)
+            .await
     }
 
     /// The person applies for the online services under the terms
@@ -460,25 +382,10 @@ impl Stack {
         seeker: &str,
         in_force: &[consent::TermsDocument],
     ) -> registration::ApplyForOnlineServicesResponse {
-        let env = &self.registration_env;
-        let mut registrations = self.registrations.clone();
-        registrations
-            .apply_for_online_services(env.request(
-                registration::ApplyForOnlineServicesRequest {
-                    request_id: request_id(),
-                    job_seeker_id: seeker.to_owned(),
-                    terms_version: in_force[0].version.clone(),
-                    terms_sha256: in_force[0].sha256.clone(),
-                    meeting_app_terms_version: in_force[1].version.clone(),
-                    meeting_app_terms_sha256: in_force[1].sha256.clone(),
-                    language: "ja".into(),
-                },
-                seeker,
-                Role::JobSeeker,
-            ))
+        self.journey
+            .apply(seeker, &in_force[0], &in_force[1])
             .await
             .expect("applied")
-            .into_inner()
     }
 
     /// A counsellor publishes a counselling slot in two days; the person
@@ -548,23 +455,10 @@ impl Stack {
         slot_id: &str,
         attendants: &[scheduling::AttendantKind],
     ) -> scheduling::BookSessionResponse {
-        let env = &self.scheduling_env;
-        eventually("booked once eligible", || {
-            let mut schedule = self.schedule.clone();
-            let request = env.request(
-                scheduling::BookSessionRequest {
-                    request_id: request_id(),
-                    slot_id: slot_id.to_owned(),
-                    job_seeker_id: seeker.to_owned(),
-                    attendants: attendants.iter().map(|&kind| kind.into()).collect(),
-                },
-                seeker,
-                Role::JobSeeker,
-            );
-            async move { schedule.book_session(request).await.ok() }
+        eventually("booked once eligible", || async {
+            self.journey.book(seeker, slot_id, attendants).await.ok()
         })
         .await
-        .into_inner()
     }
 
     /// The person completes the checklist (Art. 12(4)) and the
@@ -584,43 +478,10 @@ impl Stack {
     /// The person completes the whole checklist (Art. 12(4)) and both
     /// acknowledgements (Art. 12(2), 12(3)); the booking as it then stands.
     pub async fn prepare(&self, seeker: &str, booking_id: &str) -> scheduling::Booking {
-        let env = &self.scheduling_env;
-        let mut schedule = self.schedule.clone();
-        let id = booking_id.to_owned();
-        schedule
-            .complete_pre_session_checklist(env.request(
-                scheduling::CompletePreSessionChecklistRequest {
-                    booking_id: id.clone(),
-                    confirmed_items: (1..=6).collect(),
-                },
-                seeker,
-                Role::JobSeeker,
-            ))
+        self.journey
+            .prepare(seeker, booking_id)
             .await
-            .expect("checklist");
-        schedule
-            .acknowledge_private_room(env.request(
-                scheduling::AcknowledgePrivateRoomRequest {
-                    booking_id: id.clone(),
-                },
-                seeker,
-                Role::JobSeeker,
-            ))
-            .await
-            .expect("private room");
-        schedule
-            .acknowledge_no_recording(env.request(
-                scheduling::AcknowledgeNoRecordingRequest {
-                    booking_id: id.clone(),
-                },
-                seeker,
-                Role::JobSeeker,
-            ))
-            .await
-            .expect("no recording")
-            .into_inner()
-            .booking
-            .unwrap()
+            .expect("prepared")
     }
 
     /// The person joins from `device` and leaves (each an Art. 7(1) usage
@@ -631,39 +492,16 @@ impl Stack {
         booking_id: &str,
         device: &scheduling::DeviceIdentifiers,
     ) -> (scheduling::Booking, scheduling::Booking) {
-        let env = &self.scheduling_env;
-        let mut schedule = self.schedule.clone();
-        let id = booking_id.to_owned();
-        let joined = schedule
-            .join_session(env.request(
-                scheduling::JoinSessionRequest {
-                    booking_id: id.clone(),
-                    device: Some(device.clone()),
-                    sealed_device: None,
-                },
-                seeker,
-                Role::JobSeeker,
-            ))
+        let joined = self
+            .journey
+            .join(seeker, booking_id, device)
             .await
-            .expect("joined")
-            .into_inner()
-            .booking
-            .unwrap();
-        let left = schedule
-            .leave_session(env.request(
-                scheduling::LeaveSessionRequest {
-                    booking_id: id,
-                    device: Some(device.clone()),
-                    sealed_device: None,
-                },
-                seeker,
-                Role::JobSeeker,
-            ))
+            .expect("joined");
+        let left = self
+            .journey
+            .leave(seeker, booking_id, device)
             .await
-            .expect("left")
-            .into_inner()
-            .booking
-            .unwrap();
+            .expect("left");
         (joined, left)
     }
 

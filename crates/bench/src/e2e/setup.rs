@@ -17,6 +17,7 @@ use hellowork_proto::{
     registration::v1::{self as registration, EligibilityReason},
     scheduling::v1 as scheduling,
 };
+use hellowork_testing::{JourneyClient, journey::Mint};
 use tokio::{sync::Semaphore, task::JoinSet};
 use tonic::metadata::{Ascii, MetadataValue};
 
@@ -51,23 +52,34 @@ pub async fn people(
 ) -> anyhow::Result<Vec<Person>> {
     let terms = publish_terms(stack, &connections.get(0)).await?;
     let system = stack.minter.bearer("system:scheduling", Role::System)?;
-    let front = stack.minter.bearer("bench-front-system", Role::JobSeeker)?;
+    let minter = stack.minter.clone();
+    let mint: Mint = Arc::new(move |subject, role| {
+        minter
+            .bearer(subject, role)
+            .expect("the development key mints tokens")
+    });
     let limit = Arc::new(Semaphore::new(CONCURRENCY));
     let mut tasks = JoinSet::new();
     for index in 0..count {
         let clients = connections.get(index);
         let scheduling = as_scheduling.get(index);
-        let (terms, system, front) = (terms.clone(), system.clone(), front.clone());
+        let (terms, system) = (terms.clone(), system.clone());
+        let journey = JourneyClient::new(
+            clients.registration.clone(),
+            clients.scheduling.clone(),
+            Arc::clone(&mint),
+            Arc::clone(&mint),
+        );
         let limit = Arc::clone(&limit);
         let email = format!("bench-{index}@example.jp");
         let device = device(index);
         let minter = stack.minter.clone();
         tasks.spawn(async move {
             let _permit = limit.acquire_owned().await?;
-            let job_seeker_id = register(&clients, &front, &email).await?;
+            let job_seeker_id = journey.register(&email).await.context("registering")?;
+            enrol(&journey, &job_seeker_id, &terms).await?;
             // A job seeker acts on their own id only.
             let bearer = minter.bearer(&job_seeker_id, Role::JobSeeker)?;
-            apply(&clients, &bearer, &job_seeker_id, &terms).await?;
             eligible(&scheduling, &system, &job_seeker_id).await?;
             anyhow::Ok(Person {
                 index,
@@ -189,139 +201,30 @@ async fn publish_terms(
         .map_err(|_| anyhow::anyhow!("expected two terms documents"))
 }
 
-/// Registers online through the front system; the person's id.
-async fn register(
-    clients: &Clients,
-    front: &MetadataValue<Ascii>,
-    email: &str,
-) -> anyhow::Result<String> {
-    let response = clients
-        .registration
-        .clone()
-        .register_job_seeker(request(
-            registration::RegisterJobSeekerRequest {
-                request_id: request_id(),
-                channel: registration::RegistrationChannel::Online.into(),
-                name: Some(registration::PersonName {
-                    family_name: "高松".into(),
-                    given_name: "花子".into(),
-                    family_name_reading: "タカマツ".into(),
-                    given_name_reading: "ハナコ".into(),
-                }),
-                date_of_birth: Some(registration::Date {
-                    year: 1990,
-                    month: 4,
-                    day: 1,
-                }),
-                contact: Some(registration::Contact {
-                    email: email.to_owned(),
-                    phone_number: String::new(),
-                }),
-                provisional: false,
-            },
-            front,
-        ))
-        .await
-        .context("registering")?;
-    Ok(response
-        .into_inner()
-        .job_seeker
-        .context("registration returned no job seeker")?
-        .job_seeker_id)
-}
-
 /// Attests device and environment (Art. 2(3), 5) and applies under the
 /// terms in force (Art. 2(2), 6).
-async fn apply(
-    clients: &Clients,
-    bearer: &MetadataValue<Ascii>,
+async fn enrol(
+    journey: &JourneyClient,
     job_seeker_id: &str,
     [terms, meeting_app]: &[consent::TermsDocument; 2],
 ) -> anyhow::Result<()> {
-    let mut registrations = clients.registration.clone();
-    let attestation = registrations
-        .attest_device(request(
-            registration::AttestDeviceRequest {
-                request_id: request_id(),
-                job_seeker_id: job_seeker_id.to_owned(),
-                device_kind: registration::DeviceKind::Pc.into(),
-                owned: true,
-                has_webcam: true,
-                can_prepare_meeting_app: true,
-            },
-            bearer,
-        ))
+    let attestation = journey
+        .attest_device(job_seeker_id, true)
         .await
-        .context("attesting the device")?
-        .into_inner()
-        .device_attestation
-        .context("no device attestation returned")?;
-    registrations
-        .attest_environment(request(
-            registration::AttestEnvironmentRequest {
-                request_id: request_id(),
-                job_seeker_id: job_seeker_id.to_owned(),
-                device_attestation_id: attestation.device_attestation_id,
-                report: Some(environment()),
-            },
-            bearer,
-        ))
+        .context("attesting the device")?;
+    journey
+        .attest_environment(
+            job_seeker_id,
+            &attestation.device_attestation_id,
+            hellowork_testing::passing_environment(),
+        )
         .await
         .context("attesting the environment")?;
-    registrations
-        .apply_for_online_services(request(
-            registration::ApplyForOnlineServicesRequest {
-                request_id: request_id(),
-                job_seeker_id: job_seeker_id.to_owned(),
-                terms_version: terms.version.clone(),
-                terms_sha256: terms.sha256.clone(),
-                meeting_app_terms_version: meeting_app.version.clone(),
-                meeting_app_terms_sha256: meeting_app.sha256.clone(),
-                language: "ja".into(),
-            },
-            bearer,
-        ))
+    journey
+        .apply(job_seeker_id, terms, meeting_app)
         .await
         .context("applying for online services")?;
     Ok(())
-}
-
-/// An environment meeting Art. 5 and 12(4) on the person's Windows PC.
-fn environment() -> registration::EnvironmentReport {
-    let now = Some(prost_types::Timestamp {
-        seconds: Utc::now().timestamp(),
-        nanos: 0,
-    });
-    registration::EnvironmentReport {
-        device_security: Some(registration::DeviceSecurityReport {
-            compromise_detected: false,
-            last_scanned_at: now,
-        }),
-        connection_type: registration::ConnectionType::HomeBroadband.into(),
-        operating_system: Some(registration::OperatingSystemReport {
-            name: "Windows".into(),
-            version: "11 25H2".into(),
-            latest_security_patches_applied: true,
-        }),
-        firewall: Some(registration::FirewallReport {
-            enabled: true,
-            minimal_allowed_services: true,
-        }),
-        installed_software_names: vec!["LibreOffice".into()],
-        antivirus: Some(registration::AntivirusReport {
-            installed: true,
-            product_name: "Security Suite".into(),
-            grade: registration::AntivirusGrade::PaidEquivalent.into(),
-            patterns_updated_at: now,
-        }),
-        readiness: Some(registration::SessionReadinessReport {
-            meeting_app_ready: true,
-            connectivity_checked: true,
-            browser_name: "Firefox".into(),
-            browser_version: "145".into(),
-            browser_up_to_date: true,
-        }),
-    }
 }
 
 /// Waits until the person may book as scheduling decides it: no unmet

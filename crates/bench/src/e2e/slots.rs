@@ -13,6 +13,7 @@ use anyhow::Context as _;
 use chrono::{DateTime, DurationRound as _, TimeDelta, Utc};
 use hellowork_auth::Role;
 use hellowork_proto::scheduling::v1 as scheduling;
+use hellowork_values::time::timestamp;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tonic::metadata::{Ascii, MetadataValue};
@@ -179,12 +180,5 @@ impl Counsellors {
             let slots = self.publish(&mut recorder, &window).await?;
             pool.put(slots);
         }
-    }
-}
-
-fn timestamp(at: DateTime<Utc>) -> prost_types::Timestamp {
-    prost_types::Timestamp {
-        seconds: at.timestamp(),
-        nanos: 0,
     }
 }

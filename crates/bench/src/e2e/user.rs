@@ -13,6 +13,8 @@ use std::{
 
 use chrono::Utc;
 use hellowork_proto::{auditlog::v1 as audit, scheduling::v1 as scheduling};
+use hellowork_testing::{JourneyClient, journey::Mint};
+use hellowork_values::time::timestamp;
 use tokio::sync::mpsc::UnboundedSender;
 use tonic::metadata::{Ascii, MetadataValue};
 
@@ -49,9 +51,12 @@ pub struct User {
 impl User {
     pub async fn run(self, pool: Arc<Pool>, window: Window, lags: LagSamples) -> Recorder {
         let mut recorder = Recorder::default();
+        let journey = self.journey();
         while Instant::now() < window.closes {
             // A failure is in the recorder; the person simply tries again.
-            let _ = self.iteration(&mut recorder, &pool, &window, &lags).await;
+            let _ = self
+                .iteration(&journey, &mut recorder, &pool, &window, &lags)
+                .await;
         }
         recorder
     }
@@ -66,8 +71,21 @@ impl User {
         request(message, &self.person.bearer)
     }
 
+    /// The person's steps, with the token minted for them at enrolment.
+    fn journey(&self) -> JourneyClient {
+        let bearer = self.person.bearer.clone();
+        let mint: Mint = Arc::new(move |_, _| bearer.clone());
+        JourneyClient::new(
+            self.clients.registration.clone(),
+            self.clients.scheduling.clone(),
+            Arc::clone(&mint),
+            mint,
+        )
+    }
+
     async fn iteration(
         &self,
+        journey: &JourneyClient,
         recorder: &mut Recorder,
         pool: &Pool,
         window: &Window,
@@ -77,23 +95,17 @@ impl User {
         let person = &self.person;
         self.pause().await;
         let slot_id = pool.take().await;
-        let book = scheduling::BookSessionRequest {
-            request_id: uuid::Uuid::new_v4().to_string(),
-            slot_id: slot_id.clone(),
-            job_seeker_id: person.job_seeker_id.clone(),
-            attendants: Vec::new(),
-        };
+        let seeker = &person.job_seeker_id;
         // On an error the slot is not put back: a failure after the append
         // (a timeout, say) may have booked it all the same.
         let (booked, _) = recorder
             .time(
                 window,
                 Method::BookSession,
-                schedule.book_session(self.request(book)),
+                journey.book(seeker, &slot_id, &[]),
             )
             .await?;
         let booking_id = booked
-            .into_inner()
             .booking
             .map(|booking| booking.booking_id)
             .unwrap_or_default();
@@ -112,7 +124,8 @@ impl User {
                 .await?;
             pool.put([slot_id]);
         } else {
-            self.attend(recorder, window, lags, &booking_id).await?;
+            self.attend(journey, recorder, window, lags, &booking_id)
+                .await?;
         }
         self.pause().await;
         let page_view = audit::RecordUsageRequest {
@@ -134,75 +147,56 @@ impl User {
     /// The checklist, both acknowledgements, join and leave.
     async fn attend(
         &self,
+        journey: &JourneyClient,
         recorder: &mut Recorder,
         window: &Window,
         lags: &LagSamples,
         booking_id: &str,
     ) -> Result<(), tonic::Status> {
-        let mut schedule = self.clients.scheduling.clone();
-        let booking_id = booking_id.to_owned();
+        let seeker = &self.person.job_seeker_id;
+        let device = &self.person.device;
         self.pause().await;
-        let checklist = scheduling::CompletePreSessionChecklistRequest {
-            booking_id: booking_id.clone(),
-            confirmed_items: (1..=6).collect(),
-        };
         recorder
             .time(
                 window,
                 Method::CompletePreSessionChecklist,
-                schedule.complete_pre_session_checklist(self.request(checklist)),
+                journey.complete_checklist(seeker, booking_id),
             )
             .await?;
         self.pause().await;
-        let room = scheduling::AcknowledgePrivateRoomRequest {
-            booking_id: booking_id.clone(),
-        };
         recorder
             .time(
                 window,
                 Method::AcknowledgePrivateRoom,
-                schedule.acknowledge_private_room(self.request(room)),
+                journey.acknowledge_private_room(seeker, booking_id),
             )
             .await?;
         self.pause().await;
-        let recording = scheduling::AcknowledgeNoRecordingRequest {
-            booking_id: booking_id.clone(),
-        };
         recorder
             .time(
                 window,
                 Method::AcknowledgeNoRecording,
-                schedule.acknowledge_no_recording(self.request(recording)),
+                journey.acknowledge_no_recording(seeker, booking_id),
             )
             .await?;
         self.pause().await;
-        let join = scheduling::JoinSessionRequest {
-            booking_id: booking_id.clone(),
-            device: Some(self.person.device.clone()),
-            sealed_device: None,
-        };
         let (_, joined) = recorder
             .time(
                 window,
                 Method::JoinSession,
-                schedule.join_session(self.request(join)),
+                journey.join(seeker, booking_id, device),
             )
             .await?;
-        self.sample(&lags.joined, window, &booking_id, joined);
+        self.sample(&lags.joined, window, booking_id, joined);
         self.pause().await;
-        let leave = scheduling::LeaveSessionRequest {
-            booking_id: booking_id.clone(),
-            device: Some(self.person.device.clone()),
-            sealed_device: None,
-        };
         let (_, left) = recorder
             .time(
                 window,
                 Method::LeaveSession,
-                schedule.leave_session(self.request(leave)),
+                journey.leave(seeker, booking_id, device),
             )
             .await?;
-        self.sample(&lags.left, window, &booking_id, left);
+        self.sample(&lags.left, window, booking_id, left);
         Ok(())
     }
 
@@ -230,10 +224,7 @@ impl User {
         audit::UsageRecord {
             record_id: uuid::Uuid::new_v4().to_string(),
             job_seeker_id: self.person.job_seeker_id.clone(),
-            occurred_at: Some(prost_types::Timestamp {
-                seconds: now.timestamp(),
-                nanos: i32::try_from(now.timestamp_subsec_nanos()).unwrap_or(0),
-            }),
+            occurred_at: Some(timestamp(now)),
             usage_window: None,
             access_kind: audit::AccessKind::PageView.into(),
             action: "/online-services/bookings".to_owned(),

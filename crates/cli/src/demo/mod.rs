@@ -26,17 +26,18 @@ use std::{future::Future, path::PathBuf, process::ExitCode, time::Duration};
 use chrono::{DateTime, FixedOffset, Utc};
 use clap::Args;
 
+use hellowork_values::time::timestamp;
+
 use crate::rpc;
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {
-    /// The office's terms of use, published if no version is in force yet.
-    /// The text is the office's and is never part of this repository.
-    #[arg(
-        long,
-        default_value = "../shared/seed/terms-of-use-hellowork-takamatsu.ja.txt"
-    )]
-    terms: PathBuf,
+    /// The terms of use, published if no version is in force yet [default:
+    /// the office's text at ../shared/seed/terms-of-use-hellowork-takamatsu.ja.txt
+    /// if present (it is the office's and never part of this repository),
+    /// else the stand-in written for this project]
+    #[arg(long, value_name = "FILE")]
+    terms: Option<PathBuf>,
     /// The folder `hellowork up --data-dir` used: the demo trusts the
     /// development CA it made there and speaks TLS when it did.
     #[arg(long, default_value = crate::transport::UP_DATA_DIR)]
@@ -46,7 +47,7 @@ pub struct DemoArgs {
 /// Runs the scenario and renders the operator's view; exit code 1 if the
 /// log did not verify.
 pub fn run(args: &DemoArgs) -> Result<(String, ExitCode), String> {
-    let report = rpc::block_on(scenario::run(&args.terms, &args.data_dir))?;
+    let report = rpc::block_on(scenario::run(args.terms.as_deref(), &args.data_dir))?;
     let code = if report.verification.intact {
         ExitCode::SUCCESS
     } else {
@@ -64,14 +65,6 @@ const TOKYO: FixedOffset = match FixedOffset::east_opt(9 * 3600) {
     Some(offset) => offset,
     None => panic!("UTC+9 is a valid offset"),
 };
-
-/// An instant as the contracts carry it (whole seconds).
-fn timestamp(at: DateTime<Utc>) -> prost_types::Timestamp {
-    prost_types::Timestamp {
-        seconds: at.timestamp(),
-        nanos: 0,
-    }
-}
 
 /// An instant from the contracts; the epoch if unset.
 fn time(at: Option<&prost_types::Timestamp>) -> DateTime<Utc> {

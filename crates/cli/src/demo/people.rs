@@ -172,45 +172,19 @@ fn ip_address(index: usize) -> String {
     }
 }
 
-/// An environment that meets Art. 5(1)-(6) and 12(4) on `model`: scanned
-/// and clean, home broadband, a supported patched OS, firewall on, no
-/// file-sharing software, paid-grade antivirus with current patterns, the
-/// meeting app and browser ready.
+/// The environment report that passes every check (the one the tests
+/// use), on `model`'s operating system and browser.
 pub fn environment(model: &DeviceModel) -> registration::EnvironmentReport {
-    let now = Some(prost_types::Timestamp {
-        seconds: chrono::Utc::now().timestamp(),
-        nanos: 0,
-    });
-    registration::EnvironmentReport {
-        device_security: Some(registration::DeviceSecurityReport {
-            compromise_detected: false,
-            last_scanned_at: now,
-        }),
-        connection_type: registration::ConnectionType::HomeBroadband.into(),
-        operating_system: Some(registration::OperatingSystemReport {
-            name: model.os_name.into(),
-            version: model.os_version.into(),
-            latest_security_patches_applied: true,
-        }),
-        firewall: Some(registration::FirewallReport {
-            enabled: true,
-            minimal_allowed_services: true,
-        }),
-        installed_software_names: vec!["LibreOffice".into()],
-        antivirus: Some(registration::AntivirusReport {
-            installed: true,
-            product_name: "Security Suite".into(),
-            grade: registration::AntivirusGrade::PaidEquivalent.into(),
-            patterns_updated_at: now,
-        }),
-        readiness: Some(registration::SessionReadinessReport {
-            meeting_app_ready: true,
-            connectivity_checked: true,
-            browser_name: model.browser.0.into(),
-            browser_version: model.browser.1.into(),
-            browser_up_to_date: true,
-        }),
+    let mut report = hellowork_proto::examples::passing_environment();
+    if let Some(os) = report.operating_system.as_mut() {
+        os.name = model.os_name.into();
+        os.version = model.os_version.into();
     }
+    if let Some(readiness) = report.readiness.as_mut() {
+        readiness.browser_name = model.browser.0.into();
+        readiness.browser_version = model.browser.1.into();
+    }
+    report
 }
 
 #[cfg(test)]

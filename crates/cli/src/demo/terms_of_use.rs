@@ -13,7 +13,8 @@ use sha2::{Digest, Sha256};
 use tonic::Code;
 
 use super::{
-    OPERATOR, Pending, TOKYO, clients::Clients, eventually, explain, report, time, timestamp,
+    OPERATOR, Pending, TOKYO, clients::Clients, eventually, explain, progress, report, time,
+    timestamp,
 };
 use crate::terms::{Kind, date, publication_id};
 
@@ -78,21 +79,16 @@ async fn in_force(
     }
 }
 
-/// The terms in force, publishing the office's text from `path` and a
-/// stand-in for the meeting app's terms first if none are.
-pub async fn ensure_terms(clients: &Clients, path: &Path) -> Result<TermsInForce, String> {
+/// The terms in force, publishing the text of `path` (by default the
+/// office's, else the stand-in: [`terms_text`]) and a stand-in for the
+/// meeting app's terms first if none are.
+pub async fn ensure_terms(clients: &Clients, path: Option<&Path>) -> Result<TermsInForce, String> {
     let mut published_terms = false;
     if in_force(clients, consent::TermsKind::OnlineServices, None)
         .await?
         .is_none()
     {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            format!(
-                "no terms of use are published yet and the office's text cannot be read from {} ({e}); \
-                 pass --terms FILE (the text is the office's and is not in this repository)",
-                path.display()
-            )
-        })?;
+        let text = terms_text(path, Path::new(OFFICE_TERMS))?;
         publish_terms(clients, &text, TERMS_VERSION, FIRST_EFFECTIVE).await?;
         published_terms = true;
     }
@@ -117,6 +113,40 @@ pub async fn ensure_terms(clients: &Clients, path: &Path) -> Result<TermsInForce
         terms,
         meeting_app,
     })
+}
+
+/// Where the office's text lies beside a checkout, as `hellowork up` and
+/// the demo are run from its root.
+const OFFICE_TERMS: &str = "../shared/seed/terms-of-use-hellowork-takamatsu.ja.txt";
+
+/// The text to publish: `chosen`'s, else the office's at `office`, else the
+/// stand-in written for this project (so the demo runs on a machine without
+/// the office's text); says on stderr which.
+fn terms_text(chosen: Option<&Path>, office: &Path) -> Result<String, String> {
+    if let Some(path) = chosen {
+        return std::fs::read_to_string(path).map_err(|e| {
+            format!(
+                "no terms of use are published yet and {} cannot be read ({e})",
+                path.display()
+            )
+        });
+    }
+    match std::fs::read_to_string(office) {
+        Ok(text) => {
+            progress(&format!(
+                "publishing the office's terms from {}",
+                office.display()
+            ));
+            Ok(text)
+        }
+        Err(_) => {
+            progress(&format!(
+                "publishing the stand-in terms written for this project: the office's text is not at {}",
+                office.display()
+            ));
+            Ok(hellowork_values::STAND_IN_TERMS.to_owned())
+        }
+    }
 }
 
 async fn wait_in_force(
@@ -317,5 +347,30 @@ async fn notified(
         Ok(n) => Ok(n),
         // Report how far it got rather than fail the whole demo.
         Err(_) => count().await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn without_the_offices_text_the_stand_in_is_published() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = terms_text(None, &dir.path().join("absent.txt")).unwrap();
+        assert_eq!(text, hellowork_values::STAND_IN_TERMS);
+    }
+
+    #[test]
+    fn the_offices_text_is_preferred_and_a_chosen_file_must_exist() {
+        let dir = tempfile::tempdir().unwrap();
+        let office = dir.path().join("office.txt");
+        std::fs::write(&office, "利用規約").unwrap();
+        assert_eq!(terms_text(None, &office).unwrap(), "利用規約");
+        let chosen = dir.path().join("chosen.txt");
+        let error = terms_text(Some(&chosen), &office).unwrap_err();
+        assert!(error.contains("chosen.txt cannot be read"), "{error}");
+        std::fs::write(&chosen, "other").unwrap();
+        assert_eq!(terms_text(Some(&chosen), &office).unwrap(), "other");
     }
 }

@@ -18,7 +18,7 @@ use hellowork_platform::{
 use hellowork_tls::dev_pki::DevPki;
 use sqlx::{Connection as _, PgConnection, postgres::PgConnectOptions};
 
-use super::private::{PrivateNats, PrivatePostgres, nats_program, postgres_programs};
+use super::private::{PrivateNats, PrivatePostgres};
 
 /// How long a configured server may take to answer before it counts as
 /// not running.
@@ -86,7 +86,7 @@ impl Infra {
                     &show_pg(&options),
                     &why,
                     private_allowed,
-                    postgres_programs(),
+                    hellowork_programs::postgres_bindir(),
                 )?;
                 println!(
                     "PostgreSQL is not answering at {}; starting a private one",
@@ -144,7 +144,13 @@ impl Infra {
                 "NATS at {shown} refused the connection: {why}; check HELLOWORK_NATS_URL"
             )),
             Probe::Unreachable(why) => {
-                let program = stand_in(&NATS, &shown, &why, private_allowed, nats_program())?;
+                let program = stand_in(
+                    &NATS,
+                    &shown,
+                    &why,
+                    private_allowed,
+                    hellowork_programs::nats_server(),
+                )?;
                 println!(
                     "NATS is not answering at {shown}; starting a private nats-server with \
                      the project's accounts and TLS (deploy/nats/nats.conf)"

@@ -19,53 +19,6 @@ use super::process::{self, free_port, logged, running_as_root, tail, wait_or_kil
 /// How long a private server may take to accept connections.
 const START_PATIENCE: Duration = Duration::from_secs(30);
 
-/// Where Debian and Ubuntu install PostgreSQL's server programs, one folder
-/// per major version.
-const PG_VERSIONS: &str = "/usr/lib/postgresql";
-
-/// Where the Debian package installs `nats-server`.
-const PACKAGED_NATS: &str = "/usr/sbin/nats-server";
-
-/// The folder holding `initdb`, `postgres` and `pg_ctl`: the newest
-/// version under /usr/lib/postgresql, else the `PATH`.
-pub fn postgres_programs() -> Option<PathBuf> {
-    let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir(PG_VERSIONS)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter_map(|entry| {
-            let version = entry.file_name().to_str()?.parse().ok()?;
-            Some((version, entry.path().join("bin")))
-        })
-        .collect();
-    versions.sort();
-    versions
-        .into_iter()
-        .rev()
-        .map(|(_, bin)| bin)
-        .chain(on_path("initdb").and_then(|p| p.parent().map(Path::to_path_buf)))
-        .find(|bin| {
-            ["initdb", "postgres", "pg_ctl"]
-                .iter()
-                .all(|p| bin.join(p).is_file())
-        })
-}
-
-/// `nats-server`: the packaged one, else the `PATH`'s.
-pub fn nats_program() -> Option<PathBuf> {
-    let packaged = PathBuf::from(PACKAGED_NATS);
-    if packaged.is_file() {
-        return Some(packaged);
-    }
-    on_path("nats-server")
-}
-
-fn on_path(program: &str) -> Option<PathBuf> {
-    std::env::split_paths(&std::env::var_os("PATH")?)
-        .map(|dir| dir.join(program))
-        .find(|path| path.is_file())
-}
-
 /// A PostgreSQL cluster of our own, trusting local connections (it listens
 /// on 127.0.0.1 only and has no Unix socket).
 #[derive(Debug)]

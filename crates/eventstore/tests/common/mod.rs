@@ -1,11 +1,7 @@
 //! Helpers shared by the event store's integration tests.
 #![allow(dead_code)] // each test binary uses its own subset
 
-use std::{
-    future::Future,
-    sync::Arc,
-    time::{Duration, Instant},
-};
+use std::{sync::Arc, time::Duration};
 
 use async_nats::jetstream;
 use chrono::Utc;
@@ -125,18 +121,7 @@ pub async fn outbox_count(pool: &PgPool) -> i64 {
         .expect("count outbox")
 }
 
-/// Polls `condition` until it holds, failing the test after `timeout`.
-pub async fn eventually<F, Fut>(timeout: Duration, what: &str, mut condition: F)
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = bool>,
-{
-    let deadline = Instant::now() + timeout;
-    while !condition().await {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-}
+pub use hellowork_testing::eventually;
 
 /// A JetStream context whose publish acks time out quickly, so outage tests
 /// do not wait for the default 5 s per attempt.
@@ -208,20 +193,12 @@ pub fn spawn_consumer<P: Projection>(
 /// holds back while any older transaction on the server (another test's) is
 /// still open, so right after appending it may not show them all yet.
 pub async fn committed(store: &EventStore, count: usize) -> Vec<RecordedEvent> {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
+    eventually(&format!("{count} events readable"), || async {
         let page = store
             .read_all(hellowork_eventstore::GlobalPosition::START, count as u32)
             .await
             .expect("read_all");
-        if page.len() == count {
-            return page.into_iter().map(|(_, event)| event).collect();
-        }
-        assert!(
-            Instant::now() < deadline,
-            "only {} of {count} events readable",
-            page.len()
-        );
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+        (page.len() == count).then(|| page.into_iter().map(|(_, event)| event).collect())
+    })
+    .await
 }

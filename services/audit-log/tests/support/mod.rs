@@ -3,11 +3,6 @@
 //! for registration, consent and scheduling, and raw SQL access to its schema.
 #![allow(dead_code)] // each test binary uses its own subset
 
-use std::{
-    future::Future,
-    time::{Duration, Instant},
-};
-
 use chrono::{DateTime, Utc};
 use hellowork_audit_log::AuditLogSettings;
 use hellowork_platform::{Environment, PlatformConfig, Role, Service};
@@ -20,8 +15,6 @@ use tonic::transport::Channel;
 use tonic_health::pb::{
     HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
 };
-
-const PATIENCE: Duration = Duration::from_secs(30);
 
 /// Job seekers' ids, in the one form every service accepts.
 pub const SEEKER_1: &str = "0190f2c4-6b1e-7a00-8000-000000000001";
@@ -40,21 +33,7 @@ pub fn seeker(n: usize) -> String {
 pub const TARGET: &str = "0190f2c4-6b1e-7a00-8000-00000000000a";
 pub const SOMEONE_ELSE: &str = "0190f2c4-6b1e-7a00-8000-00000000000b";
 
-/// Polls `attempt` until it yields a value.
-pub async fn eventually<T, F, Fut>(what: &str, mut attempt: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let deadline = Instant::now() + PATIENCE;
-    loop {
-        if let Some(value) = attempt().await {
-            return value;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
+pub use hellowork_testing::eventually;
 
 /// The running service and its peers' test streams.
 pub struct World {

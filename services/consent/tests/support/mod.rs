@@ -3,8 +3,6 @@
 //! for any role.
 #![allow(dead_code)] // each test binary uses its own subset
 
-use std::{future::Future, time::Duration};
-
 use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 use hellowork_eventstore::{Actor, EventMetadata, RecordedEvent, StreamId, envelope};
 use hellowork_platform::{PlatformConfig, Role, Service};
@@ -12,33 +10,15 @@ use hellowork_proto::{
     consent::v1::{self as proto, consent_service_client::ConsentServiceClient},
     events::v1::Role as ProtoRole,
 };
-use hellowork_testing::{ServiceEnv, TestDatabase, TestStream, database_url, nats_url};
+use hellowork_testing::{
+    ServiceEnv, TestDatabase, TestStream, database_url, nats_url, terms::terms_of_use,
+};
 use tokio_util::sync::CancellationToken;
 use tonic::transport::Channel;
 use tonic_health::pb::{
     HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
 };
 use uuid::Uuid;
-
-/// The office's terms of use, published from the shared seed at run time
-/// (the text is the office's; it is never copied into the repository).
-pub fn seed_terms() -> String {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/seed/terms-of-use-hellowork-takamatsu.ja.txt"
-    );
-    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {path}: {e}"))
-}
-
-/// The seed's title: its first non-blank line, read at run time too.
-pub fn seed_title() -> String {
-    seed_terms()
-        .lines()
-        .map(str::trim)
-        .find(|line| !line.is_empty())
-        .expect("the seed has a title")
-        .to_owned()
-}
 
 /// A running consent service and what its tests need around it.
 #[derive(Debug)]
@@ -111,26 +91,23 @@ impl Consent {
     }
 
     async fn wait_until_serving(&self) {
-        let deadline = std::time::Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Ok(channel) = Channel::from_shared(self.url.clone())
+        eventually("the consent service SERVING", || async {
+            let channel = Channel::from_shared(self.url.clone())
                 .unwrap()
                 .connect()
                 .await
-            {
-                let status = HealthClient::new(channel)
-                    .check(HealthCheckRequest {
-                        service: hellowork_consent::app::HEALTH_NAME.into(),
-                    })
-                    .await
-                    .map(|r| r.into_inner().status());
-                if matches!(status, Ok(ServingStatus::Serving)) {
-                    return;
-                }
-            }
-            assert!(std::time::Instant::now() < deadline, "never became SERVING");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+                .ok()?;
+            let status = HealthClient::new(channel)
+                .check(HealthCheckRequest {
+                    service: hellowork_consent::app::HEALTH_NAME.into(),
+                })
+                .await
+                .ok()?
+                .into_inner()
+                .status();
+            (status == ServingStatus::Serving).then_some(())
+        })
+        .await;
     }
 
     pub fn request<T>(&self, message: T, subject: &str, role: Role) -> tonic::Request<T> {
@@ -189,24 +166,7 @@ impl Consent {
     }
 }
 
-/// Polls `check` until it returns `Some` (30 s at most).
-pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Some(value) = check().await {
-            return value;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
+pub use hellowork_testing::eventually;
 
 pub fn date(date: NaiveDate) -> proto::Date {
     use chrono::Datelike;
@@ -233,13 +193,6 @@ pub fn start_in_tokyo(date: NaiveDate) -> DateTime<Utc> {
         .with_timezone(&Utc)
 }
 
-pub fn timestamp(at: DateTime<Utc>) -> prost_types::Timestamp {
-    prost_types::Timestamp {
-        seconds: at.timestamp(),
-        nanos: at.timestamp_subsec_nanos() as i32,
-    }
-}
-
 /// Lowercase hex SHA-256, computed independently of the service.
 pub fn sha256(text: &str) -> String {
     use sha2::Digest;
@@ -250,14 +203,15 @@ pub fn sha256(text: &str) -> String {
 /// both in force since 2023-12-18; returns both documents.
 pub async fn publish_baseline(consent: &Consent) -> (proto::TermsDocument, proto::TermsDocument) {
     let mut client = consent.client().await;
+    let text = terms_of_use();
     let terms = client
         .publish_terms_document(consent.request(
             proto::PublishTermsDocumentRequest {
                 request_id: Uuid::now_v7().to_string(),
                 version: "2023-12-18".into(),
                 language: "ja".into(),
-                title: seed_title(),
-                full_text: seed_terms(),
+                title: text.title().to_owned(),
+                full_text: text.text.clone(),
                 sha256: String::new(),
                 established_date: Some(date(NaiveDate::from_ymd_opt(2021, 3, 1).unwrap())),
                 revised_date: Some(date(NaiveDate::from_ymd_opt(2023, 12, 18).unwrap())),

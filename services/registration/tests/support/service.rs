@@ -3,14 +3,12 @@
 //! peer streams standing in for the consent service and scheduling, and
 //! tokens for any role.
 
-use std::time::{Duration, Instant};
-
 use chrono::Utc;
 use hellowork_eventstore::{Actor, EventMetadata, RecordedEvent, StreamId, envelope};
 use hellowork_platform::{Environment, PlatformConfig, Role, Service};
 use hellowork_proto::registration::v1::registration_service_client::RegistrationServiceClient;
 use hellowork_registration::{MIGRATOR, RegistrationSettings, SERVICE_NAME};
-use hellowork_testing::{ServiceEnv, TestDatabase, TestStream, database_url, nats_url};
+use hellowork_testing::{ServiceEnv, TestDatabase, TestStream, database_url, eventually, nats_url};
 use prost::Message;
 use tonic::transport::Channel;
 use tonic_health::pb::{
@@ -147,8 +145,7 @@ impl Harness {
     }
 
     async fn wait_until_serving(&self) {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
+        eventually("the registration service SERVING", || async {
             let channel = Channel::from_shared(format!("http://{}", self.addr))
                 .unwrap()
                 .connect()
@@ -160,15 +157,9 @@ impl Harness {
                 })
                 .await
                 .map(|r| r.into_inner().status());
-            if matches!(status, Ok(ServingStatus::Serving)) {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "the service never became SERVING"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+            matches!(status, Ok(ServingStatus::Serving))
+        })
+        .await;
     }
 
     /// A pool of one connection in the service's schema.
@@ -204,20 +195,13 @@ impl Harness {
 
     /// Waits until the service's JetStream stream holds `count` messages.
     pub async fn wait_for_published(&self, count: u64) {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
+        let published = eventually(&format!("{count} events published"), || async {
             let mut stream = self.nats.get_stream(&self.env.stream_name).await.unwrap();
             let messages = stream.info().await.unwrap().state.messages;
-            if messages >= count {
-                assert_eq!(messages, count);
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "only {messages} of {count} events published"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+            (messages >= count).then_some(messages)
+        })
+        .await;
+        assert_eq!(published, count);
     }
 
     /// Publishes a consent-service event, as the consent service's relay would.
@@ -247,9 +231,8 @@ impl Harness {
         )
         .await;
         let pool = self.pool().await;
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let booked: bool = sqlx::query_scalar(
+        eventually("the booking in the counsellor's bookings", || async {
+            sqlx::query_scalar::<_, bool>(
                 "SELECT EXISTS (SELECT 1 FROM counsellor_bookings \
                  WHERE job_seeker_id = $1 AND counsellor_id = $2)",
             )
@@ -257,14 +240,10 @@ impl Harness {
             .bind(counsellor_id)
             .fetch_one(&pool)
             .await
-            .unwrap();
-            if booked {
-                pool.close().await;
-                return;
-            }
-            assert!(Instant::now() < deadline, "the booking never arrived");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+            .unwrap()
+        })
+        .await;
+        pool.close().await;
     }
 
     /// Publishes a scheduling event, as scheduling's relay would.

@@ -2,11 +2,6 @@
 //! consent it asks about eligibility, and the audit-log it seals device
 //! identifiers to (and which ingests its joins and leaves).
 
-use std::{
-    future::Future,
-    time::{Duration, Instant},
-};
-
 use chrono::{Datelike, NaiveDate, Utc};
 use hellowork_platform::{Environment, PlatformConfig, Role, Service};
 use hellowork_proto::{
@@ -26,23 +21,7 @@ use tonic_health::pb::{
     HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
 };
 
-const PATIENCE: Duration = Duration::from_secs(30);
-
-/// Polls `attempt` until it yields a value.
-pub async fn eventually<T, F, Fut>(what: &str, mut attempt: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let deadline = Instant::now() + PATIENCE;
-    loop {
-        if let Some(value) = attempt().await {
-            return value;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
+pub use hellowork_testing::eventually;
 
 pub fn request_id() -> String {
     uuid::Uuid::now_v7().to_string()

@@ -1,16 +1,22 @@
-use chrono::Utc;
-use hellowork_proto::registration::v1 as registration;
+//! Example messages a conforming client sends, written by hand: the one
+//! environment report that passes every check, shared by the tests (through
+//! `hellowork_testing::passing_environment`), the benchmarks and the demo.
+//! It lives here, beside the contract it fills in, because the demo is part
+//! of the production `hellowork` binary and may not depend on the test
+//! support; one definition keeps the demo from drifting from what the
+//! registration service's tests prove passes.
+
+use std::time::SystemTime;
+
+use crate::registration::v1 as registration;
 
 /// An environment report that passes every Art. 5(1)-(6) and 12(4) item
-/// today: a scanned, clean device on home broadband, a supported and patched
-/// OS (Windows 11 25H2, supported until 2027-10-12), firewall on with minimal
-/// services, no file-sharing software, paid-grade antivirus with fresh
-/// patterns, and the meeting app, connection and browser ready.
+/// now: a scanned, clean device on home broadband, a supported and patched
+/// OS (Windows 11 25H2, supported until 2027-10-12), firewall on with
+/// minimal services, no file-sharing software, paid-grade antivirus with
+/// fresh patterns, and the meeting app, connection and browser ready.
 pub fn passing_environment() -> registration::EnvironmentReport {
-    let now = Some(prost_types::Timestamp {
-        seconds: Utc::now().timestamp(),
-        nanos: 0,
-    });
+    let now = Some(prost_types::Timestamp::from(SystemTime::now()));
     registration::EnvironmentReport {
         device_security: Some(registration::DeviceSecurityReport {
             compromise_detected: false,

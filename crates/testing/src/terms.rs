@@ -1,0 +1,97 @@
+//! The terms of use the tests publish: the office's text where it lies
+//! beside the checkout (`../shared/seed/`, never copied into the
+//! repository), else the stand-in written for this project
+//! ([`hellowork_values::STAND_IN_TERMS`]), so a fresh clone runs every test.
+
+use std::path::{Path, PathBuf};
+
+/// Where the office's text is: `shared/seed/` beside the checkout.
+const OFFICE_TERMS: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../../shared/seed/terms-of-use-hellowork-takamatsu.ja.txt"
+);
+
+/// The stand-in's file, for tests that hand a path to a program.
+const STAND_IN_FILE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../values/terms/stand-in-terms-of-use.md"
+);
+
+/// A terms-of-use document and the file it was read from.
+#[derive(Debug, Clone)]
+pub struct TermsOfUse {
+    /// The text as published.
+    pub text: String,
+    /// Its file (for `hellowork terms publish FILE`, `demo --terms FILE`).
+    pub path: PathBuf,
+    /// Whether it is the office's text rather than the stand-in.
+    pub office: bool,
+}
+
+impl TermsOfUse {
+    /// The title: the first non-blank line.
+    pub fn title(&self) -> &str {
+        self.text
+            .lines()
+            .map(str::trim)
+            .find(|line| !line.is_empty())
+            .unwrap_or_default()
+    }
+}
+
+/// The office's terms of use if present beside the checkout, else the
+/// stand-in; says on stderr which, so a run's log shows what was tested.
+pub fn terms_of_use() -> TermsOfUse {
+    found(Path::new(OFFICE_TERMS))
+}
+
+fn found(office: &Path) -> TermsOfUse {
+    match std::fs::read_to_string(office) {
+        Ok(text) => {
+            eprintln!("terms of use: the office's text from {}", office.display());
+            TermsOfUse {
+                text,
+                path: office.to_path_buf(),
+                office: true,
+            }
+        }
+        Err(error) => {
+            eprintln!(
+                "terms of use: the stand-in written for this project ({} unreadable: {error})",
+                office.display()
+            );
+            TermsOfUse {
+                text: hellowork_values::STAND_IN_TERMS.to_owned(),
+                path: PathBuf::from(STAND_IN_FILE),
+                office: false,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn without_the_offices_text_the_stand_in_and_its_file_are_used() {
+        let terms = found(Path::new("/nonexistent/terms.txt"));
+        assert!(!terms.office);
+        assert_eq!(terms.text, hellowork_values::STAND_IN_TERMS);
+        assert_eq!(std::fs::read_to_string(&terms.path).unwrap(), terms.text);
+        assert!(terms.title().starts_with("STAND-IN"));
+    }
+
+    #[test]
+    fn the_offices_text_is_used_where_it_is() {
+        let dir = std::env::temp_dir().join(format!("terms-{}", crate::unique_suffix()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("terms.txt");
+        std::fs::write(&file, "\n  利用規約  \n第1条 …\n").unwrap();
+        let terms = found(&file);
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert!(terms.office);
+        assert_eq!(terms.path, file);
+        assert_eq!(terms.title(), "利用規約");
+    }
+}
