@@ -16,7 +16,7 @@ use uuid::Uuid;
 use super::{
     AuditLogApi, database, invalid, key_error,
     legal_errors::{execute_error, refused},
-    legal_requests::{actor, request_id, stream_of},
+    legal_requests::request_id,
     parse, view,
 };
 use crate::{
@@ -26,7 +26,9 @@ use crate::{
         subject::KeyPeriod,
         time::to_datetime,
     },
-    metrics, store,
+    metrics,
+    service::{actor, stream_of},
+    store,
 };
 
 impl AuditLogApi {

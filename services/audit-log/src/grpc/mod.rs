@@ -46,6 +46,7 @@ use crate::{
     domain::{event::Event, legal::LegalCase},
     ingest::Ingestor,
     keys::KeyError,
+    service::AuditLog,
     settings::AuditLogSettings,
     transparency::TransparencyLog,
 };
@@ -59,6 +60,7 @@ pub struct AuditLogApi {
     ingestor: Ingestor,
     settings: Arc<AuditLogSettings>,
     log: TransparencyLog,
+    service: AuditLog,
 }
 
 fn database(error: sqlx::Error) -> ServiceError {
@@ -99,13 +101,15 @@ impl AuditLogApi {
     pub fn new(pool: PgPool, store: EventStore, settings: AuditLogSettings) -> Self {
         let ingestor = Ingestor::new(&settings, pool.clone());
         let log = TransparencyLog::new(pool.clone(), settings.transparency.clone());
+        let settings = Arc::new(settings);
         Self {
             log,
+            service: AuditLog::new(pool.clone(), store.clone(), settings.clone()),
             pool,
             requests: Repository::new(store.clone()),
             store,
             ingestor,
-            settings: Arc::new(settings),
+            settings,
         }
     }
 }

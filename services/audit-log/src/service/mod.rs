@@ -1,0 +1,109 @@
+//! The audit-log service with domain arguments, below any transport: the
+//! legal requests of the Art. 7(2) proviso run on their own streams through
+//! the pure rules of [`crate::domain::legal`], what they appended counted
+//! ([`crate::metrics`]). Every failure is an [`Error`]: a refusal of the
+//! legal rules, which names Art. 7(2), or a [`ServiceError`]; both are
+//! mapped to a status once, at the edge (`grpc::legal_errors`).
+//!
+//! - `legal_requests`: filing, deciding and reading legal requests (Art.
+//!   7(2) proviso).
+
+mod legal_requests;
+
+use std::sync::Arc;
+
+use hellowork_eventstore::{EventMetadata, EventStore, ExecuteError, Repository, StreamId};
+use hellowork_platform::{Article, Caller, ServiceError};
+use sqlx::PgPool;
+
+use crate::{
+    domain::legal::{Actor, LegalCase, LegalError},
+    settings::AuditLogSettings,
+};
+
+pub use legal_requests::Page;
+
+/// Who asks, and the metadata the events they cause are recorded with
+/// (their correlation id, the trace context).
+#[derive(Debug, Clone, Copy)]
+pub struct Context<'a> {
+    pub caller: &'a Caller,
+    pub metadata: &'a EventMetadata,
+}
+
+/// Why the service did not do what it was asked.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Art. 7(2): the legal rules refused a command on the legal request
+    /// `id`; nothing was written. Who the caller is, what the request is
+    /// and its terms each answer differently (`grpc::legal_errors`).
+    #[error("{error}")]
+    Legal { error: LegalError, id: String },
+    /// Anything else: a missing request, the store, a conflict.
+    #[error(transparent)]
+    Service(#[from] ServiceError),
+}
+
+impl Error {
+    /// The article a refusal of the legal rules names: Art. 7(2).
+    pub const ARTICLE: Article = Article::Art7_2;
+}
+
+/// The audit-log service. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct AuditLog {
+    pool: PgPool,
+    store: EventStore,
+    requests: Repository<LegalCase>,
+    settings: Arc<AuditLogSettings>,
+}
+
+impl AuditLog {
+    pub fn new(pool: PgPool, store: EventStore, settings: Arc<AuditLogSettings>) -> Self {
+        Self {
+            pool,
+            requests: Repository::new(store.clone()),
+            store,
+            settings,
+        }
+    }
+}
+
+/// A read-model query failed: UNAVAILABLE if the database is, else INTERNAL.
+fn database(error: sqlx::Error) -> ServiceError {
+    hellowork_eventstore::StoreError::Database(error).into()
+}
+
+/// The caller as the legal rules see them: subject and personnel id.
+pub(crate) fn actor(caller: &Caller) -> Actor {
+    Actor::new(caller.subject(), caller.personnel_id())
+}
+
+/// The stream of the legal request `id` (a normalized UUID).
+pub(crate) fn stream_of(id: &str) -> StreamId {
+    StreamId::new(format!("legal-request-{id}")).expect("a UUID makes a valid stream id")
+}
+
+/// NOT_FOUND for the legal request `id`.
+pub(crate) fn not_found(id: &str) -> ServiceError {
+    ServiceError::NotFound {
+        resource_type: "legal request",
+        resource_name: id.to_owned(),
+    }
+}
+
+/// A command on the legal request `id` that failed: refused by the rules
+/// (Art. 7(2)), lost to a concurrent change (a conflict: retry), or the
+/// store's fault.
+pub(crate) fn executed(error: ExecuteError<LegalError>, id: &str) -> Error {
+    match error {
+        ExecuteError::Domain(error) => Error::Legal {
+            error,
+            id: id.to_owned(),
+        },
+        ExecuteError::Contention { .. } => ServiceError::Conflict.into(),
+        ExecuteError::Append(append) => ServiceError::from(append).into(),
+        ExecuteError::Store(store) => ServiceError::from(store).into(),
+        decode @ ExecuteError::Decode { .. } => ServiceError::internal(decode).into(),
+    }
+}
