@@ -4,7 +4,6 @@
 
 use std::collections::HashMap;
 
-use hellowork_eventstore::ExecuteError;
 use hellowork_platform::{Article, ERROR_DOMAIN, ServiceError};
 use tonic::Status;
 use tonic_types::{ErrorDetails, StatusExt};
@@ -62,15 +61,12 @@ fn legal_error(error: LegalError, id: &str) -> Status {
     }
 }
 
-pub(super) fn execute_error(error: ExecuteError<LegalError>, id: &str) -> Status {
-    status(service::executed(error, id))
-}
-
 /// The status a failure of the service answers with: a refusal of the
 /// legal rules as [`legal_error`] says, anything else as `ServiceError`.
 pub(super) fn status(error: Error) -> Status {
     match error {
         Error::Legal { error, id } => legal_error(error, &id),
+        Error::Refused { refusal, id } => refused(refusal, &id),
         Error::Service(error) => error.into(),
     }
 }

@@ -35,7 +35,7 @@ mod view;
 use std::sync::Arc;
 
 use chrono::Utc;
-use hellowork_eventstore::{DomainEvent, EventMetadata, EventStore, NewEvent, Repository};
+use hellowork_eventstore::{DomainEvent, EventMetadata, EventStore, NewEvent};
 use hellowork_platform::{FieldViolation, ServiceError};
 use hellowork_proto::auditlog::v1::{self as proto, audit_log_service_server::AuditLogService};
 use sqlx::PgPool;
@@ -43,12 +43,8 @@ use tonic::{Request, Response, Status, Streaming};
 use uuid::Uuid;
 
 use crate::{
-    domain::{event::Event, legal::LegalCase},
-    ingest::Ingestor,
-    keys::KeyError,
-    service::AuditLog,
-    settings::AuditLogSettings,
-    transparency::TransparencyLog,
+    domain::event::Event, ingest::Ingestor, keys::KeyError, service::AuditLog,
+    settings::AuditLogSettings, transparency::TransparencyLog,
 };
 
 /// The gRPC service.
@@ -56,7 +52,6 @@ use crate::{
 pub struct AuditLogApi {
     pool: PgPool,
     store: EventStore,
-    requests: Repository<LegalCase>,
     ingestor: Ingestor,
     settings: Arc<AuditLogSettings>,
     log: TransparencyLog,
@@ -67,15 +62,9 @@ fn database(error: sqlx::Error) -> ServiceError {
     hellowork_eventstore::StoreError::Database(error).into()
 }
 
-/// A data key that could not be had: the database (retryable), a key
-/// destroyed while it was made (a conflict: retry), or one that does not
-/// unwrap (an operational fault, logged, never shown).
+/// A data key that could not be had (see [`crate::service`]).
 fn key_error(error: KeyError) -> ServiceError {
-    match error {
-        KeyError::Database(error) => database(error),
-        KeyError::Destroyed => ServiceError::Conflict,
-        other @ KeyError::Unwrap(_) => ServiceError::internal(other),
-    }
+    crate::service::key_error(error)
 }
 
 fn invalid(violations: Vec<FieldViolation>) -> Result<(), Status> {
@@ -103,10 +92,15 @@ impl AuditLogApi {
         let log = TransparencyLog::new(pool.clone(), settings.transparency.clone());
         let settings = Arc::new(settings);
         Self {
+            service: AuditLog::new(
+                pool.clone(),
+                store.clone(),
+                ingestor.clone(),
+                log.clone(),
+                settings.clone(),
+            ),
             log,
-            service: AuditLog::new(pool.clone(), store.clone(), settings.clone()),
             pool,
-            requests: Repository::new(store.clone()),
             store,
             ingestor,
             settings,

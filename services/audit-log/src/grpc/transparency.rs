@@ -6,11 +6,13 @@ use hellowork_platform::{
 };
 use hellowork_proto::auditlog::v1 as proto;
 use hellowork_transparency::{Hash, hash_from_bytes};
-use tokio::time::{Duration, Instant};
 use tonic::{Request, Status};
 
 use super::AuditLogApi;
-use crate::transparency::{Inclusion, LogError, StoredCheckpoint};
+use crate::{
+    service,
+    transparency::{Inclusion, LogError, StoredCheckpoint},
+};
 
 /// Who may ask for a leaf they do not already hold.
 const OVERSIGHT: [Role; 3] = [Role::LegalOfficer, Role::Approver, Role::Auditor];
@@ -29,24 +31,10 @@ const EVERY_PERSON: [Role; 7] = [
 /// log's structure.
 const WITNESS: [CallingService; 1] = [CallingService::Witness];
 const DEFAULT_LEAVES: u64 = 1000;
-/// How long a disclosure waits for its own entry: the access log is a
-/// projection of the service's events, a few milliseconds behind.
-const ENTRY_PATIENCE: Duration = Duration::from_secs(10);
-const ENTRY_POLL: Duration = Duration::from_millis(20);
 const MAX_LEAVES: u64 = 10_000;
 
 fn log_error(error: LogError, size_field: &'static str) -> Status {
-    match error {
-        LogError::NoCheckpoint => {
-            ServiceError::FailedPrecondition("the log has no checkpoint yet".to_owned()).into()
-        }
-        beyond @ LogError::BeyondTree { .. } => {
-            ServiceError::invalid(size_field, beyond.to_string()).into()
-        }
-        LogError::Cosignature(problem) => ServiceError::invalid("signed_note", problem).into(),
-        LogError::Database(error) => super::database(error).into(),
-        other => ServiceError::internal(other).into(),
-    }
+    service::log_error(error, size_field).into()
 }
 
 fn positions(field: &'static str, value: u64) -> Result<u64, Status> {
@@ -240,33 +228,6 @@ impl AuditLogApi {
                 .collect(),
             tree_size: size,
         })
-    }
-
-    /// Art. 7(2) proviso: a disclosure's own entry with its inclusion proof,
-    /// once the projection has appended it and a checkpoint covers it.
-    /// `None` if that takes longer than [`ENTRY_PATIENCE`]: the records were
-    /// disclosed on the record (the event is committed), so they are not
-    /// withheld for a late proof, which `GetInclusionProof` gives later.
-    pub(super) async fn disclosure_inclusion(
-        &self,
-        disclosure_id: &str,
-    ) -> Result<Option<proto::LogInclusion>, Status> {
-        let deadline = Instant::now() + ENTRY_PATIENCE;
-        loop {
-            if let Some(found) = self
-                .log
-                .inclusion_of_record(disclosure_id)
-                .await
-                .map_err(|e| log_error(e, "legal_request_id"))?
-            {
-                return Ok(Some(inclusion(found, self.log.origin())));
-            }
-            if Instant::now() >= deadline {
-                tracing::warn!(%disclosure_id, "a disclosure's entry was not in the access log in time for its proof");
-                return Ok(None);
-            }
-            tokio::time::sleep(ENTRY_POLL).await;
-        }
     }
 
     pub(super) async fn cosignature(

@@ -7,8 +7,13 @@
 //!
 //! - `legal_requests`: filing, deciding and reading legal requests (Art.
 //!   7(2) proviso).
+//! - `disclosure`: disclosing the records in an authorized request's scope
+//!   (Art. 7(2) proviso), every attempt on record; `opened` opens their
+//!   identifiers.
 
+mod disclosure;
 mod legal_requests;
+mod opened;
 
 use std::sync::Arc;
 
@@ -17,10 +22,14 @@ use hellowork_platform::{Article, Caller, ServiceError};
 use sqlx::PgPool;
 
 use crate::{
-    domain::legal::{Actor, LegalCase, LegalError},
+    domain::legal::{Actor, LegalCase, LegalError, Refusal},
+    ingest::Ingestor,
+    keys::KeyError,
     settings::AuditLogSettings,
+    transparency::{LogError, TransparencyLog},
 };
 
+pub use disclosure::Disclosure;
 pub use legal_requests::Page;
 
 /// Who asks, and the metadata the events they cause are recorded with
@@ -39,6 +48,10 @@ pub enum Error {
     /// and its terms each answer differently (`grpc::legal_errors`).
     #[error("{error}")]
     Legal { error: LegalError, id: String },
+    /// Art. 7(2): a disclosure attempt on the legal request `id` refused;
+    /// the refusal is on record (an event), nothing was disclosed.
+    #[error("{}", .refusal.describe())]
+    Refused { refusal: Refusal, id: String },
     /// Anything else: a missing request, the store, a conflict.
     #[error(transparent)]
     Service(#[from] ServiceError),
@@ -55,15 +68,25 @@ pub struct AuditLog {
     pool: PgPool,
     store: EventStore,
     requests: Repository<LegalCase>,
+    ingestor: Ingestor,
+    log: TransparencyLog,
     settings: Arc<AuditLogSettings>,
 }
 
 impl AuditLog {
-    pub fn new(pool: PgPool, store: EventStore, settings: Arc<AuditLogSettings>) -> Self {
+    pub fn new(
+        pool: PgPool,
+        store: EventStore,
+        ingestor: Ingestor,
+        log: TransparencyLog,
+        settings: Arc<AuditLogSettings>,
+    ) -> Self {
         Self {
             pool,
             requests: Repository::new(store.clone()),
             store,
+            ingestor,
+            log,
             settings,
         }
     }
@@ -72,6 +95,34 @@ impl AuditLog {
 /// A read-model query failed: UNAVAILABLE if the database is, else INTERNAL.
 fn database(error: sqlx::Error) -> ServiceError {
     hellowork_eventstore::StoreError::Database(error).into()
+}
+
+/// A data key that could not be had: the database (retryable), a key
+/// destroyed while it was made (a conflict: retry), or one that does not
+/// unwrap (an operational fault, logged, never shown).
+pub(crate) fn key_error(error: KeyError) -> ServiceError {
+    match error {
+        KeyError::Database(error) => database(error),
+        KeyError::Destroyed => ServiceError::Conflict,
+        other @ KeyError::Unwrap(_) => ServiceError::internal(other),
+    }
+}
+
+/// A question the log could not answer: none signed yet, a size beyond the
+/// tree (on `size_field`), a cosignature that does not fit, the database,
+/// or a fault.
+pub(crate) fn log_error(error: LogError, size_field: &'static str) -> ServiceError {
+    match error {
+        LogError::NoCheckpoint => {
+            ServiceError::FailedPrecondition("the log has no checkpoint yet".to_owned())
+        }
+        beyond @ LogError::BeyondTree { .. } => {
+            ServiceError::invalid(size_field, beyond.to_string())
+        }
+        LogError::Cosignature(problem) => ServiceError::invalid("signed_note", problem),
+        LogError::Database(error) => database(error),
+        other => ServiceError::internal(other),
+    }
 }
 
 /// The caller as the legal rules see them: subject and personnel id.
