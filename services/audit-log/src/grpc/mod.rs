@@ -34,17 +34,17 @@ mod view;
 
 use std::sync::Arc;
 
-use chrono::Utc;
-use hellowork_eventstore::{DomainEvent, EventMetadata, EventStore, NewEvent};
+use hellowork_eventstore::EventStore;
 use hellowork_platform::{FieldViolation, ServiceError};
 use hellowork_proto::auditlog::v1::{self as proto, audit_log_service_server::AuditLogService};
 use sqlx::PgPool;
 use tonic::{Request, Response, Status, Streaming};
-use uuid::Uuid;
 
 use crate::{
-    domain::event::Event, ingest::Ingestor, keys::KeyError, service::AuditLog,
-    settings::AuditLogSettings, transparency::TransparencyLog,
+    ingest::Ingestor,
+    service::{AuditLog, new_event},
+    settings::AuditLogSettings,
+    transparency::TransparencyLog,
 };
 
 /// The gRPC service.
@@ -62,27 +62,11 @@ fn database(error: sqlx::Error) -> ServiceError {
     hellowork_eventstore::StoreError::Database(error).into()
 }
 
-/// A data key that could not be had (see [`crate::service`]).
-fn key_error(error: KeyError) -> ServiceError {
-    crate::service::key_error(error)
-}
-
 fn invalid(violations: Vec<FieldViolation>) -> Result<(), Status> {
     if violations.is_empty() {
         Ok(())
     } else {
         Err(ServiceError::InvalidArgument(violations).into())
-    }
-}
-
-fn new_event(event_id: Uuid, event: &Event, metadata: &EventMetadata) -> NewEvent {
-    NewEvent {
-        event_id,
-        event_type: event.event_type().to_owned(),
-        schema_version: event.schema_version(),
-        payload: event.encode(),
-        occurred_at: Utc::now(),
-        metadata: metadata.clone(),
     }
 }
 

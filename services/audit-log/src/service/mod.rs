@@ -5,6 +5,7 @@
 //! legal rules, which names Art. 7(2), or a [`ServiceError`]; both are
 //! mapped to a status once, at the edge (`grpc::legal_errors`).
 //!
+//! - `usage`: recording the front system's usage records (Art. 7(1)).
 //! - `legal_requests`: filing, deciding and reading legal requests (Art.
 //!   7(2) proviso).
 //! - `disclosure`: disclosing the records in an authorized request's scope
@@ -14,15 +15,23 @@
 mod disclosure;
 mod legal_requests;
 mod opened;
+mod usage;
 
 use std::sync::Arc;
 
-use hellowork_eventstore::{EventMetadata, EventStore, ExecuteError, Repository, StreamId};
+use chrono::Utc;
+use hellowork_eventstore::{
+    DomainEvent, EventMetadata, EventStore, ExecuteError, NewEvent, Repository, StreamId,
+};
 use hellowork_platform::{Article, Caller, ServiceError};
 use sqlx::PgPool;
+use uuid::Uuid;
 
 use crate::{
-    domain::legal::{Actor, LegalCase, LegalError, Refusal},
+    domain::{
+        event::Event,
+        legal::{Actor, LegalCase, LegalError, Refusal},
+    },
     ingest::Ingestor,
     keys::KeyError,
     settings::AuditLogSettings,
@@ -31,6 +40,7 @@ use crate::{
 
 pub use disclosure::Disclosure;
 pub use legal_requests::Page;
+pub use usage::Recorded;
 
 /// Who asks, and the metadata the events they cause are recorded with
 /// (their correlation id, the trace context).
@@ -89,6 +99,18 @@ impl AuditLog {
             log,
             settings,
         }
+    }
+}
+
+/// A domain event as the store takes it, occurring now.
+pub(crate) fn new_event(event_id: Uuid, event: &Event, metadata: &EventMetadata) -> NewEvent {
+    NewEvent {
+        event_id,
+        event_type: event.event_type().to_owned(),
+        schema_version: event.schema_version(),
+        payload: event.encode(),
+        occurred_at: Utc::now(),
+        metadata: metadata.clone(),
     }
 }
 
