@@ -1,9 +1,12 @@
 //! The thin tonic adapter of `hellowork.auditlog.v1.AuditLogService`: who
-//! may call (roles per RPC), request parsing, the pure rules of
-//! [`crate::domain`], the event store, and errors mapped once through
-//! `ServiceError`. Every usage record, legal filing, decision, disclosure
-//! and refused disclosure is an event; the access log is their projection
-//! (Art. 7).
+//! may call (roles per RPC), request parsing, one call of the
+//! [`AuditLog`] service, its answer converted, and errors mapped once
+//! through `ServiceError` (`legal_errors` for the Art. 7(2) refusals).
+//! Every usage record, legal filing, decision, disclosure and refused
+//! disclosure is an event; the access log is their projection (Art. 7).
+//! Usage, the access log, legal requests and disclosure go through the
+//! service; statistics, sealing keys, verification, transparency and the
+//! subject's view still call the store and the log themselves.
 //!
 //! One file per group of RPCs, each holding its handlers' roles, parsing
 //! and calls; the trait below only routes to them:

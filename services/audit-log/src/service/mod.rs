@@ -1,11 +1,13 @@
-//! The audit-log service with domain arguments, below any transport: the
-//! legal requests of the Art. 7(2) proviso run on their own streams through
-//! the pure rules of [`crate::domain::legal`], what they appended counted
-//! ([`crate::metrics`]). Every failure is an [`Error`]: a refusal of the
+//! The audit-log service with domain arguments, below any transport: usage
+//! records sealed and appended (Art. 7(1)) and the access log read back
+//! (Art. 7(2)); the legal requests of the Art. 7(2) proviso run on their
+//! own streams through the pure rules of [`crate::domain::legal`]; what
+//! they appended counted ([`crate::metrics`]). Every failure is an [`Error`]: a refusal of the
 //! legal rules, which names Art. 7(2), or a [`ServiceError`]; both are
 //! mapped to a status once, at the edge (`grpc::legal_errors`).
 //!
-//! - `usage`: recording the front system's usage records (Art. 7(1)).
+//! - `usage`: recording the front system's usage records (Art. 7(1)),
+//!   reading the access log (Art. 7(2)).
 //! - `legal_requests`: filing, deciding and reading legal requests (Art.
 //!   7(2) proviso).
 //! - `disclosure`: disclosing the records in an authorized request's scope
