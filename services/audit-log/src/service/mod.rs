@@ -13,10 +13,13 @@
 //! - `disclosure`: disclosing the records in an authorized request's scope
 //!   (Art. 7(2) proviso), every attempt on record; `opened` opens their
 //!   identifiers.
+//! - `transparency`: the log's checkpoints, proofs, leaves and
+//!   cosignatures (tamper evidence).
 
 mod disclosure;
 mod legal_requests;
 mod opened;
+mod transparency;
 mod usage;
 
 use std::sync::Arc;
