@@ -15,6 +15,7 @@
 //! - [`retention`], [`erasure`]: Art. 7(2), 8 crypto-shredding.
 //! - [`transparency`]: the Merkle tree, signed checkpoints and proofs.
 //! - [`upgrade`]: the start-up reseal of records stored before Step 8.
+//! - [`service`]: the service with domain arguments, below any transport.
 //! - [`grpc`]: the thin tonic adapter.
 //! - [`metrics`]: what it counts for Prometheus (Art. 7 oversight).
 //! - [`app`]: wiring onto the platform.
@@ -28,6 +29,7 @@ pub mod keys;
 pub mod metrics;
 pub mod projections;
 pub mod retention;
+pub mod service;
 pub mod settings;
 pub mod statistics;
 pub mod store;

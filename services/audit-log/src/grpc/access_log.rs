@@ -6,8 +6,7 @@ use hellowork_platform::{Role, caller, require_any};
 use hellowork_proto::auditlog::v1 as proto;
 use tonic::{Request, Response, Status};
 
-use super::{AuditLogApi, database, invalid, parse, view};
-use crate::store;
+use super::{AuditLogApi, invalid, parse, view};
 
 impl AuditLogApi {
     pub(super) async fn access_log(
@@ -31,17 +30,13 @@ impl AuditLogApi {
         let size = parse::page_size(&mut violations, message.page_size, 100, 1000);
         let after = parse::page_token(&mut violations, &message.page_token);
         invalid(violations)?;
-        let (start, end) = range.expect("checked");
-        let rows = store::list(&self.pool, start, end, &message.kinds, after, size + 1)
-            .await
-            .map_err(database)?;
-        let more = rows.len() as i64 > size;
+        let range = range.expect("checked");
+        let (rows, more) = self
+            .service
+            .access_log(range, &message.kinds, after, size)
+            .await?;
         let slot = self.settings.slot.num_seconds();
-        let entries: Vec<_> = rows
-            .iter()
-            .take(size as usize)
-            .map(|row| view::entry(row, slot))
-            .collect();
+        let entries: Vec<_> = rows.iter().map(|row| view::entry(row, slot)).collect();
         let next_page_token = if more {
             entries
                 .last()

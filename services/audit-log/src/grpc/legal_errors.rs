@@ -4,15 +4,17 @@
 
 use std::collections::HashMap;
 
-use hellowork_eventstore::ExecuteError;
 use hellowork_platform::{Article, ERROR_DOMAIN, ServiceError};
 use tonic::Status;
 use tonic_types::{ErrorDetails, StatusExt};
 
-use crate::domain::legal::{LegalError, Refusal};
+use crate::{
+    domain::legal::{LegalError, Refusal},
+    service::{self, Error},
+};
 
 /// Art. 7(2): the article every refusal of raw data names.
-const ART_7_2: Article = Article::Art7_2;
+const ART_7_2: Article = Error::ARTICLE;
 
 /// PERMISSION_DENIED naming Art. 7(2) in `ErrorInfo`.
 fn denied_7_2(message: &str) -> Status {
@@ -28,11 +30,7 @@ fn denied_7_2(message: &str) -> Status {
 }
 
 pub(super) fn not_found(id: &str) -> Status {
-    ServiceError::NotFound {
-        resource_type: "legal request",
-        resource_name: id.to_owned(),
-    }
-    .into()
+    service::not_found(id).into()
 }
 
 /// A refused legal command: who the caller is (the two-person rule, a
@@ -63,13 +61,13 @@ fn legal_error(error: LegalError, id: &str) -> Status {
     }
 }
 
-pub(super) fn execute_error(error: ExecuteError<LegalError>, id: &str) -> Status {
+/// The status a failure of the service answers with: a refusal of the
+/// legal rules as [`legal_error`] says, anything else as `ServiceError`.
+pub(super) fn status(error: Error) -> Status {
     match error {
-        ExecuteError::Domain(domain) => legal_error(domain, id),
-        ExecuteError::Contention { .. } => ServiceError::Conflict.into(),
-        ExecuteError::Append(append) => ServiceError::from(append).into(),
-        ExecuteError::Store(store) => ServiceError::from(store).into(),
-        decode @ ExecuteError::Decode { .. } => ServiceError::internal(decode).into(),
+        Error::Legal { error, id } => legal_error(error, &id),
+        Error::Refused { refusal, id } => refused(refusal, &id),
+        Error::Service(error) => error.into(),
     }
 }
 

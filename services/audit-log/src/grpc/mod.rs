@@ -1,9 +1,12 @@
 //! The thin tonic adapter of `hellowork.auditlog.v1.AuditLogService`: who
-//! may call (roles per RPC), request parsing, the pure rules of
-//! [`crate::domain`], the event store, and errors mapped once through
-//! `ServiceError`. Every usage record, legal filing, decision, disclosure
-//! and refused disclosure is an event; the access log is their projection
-//! (Art. 7).
+//! may call (roles per RPC), request parsing, one call of the
+//! [`AuditLog`] service, its answer converted, and errors mapped once
+//! through `ServiceError` (`legal_errors` for the Art. 7(2) refusals).
+//! Every usage record, legal filing, decision, disclosure and refused
+//! disclosure is an event; the access log is their projection (Art. 7).
+//! Usage, the access log, legal requests, disclosure and the transparency
+//! log go through the service; statistics, sealing keys, verification and
+//! the subject's view still call the store themselves.
 //!
 //! One file per group of RPCs, each holding its handlers' roles, parsing
 //! and calls; the trait below only routes to them:
@@ -34,18 +37,15 @@ mod view;
 
 use std::sync::Arc;
 
-use chrono::Utc;
-use hellowork_eventstore::{DomainEvent, EventMetadata, EventStore, NewEvent, Repository};
+use hellowork_eventstore::EventStore;
 use hellowork_platform::{FieldViolation, ServiceError};
 use hellowork_proto::auditlog::v1::{self as proto, audit_log_service_server::AuditLogService};
 use sqlx::PgPool;
 use tonic::{Request, Response, Status, Streaming};
-use uuid::Uuid;
 
 use crate::{
-    domain::{event::Event, legal::LegalCase},
     ingest::Ingestor,
-    keys::KeyError,
+    service::{AuditLog, new_event},
     settings::AuditLogSettings,
     transparency::TransparencyLog,
 };
@@ -55,25 +55,14 @@ use crate::{
 pub struct AuditLogApi {
     pool: PgPool,
     store: EventStore,
-    requests: Repository<LegalCase>,
     ingestor: Ingestor,
     settings: Arc<AuditLogSettings>,
     log: TransparencyLog,
+    service: AuditLog,
 }
 
 fn database(error: sqlx::Error) -> ServiceError {
     hellowork_eventstore::StoreError::Database(error).into()
-}
-
-/// A data key that could not be had: the database (retryable), a key
-/// destroyed while it was made (a conflict: retry), or one that does not
-/// unwrap (an operational fault, logged, never shown).
-fn key_error(error: KeyError) -> ServiceError {
-    match error {
-        KeyError::Database(error) => database(error),
-        KeyError::Destroyed => ServiceError::Conflict,
-        other @ KeyError::Unwrap(_) => ServiceError::internal(other),
-    }
 }
 
 fn invalid(violations: Vec<FieldViolation>) -> Result<(), Status> {
@@ -84,28 +73,24 @@ fn invalid(violations: Vec<FieldViolation>) -> Result<(), Status> {
     }
 }
 
-fn new_event(event_id: Uuid, event: &Event, metadata: &EventMetadata) -> NewEvent {
-    NewEvent {
-        event_id,
-        event_type: event.event_type().to_owned(),
-        schema_version: event.schema_version(),
-        payload: event.encode(),
-        occurred_at: Utc::now(),
-        metadata: metadata.clone(),
-    }
-}
-
 impl AuditLogApi {
     pub fn new(pool: PgPool, store: EventStore, settings: AuditLogSettings) -> Self {
         let ingestor = Ingestor::new(&settings, pool.clone());
         let log = TransparencyLog::new(pool.clone(), settings.transparency.clone());
+        let settings = Arc::new(settings);
         Self {
+            service: AuditLog::new(
+                pool.clone(),
+                store.clone(),
+                ingestor.clone(),
+                log.clone(),
+                settings.clone(),
+            ),
             log,
             pool,
-            requests: Repository::new(store.clone()),
             store,
             ingestor,
-            settings: Arc::new(settings),
+            settings,
         }
     }
 }

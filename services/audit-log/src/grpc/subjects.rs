@@ -12,9 +12,10 @@ use hellowork_eventstore::DomainEvent;
 use hellowork_platform::{Role, ServiceError, caller, require_any};
 use hellowork_proto::auditlog::v1 as proto;
 
-use super::{AuditLogApi, database, legal_requests::stream_of, transparency::inclusion};
+use super::{AuditLogApi, database, legal_errors::status, transparency::inclusion};
 use crate::{
     domain::{event::Event, notice, subject::KeyPeriod, time::to_datetime},
+    service::stream_of,
     store,
 };
 
@@ -56,7 +57,7 @@ impl AuditLogApi {
         let now = Utc::now();
         let mut items = Vec::new();
         for id in ids {
-            let Some(legal) = self.view(&id).await? else {
+            let Some(legal) = self.service.legal_request(&id).await.map_err(status)? else {
                 continue;
             };
             if legal.disclosed_record_count == 0 || !notice::due(&legal, now) {

@@ -1,16 +1,16 @@
-//! The transparency RPCs' adapter: roles, request checks, and the log's
-//! answers as proto. The log itself is `crate::transparency`.
+//! The transparency RPCs' adapter: roles, request checks, one call of the
+//! [`crate::service::AuditLog`] service, and the log's answers as proto.
+//! The log itself is `crate::transparency`.
 
 use hellowork_platform::{
     CallingService, Role, ServiceError, caller, require_any, require_service, require_service_or,
 };
 use hellowork_proto::auditlog::v1 as proto;
 use hellowork_transparency::{Hash, hash_from_bytes};
-use tokio::time::{Duration, Instant};
 use tonic::{Request, Status};
 
 use super::AuditLogApi;
-use crate::transparency::{Inclusion, LogError, StoredCheckpoint};
+use crate::transparency::{Inclusion, StoredCheckpoint};
 
 /// Who may ask for a leaf they do not already hold.
 const OVERSIGHT: [Role; 3] = [Role::LegalOfficer, Role::Approver, Role::Auditor];
@@ -29,25 +29,7 @@ const EVERY_PERSON: [Role; 7] = [
 /// log's structure.
 const WITNESS: [CallingService; 1] = [CallingService::Witness];
 const DEFAULT_LEAVES: u64 = 1000;
-/// How long a disclosure waits for its own entry: the access log is a
-/// projection of the service's events, a few milliseconds behind.
-const ENTRY_PATIENCE: Duration = Duration::from_secs(10);
-const ENTRY_POLL: Duration = Duration::from_millis(20);
 const MAX_LEAVES: u64 = 10_000;
-
-fn log_error(error: LogError, size_field: &'static str) -> Status {
-    match error {
-        LogError::NoCheckpoint => {
-            ServiceError::FailedPrecondition("the log has no checkpoint yet".to_owned()).into()
-        }
-        beyond @ LogError::BeyondTree { .. } => {
-            ServiceError::invalid(size_field, beyond.to_string()).into()
-        }
-        LogError::Cosignature(problem) => ServiceError::invalid("signed_note", problem).into(),
-        LogError::Database(error) => super::database(error).into(),
-        other => ServiceError::internal(other).into(),
-    }
-}
 
 fn positions(field: &'static str, value: u64) -> Result<u64, Status> {
     if value > i64::MAX as u64 {
@@ -88,14 +70,10 @@ impl AuditLogApi {
         require_service_or(caller(&request)?, "GetCheckpoint", &WITNESS, |person| {
             require_any(person, &EVERY_PERSON)
         })?;
-        let latest = self
-            .log
-            .latest(request.get_ref().witnessed)
-            .await
-            .map_err(|e| log_error(e, "witnessed"))?;
+        let latest = self.service.checkpoint(request.get_ref().witnessed).await?;
         Ok(proto::GetCheckpointResponse {
-            checkpoint: Some(checkpoint(latest, self.log.origin())),
-            log_verifier_key: self.log.verifier_key(),
+            checkpoint: Some(checkpoint(latest, self.service.log_origin())),
+            log_verifier_key: self.service.log_verifier_key(),
         })
     }
 
@@ -139,23 +117,7 @@ impl AuditLogApi {
                     .map_err(|_| ServiceError::invalid("leaf_hash", "must be 32 bytes"))?,
             ),
         };
-        let (size, leaf, proof) = self.log.inclusion(sequence, tree_size).await.map_err(|e| {
-            log_error(
-                e,
-                if tree_size == 0 {
-                    "sequence"
-                } else {
-                    "tree_size"
-                },
-            )
-        })?;
-        if held.is_some_and(|held| held != leaf) {
-            return Err(ServiceError::NotFound {
-                resource_type: "log leaf",
-                resource_name: format!("{sequence} with that hash"),
-            }
-            .into());
-        }
+        let (size, leaf, proof) = self.service.inclusion(sequence, tree_size, held).await?;
         Ok(proto::GetInclusionProofResponse {
             sequence,
             tree_size: size,
@@ -187,16 +149,7 @@ impl AuditLogApi {
             )
             .into());
         }
-        let (second, proof) = self.log.consistency(first, second).await.map_err(|e| {
-            log_error(
-                e,
-                if second == 0 {
-                    "first_tree_size"
-                } else {
-                    "second_tree_size"
-                },
-            )
-        })?;
+        let (second, proof) = self.service.consistency(first, second).await?;
         Ok(proto::GetConsistencyProofResponse {
             first_tree_size: first,
             second_tree_size: second,
@@ -225,11 +178,7 @@ impl AuditLogApi {
             }
             n => n as u64,
         };
-        let (size, leaves) = self
-            .log
-            .leaves(start, count, tree_size)
-            .await
-            .map_err(|e| log_error(e, "tree_size"))?;
+        let (size, leaves) = self.service.leaves(start, count, tree_size).await?;
         Ok(proto::ListLogLeavesResponse {
             start_sequence: start,
             // A position whose row is gone gives an empty hash: the
@@ -242,33 +191,6 @@ impl AuditLogApi {
         })
     }
 
-    /// Art. 7(2) proviso: a disclosure's own entry with its inclusion proof,
-    /// once the projection has appended it and a checkpoint covers it.
-    /// `None` if that takes longer than [`ENTRY_PATIENCE`]: the records were
-    /// disclosed on the record (the event is committed), so they are not
-    /// withheld for a late proof, which `GetInclusionProof` gives later.
-    pub(super) async fn disclosure_inclusion(
-        &self,
-        disclosure_id: &str,
-    ) -> Result<Option<proto::LogInclusion>, Status> {
-        let deadline = Instant::now() + ENTRY_PATIENCE;
-        loop {
-            if let Some(found) = self
-                .log
-                .inclusion_of_record(disclosure_id)
-                .await
-                .map_err(|e| log_error(e, "legal_request_id"))?
-            {
-                return Ok(Some(inclusion(found, self.log.origin())));
-            }
-            if Instant::now() >= deadline {
-                tracing::warn!(%disclosure_id, "a disclosure's entry was not in the access log in time for its proof");
-                return Ok(None);
-            }
-            tokio::time::sleep(ENTRY_POLL).await;
-        }
-    }
-
     pub(super) async fn cosignature(
         &self,
         request: Request<proto::AddCosignatureRequest>,
@@ -278,13 +200,9 @@ impl AuditLogApi {
         if note.is_empty() {
             return Err(ServiceError::invalid("signed_note", "is required").into());
         }
-        let kept = self
-            .log
-            .add_cosignature(note)
-            .await
-            .map_err(|e| log_error(e, "signed_note"))?;
+        let kept = self.service.add_cosignature(note).await?;
         Ok(proto::AddCosignatureResponse {
-            checkpoint: Some(checkpoint(kept, self.log.origin())),
+            checkpoint: Some(checkpoint(kept, self.service.log_origin())),
         })
     }
 }
