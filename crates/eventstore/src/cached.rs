@@ -89,10 +89,12 @@ impl<F> Clone for Weighed<F> {
 }
 
 impl<F> Entry<F> {
-    fn grew(&self, payload_bytes: usize) {
+    /// Counts `events` folded in, carrying `payload_bytes` between them.
+    fn grew(&self, events: usize, payload_bytes: usize) {
         let bytes = u64::try_from(payload_bytes).unwrap_or(u64::MAX);
+        let overhead = EVENT_OVERHEAD.saturating_mul(events as u64);
         self.footprint
-            .fetch_add(bytes.saturating_add(EVENT_OVERHEAD), Ordering::Relaxed);
+            .fetch_add(bytes.saturating_add(overhead), Ordering::Relaxed);
     }
 }
 
@@ -232,17 +234,14 @@ impl<F: Fold> CachedRepository<F> {
                 .iter()
                 .map(|event| NewEvent::of(event, at, metadata))
                 .collect();
-            let bytes = appending
-                .iter()
-                .map(|e| e.payload.len())
-                .collect::<Vec<_>>();
+            let bytes = appending.iter().map(|e| e.payload.len()).sum();
             let expected = ExpectedVersion::Exact(kept.version);
             match self.store.append(stream, expected, appending).await {
                 Ok(outcome) => {
-                    for (event, bytes) in events.iter().zip(bytes) {
+                    for event in &events {
                         kept.state.fold(event, at, &metadata.actor.subject);
-                        entry.grew(bytes);
                     }
+                    entry.grew(events.len(), bytes);
                     kept.version = outcome.stream_version;
                     self.reweigh(stream, &entry);
                     return Ok((events, kept.state.clone()));
@@ -279,7 +278,7 @@ impl<F: Fold> CachedRepository<F> {
                 &event.metadata.actor.subject,
             );
             kept.version = event.stream_version;
-            entry.grew(event.payload.len());
+            entry.grew(1, event.payload.len());
         }
         self.reweigh(stream, entry);
         Ok(())
