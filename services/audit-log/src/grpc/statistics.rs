@@ -1,13 +1,13 @@
 //! `GetUsageStatistics` (Art. 7(2)): the request parsed into a [`Query`]
 //! of whole slots (every violation with its field), the cells counted and
-//! decided by [`crate::statistics`], and encoded.
+//! decided by one call of [`crate::service::AuditLog::usage_statistics`],
+//! and encoded.
 
 use hellowork_platform::{FieldViolation, Role, caller, require_any};
 use hellowork_proto::auditlog::v1::{self as proto, CellSuppression};
-use sqlx::PgPool;
 use tonic::{Request, Response, Status};
 
-use super::{AuditLogApi, database, invalid, parse, view};
+use super::{AuditLogApi, invalid, parse, view};
 use crate::{
     domain::{
         grid::Query,
@@ -31,17 +31,22 @@ impl AuditLogApi {
                 Role::Auditor,
             ],
         )?;
-        get(&self.pool, &self.settings, request.get_ref())
-            .await
-            .map(Response::new)
+        let query = query(&self.settings, request.get_ref())?;
+        let cells = self.service.usage_statistics(&query).await?;
+        Ok(Response::new(proto::GetUsageStatisticsResponse {
+            k: self.settings.k,
+            slot_length: Some(view::duration(query.length().seconds())),
+            cells: cells.iter().map(cell).collect(),
+        }))
     }
 }
 
-pub(super) async fn get(
-    pool: &PgPool,
+/// The request as a [`Query`] of whole slots of a length the settings
+/// allow, or every violation with its field.
+fn query(
     settings: &AuditLogSettings,
     message: &proto::GetUsageStatisticsRequest,
-) -> Result<proto::GetUsageStatisticsResponse, Status> {
+) -> Result<Query, Status> {
     let mut violations = Vec::new();
     let range = parse::range(&mut violations, "time_range", message.time_range.as_ref());
     let requested = message.slot_length.as_ref().map(|d| (d.seconds, d.nanos));
@@ -66,15 +71,7 @@ pub(super) async fn get(
         }
     };
     invalid(violations)?;
-    let query = query.expect("checked");
-    let cells = crate::statistics::usage_statistics(pool, &query, settings.k)
-        .await
-        .map_err(database)?;
-    Ok(proto::GetUsageStatisticsResponse {
-        k: settings.k,
-        slot_length: Some(view::duration(query.length().seconds())),
-        cells: cells.iter().map(cell).collect(),
-    })
+    Ok(query.expect("checked"))
 }
 
 fn cell(cell: &Cell) -> proto::UsageStatisticsCell {

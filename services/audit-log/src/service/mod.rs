@@ -15,10 +15,12 @@
 //!   identifiers.
 //! - `transparency`: the log's checkpoints, proofs, leaves and
 //!   cosignatures (tamper evidence).
+//! - `statistics`: the k-anonymous usage statistics (Art. 7(2)).
 
 mod disclosure;
 mod legal_requests;
 mod opened;
+mod statistics;
 mod transparency;
 mod usage;
 
