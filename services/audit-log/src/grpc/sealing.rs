@@ -1,7 +1,10 @@
 //! The sealing keys (Art. 7(2)): `GetSealingKeys`, the public keys the
 //! front system and scheduling seal device identifiers to where they
-//! enter, and `CheckSealedDevice`, scheduling's check of what a front
-//! system sealed before it records a join or a leave with it.
+//! enter, from [`crate::service::AuditLog::sealing_keys`], and
+//! `CheckSealedDevice`, scheduling's check of what a front system sealed
+//! before it records a join or a leave with it. That check is parsing
+//! alone: the identifiers are opened and checked by the parser
+//! `RecordUsage` uses for sealed devices, and nothing is read or written.
 
 use hellowork_platform::{
     CallingService, ServiceError, caller, require_service, require_service_or,
@@ -25,7 +28,7 @@ impl AuditLogApi {
             |_| Ok(()),
         )?;
         Ok(Response::new(proto::GetSealingKeysResponse {
-            keys: self.ingestor.sealing.public_keys().to_proto(),
+            keys: self.service.sealing_keys().to_proto(),
         }))
     }
 

@@ -16,10 +16,13 @@
 //! - `transparency`: the log's checkpoints, proofs, leaves and
 //!   cosignatures (tamper evidence).
 //! - `statistics`: the k-anonymous usage statistics (Art. 7(2)).
+//! - `sealing`: the public keys device identifiers are sealed to (Art.
+//!   7(2)).
 
 mod disclosure;
 mod legal_requests;
 mod opened;
+mod sealing;
 mod statistics;
 mod transparency;
 mod usage;
