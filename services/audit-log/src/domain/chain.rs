@@ -4,6 +4,7 @@
 //! reordered row breaks the chain at its position; a separately stored head
 //! (last position and hash) makes a truncated tail visible too.
 
+use hellowork_proto::auditlog::v1 as proto;
 use sha2::{Digest, Sha256};
 
 /// The hash before the first entry.
@@ -72,6 +73,24 @@ pub enum ChainFailure {
     BrokenLink,
     /// The chain ends before the recorded head.
     Truncated,
+}
+
+/// Where and how a chain failed as the contract names it, in `VerifyLog`'s
+/// answer and in the `LogVerified` event alike: position 0 and no failure
+/// when it is intact.
+pub fn reported(failure: Option<(u64, ChainFailure)>) -> (u64, proto::ChainFailure) {
+    match failure {
+        None => (0, proto::ChainFailure::Unspecified),
+        Some((position, failure)) => (
+            position,
+            match failure {
+                ChainFailure::HashMismatch => proto::ChainFailure::HashMismatch,
+                ChainFailure::MissingEntry => proto::ChainFailure::MissingEntry,
+                ChainFailure::BrokenLink => proto::ChainFailure::BrokenLink,
+                ChainFailure::Truncated => proto::ChainFailure::Truncated,
+            },
+        ),
+    }
 }
 
 /// A stored entry as verification sees it.

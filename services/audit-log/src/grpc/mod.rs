@@ -44,10 +44,7 @@ use sqlx::PgPool;
 use tonic::{Request, Response, Status, Streaming};
 
 use crate::{
-    ingest::Ingestor,
-    service::{AuditLog, new_event},
-    settings::AuditLogSettings,
-    transparency::TransparencyLog,
+    ingest::Ingestor, service::AuditLog, settings::AuditLogSettings, transparency::TransparencyLog,
 };
 
 /// The gRPC service.

@@ -8,7 +8,7 @@ use hellowork_proto::auditlog::v1::{self as proto, EntryKind};
 
 use crate::{
     domain::{
-        chain::ChainFailure,
+        chain,
         time::{slot_of, timestamp},
     },
     store::{Stored, Verification},
@@ -53,18 +53,7 @@ pub fn entry(row: &Stored, slot_seconds: i64) -> proto::AccessLogEntry {
 }
 
 pub fn verification(v: Verification) -> proto::VerifyLogResponse {
-    let (first_bad_sequence, failure) = match v.failure {
-        None => (0, proto::ChainFailure::Unspecified),
-        Some((position, failure)) => (
-            position,
-            match failure {
-                ChainFailure::HashMismatch => proto::ChainFailure::HashMismatch,
-                ChainFailure::MissingEntry => proto::ChainFailure::MissingEntry,
-                ChainFailure::BrokenLink => proto::ChainFailure::BrokenLink,
-                ChainFailure::Truncated => proto::ChainFailure::Truncated,
-            },
-        ),
-    };
+    let (first_bad_sequence, failure) = chain::reported(v.failure);
     proto::VerifyLogResponse {
         intact: v.failure.is_none(),
         from_sequence: v.from,

@@ -14,7 +14,8 @@
 //!   (Art. 7(2) proviso), every attempt on record; `opened` opens their
 //!   identifiers.
 //! - `transparency`: the log's checkpoints, proofs, leaves and
-//!   cosignatures (tamper evidence).
+//!   cosignatures (tamper evidence); `verification`: checking the hash
+//!   chain, itself on record.
 //! - `statistics`: the k-anonymous usage statistics (Art. 7(2)).
 //! - `sealing`: the public keys device identifiers are sealed to (Art.
 //!   7(2)).
@@ -26,6 +27,7 @@ mod sealing;
 mod statistics;
 mod transparency;
 mod usage;
+mod verification;
 
 use std::sync::Arc;
 
