@@ -57,7 +57,7 @@ impl AuditLogApi {
             next_page_token,
             inclusion: disclosure
                 .inclusion
-                .map(|found| inclusion(found, self.log.origin())),
+                .map(|found| inclusion(found, self.service.log_origin())),
             disclosure_id: disclosure.disclosure_id.to_string(),
         }))
     }

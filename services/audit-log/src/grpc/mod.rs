@@ -50,16 +50,10 @@ use crate::{
 /// The gRPC service.
 #[derive(Debug, Clone)]
 pub struct AuditLogApi {
-    pool: PgPool,
-    store: EventStore,
+    /// Opens sealed device identifiers while requests are parsed.
     ingestor: Ingestor,
     settings: Arc<AuditLogSettings>,
-    log: TransparencyLog,
     service: AuditLog,
-}
-
-fn database(error: sqlx::Error) -> ServiceError {
-    hellowork_eventstore::StoreError::Database(error).into()
 }
 
 fn invalid(violations: Vec<FieldViolation>) -> Result<(), Status> {
@@ -76,16 +70,7 @@ impl AuditLogApi {
         let log = TransparencyLog::new(pool.clone(), settings.transparency.clone());
         let settings = Arc::new(settings);
         Self {
-            service: AuditLog::new(
-                pool.clone(),
-                store.clone(),
-                ingestor.clone(),
-                log.clone(),
-                settings.clone(),
-            ),
-            log,
-            pool,
-            store,
+            service: AuditLog::new(pool, store, ingestor.clone(), log, settings.clone()),
             ingestor,
             settings,
         }

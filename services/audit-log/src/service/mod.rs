@@ -19,12 +19,14 @@
 //! - `statistics`: the k-anonymous usage statistics (Art. 7(2)).
 //! - `sealing`: the public keys device identifiers are sealed to (Art.
 //!   7(2)).
+//! - `subjects`: the disclosures a data subject is told of (Art. 7(2), 8).
 
 mod disclosure;
 mod legal_requests;
 mod opened;
 mod sealing;
 mod statistics;
+mod subjects;
 mod transparency;
 mod usage;
 mod verification;
@@ -52,6 +54,7 @@ use crate::{
 
 pub use disclosure::Disclosure;
 pub use legal_requests::Page;
+pub use subjects::SubjectDisclosure;
 pub use usage::Recorded;
 
 /// Who asks, and the metadata the events they cause are recorded with
