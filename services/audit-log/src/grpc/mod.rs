@@ -4,9 +4,10 @@
 //! through `ServiceError` (`legal_errors` for the Art. 7(2) refusals).
 //! Every usage record, legal filing, decision, disclosure and refused
 //! disclosure is an event; the access log is their projection (Art. 7).
-//! Usage, the access log, legal requests, disclosure and the transparency
-//! log go through the service; statistics, sealing keys, verification and
-//! the subject's view still call the store themselves.
+//! No handler touches the store or the database: each checks roles,
+//! parses, calls the service once and converts. `CheckSealedDevice` is
+//! parsing alone (the sealed identifiers opened by the parser
+//! `RecordUsage` shares), so it calls nothing.
 //!
 //! One file per group of RPCs, each holding its handlers' roles, parsing
 //! and calls; the trait below only routes to them:
