@@ -15,6 +15,7 @@ use hellowork_proto::scheduling::v1::scheduling_service_server::SchedulingServic
 use tonic::service::Routes;
 
 use crate::{
+    carry_over,
     eligibility::EligibilityClient,
     grpc::SchedulingApi,
     projections::{Placements, ScheduleProjection},
@@ -70,6 +71,11 @@ pub async fn build_with(
         platform.system.interceptor(),
     ));
     let keys = PersonalKeys::new(platform.pool.clone(), settings.keks.clone());
+    // Before serving: a booking made when bookings lived on schedules is
+    // answered from its own stream.
+    carry_over::carry_over(&platform.pool, &platform.store, &keys)
+        .await
+        .map_err(|error| StartupError::Upgrade(Box::new(error)))?;
     // Art. 7(2), 8: in the background, as it needs the audit-log's keys and
     // the audit-log may start after us; until it is done, events stored
     // before Step 8 still read as they were.

@@ -19,6 +19,7 @@
 //! - [`app`]: wiring onto the platform.
 
 pub mod app;
+pub mod carry_over;
 pub mod domain;
 pub mod eligibility;
 pub mod grpc;

@@ -94,7 +94,13 @@ pub fn record(events: &[Event], offering: Offering) {
                 metrics::counter!(REFUSALS, "reason" => reason).increment(1);
             }
             Event::RefusalLifted(_) => metrics::counter!(REFUSALS_LIFTED).increment(1),
-            Event::ChecklistCompleted(_)
+            // Seats move with the bookings counted above; a carry-over is
+            // no new fact.
+            Event::SeatTaken(_)
+            | Event::SeatReleased(_)
+            | Event::SeatMoved(_)
+            | Event::BookingCarriedOver(_)
+            | Event::ChecklistCompleted(_)
             | Event::PrivateRoomAcknowledged(_)
             | Event::NoRecordingAcknowledged(_) => {}
         }

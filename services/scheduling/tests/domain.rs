@@ -1,19 +1,28 @@
 //! Given/when/then for the pure aggregates: every rule with its article,
-//! no database.
+//! no database. A counsellor's schedule and its bookings are given one
+//! history (each aggregate folds what is its own) and asked through
+//! [`Both`], which decides as the service does: publishing on the schedule,
+//! booking, cancelling and rescheduling on both ([`placement`]), a
+//! booking's life on its own stream.
+
+use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, Utc};
+use hellowork_eventstore::Aggregate;
 use hellowork_platform::ServiceError;
 use hellowork_proto::scheduling::v1::{
-    AttendantDeclared, AttendantKind, BookingCancelled, BookingRescheduled, CancellationReason,
-    ChecklistItem, ConductReason, ConfirmationNotice, NoRecordingAcknowledged, Offering,
-    OnlineServicesRefused, PreSessionChecklistCompleted, PrivateRoomAcknowledged, RefusalLifted,
-    SessionBooked, SessionJoined, SessionLeft, SessionStopped, SlotPublished,
+    AttendantDeclared, AttendantKind, BookingCancelled, BookingCarriedOver, BookingRescheduled,
+    BookingState, CancellationReason, CarriedEvent, ChecklistItem, ConductReason,
+    ConfirmationNotice, NoRecordingAcknowledged, Offering, OnlineServicesRefused,
+    PreSessionChecklistCompleted, PrivateRoomAcknowledged, RefusalLifted, SeatMoved, SeatReleased,
+    SeatTaken, SessionBooked, SessionJoined, SessionLeft, SessionStopped, SlotPublished,
 };
 use hellowork_proto::sealing::v1::HpkeSealed;
 use hellowork_scheduling::domain::{
-    Book, Cancel, CompleteChecklist, DeclareAttendant, DomainError, Event, Join, Leave, NewSlot,
-    NotReady, Person, PersonCommand, Publish, REQUIRED_CHECKLIST, Refuse, Reschedule, Schedule,
-    ScheduleCommand, Stop, confirmation_notices, timestamp,
+    Book, Booking, BookingCommand, Cancel, CompleteChecklist, Decision, DeclareAttendant,
+    DomainError, Event, Join, Leave, NewSlot, NotReady, Person, PersonCommand, Publish,
+    REQUIRED_CHECKLIST, Refuse, Reschedule, Schedule, Stop, confirmation_notices, placement,
+    timestamp,
 };
 use hellowork_testing::Scenario;
 use tonic::Code;
@@ -21,6 +30,107 @@ use tonic::Code;
 const COUNSELLOR: &str = "counsellor-1";
 const SEEKER: &str = "0190a0b0-0000-7000-8000-000000000001";
 const OTHER: &str = "0190a0b0-0000-7000-8000-000000000002";
+
+/// What the tests ask of a schedule and its bookings.
+#[derive(Debug, Clone)]
+enum Cmd {
+    Publish(Publish),
+    Book(Book),
+    Cancel(Cancel),
+    Reschedule(Reschedule),
+    DeclareAttendant(DeclareAttendant),
+    CompleteChecklist(CompleteChecklist),
+    Join(Join),
+    Leave(Leave),
+    Stop(Stop),
+}
+
+/// A schedule and the bookings of its history, each folded from what is
+/// its own; a decision's events come schedule first.
+#[derive(Debug, Clone, Default)]
+struct Both {
+    schedule: Schedule,
+    bookings: BTreeMap<String, Booking>,
+}
+
+impl Both {
+    fn booking(&self, id: &str) -> Booking {
+        self.bookings.get(id).cloned().unwrap_or_default()
+    }
+
+    fn life(&self, command: BookingCommand) -> Result<Vec<Event>, DomainError> {
+        self.booking(command.booking_id()).decide(&command)
+    }
+}
+
+fn booking_of(event: &Event) -> Option<&str> {
+    Some(match event {
+        Event::SessionBooked(e) => &e.booking_id,
+        Event::BookingCarriedOver(e) => &e.booking_id,
+        Event::BookingCancelled(e) => &e.booking_id,
+        Event::BookingRescheduled(e) => &e.booking_id,
+        Event::AttendantDeclared(e) => &e.booking_id,
+        Event::ChecklistCompleted(e) => &e.booking_id,
+        Event::PrivateRoomAcknowledged(e) => &e.booking_id,
+        Event::NoRecordingAcknowledged(e) => &e.booking_id,
+        Event::SessionJoined(e) => &e.booking_id,
+        Event::SessionLeft(e) => &e.booking_id,
+        Event::SessionStopped(e) => &e.booking_id,
+        _ => return None,
+    })
+}
+
+impl Aggregate for Both {
+    type Command = Cmd;
+    type Event = Event;
+    type Error = DomainError;
+
+    fn decide(&self, command: &Cmd) -> Result<Vec<Event>, DomainError> {
+        let both = |decision: Decision| [decision.schedule, decision.booking].concat();
+        match command {
+            Cmd::Publish(c) => self.schedule.decide(c),
+            Cmd::Book(c) => {
+                placement::book(&self.schedule, &self.booking(&c.booking_id), c).map(both)
+            }
+            Cmd::Cancel(c) => {
+                placement::cancel(&self.schedule, &self.booking(&c.booking_id), c).map(both)
+            }
+            Cmd::Reschedule(c) => {
+                placement::reschedule(&self.schedule, &self.booking(&c.booking_id), c).map(both)
+            }
+            Cmd::DeclareAttendant(c) => self.life(BookingCommand::DeclareAttendant(c.clone())),
+            Cmd::CompleteChecklist(c) => self.life(BookingCommand::CompleteChecklist(c.clone())),
+            Cmd::Join(c) => self.life(BookingCommand::Join(c.clone())),
+            Cmd::Leave(c) => self.life(BookingCommand::Leave(c.clone())),
+            Cmd::Stop(c) => self.life(BookingCommand::Stop(c.clone())),
+        }
+    }
+
+    fn apply(mut self, event: &Event) -> Self {
+        if let Some(id) = booking_of(event) {
+            let booking = self.booking(id).apply(event);
+            self.bookings.insert(id.to_owned(), booking);
+        }
+        self.schedule = self.schedule.apply(event);
+        self
+    }
+}
+
+fn seat_taken(booking: &str, slot: &str, seeker: &str) -> Event {
+    Event::SeatTaken(SeatTaken {
+        booking_id: booking.into(),
+        slot_id: slot.into(),
+        job_seeker_id: seeker.into(),
+    })
+}
+
+fn seat_released(booking: &str, slot: &str) -> Event {
+    Event::SeatReleased(SeatReleased {
+        booking_id: booking.into(),
+        slot_id: slot.into(),
+        job_seeker_id: SEEKER.into(),
+    })
+}
 
 fn start() -> DateTime<Utc> {
     "2026-12-01T01:00:00Z".parse().unwrap()
@@ -56,8 +166,8 @@ fn booked(booking: &str, slot: &str, seeker: &str, hours_after: i64) -> Event {
     })
 }
 
-fn book(booking: &str, slot: &str, seeker: &str, at: DateTime<Utc>) -> ScheduleCommand {
-    ScheduleCommand::Book(Book {
+fn book(booking: &str, slot: &str, seeker: &str, at: DateTime<Utc>) -> Cmd {
+    Cmd::Book(Book {
         booking_id: booking.into(),
         slot_id: slot.into(),
         job_seeker_id: seeker.into(),
@@ -124,8 +234,8 @@ fn articles(error: DomainError) -> Vec<String> {
 #[test]
 fn art_1_a_counsellor_publishes_consecutive_slots() {
     let s = start();
-    Scenario::<Schedule>::given([])
-        .when(ScheduleCommand::Publish(Publish {
+    Scenario::<Both>::given([])
+        .when(Cmd::Publish(Publish {
             counsellor_id: COUNSELLOR.into(),
             offering: Offering::Interview,
             slots: vec![
@@ -165,8 +275,8 @@ fn art_1_a_counsellor_publishes_consecutive_slots() {
 #[test]
 fn art_1_a_counsellor_is_never_double_booked_by_overlapping_slots() {
     let s = start() + Duration::minutes(30);
-    let error = Scenario::<Schedule>::given([published("s1", Offering::Counselling, 0, 1)])
-        .when(ScheduleCommand::Publish(Publish {
+    let error = Scenario::<Both>::given([published("s1", Offering::Counselling, 0, 1)])
+        .when(Cmd::Publish(Publish {
             counsellor_id: COUNSELLOR.into(),
             offering: Offering::JobReferral,
             slots: vec![NewSlot {
@@ -184,7 +294,7 @@ fn art_1_a_counsellor_is_never_double_booked_by_overlapping_slots() {
 #[test]
 fn art_1_only_a_seminar_has_more_than_one_seat() {
     let publish = |offering| {
-        ScheduleCommand::Publish(Publish {
+        Cmd::Publish(Publish {
             counsellor_id: COUNSELLOR.into(),
             offering,
             slots: vec![NewSlot {
@@ -195,13 +305,13 @@ fn art_1_only_a_seminar_has_more_than_one_seat() {
             capacity: 30,
         })
     };
-    let error = Scenario::<Schedule>::given([])
+    let error = Scenario::<Both>::given([])
         .when(publish(Offering::ManagedSelection))
         .then_error();
     assert_eq!(error, DomainError::CapacityNotForOffering);
     assert_eq!(ServiceError::from(error).code(), Code::InvalidArgument);
     let Ok(events) =
-        hellowork_eventstore::Aggregate::decide(&Schedule::default(), &publish(Offering::Seminar))
+        hellowork_eventstore::Aggregate::decide(&Both::default(), &publish(Offering::Seminar))
     else {
         panic!("a seminar has many seats");
     };
@@ -211,8 +321,8 @@ fn art_1_only_a_seminar_has_more_than_one_seat() {
 #[test]
 fn publishing_the_same_slots_again_changes_nothing() {
     let s = start();
-    Scenario::<Schedule>::given([published("s1", Offering::Counselling, 0, 1)])
-        .when(ScheduleCommand::Publish(Publish {
+    Scenario::<Both>::given([published("s1", Offering::Counselling, 0, 1)])
+        .when(Cmd::Publish(Publish {
             counsellor_id: COUNSELLOR.into(),
             offering: Offering::Counselling,
             slots: vec![NewSlot {
@@ -229,8 +339,8 @@ fn publishing_the_same_slots_again_changes_nothing() {
 
 #[test]
 fn art_2_3_a_person_books_a_seat_with_attendants_before_the_cutoff() {
-    Scenario::<Schedule>::given([published("s1", Offering::Counselling, 0, 1)])
-        .when(ScheduleCommand::Book(Book {
+    Scenario::<Both>::given([published("s1", Offering::Counselling, 0, 1)])
+        .when(Cmd::Book(Book {
             booking_id: "b1".into(),
             slot_id: "s1".into(),
             job_seeker_id: SEEKER.into(),
@@ -239,6 +349,7 @@ fn art_2_3_a_person_books_a_seat_with_attendants_before_the_cutoff() {
             attendant_cutoff: cutoff(),
         }))
         .then_events([
+            seat_taken("b1", "s1", SEEKER),
             booked("b1", "s1", SEEKER, 0),
             Event::AttendantDeclared(AttendantDeclared {
                 booking_id: "b1".into(),
@@ -257,7 +368,7 @@ fn art_3_every_confirmation_states_free_of_charge_and_costs_borne_by_the_user() 
 
 #[test]
 fn a_slot_is_never_booked_beyond_its_capacity() {
-    let error = Scenario::<Schedule>::given([
+    let error = Scenario::<Both>::given([
         published("s1", Offering::Seminar, 0, 2),
         booked("b1", "s1", SEEKER, 0),
         booked("b2", "s1", OTHER, 0),
@@ -275,7 +386,7 @@ fn a_slot_is_never_booked_beyond_its_capacity() {
 
 #[test]
 fn a_cancelled_seat_can_be_booked_again() {
-    Scenario::<Schedule>::given([
+    Scenario::<Both>::given([
         published("s1", Offering::Counselling, 0, 1),
         booked("b1", "s1", SEEKER, 0),
         Event::BookingCancelled(BookingCancelled {
@@ -287,19 +398,22 @@ fn a_cancelled_seat_can_be_booked_again() {
         }),
     ])
     .when(book("b2", "s1", OTHER, early()))
-    .then_events([Event::SessionBooked(SessionBooked {
-        booking_id: "b2".into(),
-        job_seeker_id: OTHER.into(),
-        ..match booked("b2", "s1", OTHER, 0) {
-            Event::SessionBooked(e) => e,
-            _ => unreachable!(),
-        }
-    })]);
+    .then_events([
+        seat_taken("b2", "s1", OTHER),
+        Event::SessionBooked(SessionBooked {
+            booking_id: "b2".into(),
+            job_seeker_id: OTHER.into(),
+            ..match booked("b2", "s1", OTHER, 0) {
+                Event::SessionBooked(e) => e,
+                _ => unreachable!(),
+            }
+        }),
+    ]);
 }
 
 #[test]
 fn a_person_never_holds_two_overlapping_bookings() {
-    let error = Scenario::<Schedule>::given([
+    let error = Scenario::<Both>::given([
         published("s1", Offering::Seminar, 0, 5),
         booked("b1", "s1", SEEKER, 0),
     ])
@@ -310,17 +424,17 @@ fn a_person_never_holds_two_overlapping_bookings() {
 
 #[test]
 fn a_started_session_is_not_booked_and_a_repeated_booking_changes_nothing() {
-    let error = Scenario::<Schedule>::given([published("s1", Offering::Counselling, 0, 1)])
+    let error = Scenario::<Both>::given([published("s1", Offering::Counselling, 0, 1)])
         .when(book("b1", "s1", SEEKER, start()))
         .then_error();
     assert_eq!(error, DomainError::SessionStarted("s1".into()));
-    Scenario::<Schedule>::given([
+    Scenario::<Both>::given([
         published("s1", Offering::Counselling, 0, 1),
         booked("b1", "s1", SEEKER, 0),
     ])
     .when(book("b1", "s1", SEEKER, early()))
     .then_events([]);
-    let error = Scenario::<Schedule>::given([])
+    let error = Scenario::<Both>::given([])
         .when(book("b1", "nope", SEEKER, early()))
         .then_error();
     assert_eq!(ServiceError::from(error).code(), Code::NotFound);
@@ -331,7 +445,7 @@ fn a_started_session_is_not_booked_and_a_repeated_booking_changes_nothing() {
 #[test]
 fn cancelling_before_the_session_frees_the_seat_and_is_idempotent() {
     let cancel = |at| {
-        ScheduleCommand::Cancel(Cancel {
+        Cmd::Cancel(Cancel {
             booking_id: "b1".into(),
             reason: CancellationReason::ByJobSeeker,
             refusal_id: String::new(),
@@ -349,15 +463,15 @@ fn cancelling_before_the_session_frees_the_seat_and_is_idempotent() {
         published("s1", Offering::Counselling, 0, 1),
         booked("b1", "s1", SEEKER, 0),
     ];
-    Scenario::<Schedule>::given(history.clone())
+    Scenario::<Both>::given(history.clone())
         .when(cancel(early()))
-        .then_events([cancelled.clone()]);
+        .then_events([seat_released("b1", "s1"), cancelled.clone()]);
     let mut after = history.to_vec();
     after.push(cancelled);
-    Scenario::<Schedule>::given(after)
+    Scenario::<Both>::given(after)
         .when(cancel(early()))
         .then_events([]);
-    let error = Scenario::<Schedule>::given(history)
+    let error = Scenario::<Both>::given(history)
         .when(cancel(start()))
         .then_error();
     assert_eq!(error, DomainError::SessionStarted("s1".into()));
@@ -373,32 +487,40 @@ fn rescheduling_moves_the_seat_atomically_within_the_offering() {
         booked("b1", "s1", SEEKER, 0),
     ];
     let reschedule = |slot: &str| {
-        ScheduleCommand::Reschedule(Reschedule {
+        Cmd::Reschedule(Reschedule {
             booking_id: "b1".into(),
             new_slot_id: slot.into(),
             at: early(),
             attendant_cutoff: cutoff(),
         })
     };
-    Scenario::<Schedule>::given(given.clone())
+    Scenario::<Both>::given(given.clone())
         .when(reschedule("s2"))
-        .then_events([Event::BookingRescheduled(BookingRescheduled {
-            booking_id: "b1".into(),
-            job_seeker_id: SEEKER.into(),
-            from_slot_id: "s1".into(),
-            to_slot_id: "s2".into(),
-            counsellor_id: COUNSELLOR.into(),
-            start_time: Some(timestamp(to)),
-            end_time: Some(timestamp(to + Duration::hours(1))),
-            attendant_cutoff: Some(timestamp(to - cutoff())),
-        })]);
-    let error = Scenario::<Schedule>::given(given.clone())
+        .then_events([
+            Event::SeatMoved(SeatMoved {
+                booking_id: "b1".into(),
+                job_seeker_id: SEEKER.into(),
+                from_slot_id: "s1".into(),
+                to_slot_id: "s2".into(),
+            }),
+            Event::BookingRescheduled(BookingRescheduled {
+                booking_id: "b1".into(),
+                job_seeker_id: SEEKER.into(),
+                from_slot_id: "s1".into(),
+                to_slot_id: "s2".into(),
+                counsellor_id: COUNSELLOR.into(),
+                start_time: Some(timestamp(to)),
+                end_time: Some(timestamp(to + Duration::hours(1))),
+                attendant_cutoff: Some(timestamp(to - cutoff())),
+            }),
+        ]);
+    let error = Scenario::<Both>::given(given.clone())
         .when(reschedule("s3"))
         .then_error();
     assert_eq!(error, DomainError::DifferentOffering("s3".into()));
     let mut full = given.to_vec();
     full.push(booked("b2", "s2", OTHER, 2));
-    let error = Scenario::<Schedule>::given(full)
+    let error = Scenario::<Both>::given(full)
         .when(reschedule("s2"))
         .then_error();
     assert_eq!(error, DomainError::SlotFull("s2".into()));
@@ -413,28 +535,28 @@ fn art_12_3_attendants_after_the_cutoff_are_refused_citing_the_article() {
         booked("b1", "s1", SEEKER, 0),
     ];
     let declare = |at| {
-        ScheduleCommand::DeclareAttendant(DeclareAttendant {
+        Cmd::DeclareAttendant(DeclareAttendant {
             booking_id: "b1".into(),
             attendant_id: "a1".into(),
             kind: AttendantKind::Caregiver,
             at,
         })
     };
-    Scenario::<Schedule>::given(given.clone())
+    Scenario::<Both>::given(given.clone())
         .when(declare(start() - cutoff()))
         .then_events([Event::AttendantDeclared(AttendantDeclared {
             booking_id: "b1".into(),
             attendant_id: "a1".into(),
             kind: AttendantKind::Caregiver.into(),
         })]);
-    let error = Scenario::<Schedule>::given(given)
+    let error = Scenario::<Both>::given(given)
         .when(declare(start() - cutoff() + Duration::seconds(1)))
         .then_error();
     assert_eq!(error, DomainError::AttendantCutoffPassed);
     assert_eq!(articles(error), ["12(3)"]);
     // Declared with a late booking: refused too.
-    let error = Scenario::<Schedule>::given([published("s1", Offering::Counselling, 0, 1)])
-        .when(ScheduleCommand::Book(Book {
+    let error = Scenario::<Both>::given([published("s1", Offering::Counselling, 0, 1)])
+        .when(Cmd::Book(Book {
             booking_id: "b1".into(),
             slot_id: "s1".into(),
             job_seeker_id: SEEKER.into(),
@@ -454,8 +576,8 @@ fn art_12_4_the_checklist_needs_every_item() {
         published("s1", Offering::Counselling, 0, 1),
         booked("b1", "s1", SEEKER, 0),
     ];
-    let error = Scenario::<Schedule>::given(given.clone())
-        .when(ScheduleCommand::CompleteChecklist(CompleteChecklist {
+    let error = Scenario::<Both>::given(given.clone())
+        .when(Cmd::CompleteChecklist(CompleteChecklist {
             booking_id: "b1".into(),
             confirmed: vec![
                 ChecklistItem::MeetingAppReady,
@@ -473,8 +595,8 @@ fn art_12_4_the_checklist_needs_every_item() {
         ])
     );
     assert_eq!(articles(error), ["12(4)"; 4]);
-    Scenario::<Schedule>::given(given)
-        .when(ScheduleCommand::CompleteChecklist(CompleteChecklist {
+    Scenario::<Both>::given(given)
+        .when(Cmd::CompleteChecklist(CompleteChecklist {
             booking_id: "b1".into(),
             confirmed: REQUIRED_CHECKLIST.to_vec(),
         }))
@@ -484,7 +606,7 @@ fn art_12_4_the_checklist_needs_every_item() {
 #[test]
 fn art_12_2_3_4_joining_without_checklist_and_acknowledgements_is_refused_listing_each() {
     let join = |refused| {
-        ScheduleCommand::Join(Join {
+        Cmd::Join(Join {
             booking_id: "b1".into(),
             device: device(),
             refused,
@@ -494,7 +616,7 @@ fn art_12_2_3_4_joining_without_checklist_and_acknowledgements_is_refused_listin
         published("s1", Offering::Counselling, 0, 1),
         booked("b1", "s1", SEEKER, 0),
     ];
-    let error = Scenario::<Schedule>::given(given.clone())
+    let error = Scenario::<Both>::given(given.clone())
         .when(join(false))
         .then_error();
     assert_eq!(
@@ -508,19 +630,17 @@ fn art_12_2_3_4_joining_without_checklist_and_acknowledgements_is_refused_listin
     assert_eq!(articles(error), ["12(4)", "12(3)", "12(2)"]);
     let mut only_checklist = given.clone();
     only_checklist.push(ready("b1")[0].clone());
-    let error = Scenario::<Schedule>::given(only_checklist)
+    let error = Scenario::<Both>::given(only_checklist)
         .when(join(false))
         .then_error();
     assert_eq!(articles(error), ["12(3)", "12(2)"]);
     let mut all = given.clone();
     all.extend(ready("b1"));
-    Scenario::<Schedule>::given(all.clone())
+    Scenario::<Both>::given(all.clone())
         .when(join(false))
         .then_events([joined("b1")]);
     // Art. 12(1): a refused person does not join.
-    let error = Scenario::<Schedule>::given(all)
-        .when(join(true))
-        .then_error();
+    let error = Scenario::<Both>::given(all).when(join(true)).then_error();
     assert_eq!(articles(error), ["12(1)"]);
 }
 
@@ -532,8 +652,8 @@ fn art_7_joining_and_leaving_carry_the_sealed_device_identifiers_and_never_clear
     ];
     given.extend(ready("b1"));
     given.push(joined("b1"));
-    Scenario::<Schedule>::given(given.clone())
-        .when(ScheduleCommand::Leave(Leave {
+    Scenario::<Both>::given(given.clone())
+        .when(Cmd::Leave(Leave {
             booking_id: "b1".into(),
             device: device(),
         }))
@@ -546,8 +666,8 @@ fn art_7_joining_and_leaving_carry_the_sealed_device_identifiers_and_never_clear
             sealed_device: Some(device()),
         })]);
     // Leaving without having joined is refused.
-    let error = Scenario::<Schedule>::given(given[..2].to_vec())
-        .when(ScheduleCommand::Leave(Leave {
+    let error = Scenario::<Both>::given(given[..2].to_vec())
+        .when(Cmd::Leave(Leave {
             booking_id: "b1".into(),
             device: device(),
         }))
@@ -563,18 +683,18 @@ fn art_12_1_a_session_in_progress_is_stopped_with_a_reason() {
         published("s1", Offering::Counselling, 0, 1),
         booked("b1", "s1", SEEKER, 0),
     ];
-    let stop = ScheduleCommand::Stop(Stop {
+    let stop = Cmd::Stop(Stop {
         booking_id: "b1".into(),
         reason: ConductReason::RecordingDetected,
         note: "screen recorder seen".into(),
     });
-    let error = Scenario::<Schedule>::given(given.clone())
+    let error = Scenario::<Both>::given(given.clone())
         .when(stop.clone())
         .then_error();
     assert_eq!(error, DomainError::NotInSession("b1".into()));
     given.extend(ready("b1"));
     given.push(joined("b1"));
-    Scenario::<Schedule>::given(given)
+    Scenario::<Both>::given(given)
         .when(stop)
         .then_events([Event::SessionStopped(SessionStopped {
             booking_id: "b1".into(),
@@ -633,30 +753,33 @@ fn art_12_1_a_supervisor_refuses_and_lifts_and_the_refusal_cancels_even_a_late_b
     let person = hellowork_eventstore::Aggregate::apply(person, &lifted);
     assert!(!person.is_refused());
     // The refusal cancels an open booking even after its session started.
-    Scenario::<Schedule>::given([
+    Scenario::<Both>::given([
         published("s1", Offering::Counselling, 0, 1),
         booked("b1", "s1", SEEKER, 0),
     ])
-    .when(ScheduleCommand::Cancel(Cancel {
+    .when(Cmd::Cancel(Cancel {
         booking_id: "b1".into(),
         reason: CancellationReason::OnlineServicesRefused,
         refusal_id: "r1".into(),
         at: start(),
     }))
-    .then_events([Event::BookingCancelled(BookingCancelled {
-        booking_id: "b1".into(),
-        slot_id: "s1".into(),
-        job_seeker_id: SEEKER.into(),
-        reason: CancellationReason::OnlineServicesRefused.into(),
-        refusal_id: "r1".into(),
-    })]);
+    .then_events([
+        seat_released("b1", "s1"),
+        Event::BookingCancelled(BookingCancelled {
+            booking_id: "b1".into(),
+            slot_id: "s1".into(),
+            job_seeker_id: SEEKER.into(),
+            reason: CancellationReason::OnlineServicesRefused.into(),
+            refusal_id: "r1".into(),
+        }),
+    ]);
     assert_eq!(articles(DomainError::Refused), ["12(1)"]);
 }
 
 #[test]
 fn art_8_commands_never_print_an_officers_note() {
     let note = "Yamada Taro shouted about his illness";
-    let stop = ScheduleCommand::Stop(Stop {
+    let stop = Cmd::Stop(Stop {
         booking_id: "b1".into(),
         reason: ConductReason::OtherObstruction,
         note: note.into(),
@@ -683,4 +806,119 @@ fn art_8_commands_never_print_an_officers_note() {
             "{printed}"
         );
     }
+}
+
+// The schedule keeps seats; each booking its own life.
+
+#[test]
+fn seats_taken_and_released_on_the_schedule_bound_a_slot() {
+    let given = vec![
+        published("s1", Offering::Seminar, 0, 2),
+        seat_taken("b1", "s1", SEEKER),
+        seat_taken("b2", "s1", OTHER),
+    ];
+    let third = "0190a0b0-0000-7000-8000-000000000003";
+    let error = Scenario::<Both>::given(given.clone())
+        .when(book("b3", "s1", third, early()))
+        .then_error();
+    assert_eq!(error, DomainError::SlotFull("s1".into()));
+    let mut freed = given;
+    freed.push(seat_released("b1", "s1"));
+    let Ok(events) = Both::default()
+        .apply(&freed[0])
+        .apply(&freed[1])
+        .apply(&freed[2])
+        .apply(&freed[3])
+        .decide(&book("b3", "s1", third, early()))
+    else {
+        panic!("a released seat is free again");
+    };
+    assert_eq!(events[0], seat_taken("b3", "s1", third));
+}
+
+#[test]
+fn a_booking_s_life_is_decided_on_its_own_stream_alone() {
+    // The booking's stream alone: no schedule given, the checklist decides.
+    let booking = Booking::default().apply(&booked("b1", "s1", SEEKER, 0));
+    let checklist = BookingCommand::CompleteChecklist(CompleteChecklist {
+        booking_id: "b1".into(),
+        confirmed: REQUIRED_CHECKLIST.to_vec(),
+    });
+    assert_eq!(
+        booking.decide(&checklist).unwrap(),
+        [ready("b1")[0].clone()]
+    );
+    // A stream never booked knows no booking.
+    let error = Booking::default().decide(&checklist).unwrap_err();
+    assert_eq!(error, DomainError::BookingNotFound("b1".into()));
+    // The schedule takes no part in it.
+    let schedule = Schedule::default().apply(&ready("b1")[0]);
+    assert_eq!(schedule, Schedule::default());
+}
+
+#[test]
+fn a_refused_booking_decision_names_nothing_for_either_stream() {
+    let given = [published("s1", Offering::Counselling, 0, 1)];
+    let schedule = given.iter().fold(Schedule::default(), |s, e| s.apply(e));
+    let late = book("b1", "s1", SEEKER, start());
+    let Cmd::Book(late) = late else {
+        unreachable!()
+    };
+    assert_eq!(
+        placement::book(&schedule, &Booking::default(), &late),
+        Err(DomainError::SessionStarted("s1".into()))
+    );
+    // Booked already: nothing, on either stream.
+    let booking = Booking::default().apply(&booked("b1", "s1", SEEKER, 0));
+    let Cmd::Book(again) = book("b1", "s1", SEEKER, early()) else {
+        unreachable!()
+    };
+    assert!(
+        placement::book(&schedule, &booking, &again)
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[test]
+fn a_carried_over_booking_folds_as_its_original_events_did() {
+    let originals = [
+        booked("b1", "s1", SEEKER, 0),
+        ready("b1")[0].clone(),
+        joined("b1"),
+    ];
+    let copy = |event: &Event| CarriedEvent {
+        event_id: "0190a0b0-0000-7000-8000-0000000000ff".into(),
+        event_type: hellowork_eventstore::DomainEvent::event_type(event).into(),
+        schema_version: 1,
+        payload: hellowork_eventstore::DomainEvent::encode(event),
+        occurred_at: Some(timestamp(early())),
+        actor: SEEKER.into(),
+    };
+    let carried = Event::BookingCarriedOver(BookingCarriedOver {
+        booking_id: "b1".into(),
+        events: originals.iter().map(copy).collect(),
+    });
+    let folded = originals.iter().fold(Booking::default(), |b, e| b.apply(e));
+    let carried_over = Booking::default().apply(&carried);
+    assert_eq!(carried_over, folded);
+    assert_eq!(
+        carried_over.record().map(|r| r.state),
+        Some(BookingState::InSession)
+    );
+    // The schedule counts the originals as the seat, never the copy.
+    assert_eq!(Schedule::default().apply(&carried), Schedule::default());
+    // A copy this release cannot read makes the carry-over unreadable, so
+    // it is reported where it is read, never folded half.
+    let mut broken = copy(&originals[0]);
+    broken.event_type = "Nope".into();
+    let unreadable = Event::BookingCarriedOver(BookingCarriedOver {
+        booking_id: "b1".into(),
+        events: vec![broken],
+    });
+    let encoded = hellowork_eventstore::DomainEvent::encode(&unreadable);
+    assert!(
+        <Event as hellowork_eventstore::DomainEvent>::decode("BookingCarriedOver", &encoded)
+            .is_err()
+    );
 }

@@ -1,21 +1,23 @@
-//! One booking's own life (Art. 7, 12): what the person declares and
+//! The `Booking` aggregate: one booking's own life on its stream
+//! `scheduling-booking-<id>` (Art. 7, 12): what the person declares and
 //! confirms before the session, joining and leaving it, and the office
-//! stopping it. Each rule is decided on the booking alone (joining and
-//! leaving also name its slot), so this is where a booking's own stream
-//! will cut from the counsellor's schedule, which keeps the seats.
+//! stopping it, each decided on the booking alone. Taking, moving and
+//! freeing its seat are decided with the counsellor's schedule
+//! ([`super::placement`]).
 
 use chrono::{DateTime, Utc};
+use hellowork_eventstore::{Aggregate, DomainEvent};
 use hellowork_proto::scheduling::v1::{
     AttendantDeclared, BookingState, CancellationReason, ChecklistItem, NoRecordingAcknowledged,
-    PreSessionChecklistCompleted, PrivateRoomAcknowledged, SessionJoined, SessionLeft,
+    Offering, PreSessionChecklistCompleted, PrivateRoomAcknowledged, SessionJoined, SessionLeft,
     SessionStopped,
 };
 
 use super::{
-    command::{CompleteChecklist, DeclareAttendant, Join, Leave, Stop},
+    command::{BookingCommand, CompleteChecklist, DeclareAttendant, Join, Leave, Stop},
     error::{DomainError, NotReady},
     event::Event,
-    schedule::Slot,
+    to_datetime,
 };
 
 /// Art. 12(4), 5(5): the items the pre-session checklist confirms, all of
@@ -29,12 +31,17 @@ pub const REQUIRED_CHECKLIST: [ChecklistItem; 6] = [
     ChecklistItem::UnneededSoftwareClosed,
 ];
 
-/// One person's seat.
+/// One person's booking of a seat, as its stream tells it.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Booking {
+pub struct BookingRecord {
     pub booking_id: String,
     pub slot_id: String,
     pub job_seeker_id: String,
+    pub counsellor_id: String,
+    pub offering: Offering,
+    /// The session's time (of the slot it holds now).
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
     pub state: BookingState,
     pub attendant_cutoff: DateTime<Utc>,
     pub attendants: Vec<AttendantDeclared>,
@@ -45,12 +52,30 @@ pub struct Booking {
     pub stop: Option<SessionStopped>,
 }
 
+/// One booking's stream, folded: nothing until it is booked.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Booking {
+    record: Option<BookingRecord>,
+}
+
 impl Booking {
-    /// Holds a seat: not cancelled.
-    pub fn is_active(&self) -> bool {
-        self.state != BookingState::Cancelled
+    /// The booking, once booked.
+    pub fn record(&self) -> Option<&BookingRecord> {
+        self.record.as_ref()
     }
 
+    pub(super) fn found(&self, booking_id: &str) -> Result<&BookingRecord, DomainError> {
+        self.record
+            .as_ref()
+            .ok_or_else(|| DomainError::BookingNotFound(booking_id.to_owned()))
+    }
+
+    fn record_mut(&mut self) -> Option<&mut BookingRecord> {
+        self.record.as_mut()
+    }
+}
+
+impl BookingRecord {
     /// The booking if it still waits for its session.
     pub(super) fn open(&self) -> Result<&Self, DomainError> {
         if self.state != BookingState::Confirmed {
@@ -61,12 +86,8 @@ impl Booking {
 
     /// Art. 12(3): an interpreter or caregiver is declared before the
     /// configured cut-off before the session; later additions are refused.
-    pub(super) fn declare_attendant(
-        &self,
-        command: &DeclareAttendant,
-    ) -> Result<Vec<Event>, DomainError> {
-        let booking = self;
-        if booking
+    fn declare_attendant(&self, command: &DeclareAttendant) -> Result<Vec<Event>, DomainError> {
+        if self
             .attendants
             .iter()
             .any(|a| a.attendant_id == command.attendant_id)
@@ -87,10 +108,7 @@ impl Booking {
     /// Art. 12(4): the pre-session checklist confirms every item (app ready,
     /// connection checked, OS, firewall and browser up to date, unneeded
     /// software closed); a missing item is refused citing Art. 12(4).
-    pub(super) fn complete_checklist(
-        &self,
-        command: &CompleteChecklist,
-    ) -> Result<Vec<Event>, DomainError> {
+    fn complete_checklist(&self, command: &CompleteChecklist) -> Result<Vec<Event>, DomainError> {
         let booking = self.open()?;
         let missing: Vec<ChecklistItem> = REQUIRED_CHECKLIST
             .into_iter()
@@ -113,7 +131,7 @@ impl Booking {
 
     /// Art. 12(3), 8(2): the person will be in a private room or with no one
     /// nearby.
-    pub(super) fn acknowledge_private_room(&self) -> Result<Vec<Event>, DomainError> {
+    fn acknowledge_private_room(&self) -> Result<Vec<Event>, DomainError> {
         let booking = self.open()?;
         if booking.private_room_acknowledged {
             return Ok(Vec::new());
@@ -127,7 +145,7 @@ impl Booking {
     }
 
     /// Art. 12(2): the person acknowledges that recording is prohibited.
-    pub(super) fn acknowledge_no_recording(&self) -> Result<Vec<Event>, DomainError> {
+    fn acknowledge_no_recording(&self) -> Result<Vec<Event>, DomainError> {
         let booking = self.open()?;
         if booking.no_recording_acknowledged {
             return Ok(Vec::new());
@@ -144,9 +162,8 @@ impl Booking {
     /// (12(3)) and no-recording (12(2)) acknowledgements, and no refusal
     /// (12(1)); every missing one is listed. The join is an Art. 7(1) usage
     /// record carrying the device identifiers, sealed to the audit-log.
-    pub(super) fn join(&self, slot: &Slot, command: &Join) -> Result<Vec<Event>, DomainError> {
-        let booking = self;
-        if booking.state == BookingState::InSession {
+    fn join(&self, command: &Join) -> Result<Vec<Event>, DomainError> {
+        if self.state == BookingState::InSession {
             return Ok(Vec::new());
         }
         let booking = self.open()?;
@@ -168,9 +185,9 @@ impl Booking {
         }
         Ok(vec![Event::SessionJoined(SessionJoined {
             booking_id: booking.booking_id.clone(),
-            slot_id: slot.slot_id.clone(),
+            slot_id: booking.slot_id.clone(),
             job_seeker_id: booking.job_seeker_id.clone(),
-            offering: slot.offering.into(),
+            offering: booking.offering.into(),
             device: None,
             sealed_device: Some(command.device.clone()),
         })])
@@ -178,19 +195,18 @@ impl Booking {
 
     /// Art. 7(1): leaving is a usage record carrying the device identifiers,
     /// sealed to the audit-log.
-    pub(super) fn leave(&self, slot: &Slot, command: &Leave) -> Result<Vec<Event>, DomainError> {
-        let booking = self;
-        if booking.state == BookingState::Completed {
+    fn leave(&self, command: &Leave) -> Result<Vec<Event>, DomainError> {
+        if self.state == BookingState::Completed {
             return Ok(Vec::new());
         }
-        if booking.state != BookingState::InSession {
-            return Err(DomainError::NotInSession(booking.booking_id.clone()));
+        if self.state != BookingState::InSession {
+            return Err(DomainError::NotInSession(self.booking_id.clone()));
         }
         Ok(vec![Event::SessionLeft(SessionLeft {
-            booking_id: booking.booking_id.clone(),
-            slot_id: slot.slot_id.clone(),
-            job_seeker_id: booking.job_seeker_id.clone(),
-            offering: slot.offering.into(),
+            booking_id: self.booking_id.clone(),
+            slot_id: self.slot_id.clone(),
+            job_seeker_id: self.job_seeker_id.clone(),
+            offering: self.offering.into(),
             device: None,
             sealed_device: Some(command.device.clone()),
         })])
@@ -199,22 +215,133 @@ impl Booking {
     /// Art. 12(1), 12(2): the office stops a session in progress for threats,
     /// abusive language, a purpose other than finding work, recording, or
     /// another obstruction.
-    pub(super) fn stop(&self, command: &Stop) -> Result<Vec<Event>, DomainError> {
-        let booking = self;
-        if booking.state == BookingState::Stopped {
+    fn stop(&self, command: &Stop) -> Result<Vec<Event>, DomainError> {
+        if self.state == BookingState::Stopped {
             return Ok(Vec::new());
         }
-        if booking.state != BookingState::InSession {
-            return Err(DomainError::NotInSession(booking.booking_id.clone()));
+        if self.state != BookingState::InSession {
+            return Err(DomainError::NotInSession(self.booking_id.clone()));
         }
         Ok(vec![Event::SessionStopped(SessionStopped {
-            booking_id: booking.booking_id.clone(),
-            slot_id: booking.slot_id.clone(),
-            job_seeker_id: booking.job_seeker_id.clone(),
+            booking_id: self.booking_id.clone(),
+            slot_id: self.slot_id.clone(),
+            job_seeker_id: self.job_seeker_id.clone(),
             reason: command.reason.into(),
             // Art. 8: sealed by the adapter before it is stored.
             note: command.note.clone(),
             sealed_note: None,
         })])
+    }
+}
+
+impl Aggregate for Booking {
+    type Command = BookingCommand;
+    type Event = Event;
+    type Error = DomainError;
+
+    fn decide(&self, command: &BookingCommand) -> Result<Vec<Event>, DomainError> {
+        let booking = self.found(command.booking_id())?;
+        match command {
+            BookingCommand::DeclareAttendant(c) => booking.declare_attendant(c),
+            BookingCommand::CompleteChecklist(c) => booking.complete_checklist(c),
+            BookingCommand::AcknowledgePrivateRoom { .. } => booking.acknowledge_private_room(),
+            BookingCommand::AcknowledgeNoRecording { .. } => booking.acknowledge_no_recording(),
+            BookingCommand::Join(c) => booking.join(c),
+            BookingCommand::Leave(c) => booking.leave(c),
+            BookingCommand::Stop(c) => booking.stop(c),
+        }
+    }
+
+    fn apply(mut self, event: &Event) -> Self {
+        let epoch = DateTime::<Utc>::UNIX_EPOCH;
+        match event {
+            Event::SessionBooked(e) => {
+                self.record = Some(BookingRecord {
+                    booking_id: e.booking_id.clone(),
+                    slot_id: e.slot_id.clone(),
+                    job_seeker_id: e.job_seeker_id.clone(),
+                    counsellor_id: e.counsellor_id.clone(),
+                    offering: e.offering(),
+                    start: to_datetime(e.start_time.as_ref()).unwrap_or(epoch),
+                    end: to_datetime(e.end_time.as_ref()).unwrap_or(epoch),
+                    state: BookingState::Confirmed,
+                    attendant_cutoff: to_datetime(e.attendant_cutoff.as_ref()).unwrap_or(epoch),
+                    attendants: Vec::new(),
+                    checklist_completed: false,
+                    private_room_acknowledged: false,
+                    no_recording_acknowledged: false,
+                    cancellation_reason: None,
+                    stop: None,
+                });
+            }
+            Event::BookingCarriedOver(e) => {
+                for carried in &e.events {
+                    // Every copy decodes: `Event::decode` refuses a
+                    // carry-over otherwise.
+                    if let Ok(event) = Event::decode(&carried.event_type, &carried.payload) {
+                        self = self.apply(&event);
+                    }
+                }
+            }
+            Event::BookingCancelled(e) => {
+                if let Some(b) = self.record_mut() {
+                    b.state = BookingState::Cancelled;
+                    b.cancellation_reason = Some(e.reason());
+                }
+            }
+            Event::BookingRescheduled(e) => {
+                if let Some(b) = self.record_mut() {
+                    b.slot_id = e.to_slot_id.clone();
+                    b.start = to_datetime(e.start_time.as_ref()).unwrap_or(b.start);
+                    b.end = to_datetime(e.end_time.as_ref()).unwrap_or(b.end);
+                    b.attendant_cutoff =
+                        to_datetime(e.attendant_cutoff.as_ref()).unwrap_or(b.attendant_cutoff);
+                }
+            }
+            Event::AttendantDeclared(e) => {
+                if let Some(b) = self.record_mut() {
+                    b.attendants.push(e.clone());
+                }
+            }
+            Event::ChecklistCompleted(_) => {
+                if let Some(b) = self.record_mut() {
+                    b.checklist_completed = true;
+                }
+            }
+            Event::PrivateRoomAcknowledged(_) => {
+                if let Some(b) = self.record_mut() {
+                    b.private_room_acknowledged = true;
+                }
+            }
+            Event::NoRecordingAcknowledged(_) => {
+                if let Some(b) = self.record_mut() {
+                    b.no_recording_acknowledged = true;
+                }
+            }
+            Event::SessionJoined(_) => {
+                if let Some(b) = self.record_mut() {
+                    b.state = BookingState::InSession;
+                }
+            }
+            Event::SessionLeft(_) => {
+                if let Some(b) = self.record_mut() {
+                    b.state = BookingState::Completed;
+                }
+            }
+            Event::SessionStopped(e) => {
+                if let Some(b) = self.record_mut() {
+                    b.state = BookingState::Stopped;
+                    b.stop = Some(e.clone());
+                }
+            }
+            // The schedule's seats and persons' refusals.
+            Event::SlotPublished(_)
+            | Event::SeatTaken(_)
+            | Event::SeatReleased(_)
+            | Event::SeatMoved(_)
+            | Event::OnlineServicesRefused(_)
+            | Event::RefusalLifted(_) => {}
+        }
+        self
     }
 }

@@ -7,13 +7,9 @@ use hellowork_proto::scheduling::v1::{
 };
 use hellowork_proto::sealing::v1::HpkeSealed;
 
-/// A command for one counsellor's schedule stream.
+/// A command for one booking's own stream.
 #[derive(Debug, Clone)]
-pub enum ScheduleCommand {
-    Publish(Publish),
-    Book(Book),
-    Cancel(Cancel),
-    Reschedule(Reschedule),
+pub enum BookingCommand {
     DeclareAttendant(DeclareAttendant),
     CompleteChecklist(CompleteChecklist),
     AcknowledgePrivateRoom { booking_id: String },
@@ -21,6 +17,21 @@ pub enum ScheduleCommand {
     Join(Join),
     Leave(Leave),
     Stop(Stop),
+}
+
+impl BookingCommand {
+    /// The booking it is for.
+    pub fn booking_id(&self) -> &str {
+        match self {
+            Self::DeclareAttendant(c) => &c.booking_id,
+            Self::CompleteChecklist(c) => &c.booking_id,
+            Self::AcknowledgePrivateRoom { booking_id }
+            | Self::AcknowledgeNoRecording { booking_id } => booking_id,
+            Self::Join(c) => &c.booking_id,
+            Self::Leave(c) => &c.booking_id,
+            Self::Stop(c) => &c.booking_id,
+        }
+    }
 }
 
 /// One slot to publish.
@@ -41,7 +52,8 @@ pub struct Publish {
 }
 
 /// Art. 2, 3, 12(3): book a seat. Eligibility has been asked of
-/// registration and consent before; the schedule decides seats.
+/// registration and consent before; the schedule decides the seat, the
+/// booking's stream holds the rest.
 #[derive(Debug, Clone)]
 pub struct Book {
     pub booking_id: String,

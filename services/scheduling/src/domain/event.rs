@@ -4,16 +4,21 @@
 
 use hellowork_eventstore::DomainEvent;
 use hellowork_proto::scheduling::v1::{
-    AttendantDeclared, BookingCancelled, BookingRescheduled, NoRecordingAcknowledged,
-    OnlineServicesRefused, PreSessionChecklistCompleted, PrivateRoomAcknowledged, RefusalLifted,
-    SessionBooked, SessionJoined, SessionLeft, SessionStopped, SlotPublished,
+    AttendantDeclared, BookingCancelled, BookingCarriedOver, BookingRescheduled,
+    NoRecordingAcknowledged, OnlineServicesRefused, PreSessionChecklistCompleted,
+    PrivateRoomAcknowledged, RefusalLifted, SeatMoved, SeatReleased, SeatTaken, SessionBooked,
+    SessionJoined, SessionLeft, SessionStopped, SlotPublished,
 };
 use prost::Message;
 
-/// One fact about a schedule or a person, past tense.
+/// One fact about a schedule, a booking or a person, past tense.
 #[derive(Clone, PartialEq)]
 pub enum Event {
     SlotPublished(SlotPublished),
+    SeatTaken(SeatTaken),
+    SeatReleased(SeatReleased),
+    SeatMoved(SeatMoved),
+    BookingCarriedOver(BookingCarriedOver),
     SessionBooked(SessionBooked),
     BookingCancelled(BookingCancelled),
     BookingRescheduled(BookingRescheduled),
@@ -40,6 +45,10 @@ impl DomainEvent for Event {
     fn event_type(&self) -> &'static str {
         match self {
             Self::SlotPublished(_) => "SlotPublished",
+            Self::SeatTaken(_) => "SeatTaken",
+            Self::SeatReleased(_) => "SeatReleased",
+            Self::SeatMoved(_) => "SeatMoved",
+            Self::BookingCarriedOver(_) => "BookingCarriedOver",
             Self::SessionBooked(_) => "SessionBooked",
             Self::BookingCancelled(_) => "BookingCancelled",
             Self::BookingRescheduled(_) => "BookingRescheduled",
@@ -62,6 +71,10 @@ impl DomainEvent for Event {
     fn encode(&self) -> Vec<u8> {
         match self {
             Self::SlotPublished(e) => e.encode_to_vec(),
+            Self::SeatTaken(e) => e.encode_to_vec(),
+            Self::SeatReleased(e) => e.encode_to_vec(),
+            Self::SeatMoved(e) => e.encode_to_vec(),
+            Self::BookingCarriedOver(e) => e.encode_to_vec(),
             Self::SessionBooked(e) => e.encode_to_vec(),
             Self::BookingCancelled(e) => e.encode_to_vec(),
             Self::BookingRescheduled(e) => e.encode_to_vec(),
@@ -83,6 +96,16 @@ impl DomainEvent for Event {
         }
         Ok(match event_type {
             "SlotPublished" => Self::SlotPublished(decode(payload)?),
+            "SeatTaken" => Self::SeatTaken(decode(payload)?),
+            "SeatReleased" => Self::SeatReleased(decode(payload)?),
+            "SeatMoved" => Self::SeatMoved(decode(payload)?),
+            "BookingCarriedOver" => {
+                let carried: BookingCarriedOver = decode(payload)?;
+                for copy in &carried.events {
+                    Self::decode(&copy.event_type, &copy.payload)?;
+                }
+                Self::BookingCarriedOver(carried)
+            }
             "SessionBooked" => Self::SessionBooked(decode(payload)?),
             "BookingCancelled" => Self::BookingCancelled(decode(payload)?),
             "BookingRescheduled" => Self::BookingRescheduled(decode(payload)?),

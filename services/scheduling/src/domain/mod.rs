@@ -1,10 +1,16 @@
 //! The scheduling domain: pure, no I/O and no clock (every instant is an
-//! input). Two aggregates:
+//! input). Three aggregates:
 //!
-//! - [`Schedule`]: one counsellor's slots and every booking of them, on the
-//!   stream `scheduling-counsellor-<id>`. A counsellor's slots never overlap
-//!   and a slot is never booked beyond its capacity because both are decided
-//!   on this one stream with optimistic concurrency (Art. 1, 2, 3, 12).
+//! - [`Schedule`]: one counsellor's slots and the seats their bookings hold,
+//!   on the stream `scheduling-counsellor-<id>`. A counsellor's slots never
+//!   overlap and a slot is never booked beyond its capacity because both
+//!   are decided on this one stream with optimistic concurrency (Art. 1,
+//!   2, 3).
+//! - [`Booking`]: one booking's life (attendants, checklist,
+//!   acknowledgements, joining, leaving, stopping), on the stream
+//!   `scheduling-booking-<id>` (Art. 7, 12). Booking, cancelling and
+//!   rescheduling are decided on both ([`placement`]) and appended to both
+//!   at once.
 //! - [`Person`]: one person's refusals of online services, on the stream
 //!   `scheduling-person-<id>` (Art. 12(1)).
 //!
@@ -16,17 +22,19 @@ mod command;
 mod error;
 mod event;
 mod person;
+pub mod placement;
 mod schedule;
 mod served;
 
-pub use booking::{Booking, REQUIRED_CHECKLIST};
+pub use booking::{Booking, BookingRecord, REQUIRED_CHECKLIST};
 pub use command::{
-    Book, Cancel, CompleteChecklist, DeclareAttendant, Join, Leave, NewSlot, PersonCommand,
-    Publish, Refuse, Reschedule, ScheduleCommand, Stop,
+    Book, BookingCommand, Cancel, CompleteChecklist, DeclareAttendant, Join, Leave, NewSlot,
+    PersonCommand, Publish, Refuse, Reschedule, Stop,
 };
 pub use error::{DomainError, NotReady};
 pub use event::Event;
 pub use hellowork_values::time::{timestamp, to_datetime, tokyo_date, tokyo_day_bounds};
 pub use person::{Person, RefusalRecord};
-pub use schedule::{Schedule, Slot, confirmation_notices, offering_allows_capacity};
+pub use placement::Decision;
+pub use schedule::{Schedule, Seat, Slot, confirmation_notices, offering_allows_capacity};
 pub use served::require_served;

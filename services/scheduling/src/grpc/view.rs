@@ -54,27 +54,24 @@ pub fn listed_slot(row: SlotRow) -> proto::Slot {
 /// A booking with its stop's note, opened.
 pub fn booking(view: BookingView) -> Result<proto::Booking, ServiceError> {
     let BookingView {
-        schedule: history,
+        booking: history,
         booking_id,
         stop_note,
     } = view;
     let booking_id = booking_id.as_str();
-    let schedule = &history.state;
-    let b = schedule
-        .booking(booking_id)
+    let b = history
+        .state
+        .record()
         .ok_or_else(|| vanished("booking", booking_id))?;
-    let s = schedule
-        .slot(&b.slot_id)
-        .ok_or_else(|| vanished("slot", &b.slot_id))?;
     let at = |fact| history.at(booking_id, fact).map(timestamp);
     Ok(proto::Booking {
         booking_id: b.booking_id.clone(),
         slot_id: b.slot_id.clone(),
         job_seeker_id: b.job_seeker_id.clone(),
-        counsellor_id: s.counsellor_id.clone(),
-        offering: s.offering.into(),
-        start_time: Some(timestamp(s.start)),
-        end_time: Some(timestamp(s.end)),
+        counsellor_id: b.counsellor_id.clone(),
+        offering: b.offering.into(),
+        start_time: Some(timestamp(b.start)),
+        end_time: Some(timestamp(b.end)),
         state: b.state.into(),
         booked_at: at(Fact::Booked),
         attendants: b

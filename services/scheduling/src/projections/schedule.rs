@@ -185,7 +185,13 @@ impl Projection for ScheduleProjection {
             Event::OnlineServicesRefused(e) => {
                 insert_refusal(&mut *tx, &e.refusal_id, &e.job_seeker_id).await?;
             }
-            Event::AttendantDeclared(_)
+            // Seats are counted from the bookings' rows; a carried-over
+            // booking's originals were projected where they were appended.
+            Event::SeatTaken(_)
+            | Event::SeatReleased(_)
+            | Event::SeatMoved(_)
+            | Event::BookingCarriedOver(_)
+            | Event::AttendantDeclared(_)
             | Event::ChecklistCompleted(_)
             | Event::PrivateRoomAcknowledged(_)
             | Event::NoRecordingAcknowledged(_)
@@ -206,25 +212,22 @@ impl Projection for ScheduleProjection {
     }
 }
 
-/// The counsellor whose schedule holds a slot, and when the slot starts
-/// (neither ever changes).
+/// Where a slot lives: its counsellor, its offering and when it starts
+/// (none ever changes).
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct SlotPlacement {
+    pub counsellor_id: String,
+    pub offering: i32,
+    pub start_time: DateTime<Utc>,
+}
+
+/// Where the slot `slot_id` lives.
 pub async fn slot_placement(
     pool: &PgPool,
     slot_id: &str,
-) -> Result<Option<(String, DateTime<Utc>)>, sqlx::Error> {
-    sqlx::query_as("SELECT counsellor_id, start_time FROM slots WHERE slot_id = $1")
+) -> Result<Option<SlotPlacement>, sqlx::Error> {
+    sqlx::query_as("SELECT counsellor_id, offering, start_time FROM slots WHERE slot_id = $1")
         .bind(slot_id)
-        .fetch_optional(pool)
-        .await
-}
-
-/// The counsellor whose schedule holds a booking.
-pub async fn booking_counsellor(
-    pool: &PgPool,
-    booking_id: &str,
-) -> Result<Option<String>, sqlx::Error> {
-    sqlx::query_scalar("SELECT counsellor_id FROM bookings WHERE booking_id = $1")
-        .bind(booking_id)
         .fetch_optional(pool)
         .await
 }

@@ -3,8 +3,6 @@
 //! confirms before the session, joining and leaving it, stopping it, and
 //! the listings.
 
-use std::collections::HashMap;
-
 use chrono::{DateTime, Utc};
 use hellowork_platform::{Article, ArticleViolation, Role, ServiceError};
 use hellowork_proto::{
@@ -15,83 +13,51 @@ use uuid::Uuid;
 
 use super::{
     BookingRequest, BookingView, BookingsQuery, Context, Page, Scheduling, access::Parties,
-    database, missing, schedule_stream,
+    booking_stream, database, missing,
 };
 use crate::{
     domain::{
-        Book, Cancel, CompleteChecklist, DeclareAttendant, DomainError, Join, Leave, Reschedule,
-        ScheduleCommand, Stop,
+        Book, BookingCommand, BookingRecord, Cancel, CompleteChecklist, DeclareAttendant,
+        DomainError, Join, Leave, Reschedule, Stop, placement,
     },
     metrics, projections,
     sealing::Presence,
 };
 
-/// What never changes once a booking is made: whose it is, its counsellor
-/// (the schedule it lives on) and its offering.
-#[derive(Debug, Clone)]
-struct Placement {
-    counsellor_id: String,
-    job_seeker_id: String,
-    offering: Offering,
-}
-
 impl Scheduling {
-    /// The counsellor whose schedule holds a booking, or NOT_FOUND.
-    async fn booking_counsellor(&self, booking_id: &str) -> Result<String, ServiceError> {
-        projections::booking_counsellor(&self.pool, booking_id)
-            .await
-            .map_err(database)?
+    /// A booking as this process knows it: read from the store only when
+    /// this process has not seen it booked yet. Whose it is, its counsellor
+    /// and its offering never change once booked; a command itself is
+    /// decided on the store's state.
+    async fn known_record(&self, booking_id: &str) -> Result<BookingRecord, ServiceError> {
+        let history = self
+            .bookings
+            .known(&booking_stream(booking_id)?, |history| {
+                history.state.record().is_some()
+            })
+            .await?;
+        history
+            .state
+            .record()
+            .cloned()
             .ok_or_else(|| missing("booking", booking_id))
     }
 
-    /// A booking's placement as this process knows it: read from the store
-    /// only when this process has not seen the booking yet. The command
-    /// itself is decided on the store's state.
-    async fn placement(&self, booking_id: &str) -> Result<Placement, ServiceError> {
-        let counsellor_id = self.booking_counsellor(booking_id).await?;
-        let stream = schedule_stream(&counsellor_id)?;
-        let history = self
-            .schedules
-            .known(&stream, |history| {
-                history.state.booking(booking_id).is_some()
-            })
-            .await?;
-        let booking = history
-            .state
-            .booking(booking_id)
-            .ok_or_else(|| missing("booking", booking_id))?;
-        let offering = Self::slot_of(&history, &booking.slot_id)?.offering;
-        Ok(Placement {
-            counsellor_id,
-            job_seeker_id: booking.job_seeker_id.clone(),
-            offering,
-        })
-    }
-
-    /// Runs the command `command` makes on a booking's schedule if `parties`
-    /// include the caller, and returns the booking as it is afterwards.
+    /// Runs `command` on its booking's stream if `parties` include the
+    /// caller, and returns the booking as it is afterwards.
     async fn on_booking(
         &self,
         cx: Context<'_>,
-        booking_id: &str,
         parties: Parties<'_>,
-        command: ScheduleCommand,
+        command: BookingCommand,
     ) -> Result<BookingView, ServiceError> {
-        let placement = self.placement(booking_id).await?;
-        parties.require(
-            cx.caller,
-            &placement.job_seeker_id,
-            &placement.counsellor_id,
-        )?;
-        let schedule = self
-            .on_schedule(
-                cx.metadata,
-                &placement.counsellor_id,
-                &command,
-                placement.offering,
-            )
+        let booking_id = command.booking_id().to_owned();
+        let record = self.known_record(&booking_id).await?;
+        parties.require(cx.caller, &record.job_seeker_id, &record.counsellor_id)?;
+        let booking = self
+            .on_booking_stream(cx.metadata, &command, record.offering)
             .await?;
-        self.shown(&schedule, booking_id).await
+        self.shown(booking, &booking_id).await
     }
 
     /// Art. 2, 12(1): every unmet condition of eligibility for a session at
@@ -134,48 +100,57 @@ impl Scheduling {
             format!("booking:{}", request.request_id).as_bytes(),
         )
         .to_string();
-        let (counsellor, start) = projections::slot_placement(&self.pool, &slot_id)
+        let slot = projections::slot_placement(&self.pool, &slot_id)
             .await
             .map_err(database)?
             .ok_or_else(|| missing("slot", &slot_id))?;
-        // The schedule and the peers are asked at once; the peers' answer
+        // The booking and the peers are asked at once; the peers' answer
         // only matters for a new booking.
-        let (schedule, unmet) = tokio::join!(
-            self.schedule(&counsellor),
-            self.unmet_conditions(&job_seeker_id, start)
+        let stream = booking_stream(&booking_id)?;
+        let (known, unmet) = tokio::join!(
+            self.bookings
+                .known(&stream, |history| history.state.record().is_some()),
+            self.unmet_conditions(&job_seeker_id, slot.start_time)
         );
-        let mut schedule = schedule?;
-        let slot = Self::slot_of(&schedule, &slot_id)?;
-        if schedule.state.booking(&booking_id).is_none() {
-            let unmet = unmet?;
-            if !unmet.is_empty() {
-                metrics::record_refusal(slot.offering, &unmet);
-                return Err(ServiceError::Forbidden(unmet));
-            }
-            let command = ScheduleCommand::Book(Book {
-                booking_id: booking_id.clone(),
-                slot_id: slot_id.clone(),
-                job_seeker_id: job_seeker_id.clone(),
-                attendants: request
-                    .attendants
-                    .iter()
-                    .enumerate()
-                    .map(|(i, kind)| {
-                        let id = Uuid::new_v5(
-                            &request.request_id,
-                            format!("attendant:{booking_id}:{i}").as_bytes(),
-                        );
-                        (id.to_string(), *kind)
-                    })
-                    .collect(),
-                at: Utc::now(),
-                attendant_cutoff: self.settings.attendant_cutoff,
-            });
-            schedule = self
-                .on_schedule(cx.metadata, &counsellor, &command, slot.offering)
-                .await?;
+        if let Some(record) = known?.state.record() {
+            let booking = self.booking_now(&record.booking_id).await?;
+            return self.shown(booking, &booking_id).await;
         }
-        self.shown(&schedule, &booking_id).await
+        let unmet = unmet?;
+        if !unmet.is_empty() {
+            let offering = Offering::try_from(slot.offering).unwrap_or_default();
+            metrics::record_refusal(offering, &unmet);
+            return Err(ServiceError::Forbidden(unmet));
+        }
+        let command = Book {
+            booking_id: booking_id.clone(),
+            slot_id: slot_id.clone(),
+            job_seeker_id: job_seeker_id.clone(),
+            attendants: request
+                .attendants
+                .iter()
+                .enumerate()
+                .map(|(i, kind)| {
+                    let id = Uuid::new_v5(
+                        &request.request_id,
+                        format!("attendant:{booking_id}:{i}").as_bytes(),
+                    );
+                    (id.to_string(), *kind)
+                })
+                .collect(),
+            at: Utc::now(),
+            attendant_cutoff: self.settings.attendant_cutoff,
+        };
+        let booking = self
+            .on_seat(
+                cx.metadata,
+                &slot.counsellor_id,
+                &booking_id,
+                Offering::try_from(slot.offering).unwrap_or_default(),
+                |schedule, booking| placement::book(schedule, booking, &command),
+            )
+            .await?;
+        self.shown(booking, &booking_id).await
     }
 
     /// A booking, to its person, its counsellor and supervisors.
@@ -184,33 +159,43 @@ impl Scheduling {
         cx: Context<'_>,
         booking_id: Uuid,
     ) -> Result<BookingView, ServiceError> {
-        let booking_id = booking_id.to_string();
-        let counsellor = self.booking_counsellor(&booking_id).await?;
-        let schedule = self.schedule(&counsellor).await?;
-        let shown = self.shown(&schedule, &booking_id).await?;
-        let booking = schedule
+        let id = booking_id.to_string();
+        let booking = self.booking_now(&id).await?;
+        let record = booking
             .state
-            .booking(&booking_id)
-            .ok_or_else(|| missing("booking", &booking_id))?;
-        Parties::ALL.require(cx.caller, &booking.job_seeker_id, &counsellor)?;
-        Ok(shown)
+            .record()
+            .ok_or_else(|| missing("booking", &id))?;
+        Parties::ALL.require(cx.caller, &record.job_seeker_id, &record.counsellor_id)?;
+        self.shown(booking, &id).await
     }
 
-    /// Art. 12: cancels an open booking before its session starts.
+    /// Art. 12: cancels an open booking before its session starts, freeing
+    /// its seat.
     pub async fn cancel(
         &self,
         cx: Context<'_>,
         booking_id: Uuid,
         reason: CancellationReason,
     ) -> Result<BookingView, ServiceError> {
-        let command = ScheduleCommand::Cancel(Cancel {
-            booking_id: booking_id.to_string(),
+        let id = booking_id.to_string();
+        let record = self.known_record(&id).await?;
+        Parties::ALL.require(cx.caller, &record.job_seeker_id, &record.counsellor_id)?;
+        let command = Cancel {
+            booking_id: id.clone(),
             reason,
             refusal_id: String::new(),
             at: Utc::now(),
-        });
-        self.on_booking(cx, &booking_id.to_string(), Parties::ALL, command)
-            .await
+        };
+        let booking = self
+            .on_seat(
+                cx.metadata,
+                &record.counsellor_id,
+                &id,
+                record.offering,
+                |schedule, booking| placement::cancel(schedule, booking, &command),
+            )
+            .await?;
+        self.shown(booking, &id).await
     }
 
     /// Moves an open booking to another slot of the same counsellor, asking
@@ -222,44 +207,49 @@ impl Scheduling {
         new_slot_id: Uuid,
     ) -> Result<BookingView, ServiceError> {
         let (id, new_slot) = (booking_id.to_string(), new_slot_id.to_string());
-        let counsellor = self.booking_counsellor(&id).await?;
-        let schedule = self.schedule(&counsellor).await?;
-        let booking = schedule
+        let booking = self.booking_now(&id).await?;
+        let record = booking
             .state
-            .booking(&id)
+            .record()
             .ok_or_else(|| missing("booking", &id))?
             .clone();
-        Parties::ALL.require(cx.caller, &booking.job_seeker_id, &counsellor)?;
-        let offering = Self::slot_of(&schedule, &booking.slot_id)?.offering;
-        let (target, _) = projections::slot_placement(&self.pool, &new_slot)
+        Parties::ALL.require(cx.caller, &record.job_seeker_id, &record.counsellor_id)?;
+        let target = projections::slot_placement(&self.pool, &new_slot)
             .await
             .map_err(database)?
             .ok_or_else(|| missing("slot", &new_slot))?;
-        // One stream holds both seats only for the same counsellor: moving
-        // to another counsellor is a cancellation and a new booking.
-        if target != counsellor {
+        // One schedule holds both seats only for the same counsellor:
+        // moving to another counsellor is a cancellation and a new booking.
+        if target.counsellor_id != record.counsellor_id {
             return Err(ServiceError::FailedPrecondition(
                 "the new slot is another counsellor's: cancel and book it instead".to_owned(),
             ));
         }
-        if booking.slot_id != new_slot {
-            let start = Self::slot_of(&schedule, &new_slot)?.start;
-            let unmet = self.unmet_conditions(&booking.job_seeker_id, start).await?;
+        if record.slot_id != new_slot {
+            let unmet = self
+                .unmet_conditions(&record.job_seeker_id, target.start_time)
+                .await?;
             if !unmet.is_empty() {
-                metrics::record_refusal(offering, &unmet);
+                metrics::record_refusal(record.offering, &unmet);
                 return Err(ServiceError::Forbidden(unmet));
             }
         }
-        let command = ScheduleCommand::Reschedule(Reschedule {
+        let command = Reschedule {
             booking_id: id.clone(),
             new_slot_id: new_slot,
             at: Utc::now(),
             attendant_cutoff: self.settings.attendant_cutoff,
-        });
-        let schedule = self
-            .on_schedule(cx.metadata, &counsellor, &command, offering)
+        };
+        let booking = self
+            .on_seat(
+                cx.metadata,
+                &record.counsellor_id,
+                &id,
+                record.offering,
+                |schedule, booking| placement::reschedule(schedule, booking, &command),
+            )
             .await?;
-        self.shown(&schedule, &id).await
+        self.shown(booking, &id).await
     }
 
     /// Art. 12(2): declares who attends beside the person; the same request
@@ -275,13 +265,13 @@ impl Scheduling {
         let id = booking_id.to_string();
         let attendant_id =
             Uuid::new_v5(&request_id, format!("attendant:{id}").as_bytes()).to_string();
-        let command = ScheduleCommand::DeclareAttendant(DeclareAttendant {
+        let command = BookingCommand::DeclareAttendant(DeclareAttendant {
             booking_id: id.clone(),
             attendant_id: attendant_id.clone(),
             kind,
             at: Utc::now(),
         });
-        let shown = self.on_booking(cx, &id, Parties::BOTH, command).await?;
+        let shown = self.on_booking(cx, Parties::BOTH, command).await?;
         Ok((shown, attendant_id))
     }
 
@@ -293,11 +283,11 @@ impl Scheduling {
         confirmed: Vec<ChecklistItem>,
     ) -> Result<BookingView, ServiceError> {
         let id = booking_id.to_string();
-        let command = ScheduleCommand::CompleteChecklist(CompleteChecklist {
+        let command = BookingCommand::CompleteChecklist(CompleteChecklist {
             booking_id: id.clone(),
             confirmed,
         });
-        self.on_booking(cx, &id, Parties::PERSON, command).await
+        self.on_booking(cx, Parties::PERSON, command).await
     }
 
     /// Art. 12(3): the person acknowledges taking part from a private room.
@@ -307,10 +297,10 @@ impl Scheduling {
         booking_id: Uuid,
     ) -> Result<BookingView, ServiceError> {
         let id = booking_id.to_string();
-        let command = ScheduleCommand::AcknowledgePrivateRoom {
+        let command = BookingCommand::AcknowledgePrivateRoom {
             booking_id: id.clone(),
         };
-        self.on_booking(cx, &id, Parties::PERSON, command).await
+        self.on_booking(cx, Parties::PERSON, command).await
     }
 
     /// Art. 12(4): the person acknowledges that recording is prohibited.
@@ -320,10 +310,10 @@ impl Scheduling {
         booking_id: Uuid,
     ) -> Result<BookingView, ServiceError> {
         let id = booking_id.to_string();
-        let command = ScheduleCommand::AcknowledgeNoRecording {
+        let command = BookingCommand::AcknowledgeNoRecording {
             booking_id: id.clone(),
         };
-        self.on_booking(cx, &id, Parties::PERSON, command).await
+        self.on_booking(cx, Parties::PERSON, command).await
     }
 
     /// Art. 7(1), 7(2), 12(1): the person joins from a device, sealed to the
@@ -336,27 +326,18 @@ impl Scheduling {
     ) -> Result<BookingView, ServiceError> {
         let id = booking_id.to_string();
         let device = self.sealer.sealed(&id, presence).await?;
-        let placement = self.placement(&id).await?;
-        Parties::PERSON.require(
-            cx.caller,
-            &placement.job_seeker_id,
-            &placement.counsellor_id,
-        )?;
-        let person = self.person(&placement.job_seeker_id).await?;
-        let command = ScheduleCommand::Join(Join {
+        let record = self.known_record(&id).await?;
+        Parties::PERSON.require(cx.caller, &record.job_seeker_id, &record.counsellor_id)?;
+        let person = self.person(&record.job_seeker_id).await?;
+        let command = BookingCommand::Join(Join {
             booking_id: id.clone(),
             device,
             refused: person.state.is_refused(),
         });
-        let schedule = self
-            .on_schedule(
-                cx.metadata,
-                &placement.counsellor_id,
-                &command,
-                placement.offering,
-            )
+        let booking = self
+            .on_booking_stream(cx.metadata, &command, record.offering)
             .await?;
-        self.shown(&schedule, &id).await
+        self.shown(booking, &id).await
     }
 
     /// Art. 7(1), 7(2): the person leaves, from the device they report.
@@ -368,11 +349,11 @@ impl Scheduling {
     ) -> Result<BookingView, ServiceError> {
         let id = booking_id.to_string();
         let device = self.sealer.sealed(&id, presence).await?;
-        let command = ScheduleCommand::Leave(Leave {
+        let command = BookingCommand::Leave(Leave {
             booking_id: id.clone(),
             device,
         });
-        self.on_booking(cx, &id, Parties::PERSON, command).await
+        self.on_booking(cx, Parties::PERSON, command).await
     }
 
     /// Art. 12(1): the counsellor or a supervisor stops a session for the
@@ -385,17 +366,17 @@ impl Scheduling {
         note: String,
     ) -> Result<BookingView, ServiceError> {
         let id = booking_id.to_string();
-        let command = ScheduleCommand::Stop(Stop {
+        let command = BookingCommand::Stop(Stop {
             booking_id: id.clone(),
             reason,
             note,
         });
-        self.on_booking(cx, &id, Parties::CONDUCT, command).await
+        self.on_booking(cx, Parties::CONDUCT, command).await
     }
 
     /// Art. 8: a person's bookings, to them, to supervisors, and to a
     /// counsellor only once the person has booked with them. The page's
-    /// bookings are read from their schedules (current).
+    /// bookings are read from their streams (current).
     pub async fn bookings(
         &self,
         cx: Context<'_>,
@@ -420,16 +401,11 @@ impl Scheduling {
         let size = usize::try_from(query.page_size).unwrap_or_default();
         let more = rows.len() > size;
         rows.truncate(size);
-        let mut schedules = HashMap::new();
         let mut items = Vec::with_capacity(rows.len());
         for (row, start) in rows {
-            if !schedules.contains_key(&row.counsellor_id) {
-                let schedule = self.schedule(&row.counsellor_id).await?;
-                schedules.insert(row.counsellor_id.clone(), schedule);
-            }
-            let schedule = &schedules[&row.counsellor_id];
-            if schedule.state.booking(&row.booking_id).is_some() {
-                items.push((self.shown(schedule, &row.booking_id).await?, start));
+            let booking = self.booking_now(&row.booking_id).await?;
+            if booking.state.record().is_some() {
+                items.push((self.shown(booking, &row.booking_id).await?, start));
             }
         }
         Ok(Page { items, more })

@@ -5,10 +5,10 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use hellowork_eventstore::{Aggregate, StreamId};
+use hellowork_eventstore::{Aggregate, DomainEvent, StreamId};
 use hellowork_platform::ServiceError;
 
-use crate::domain::Event;
+use crate::domain::{Event, to_datetime};
 
 /// What happened to a booking or attendant, for its timestamp.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -51,6 +51,10 @@ pub fn schedule_stream(counsellor_id: &str) -> Result<StreamId, ServiceError> {
     StreamId::new(format!("scheduling-counsellor-{counsellor_id}")).map_err(ServiceError::internal)
 }
 
+pub fn booking_stream(booking_id: &str) -> Result<StreamId, ServiceError> {
+    StreamId::new(format!("scheduling-booking-{booking_id}")).map_err(ServiceError::internal)
+}
+
 pub fn person_stream(job_seeker_id: &str) -> Result<StreamId, ServiceError> {
     StreamId::new(format!("scheduling-person-{job_seeker_id}")).map_err(ServiceError::internal)
 }
@@ -58,6 +62,18 @@ pub fn person_stream(job_seeker_id: &str) -> Result<StreamId, ServiceError> {
 impl<A: Aggregate<Event = Event>> History<A> {
     /// Folds in an event that happened at `at`, caused by `actor`.
     pub fn note(&mut self, event: &Event, at: DateTime<Utc>, actor: &str) {
+        if let Event::BookingCarriedOver(carried) = event {
+            // Each copy with when and by whom it happened on the schedule.
+            for copy in &carried.events {
+                let Ok(event) = Event::decode(&copy.event_type, &copy.payload) else {
+                    continue;
+                };
+                let at =
+                    to_datetime(copy.occurred_at.as_ref()).unwrap_or(DateTime::<Utc>::UNIX_EPOCH);
+                self.note(&event, at, &copy.actor);
+            }
+            return;
+        }
         let key = match event {
             Event::SessionBooked(e) => Some((e.booking_id.clone(), Fact::Booked)),
             Event::AttendantDeclared(e) => Some((e.attendant_id.clone(), Fact::Declared)),

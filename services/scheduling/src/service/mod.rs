@@ -1,12 +1,13 @@
 //! The scheduling service with domain arguments, below any transport: who
-//! may act on which booking, the Art. 2 eligibility asked of the peers, one
-//! command per stream through the kept repositories, what it appended
-//! counted ([`crate::metrics`]), and the queries. The gRPC adapter and the
+//! may act on which booking, the Art. 2 eligibility asked of the peers,
+//! each command on its stream through the kept repositories (booking,
+//! cancelling and rescheduling on a schedule and a booking at once), what
+//! it appended counted ([`crate::metrics`]), and the queries. The gRPC adapter and the
 //! Art. 12(1) refusal cascade ([`crate::refusal_cascade`]) both call it;
 //! every failure is a [`ServiceError`], mapped to a status once, at the
 //! edge.
 //!
-//! - `streams`: the schedules and persons kept folded in memory;
+//! - `streams`: the schedules, bookings and persons kept folded in memory;
 //! - `history`: an aggregate with when and by whom each fact happened;
 //! - `access`: who may act on a counsellor's slots or a booking;
 //! - `slots`, `bookings`, `refusals`: the commands and queries of each.
@@ -27,7 +28,7 @@ use hellowork_proto::scheduling::v1::Offering;
 use sqlx::PgPool;
 
 use crate::{
-    domain::{Person, PersonCommand, Schedule, ScheduleCommand},
+    domain::{Booking, BookingCommand, Decision, Person, PersonCommand, Publish, Schedule},
     eligibility::EligibilityClient,
     metrics,
     sealed::{
@@ -39,7 +40,7 @@ use crate::{
 };
 
 pub use access::require_owner_or;
-pub use history::{Fact, History, person_stream, schedule_stream};
+pub use history::{Fact, History, booking_stream, person_stream, schedule_stream};
 pub use requests::{
     BookingRequest, BookingsQuery, FreeSlotsQuery, Page, Publication, RefusalRequest,
 };
@@ -49,6 +50,10 @@ use streams::Streams;
 /// folds a few thousand events of a few hundred bytes each, so this keeps
 /// every schedule of an office and bounds a much larger one.
 const SCHEDULES_KEPT: u64 = 256 << 20;
+/// Bytes of bookings' own streams kept folded in memory (a booking folds
+/// about ten events): the bookings of the coming sessions; older ones are
+/// read again when asked for.
+const BOOKINGS_KEPT: u64 = 64 << 20;
 /// Bytes of persons' refusal streams kept folded in memory (most hold no
 /// event at all): the people booking these days; the others are read
 /// again when they return.
@@ -62,11 +67,11 @@ pub struct Context<'a> {
     pub metadata: &'a EventMetadata,
 }
 
-/// A booking as the service answers with it: the schedule that holds it
-/// (shared by the bookings of one answer) and its stop's note, opened.
+/// A booking as the service answers with it: its stream folded and its
+/// stop's note, opened.
 #[derive(Debug, Clone)]
 pub struct BookingView {
-    pub schedule: Arc<History<Schedule>>,
+    pub booking: Arc<History<Booking>>,
     pub booking_id: String,
     pub stop_note: Note,
 }
@@ -83,6 +88,7 @@ pub struct RefusalView {
 #[derive(Debug, Clone)]
 pub struct Scheduling {
     schedules: Streams<Schedule>,
+    bookings: Streams<Booking>,
     persons: Streams<Person>,
     pool: PgPool,
     eligibility: EligibilityClient,
@@ -113,6 +119,7 @@ impl Scheduling {
     ) -> Self {
         Self {
             schedules: Streams::new(store.clone(), keys.clone(), SCHEDULES_KEPT),
+            bookings: Streams::new(store.clone(), keys.clone(), BOOKINGS_KEPT),
             persons: Streams::new(store.clone(), keys.clone(), PERSONS_KEPT),
             pool: store.pool().clone(),
             eligibility,
@@ -122,18 +129,19 @@ impl Scheduling {
         }
     }
 
-    /// Art. 8: the booking `booking_id` of `schedule`, the note of its stop
-    /// opened with its person's data key (erased once that is destroyed).
+    /// Art. 8: a booking as shown, the note of its stop opened with its
+    /// person's data key (erased once that is destroyed); NOT_FOUND if
+    /// `booking` was never booked.
     async fn shown(
         &self,
-        schedule: &Arc<History<Schedule>>,
+        booking: Arc<History<Booking>>,
         booking_id: &str,
     ) -> Result<BookingView, ServiceError> {
-        let booking = schedule
+        let record = booking
             .state
-            .booking(booking_id)
+            .record()
             .ok_or_else(|| missing("booking", booking_id))?;
-        let stop_note = match &booking.stop {
+        let stop_note = match &record.stop {
             Some(stop) => {
                 let key = self.keys.find(&stop.job_seeker_id).await?;
                 codec::stop_note(&key, stop).map_err(ServiceError::internal)?
@@ -141,7 +149,7 @@ impl Scheduling {
             None => Note::Text(String::new()),
         };
         Ok(BookingView {
-            schedule: Arc::clone(schedule),
+            booking,
             booking_id: booking_id.to_owned(),
             stop_note,
         })
@@ -166,20 +174,57 @@ impl Scheduling {
         })
     }
 
-    /// Runs `command` on a counsellor's schedule, counts what it appended
-    /// (`offering` is that of the slot or booking concerned) and returns the
-    /// schedule afterwards.
+    /// Publishes on a counsellor's schedule, counts what it appended and
+    /// returns the schedule afterwards.
     async fn on_schedule(
         &self,
         metadata: &EventMetadata,
         counsellor_id: &str,
-        command: &ScheduleCommand,
-        offering: Offering,
+        command: &Publish,
     ) -> Result<Arc<History<Schedule>>, ServiceError> {
         let stream = schedule_stream(counsellor_id)?;
         let (events, history) = self.schedules.execute(&stream, command, metadata).await?;
+        metrics::record(&events, command.offering);
+        Ok(Arc::new(history))
+    }
+
+    /// Runs `command` on a booking's own stream, counts what it appended
+    /// (`offering` is the booking's) and returns the booking afterwards.
+    async fn on_booking_stream(
+        &self,
+        metadata: &EventMetadata,
+        command: &BookingCommand,
+        offering: Offering,
+    ) -> Result<Arc<History<Booking>>, ServiceError> {
+        let stream = booking_stream(command.booking_id())?;
+        let (events, history) = self.bookings.execute(&stream, command, metadata).await?;
         metrics::record(&events, offering);
         Ok(Arc::new(history))
+    }
+
+    /// Decides on a counsellor's schedule and a booking together and
+    /// appends to both at once (schedule locked first, always); counts what
+    /// it appended and returns the booking afterwards.
+    async fn on_seat(
+        &self,
+        metadata: &EventMetadata,
+        counsellor_id: &str,
+        booking_id: &str,
+        offering: Offering,
+        decide: impl Fn(&Schedule, &Booking) -> Result<Decision, crate::domain::DomainError>,
+    ) -> Result<Arc<History<Booking>>, ServiceError> {
+        let paired = self
+            .schedules
+            .execute_with(
+                &schedule_stream(counsellor_id)?,
+                &self.bookings,
+                &booking_stream(booking_id)?,
+                metadata,
+                decide,
+            )
+            .await?;
+        metrics::record(&paired.second_events, offering);
+        Ok(Arc::new(paired.second))
     }
 
     /// Runs `command` on a person's stream, counts what it appended and
@@ -201,6 +246,12 @@ impl Scheduling {
             .schedules
             .read(&schedule_stream(counsellor_id)?)
             .await?;
+        Ok(Arc::new(history))
+    }
+
+    /// A booking's stream as it is now in the store.
+    async fn booking_now(&self, booking_id: &str) -> Result<Arc<History<Booking>>, ServiceError> {
+        let history = self.bookings.read(&booking_stream(booking_id)?).await?;
         Ok(Arc::new(history))
     }
 

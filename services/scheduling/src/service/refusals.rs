@@ -1,17 +1,15 @@
 //! Art. 12(1): refusing a person online services, lifting the refusal, and
 //! the cancellation of the person's open bookings a refusal causes.
 
-use std::collections::BTreeSet;
-
 use chrono::Utc;
 use hellowork_eventstore::EventMetadata;
 use hellowork_platform::ServiceError;
-use hellowork_proto::scheduling::v1::{BookingState, CancellationReason, Offering};
+use hellowork_proto::scheduling::v1::{BookingState, CancellationReason};
 use uuid::Uuid;
 
 use super::{Context, RefusalRequest, RefusalView, Scheduling, database, missing};
 use crate::{
-    domain::{Cancel, PersonCommand, Refuse, ScheduleCommand},
+    domain::{Cancel, PersonCommand, Refuse, placement},
     projections,
 };
 
@@ -88,40 +86,33 @@ impl Scheduling {
         let rows = projections::bookings_of_person(&self.pool, job_seeker_id, &[], None, i64::MAX)
             .await
             .map_err(database)?;
-        let counsellors: BTreeSet<&str> = rows
-            .iter()
-            .map(|(row, _)| row.counsellor_id.as_str())
-            .collect();
         let mut cancelled = Vec::new();
-        for counsellor in counsellors {
-            let schedule = self.schedule(counsellor).await?;
-            for (row, _) in rows
-                .iter()
-                .filter(|(row, _)| row.counsellor_id == counsellor)
-            {
-                let Some(booking) = schedule.state.booking(&row.booking_id) else {
-                    continue;
+        for (row, _) in rows {
+            let booking = self.booking_now(&row.booking_id).await?;
+            let Some(record) = booking.state.record() else {
+                continue;
+            };
+            let open = record.state == BookingState::Confirmed;
+            let by_refusal =
+                record.cancellation_reason == Some(CancellationReason::OnlineServicesRefused);
+            if open {
+                let command = Cancel {
+                    booking_id: row.booking_id.clone(),
+                    reason: CancellationReason::OnlineServicesRefused,
+                    refusal_id: refusal_id.to_owned(),
+                    at: Utc::now(),
                 };
-                let open = booking.state == BookingState::Confirmed;
-                let by_refusal =
-                    booking.cancellation_reason == Some(CancellationReason::OnlineServicesRefused);
-                if open {
-                    let command = ScheduleCommand::Cancel(Cancel {
-                        booking_id: row.booking_id.clone(),
-                        reason: CancellationReason::OnlineServicesRefused,
-                        refusal_id: refusal_id.to_owned(),
-                        at: Utc::now(),
-                    });
-                    let offering = schedule
-                        .state
-                        .slot(&booking.slot_id)
-                        .map_or(Offering::Unspecified, |slot| slot.offering);
-                    self.on_schedule(metadata, counsellor, &command, offering)
-                        .await?;
-                }
-                if open || by_refusal {
-                    cancelled.push(row.booking_id.clone());
-                }
+                self.on_seat(
+                    metadata,
+                    &record.counsellor_id,
+                    &row.booking_id,
+                    record.offering,
+                    |schedule, booking| placement::cancel(schedule, booking, &command),
+                )
+                .await?;
+            }
+            if open || by_refusal {
+                cancelled.push(row.booking_id);
             }
         }
         Ok(cancelled)

@@ -9,10 +9,9 @@ use uuid::Uuid;
 
 use super::{
     BookingView, Context, FreeSlotsQuery, History, Page, Publication, Scheduling, access, database,
-    missing,
 };
 use crate::{
-    domain::{NewSlot, Publish, Schedule, ScheduleCommand, Slot, tokyo_day_bounds},
+    domain::{NewSlot, Publish, Schedule, Slot, tokyo_day_bounds},
     projections::{self, SlotRow},
 };
 
@@ -68,19 +67,14 @@ impl Scheduling {
             })
             .collect();
         let slot_ids: Vec<String> = slots.iter().map(|slot| slot.slot_id.clone()).collect();
-        let command = ScheduleCommand::Publish(Publish {
+        let command = Publish {
             counsellor_id: publication.counsellor_id.clone(),
             offering: publication.offering,
             slots,
             capacity: publication.capacity,
-        });
+        };
         let schedule = self
-            .on_schedule(
-                cx.metadata,
-                &publication.counsellor_id,
-                &command,
-                publication.offering,
-            )
+            .on_schedule(cx.metadata, &publication.counsellor_id, &command)
             .await?;
         Ok(Published { schedule, slot_ids })
     }
@@ -105,7 +99,8 @@ impl Scheduling {
     }
 
     /// A counsellor's slots starting on an Asia/Tokyo date with their active
-    /// bookings, from the schedule itself (current, not a read model).
+    /// bookings, from the schedule and the bookings' streams (current, not a
+    /// read model).
     pub async fn counsellor_day(
         &self,
         cx: Context<'_>,
@@ -130,12 +125,9 @@ impl Scheduling {
         let mut day = Vec::with_capacity(slots.len());
         for slot in slots {
             let mut bookings = Vec::new();
-            for booking in schedule
-                .state
-                .bookings_of(&slot.slot_id)
-                .filter(|b| b.is_active())
-            {
-                bookings.push(self.shown(&schedule, &booking.booking_id).await?);
+            for seat in schedule.state.seats_of(&slot.slot_id) {
+                let booking = self.booking_now(&seat.booking_id).await?;
+                bookings.push(self.shown(booking, &seat.booking_id).await?);
             }
             day.push(DaySlot { slot, bookings });
         }
@@ -143,17 +135,5 @@ impl Scheduling {
             schedule,
             slots: day,
         })
-    }
-
-    /// The slot `slot_id` of `schedule`, or NOT_FOUND.
-    pub(super) fn slot_of(
-        schedule: &History<Schedule>,
-        slot_id: &str,
-    ) -> Result<Slot, ServiceError> {
-        schedule
-            .state
-            .slot(slot_id)
-            .cloned()
-            .ok_or_else(|| missing("slot", slot_id))
     }
 }

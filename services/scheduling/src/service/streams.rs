@@ -8,13 +8,13 @@
 
 use chrono::{DateTime, Utc};
 use hellowork_eventstore::{
-    Aggregate, CachedRepository, EventMetadata, EventStore, Fold, StreamId,
+    Aggregate, CachedRepository, EventMetadata, EventStore, Fold, Paired, StreamId,
 };
 use hellowork_platform::ServiceError;
 
 use super::history::History;
 use crate::{
-    domain::{DomainError, Event},
+    domain::{Decision, DomainError, Event},
     sealed::{PersonalKeys, codec},
 };
 
@@ -91,6 +91,35 @@ where
                 stream,
                 metadata,
                 |history| history.state.decide(command),
+                |events| self.sealed(events),
+            )
+            .await
+    }
+
+    /// Decides `decide` on a stream of this type and one of `other`'s
+    /// together (this one locked first) and appends what it names for
+    /// each, sealed, all or none; returns both streams afterwards.
+    pub async fn execute_with<B>(
+        &self,
+        stream: &StreamId,
+        other: &Streams<B>,
+        other_stream: &StreamId,
+        metadata: &EventMetadata,
+        decide: impl Fn(&A, &B) -> Result<Decision, DomainError>,
+    ) -> Result<Paired<History<A>, History<B>>, ServiceError>
+    where
+        B: Aggregate<Event = Event, Error = DomainError> + Clone + 'static,
+    {
+        self.kept
+            .execute_with(
+                stream,
+                &other.kept,
+                other_stream,
+                metadata,
+                |here, there| {
+                    decide(&here.state, &there.state)
+                        .map(|decision| (decision.schedule, decision.booking))
+                },
                 |events| self.sealed(events),
             )
             .await

@@ -29,6 +29,10 @@ use chrono::{DateTime, Utc};
 use quick_cache::{Weighter, sync::Cache};
 use tokio::sync::Mutex;
 
+mod paired;
+
+pub use paired::Paired;
+
 use crate::{
     aggregate::{DomainEvent, ExecuteError},
     error::AppendError,
@@ -238,12 +242,9 @@ impl<F: Fold> CachedRepository<F> {
             let expected = ExpectedVersion::Exact(kept.version);
             match self.store.append(stream, expected, appending).await {
                 Ok(outcome) => {
-                    for event in &events {
-                        kept.state.fold(event, at, &metadata.actor.subject);
-                    }
-                    entry.grew(events.len(), bytes);
+                    let actor = &metadata.actor.subject;
+                    self.committed(stream, &entry, &mut kept, &events, at, actor, bytes);
                     kept.version = outcome.stream_version;
-                    self.reweigh(stream, &entry);
                     return Ok((events, kept.state.clone()));
                 }
                 Err(AppendError::WrongExpectedVersion { .. }) => {
@@ -258,6 +259,26 @@ impl<F: Fold> CachedRepository<F> {
             attempts: MAX_ROUNDS,
         }
         .into())
+    }
+
+    /// Folds in `events`, appended at `at` by `actor` with `bytes` of
+    /// payload, and weighs the entry again (the caller sets the version).
+    #[allow(clippy::too_many_arguments)]
+    fn committed(
+        &self,
+        stream: &StreamId,
+        entry: &Arc<Entry<F>>,
+        kept: &mut Kept<F>,
+        events: &[F::Event],
+        at: DateTime<Utc>,
+        actor: &str,
+        bytes: usize,
+    ) {
+        for event in events {
+            kept.state.fold(event, at, actor);
+        }
+        entry.grew(events.len(), bytes);
+        self.reweigh(stream, entry);
     }
 
     /// Folds in what was appended after the kept version.
