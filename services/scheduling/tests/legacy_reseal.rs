@@ -4,6 +4,9 @@
 //! the audit-log up): afterwards no table of scheduling's and no message on
 //! its stream holds them in clear, the identifiers open with the
 //! audit-log's key for their booking, and the views read as before.
+//! The bookings are in the form of then, all their events on their
+//! counsellors' schedules, so the same start-up also carries each over to
+//! its own stream (Step 11), its note sealed and no device copied.
 
 mod support;
 
@@ -15,11 +18,12 @@ use hellowork_eventstore::{
 use hellowork_platform::{Environment, Role};
 use hellowork_proto::{
     scheduling::v1::{
-        self as proto, ConductReason, DeviceIdentifiers, Offering, SessionJoined, SessionLeft,
-        SessionStopped,
+        self as proto, BookingCarriedOver, ConductReason, DeviceIdentifiers, Offering,
+        PreSessionChecklistCompleted, SessionBooked, SessionJoined, SessionLeft, SessionStopped,
     },
     sealing::v1 as sealing,
 };
+use hellowork_scheduling::domain::timestamp;
 use prost::Message;
 use support::{
     privacy::Needle,
@@ -101,11 +105,23 @@ async fn art_7_8_identifiers_and_notes_stored_in_clear_before_sealing_are_reseal
     // Three scheduling instances in turn, each declaring its connections.
     hellowork_testing::budget::exclusive();
     let mut world = World::start("24h").await;
-    let (seeker, stopped) = world.ready_booking(1, "counsellor-1").await;
-    let (other, left) = world.ready_booking(2, "counsellor-2").await;
+    let seeker = world.eligible_person(1).await;
+    let other = world.eligible_person(2).await;
+    let stopped_slot = world
+        .publish("counsellor-1", Offering::Counselling, 48, 1)
+        .await
+        .slot_id;
+    let left_slot = world
+        .publish("counsellor-2", Offering::Counselling, 48, 1)
+        .await
+        .slot_id;
+    let (stopped, left) = (Uuid::now_v7().to_string(), Uuid::now_v7().to_string());
 
-    // The old forms, appended through the event store while scheduling runs
-    // (its relay publishes them, in clear, as it did before Step 8).
+    // Two bookings in their old form, as a database from before Step 8 (and
+    // Step 11) holds them: all their events on their counsellors' schedules,
+    // device identifiers and notes in clear. Appended through the event
+    // store while scheduling runs (its relay publishes them, in clear, as it
+    // did then).
     let options: sqlx::postgres::PgConnectOptions = world.env.database.url.parse().unwrap();
     let pool = sqlx::postgres::PgPoolOptions::new()
         .max_connections(2)
@@ -117,10 +133,34 @@ async fn art_7_8_identifiers_and_notes_stored_in_clear_before_sealing_are_reseal
         StoreConfig::new("scheduling"),
         Upcasters::new(),
     );
-    let stopped_slot = get_booking(&world, &stopped).await.slot_id;
-    let left_slot = get_booking(&world, &left).await.slot_id;
-    let joined = |booking: &str, slot: &str, person: &str| {
-        legacy(
+    let lived = |booking: &str, slot: &str, person: &str, counsellor: &str| {
+        let at = chrono::Utc::now() + chrono::Duration::hours(48);
+        let mut events = vec![
+            legacy(
+                "SessionBooked",
+                SessionBooked {
+                    booking_id: booking.into(),
+                    slot_id: slot.into(),
+                    job_seeker_id: person.into(),
+                    counsellor_id: counsellor.into(),
+                    offering: Offering::Counselling.into(),
+                    start_time: Some(timestamp(at)),
+                    end_time: Some(timestamp(at + chrono::Duration::hours(1))),
+                    attendant_cutoff: Some(timestamp(at - chrono::Duration::hours(24))),
+                }
+                .encode_to_vec(),
+            ),
+            legacy(
+                "PreSessionChecklistCompleted",
+                PreSessionChecklistCompleted {
+                    booking_id: booking.into(),
+                    job_seeker_id: person.into(),
+                    confirmed_items: (1..=6).collect(),
+                }
+                .encode_to_vec(),
+            ),
+        ];
+        events.push(legacy(
             "SessionJoined",
             SessionJoined {
                 booking_id: booking.into(),
@@ -131,9 +171,11 @@ async fn art_7_8_identifiers_and_notes_stored_in_clear_before_sealing_are_reseal
                 sealed_device: None,
             }
             .encode_to_vec(),
-        )
+        ));
+        events
     };
-    let stop = legacy(
+    let mut stop = lived(&stopped, &stopped_slot, &seeker, "counsellor-1");
+    stop.push(legacy(
         "SessionStopped",
         SessionStopped {
             booking_id: stopped.clone(),
@@ -144,8 +186,9 @@ async fn art_7_8_identifiers_and_notes_stored_in_clear_before_sealing_are_reseal
             sealed_note: None,
         }
         .encode_to_vec(),
-    );
-    let leave = legacy(
+    ));
+    let mut leave = lived(&left, &left_slot, &other, "counsellor-2");
+    leave.push(legacy(
         "SessionLeft",
         SessionLeft {
             booking_id: left.clone(),
@@ -156,19 +199,10 @@ async fn art_7_8_identifiers_and_notes_stored_in_clear_before_sealing_are_reseal
             sealed_device: None,
         }
         .encode_to_vec(),
-    );
+    ));
     // Each schedule's stream with the versions its legacy events start after.
     let mut streams = Vec::new();
-    for (counsellor, events) in [
-        (
-            "counsellor-1",
-            vec![joined(&stopped, &stopped_slot, &seeker), stop],
-        ),
-        (
-            "counsellor-2",
-            vec![joined(&left, &left_slot, &other), leave],
-        ),
-    ] {
+    for (counsellor, events) in [("counsellor-1", stop), ("counsellor-2", leave)] {
         let stream = StreamId::new(format!("scheduling-counsellor-{counsellor}")).unwrap();
         let version = store
             .read_stream(&stream, 0)
@@ -192,26 +226,10 @@ async fn art_7_8_identifiers_and_notes_stored_in_clear_before_sealing_are_reseal
     for place in ["events.payload", "message"] {
         assert!(found.iter().any(|f| f.starts_with(place)), "{found:?}");
     }
-    // As read from the store by an instance that kept nothing (the upgrade
-    // already recorded, it changes nothing): the running one keeps the
-    // instants of its own commands at a finer precision than the store's.
-    let registration_url = world.url_of(world.registration.as_ref());
-    let consent_url = world.url_of(world.consent.as_ref());
-    world.scheduling.shutdown.cancel();
-    world.scheduling = world
-        .start_scheduling("24h", &registration_url, &consent_url)
-        .await;
-    let views_before = (
-        get_booking(&world, &stopped).await,
-        get_booking(&world, &left).await,
-    );
-    assert_eq!(
-        views_before.0.stop.as_ref().map(|s| s.note.as_str()),
-        Some(NOTE)
-    );
-    assert_eq!(views_before.1.state(), proto::BookingState::Completed);
 
     // A database from before Step 8 has no upgrade recorded: restart on it.
+    let registration_url = world.url_of(world.registration.as_ref());
+    let consent_url = world.url_of(world.consent.as_ref());
     world.scheduling.shutdown.cancel();
     sqlx::query("DELETE FROM completed_upgrades")
         .execute(&pool)
@@ -220,17 +238,47 @@ async fn art_7_8_identifiers_and_notes_stored_in_clear_before_sealing_are_reseal
     world.scheduling = world
         .start_scheduling("24h", &registration_url, &consent_url)
         .await;
-    eventually("both reseal steps recorded", || {
+    eventually("both reseal steps and the carry-over recorded", || {
         let pool = pool.clone();
         async move {
             let done: i64 = sqlx::query_scalar("SELECT count(*) FROM completed_upgrades")
                 .fetch_one(&pool)
                 .await
                 .ok()?;
-            (done == 2).then_some(())
+            (done == 3).then_some(())
         }
     })
     .await;
+    // Step 11: each booking answers from its own stream, carried over.
+    let views_before = (
+        get_booking(&world, &stopped).await,
+        get_booking(&world, &left).await,
+    );
+    assert_eq!(
+        views_before.0.stop.as_ref().map(|s| s.note.as_str()),
+        Some(NOTE)
+    );
+    assert_eq!(views_before.0.state(), proto::BookingState::Stopped);
+    assert_eq!(views_before.1.state(), proto::BookingState::Completed);
+    assert!(views_before.1.joined_at.is_some() && views_before.1.left_at.is_some());
+    for booking in [&stopped, &left] {
+        let own = StreamId::new(format!("scheduling-booking-{booking}")).unwrap();
+        let carried = store.read_stream(&own, 0).await.unwrap();
+        assert_eq!(carried.len(), 1);
+        assert_eq!(carried[0].event_type, "BookingCarriedOver");
+        let copies = BookingCarriedOver::decode(carried[0].payload.as_slice())
+            .unwrap()
+            .events;
+        assert_eq!(copies.len(), 4);
+        for copy in copies.iter().filter(|c| c.event_type == "SessionJoined") {
+            let joined = SessionJoined::decode(copy.payload.as_slice()).unwrap();
+            assert!(joined.device.is_none() && joined.sealed_device.is_none());
+        }
+        for copy in copies.iter().filter(|c| c.event_type == "SessionStopped") {
+            let stop = SessionStopped::decode(copy.payload.as_slice()).unwrap();
+            assert!(stop.note.is_empty() && stop.sealed_note.is_some());
+        }
+    }
 
     let found = world.in_clear(&needles()).await;
     assert!(found.is_empty(), "in clear after the upgrade: {found:?}");
