@@ -1,14 +1,14 @@
 //! The cached repository: kept states stay within their memory budget,
 //! a state kept behind another process' appends is caught up before a
 //! command is decided on it, and a refusal is confirmed on the store's
-//! current state.
+//! current state; a decision on two streams writes both or neither.
 
 mod common;
 
 use chrono::{DateTime, Utc};
 use common::{deposited, metadata, store};
 use hellowork_eventstore::{
-    CachedRepository, DomainEvent, ExecuteError, ExpectedVersion, Fold, StreamId,
+    CachedRepository, DomainEvent, ExecuteError, ExpectedVersion, Fold, Paired, StreamId,
 };
 use hellowork_testing::TestSchema;
 
@@ -131,4 +131,70 @@ async fn a_kept_state_behind_another_writer_is_caught_up_before_deciding() {
     }
     let stored = other.read_stream(&stream, 0).await.unwrap();
     assert_eq!(stored.len(), 4, "nothing written by the refused command");
+}
+
+/// Moves `amount` from `from` to `to` (two ledgers of one repository
+/// here) unless `from` holds `most` deposits already: one decision on both.
+async fn transfer(
+    repository: &CachedRepository<Ledger>,
+    from: &StreamId,
+    to: &StreamId,
+    amount: i64,
+    most: usize,
+) -> Result<Paired<Ledger, Ledger>, ExecuteError<Full>> {
+    let decide = |here: &Ledger, _: &Ledger| {
+        if here.amounts.len() >= most {
+            Err(Full(here.amounts.len()))
+        } else {
+            Ok((vec![Deposited(-amount)], vec![Deposited(amount)]))
+        }
+    };
+    repository
+        .execute_with(from, repository, to, &metadata(), decide, |events| async {
+            Ok::<_, ExecuteError<Full>>(events)
+        })
+        .await
+}
+
+#[tokio::test]
+async fn a_decision_on_two_streams_writes_both_or_neither_on_current_states() {
+    let db = TestSchema::create("cached_paired").await;
+    let other = store(&db.pool);
+    let repository = CachedRepository::<Ledger>::new(store(&db.pool), 1 << 20);
+    let (from, to) = (
+        StreamId::new("ledger-from").unwrap(),
+        StreamId::new("ledger-to").unwrap(),
+    );
+    let paired = transfer(&repository, &from, &to, 5, 3).await.unwrap();
+    assert_eq!(
+        (paired.first.amounts, paired.second.amounts),
+        (vec![-5], vec![5])
+    );
+    // Another process appends to the second stream only: the kept pair is
+    // behind there, the atomic append refused, both caught up, decided
+    // again; both streams hold the decision once.
+    other
+        .append(&to, ExpectedVersion::Exact(1), vec![deposited(7)])
+        .await
+        .unwrap();
+    let paired = transfer(&repository, &from, &to, 2, 3).await.unwrap();
+    assert_eq!(paired.first.amounts, [-5, -2]);
+    assert_eq!(paired.second.amounts, [5, 7, 2]);
+    // Behind on the first: the refusal is confirmed on the store's state,
+    // and neither stream is written.
+    other
+        .append(&from, ExpectedVersion::Exact(2), vec![deposited(1)])
+        .await
+        .unwrap();
+    match transfer(&repository, &from, &to, 9, 3).await {
+        Err(ExecuteError::Domain(Full(3))) => {}
+        other => panic!("expected a full ledger at 3, got {other:?}"),
+    }
+    assert_eq!(other.read_stream(&from, 0).await.unwrap().len(), 3);
+    assert_eq!(other.read_stream(&to, 0).await.unwrap().len(), 3);
+    // One stream twice is refused before anything is locked or written.
+    match transfer(&repository, &from, &from, 1, 9).await {
+        Err(ExecuteError::Append(_)) => {}
+        other => panic!("expected one stream twice refused, got {other:?}"),
+    }
 }
