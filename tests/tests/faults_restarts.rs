@@ -164,7 +164,9 @@ impl Load<'_> {
         .await;
         self.expected.add("scheduling", &["SlotPublished"]);
         let booking_id = book(stack, retries, &seeker, &slot).await;
-        self.expected.add("scheduling", &["SessionBooked"]);
+        // The booking on its own stream, its seat on the schedule.
+        self.expected
+            .add("scheduling", &["SessionBooked", "SeatTaken"]);
 
         if person % 4 == 3 {
             self.refuse(&seeker, &booking_id, person % 8 == 7).await;
@@ -228,8 +230,10 @@ impl Load<'_> {
         })
         .await;
         assert_eq!(refused.cancelled_booking_ids, vec![booking_id.to_owned()]);
-        self.expected
-            .add("scheduling", &["OnlineServicesRefused", "BookingCancelled"]);
+        self.expected.add(
+            "scheduling",
+            &["OnlineServicesRefused", "BookingCancelled", "SeatReleased"],
+        );
         if lift {
             let lift = scheduling::LiftRefusalRequest {
                 refusal_id: refused.refusal.unwrap().refusal_id,

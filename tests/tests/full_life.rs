@@ -1881,6 +1881,8 @@ async fn four_job_seekers_live_through_all_four_services_and_every_step_is_check
         ("SlotPublished", counselling.len() + 1),
         // Not Ken's two refused bookings.
         ("SessionBooked", bookings.len()),
+        // Each booking's seat, on its counsellor's schedule.
+        ("SeatTaken", bookings.len()),
         ("AttendantDeclared", interpreter.len()),
         // Not the six incomplete checklists.
         ("PreSessionChecklistCompleted", bookings.len()),
