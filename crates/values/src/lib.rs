@@ -7,6 +7,8 @@
 //! - [`JobSeekerId`]: the id registration assigns and every service uses.
 //! - [`TermsVersion`], [`Sha256Hex`], [`LanguageTag`]: what a person was
 //!   shown and agreed to.
+//! - [`contract_enum!`]: a domain enum with its contract twin, converted
+//!   both ways.
 //! - [`time`]: Asia/Tokyo dates and the protobuf timestamp conversions.
 //! - [`STAND_IN_TERMS`]: the terms document the tests and the demo publish
 //!   where the office's text is absent, numbered as [`Article`] cites it.
@@ -15,12 +17,14 @@
 //! it becomes the `description` of a request's field violation as it is.
 
 mod article;
+mod contract;
 mod id;
 mod stand_in;
 mod terms;
 pub mod time;
 
 pub use article::{Article, Enforcement};
+pub use contract::Unspecified;
 pub use id::{JobSeekerId, parse_uuid};
 pub use stand_in::STAND_IN_TERMS;
 pub use terms::{LanguageTag, Sha256Hex, TermsVersion};

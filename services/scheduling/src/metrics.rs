@@ -6,9 +6,9 @@
 //! counsellor's or booking's id (Art. 8).
 
 use hellowork_platform::ArticleViolation;
-use hellowork_proto::{registration::v1::EligibilityReason, scheduling::v1::Offering};
+use hellowork_proto::{registration::v1::EligibilityReason, scheduling::v1 as proto};
 
-use crate::domain::Event;
+use crate::domain::{Event, Offering};
 
 /// Art. 1: slots published, by `offering` (`COUNSELLING`, `JOB_REFERRAL`,
 /// `SEMINAR`, `INTERVIEW`, `MANAGED_SELECTION`).
@@ -55,8 +55,8 @@ pub const UPGRADE_FAILURES: &str = "scheduling_upgrade_failures_total";
 /// Counts what `events`, just appended, record. `offering` is that of the
 /// slot or booking the command concerned, for the events that do not carry
 /// their own (cancellation, rescheduling, stop); person events ignore it.
-pub fn record(events: &[Event], offering: Offering) {
-    let concerned = offering_label(offering);
+pub fn record(events: &[Event], offering: Option<Offering>) {
+    let concerned = offering_label(offering.map_or(proto::Offering::Unspecified, Into::into));
     for event in events {
         match event {
             Event::SlotPublished(e) => {
@@ -133,7 +133,7 @@ pub fn record_refusal(offering: Offering, unmet: &[ArticleViolation]) {
             .map_or("OTHER", |r| label(r.as_str_name(), "ELIGIBILITY_REASON_"));
         metrics::counter!(
             ELIGIBILITY_REFUSALS,
-            "offering" => offering_label(offering),
+            "offering" => offering_label(offering.into()),
             "article" => violation.article.label(),
             "reason" => reason,
         )
@@ -141,7 +141,7 @@ pub fn record_refusal(offering: Offering, unmet: &[ArticleViolation]) {
     }
 }
 
-fn offering_label(offering: Offering) -> &'static str {
+fn offering_label(offering: proto::Offering) -> &'static str {
     label(offering.as_str_name(), "OFFERING_")
 }
 

@@ -11,18 +11,18 @@ use chrono::{DateTime, Duration, Utc};
 use hellowork_eventstore::Aggregate;
 use hellowork_platform::ServiceError;
 use hellowork_proto::scheduling::v1::{
-    AttendantDeclared, AttendantKind, BookingCancelled, BookingCarriedOver, BookingRescheduled,
-    BookingState, CancellationReason, CarriedEvent, ChecklistItem, ConductReason,
-    ConfirmationNotice, NoRecordingAcknowledged, Offering, OnlineServicesRefused,
-    PreSessionChecklistCompleted, PrivateRoomAcknowledged, RefusalLifted, SeatMoved, SeatReleased,
-    SeatTaken, SessionBooked, SessionJoined, SessionLeft, SessionStopped, SlotPublished,
+    AttendantDeclared, BookingCancelled, BookingCarriedOver, BookingRescheduled, CarriedEvent,
+    NoRecordingAcknowledged, OnlineServicesRefused, PreSessionChecklistCompleted,
+    PrivateRoomAcknowledged, RefusalLifted, SeatMoved, SeatReleased, SeatTaken, SessionBooked,
+    SessionJoined, SessionLeft, SessionStopped, SlotPublished,
 };
 use hellowork_proto::sealing::v1::HpkeSealed;
 use hellowork_scheduling::domain::{
-    Book, Booking, BookingCommand, Cancel, CompleteChecklist, Decision, DeclareAttendant,
-    DomainError, Event, Join, Leave, NewSlot, NotReady, Person, PersonCommand, Publish,
-    REQUIRED_CHECKLIST, Refuse, Reschedule, Schedule, Stop, confirmation_notices, placement,
-    timestamp,
+    AttendantKind, Book, Booking, BookingCommand, BookingState, Cancel, CancellationReason,
+    ChecklistItem, CompleteChecklist, ConductReason, ConfirmationNotice, Decision,
+    DeclareAttendant, DomainError, Event, Join, Leave, NewSlot, NotReady, Offering, Person,
+    PersonCommand, Publish, REQUIRED_CHECKLIST, Refuse, Reschedule, Schedule, Stop,
+    confirmation_notices, placement, timestamp,
 };
 use hellowork_testing::Scenario;
 use tonic::Code;

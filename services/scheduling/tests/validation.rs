@@ -2,8 +2,8 @@
 //! accepts it or names every offending field, and never panics.
 
 use hellowork_platform::ServiceError;
-use hellowork_proto::scheduling::v1::{self as proto, Offering};
-use hellowork_scheduling::grpc::parse;
+use hellowork_proto::scheduling::v1 as proto;
+use hellowork_scheduling::{domain::Offering, grpc::parse};
 use proptest::prelude::*;
 
 fn fields(error: ServiceError) -> Vec<String> {

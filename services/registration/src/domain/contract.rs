@@ -1,69 +1,11 @@
 //! The domain's closed enumerations and their names in the contract
-//! (`hellowork.registration.v1`). The domain decides over its own enums; an
-//! event or an answer carries the contract's. Every pair converts both
-//! ways: a domain value always has a contract name, and a contract value
-//! other than `UNSPECIFIED` (or one this build does not know) is a domain
-//! value.
+//! (`hellowork.registration.v1`), declared with
+//! [`hellowork_values::contract_enum!`]. The domain decides over its own
+//! enums; an event or an answer carries the contract's.
 
 use hellowork_proto::registration::v1 as proto;
-
-/// A contract value with no domain meaning: `UNSPECIFIED`, or a number this
-/// build does not know.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("{0} is not a value the domain knows")]
-pub struct Unspecified(pub i32);
-
-/// A domain enum with its contract twin: `From` one way, `TryFrom` back.
-macro_rules! contract_enum {
-    ($(#[$meta:meta])* $domain:ident => $proto:ty { $($(#[$vmeta:meta])* $variant:ident),+ $(,)? }) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-        pub enum $domain {
-            $($(#[$vmeta])* $variant),+
-        }
-
-        impl $domain {
-            /// Every value, in the contract's order.
-            pub const ALL: &'static [Self] = &[$(Self::$variant),+];
-        }
-
-        impl From<$domain> for $proto {
-            fn from(value: $domain) -> Self {
-                match value {
-                    $($domain::$variant => Self::$variant),+
-                }
-            }
-        }
-
-        impl From<$domain> for i32 {
-            fn from(value: $domain) -> Self {
-                <$proto>::from(value).into()
-            }
-        }
-
-        impl TryFrom<$proto> for $domain {
-            type Error = Unspecified;
-
-            fn try_from(value: $proto) -> Result<Self, Unspecified> {
-                match value {
-                    $(<$proto>::$variant => Ok(Self::$variant),)+
-                    // UNSPECIFIED, which every twin has.
-                    other => Err(Unspecified(other.into())),
-                }
-            }
-        }
-
-        impl TryFrom<i32> for $domain {
-            type Error = Unspecified;
-
-            fn try_from(value: i32) -> Result<Self, Unspecified> {
-                <$proto>::try_from(value)
-                    .map_err(|_| Unspecified(value))
-                    .and_then(Self::try_from)
-            }
-        }
-    };
-}
+pub use hellowork_values::Unspecified;
+use hellowork_values::contract_enum;
 
 contract_enum! {
     /// How the person registered.

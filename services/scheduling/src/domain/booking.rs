@@ -8,13 +8,13 @@
 use chrono::{DateTime, Utc};
 use hellowork_eventstore::{Aggregate, DomainEvent};
 use hellowork_proto::scheduling::v1::{
-    AttendantDeclared, BookingState, CancellationReason, ChecklistItem, NoRecordingAcknowledged,
-    Offering, PreSessionChecklistCompleted, PrivateRoomAcknowledged, SessionJoined, SessionLeft,
-    SessionStopped,
+    AttendantDeclared, NoRecordingAcknowledged, PreSessionChecklistCompleted,
+    PrivateRoomAcknowledged, SessionJoined, SessionLeft, SessionStopped,
 };
 
 use super::{
     command::{BookingCommand, CompleteChecklist, DeclareAttendant, Join, Leave, Stop},
+    contract::{AttendantKind, BookingState, CancellationReason, ChecklistItem, Offering},
     error::{DomainError, NotReady},
     event::Event,
     to_datetime,
@@ -44,12 +44,19 @@ pub struct BookingRecord {
     pub end: DateTime<Utc>,
     pub state: BookingState,
     pub attendant_cutoff: DateTime<Utc>,
-    pub attendants: Vec<AttendantDeclared>,
+    pub attendants: Vec<Attendant>,
     pub checklist_completed: bool,
     pub private_room_acknowledged: bool,
     pub no_recording_acknowledged: bool,
     pub cancellation_reason: Option<CancellationReason>,
     pub stop: Option<SessionStopped>,
+}
+
+/// Art. 12(3): someone declared to attend beside the person.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attendant {
+    pub attendant_id: String,
+    pub kind: AttendantKind,
 }
 
 /// One booking's stream, folded: nothing until it is booked.
@@ -261,7 +268,8 @@ impl Aggregate for Booking {
                     slot_id: e.slot_id.clone(),
                     job_seeker_id: e.job_seeker_id.clone(),
                     counsellor_id: e.counsellor_id.clone(),
-                    offering: e.offering(),
+                    // As the slot's (see `Schedule`).
+                    offering: Offering::try_from(e.offering).unwrap_or(Offering::Counselling),
                     start: to_datetime(e.start_time.as_ref()).unwrap_or(epoch),
                     end: to_datetime(e.end_time.as_ref()).unwrap_or(epoch),
                     state: BookingState::Confirmed,
@@ -286,7 +294,7 @@ impl Aggregate for Booking {
             Event::BookingCancelled(e) => {
                 if let Some(b) = self.record_mut() {
                     b.state = BookingState::Cancelled;
-                    b.cancellation_reason = Some(e.reason());
+                    b.cancellation_reason = CancellationReason::try_from(e.reason).ok();
                 }
             }
             Event::BookingRescheduled(e) => {
@@ -300,7 +308,11 @@ impl Aggregate for Booking {
             }
             Event::AttendantDeclared(e) => {
                 if let Some(b) = self.record_mut() {
-                    b.attendants.push(e.clone());
+                    b.attendants.push(Attendant {
+                        attendant_id: e.attendant_id.clone(),
+                        // Every stored declaration names its kind.
+                        kind: AttendantKind::try_from(e.kind).unwrap_or(AttendantKind::Other),
+                    });
                 }
             }
             Event::ChecklistCompleted(_) => {

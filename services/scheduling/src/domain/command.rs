@@ -2,10 +2,9 @@
 //! of the command; the domain never reads a clock.
 
 use chrono::{DateTime, Duration, Utc};
-use hellowork_proto::scheduling::v1::{
-    AttendantKind, CancellationReason, ChecklistItem, ConductReason, Offering,
-};
 use hellowork_proto::sealing::v1::HpkeSealed;
+
+use super::contract::{AttendantKind, CancellationReason, ChecklistItem, ConductReason, Offering};
 
 /// A command for one booking's own stream.
 #[derive(Debug, Clone)]

@@ -1,8 +1,8 @@
 //! Why the domain refuses a command. Each refusal a rule of the terms causes
 //! cites its article, in its message and in the gRPC error it becomes.
 
+use super::contract::ChecklistItem;
 use hellowork_platform::{Article, ArticleViolation, FieldViolation, ServiceError};
-use hellowork_proto::scheduling::v1::ChecklistItem;
 
 /// What is still missing before a person may join (Art. 12(2)-(4)).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,7 +96,7 @@ impl From<DomainError> for ServiceError {
                     .map(|item| {
                         violation(
                             Article::Art12_4,
-                            item.as_str_name(),
+                            item.contract_name(),
                             "Art. 12(4): this checklist item was not confirmed",
                         )
                     })

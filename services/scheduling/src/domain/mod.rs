@@ -19,6 +19,7 @@
 
 mod booking;
 mod command;
+mod contract;
 mod error;
 mod event;
 mod person;
@@ -26,10 +27,14 @@ pub mod placement;
 mod schedule;
 mod served;
 
-pub use booking::{Booking, BookingRecord, REQUIRED_CHECKLIST};
+pub use booking::{Attendant, Booking, BookingRecord, REQUIRED_CHECKLIST};
 pub use command::{
     Book, BookingCommand, Cancel, CompleteChecklist, DeclareAttendant, Join, Leave, NewSlot,
     PersonCommand, Publish, Refuse, Reschedule, Stop,
+};
+pub use contract::{
+    AttendantKind, BookingState, CancellationReason, ChecklistItem, ConductReason,
+    ConfirmationNotice, Offering,
 };
 pub use error::{DomainError, NotReady};
 pub use event::Event;

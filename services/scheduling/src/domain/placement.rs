@@ -5,13 +5,13 @@
 //! was not made, nor freed for one that is still open.
 
 use hellowork_proto::scheduling::v1::{
-    AttendantDeclared, BookingCancelled, BookingRescheduled, BookingState, CancellationReason,
-    SessionBooked,
+    AttendantDeclared, BookingCancelled, BookingRescheduled, SessionBooked,
 };
 
 use super::{
     booking::Booking,
     command::{Book, Cancel, Reschedule},
+    contract::{BookingState, CancellationReason},
     error::DomainError,
     event::Event,
     schedule::Schedule,

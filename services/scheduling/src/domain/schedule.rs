@@ -9,11 +9,15 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use hellowork_eventstore::Aggregate;
-use hellowork_proto::scheduling::v1::{
-    ConfirmationNotice, Offering, SeatMoved, SeatReleased, SeatTaken, SlotPublished,
-};
+use hellowork_proto::scheduling::v1::{SeatMoved, SeatReleased, SeatTaken, SlotPublished};
 
-use super::{command::Publish, error::DomainError, event::Event, timestamp, to_datetime};
+use super::{
+    command::Publish,
+    contract::{ConfirmationNotice, Offering},
+    error::DomainError,
+    event::Event,
+    timestamp, to_datetime,
+};
 
 /// Art. 3, 12(2)-(5): what every booking confirmation states. Free of
 /// charge and device and data costs borne by the user are always first.
@@ -266,7 +270,9 @@ impl Aggregate for Schedule {
                     Slot {
                         slot_id: e.slot_id.clone(),
                         counsellor_id: e.counsellor_id.clone(),
-                        offering: e.offering(),
+                        // Every stored slot names its offering; a number
+                        // this build does not know reads as counselling.
+                        offering: Offering::try_from(e.offering).unwrap_or(Offering::Counselling),
                         start: to_datetime(e.start_time.as_ref()).unwrap_or(epoch),
                         end: to_datetime(e.end_time.as_ref()).unwrap_or(epoch),
                         capacity: e.capacity,

@@ -5,14 +5,15 @@ use std::net::IpAddr;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use hellowork_platform::{FieldViolation, ServiceError};
-use hellowork_proto::scheduling::v1::{
-    self as proto, AttendantKind, CancellationReason, ChecklistItem, ConductReason, Offering,
-};
+use hellowork_proto::scheduling::v1 as proto;
 use hellowork_proto::sealing::v1::HpkeSealed;
 use uuid::Uuid;
 
 use crate::{
-    domain::{offering_allows_capacity, to_datetime},
+    domain::{
+        AttendantKind, CancellationReason, ChecklistItem, ConductReason, Offering,
+        offering_allows_capacity, to_datetime,
+    },
     sealing::Presence,
     service::{BookingRequest, BookingsQuery, FreeSlotsQuery, Publication, RefusalRequest},
 };
@@ -54,6 +55,12 @@ impl Violations {
     }
 }
 
+/// A value `Violations::check` kept, after `finish` found no violation:
+/// always there (an INTERNAL error otherwise, never a default).
+fn checked<T>(value: Option<T>) -> Result<T, ServiceError> {
+    value.ok_or_else(|| ServiceError::Internal("a checked field was not kept".into()))
+}
+
 pub use hellowork_values::parse_uuid as uuid;
 
 /// A counsellor id: the token subject of the counsellor, printable ASCII.
@@ -78,12 +85,9 @@ pub fn instant(at: Option<&prost_types::Timestamp>) -> Result<DateTime<Utc>, Str
 }
 
 pub fn offering(raw: i32) -> Result<Offering, String> {
-    match Offering::try_from(raw) {
-        Ok(Offering::Unspecified) | Err(_) => Err(
-            "must be COUNSELLING, JOB_REFERRAL, SEMINAR, INTERVIEW or MANAGED_SELECTION".to_owned(),
-        ),
-        Ok(offering) => Ok(offering),
-    }
+    Offering::try_from(raw).map_err(|_| {
+        "must be COUNSELLING, JOB_REFERRAL, SEMINAR, INTERVIEW or MANAGED_SELECTION".to_owned()
+    })
 }
 
 pub fn date(date: Option<&proto::Date>) -> Result<NaiveDate, String> {
@@ -131,22 +135,14 @@ fn note(v: &mut Violations, reason: Option<ConductReason>, note: &str) {
 }
 
 pub fn conduct_reason(raw: i32) -> Result<ConductReason, String> {
-    match ConductReason::try_from(raw) {
-        Ok(ConductReason::Unspecified) | Err(_) => Err(
-            "must be THREAT, ABUSIVE_LANGUAGE, NON_JOB_PURPOSE, RECORDING_DETECTED or OTHER_OBSTRUCTION"
-                .to_owned(),
-        ),
-        Ok(reason) => Ok(reason),
-    }
+    ConductReason::try_from(raw).map_err(|_| {
+        "must be THREAT, ABUSIVE_LANGUAGE, NON_JOB_PURPOSE, RECORDING_DETECTED or OTHER_OBSTRUCTION"
+            .to_owned()
+    })
 }
 
 fn attendant_kind(raw: i32) -> Result<AttendantKind, String> {
-    match AttendantKind::try_from(raw) {
-        Ok(AttendantKind::Unspecified) | Err(_) => {
-            Err("must be INTERPRETER, CAREGIVER or OTHER".to_owned())
-        }
-        Ok(kind) => Ok(kind),
-    }
+    AttendantKind::try_from(raw).map_err(|_| "must be INTERPRETER, CAREGIVER or OTHER".to_owned())
 }
 
 pub fn publication(r: &proto::PublishAvailabilityRequest) -> Result<Publication, ServiceError> {
@@ -211,7 +207,7 @@ pub fn publication(r: &proto::PublishAvailabilityRequest) -> Result<Publication,
     Ok(Publication {
         request_id: request_id.unwrap_or_default(),
         counsellor_id: counsellor.unwrap_or_default(),
-        offering: offering.unwrap_or_default(),
+        offering: checked(offering)?,
         windows,
         capacity,
     })
@@ -230,7 +226,7 @@ pub fn free_slots(r: &proto::ListFreeSlotsRequest) -> Result<FreeSlotsQuery, Ser
     let after = v.check("page_token", page_token(&r.page_token));
     v.finish()?;
     Ok(FreeSlotsQuery {
-        offering: offering.unwrap_or_default(),
+        offering: checked(offering)?,
         date: date.unwrap_or_default(),
         counsellor_id: counsellor,
         page_size: size.unwrap_or(DEFAULT_PAGE_SIZE),
@@ -280,7 +276,7 @@ pub fn cancellation(
         },
     );
     v.finish()?;
-    Ok((id.unwrap_or_default(), reason.unwrap_or_default()))
+    Ok((id.unwrap_or_default(), checked(reason)?))
 }
 
 pub fn rescheduling(
@@ -309,7 +305,7 @@ pub fn attendant(
     Ok((
         request_id.unwrap_or_default(),
         id.unwrap_or_default(),
-        kind.unwrap_or_default(),
+        checked(kind)?,
     ))
 }
 
@@ -321,9 +317,7 @@ pub fn checklist(
     let mut items = Vec::new();
     for (i, item) in r.confirmed_items.iter().enumerate() {
         match ChecklistItem::try_from(*item) {
-            Ok(ChecklistItem::Unspecified) | Err(_) => {
-                v.add(format!("confirmed_items[{i}]"), "is not a checklist item");
-            }
+            Err(_) => v.add(format!("confirmed_items[{i}]"), "is not a checklist item"),
             Ok(item) => items.push(item),
         }
     }
@@ -390,7 +384,7 @@ pub fn stop(r: &proto::StopSessionRequest) -> Result<(Uuid, ConductReason), Serv
     let reason = v.check("reason", conduct_reason(r.reason));
     note(&mut v, reason, &r.note);
     v.finish()?;
-    Ok((id.unwrap_or_default(), reason.unwrap_or_default()))
+    Ok((id.unwrap_or_default(), checked(reason)?))
 }
 
 pub fn refusal(r: &proto::RefuseOnlineServicesRequest) -> Result<RefusalRequest, ServiceError> {
@@ -408,7 +402,7 @@ pub fn refusal(r: &proto::RefuseOnlineServicesRequest) -> Result<RefusalRequest,
     Ok(RefusalRequest {
         request_id: request_id.unwrap_or_default(),
         job_seeker_id: job_seeker_id.unwrap_or_default(),
-        reason: reason.unwrap_or_default(),
+        reason: checked(reason)?,
         booking_id,
         note: r.note.trim().to_owned(),
     })

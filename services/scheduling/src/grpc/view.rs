@@ -79,7 +79,7 @@ pub fn booking(view: BookingView) -> Result<proto::Booking, ServiceError> {
             .iter()
             .map(|a| proto::Attendant {
                 attendant_id: a.attendant_id.clone(),
-                kind: a.kind,
+                kind: a.kind.into(),
                 declared_at: history.at(&a.attendant_id, Fact::Declared).map(timestamp),
             })
             .collect(),
@@ -89,7 +89,10 @@ pub fn booking(view: BookingView) -> Result<proto::Booking, ServiceError> {
         no_recording_acknowledged_at: at(Fact::NoRecording),
         joined_at: at(Fact::Joined),
         left_at: at(Fact::Left),
-        cancellation_reason: b.cancellation_reason.unwrap_or_default().into(),
+        cancellation_reason: b
+            .cancellation_reason
+            .map_or(proto::CancellationReason::Unspecified, Into::into)
+            .into(),
         stop: b.stop.as_ref().map(|stop| {
             let (note, note_erased) = shown(stop_note);
             proto::SessionStop {

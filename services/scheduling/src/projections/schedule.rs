@@ -5,7 +5,7 @@ use hellowork_eventstore::{DomainEvent, Projection, ProjectionError, RecordedEve
 use hellowork_proto::scheduling::v1::BookingState;
 use sqlx::{PgConnection, PgExecutor, PgPool};
 
-use crate::domain::{Event, to_datetime, tokyo_date};
+use crate::domain::{Event, Offering, to_datetime, tokyo_date};
 
 /// The durable consumer's name on the scheduling stream.
 pub const SCHEDULE_CONSUMER: &str = "scheduling-read-models";
@@ -214,10 +214,10 @@ impl Projection for ScheduleProjection {
 
 /// Where a slot lives: its counsellor, its offering and when it starts
 /// (none ever changes).
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SlotPlacement {
     pub counsellor_id: String,
-    pub offering: i32,
+    pub offering: Offering,
     pub start_time: DateTime<Utc>,
 }
 
@@ -226,10 +226,22 @@ pub async fn slot_placement(
     pool: &PgPool,
     slot_id: &str,
 ) -> Result<Option<SlotPlacement>, sqlx::Error> {
-    sqlx::query_as("SELECT counsellor_id, offering, start_time FROM slots WHERE slot_id = $1")
-        .bind(slot_id)
-        .fetch_optional(pool)
-        .await
+    let row: Option<(String, i32, DateTime<Utc>)> =
+        sqlx::query_as("SELECT counsellor_id, offering, start_time FROM slots WHERE slot_id = $1")
+            .bind(slot_id)
+            .fetch_optional(pool)
+            .await?;
+    row.map(|(counsellor_id, offering, start_time)| {
+        // Written from a stored slot, which always names its offering.
+        let offering =
+            Offering::try_from(offering).map_err(|error| sqlx::Error::Decode(Box::new(error)))?;
+        Ok(SlotPlacement {
+            counsellor_id,
+            offering,
+            start_time,
+        })
+    })
+    .transpose()
 }
 
 /// The person of a refusal.

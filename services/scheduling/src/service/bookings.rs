@@ -5,10 +5,7 @@
 
 use chrono::{DateTime, Utc};
 use hellowork_platform::{Article, ArticleViolation, Role, ServiceError};
-use hellowork_proto::{
-    registration::v1::EligibilityReason,
-    scheduling::v1::{AttendantKind, CancellationReason, ChecklistItem, ConductReason, Offering},
-};
+use hellowork_proto::registration::v1::EligibilityReason;
 use uuid::Uuid;
 
 use super::{
@@ -17,8 +14,9 @@ use super::{
 };
 use crate::{
     domain::{
-        Book, BookingCommand, BookingRecord, Cancel, CompleteChecklist, DeclareAttendant,
-        DomainError, Join, Leave, Reschedule, Stop, placement,
+        AttendantKind, Book, BookingCommand, BookingRecord, Cancel, CancellationReason,
+        ChecklistItem, CompleteChecklist, ConductReason, DeclareAttendant, DomainError, Join,
+        Leave, Reschedule, Stop, placement,
     },
     metrics, projections,
     sealing::Presence,
@@ -118,8 +116,7 @@ impl Scheduling {
         }
         let unmet = unmet?;
         if !unmet.is_empty() {
-            let offering = Offering::try_from(slot.offering).unwrap_or_default();
-            metrics::record_refusal(offering, &unmet);
+            metrics::record_refusal(slot.offering, &unmet);
             return Err(ServiceError::Forbidden(unmet));
         }
         let command = Book {
@@ -146,7 +143,7 @@ impl Scheduling {
                 cx.metadata,
                 &slot.counsellor_id,
                 &booking_id,
-                Offering::try_from(slot.offering).unwrap_or_default(),
+                slot.offering,
                 |schedule, booking| placement::book(schedule, booking, &command),
             )
             .await?;

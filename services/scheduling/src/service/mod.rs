@@ -24,11 +24,12 @@ use std::sync::Arc;
 
 use hellowork_eventstore::{EventMetadata, EventStore, StoreError};
 use hellowork_platform::{Caller, ServiceError};
-use hellowork_proto::scheduling::v1::Offering;
 use sqlx::PgPool;
 
 use crate::{
-    domain::{Booking, BookingCommand, Decision, Person, PersonCommand, Publish, Schedule},
+    domain::{
+        Booking, BookingCommand, Decision, Offering, Person, PersonCommand, Publish, Schedule,
+    },
     eligibility::EligibilityClient,
     metrics,
     sealed::{
@@ -184,7 +185,7 @@ impl Scheduling {
     ) -> Result<Arc<History<Schedule>>, ServiceError> {
         let stream = schedule_stream(counsellor_id)?;
         let (events, history) = self.schedules.execute(&stream, command, metadata).await?;
-        metrics::record(&events, command.offering);
+        metrics::record(&events, Some(command.offering));
         Ok(Arc::new(history))
     }
 
@@ -198,7 +199,7 @@ impl Scheduling {
     ) -> Result<Arc<History<Booking>>, ServiceError> {
         let stream = booking_stream(command.booking_id())?;
         let (events, history) = self.bookings.execute(&stream, command, metadata).await?;
-        metrics::record(&events, offering);
+        metrics::record(&events, Some(offering));
         Ok(Arc::new(history))
     }
 
@@ -223,7 +224,7 @@ impl Scheduling {
                 decide,
             )
             .await?;
-        metrics::record(&paired.second_events, offering);
+        metrics::record(&paired.second_events, Some(offering));
         Ok(Arc::new(paired.second))
     }
 
@@ -237,7 +238,7 @@ impl Scheduling {
     ) -> Result<History<Person>, ServiceError> {
         let stream = person_stream(job_seeker_id)?;
         let (events, history) = self.persons.execute(&stream, command, metadata).await?;
-        metrics::record(&events, Offering::Unspecified);
+        metrics::record(&events, None);
         Ok(history)
     }
 

@@ -4,12 +4,11 @@
 use chrono::Utc;
 use hellowork_eventstore::EventMetadata;
 use hellowork_platform::ServiceError;
-use hellowork_proto::scheduling::v1::{BookingState, CancellationReason};
 use uuid::Uuid;
 
 use super::{Context, RefusalRequest, RefusalView, Scheduling, database, missing};
 use crate::{
-    domain::{Cancel, PersonCommand, Refuse, placement},
+    domain::{BookingState, Cancel, CancellationReason, PersonCommand, Refuse, placement},
     projections,
 };
 

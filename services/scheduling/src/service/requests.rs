@@ -2,8 +2,9 @@
 //! by the transport (see `grpc::parse`), every id a UUID, every time UTC.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use hellowork_proto::scheduling::v1::{AttendantKind, ConductReason, Offering};
 use uuid::Uuid;
+
+use crate::domain::{AttendantKind, ConductReason, Offering};
 
 /// Slots to publish: the windows one publication cuts a counsellor's time
 /// into.
