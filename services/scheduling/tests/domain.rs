@@ -92,9 +92,7 @@ impl Aggregate for Both {
             Cmd::Book(c) => {
                 placement::book(&self.schedule, &self.booking(&c.booking_id), c).map(both)
             }
-            Cmd::Cancel(c) => {
-                placement::cancel(&self.schedule, &self.booking(&c.booking_id), c).map(both)
-            }
+            Cmd::Cancel(c) => placement::cancel(&self.booking(&c.booking_id), c).map(both),
             Cmd::Reschedule(c) => {
                 placement::reschedule(&self.schedule, &self.booking(&c.booking_id), c).map(both)
             }
@@ -921,4 +919,22 @@ fn a_carried_over_booking_folds_as_its_original_events_did() {
         <Event as hellowork_eventstore::DomainEvent>::decode("BookingCarriedOver", &encoded)
             .is_err()
     );
+}
+
+#[test]
+fn a_cancellation_frees_the_seat_its_booking_holds_even_where_a_kept_schedule_lags() {
+    // The booking's own stream alone: a schedule kept behind the booking's
+    // seat must still be told to free it, so the append is checked on it.
+    let booking = Booking::default().apply(&booked("b1", "s1", SEEKER, 0));
+    let Cmd::Cancel(cancel) = Cmd::Cancel(Cancel {
+        booking_id: "b1".into(),
+        reason: CancellationReason::ByJobSeeker,
+        refusal_id: String::new(),
+        at: early(),
+    }) else {
+        unreachable!()
+    };
+    let decision = placement::cancel(&booking, &cancel).unwrap();
+    assert_eq!(decision.schedule, [seat_released("b1", "s1")]);
+    assert_eq!(decision.booking.len(), 1);
 }

@@ -24,9 +24,11 @@ pub struct Paired<F: Fold, G: Fold> {
 impl<F: Fold> CachedRepository<F> {
     /// Decides on `stream` of this repository and `other_stream` of `other`
     /// together, and appends what `decide` names for each in one atomic
-    /// append, each stream's version checked (a stream the decision appends
-    /// nothing to is not checked: a decision that relies on a stream's
-    /// state appends to it). Otherwise as [`CachedRepository::execute`]:
+    /// append, each stream's version checked. A stream the decision appends
+    /// nothing to cannot be checked, so such a decision is made on both
+    /// streams caught up first (a decision that relies on a stream's state
+    /// should append to it: the window between catching up and appending
+    /// stays open). Otherwise as [`CachedRepository::execute`]:
     /// decided on the kept states first, caught up and decided again when
     /// either was behind, a refusal confirmed on current states.
     ///
@@ -58,6 +60,18 @@ impl<F: Fold> CachedRepository<F> {
         let mut current = false;
         for _ in 0..MAX_ROUNDS {
             let (here, there) = match decide(&kept.state, &other_kept.state) {
+                // One stream only: it is the other's state the append will
+                // not check, so that is decided on current states, never on
+                // a kept one that may be behind.
+                Ok((here, there)) if (here.is_empty() != there.is_empty()) && !current => {
+                    drop((here, there));
+                    self.catch_up(stream, &entry, &mut kept).await?;
+                    other
+                        .catch_up(other_stream, &other_entry, &mut other_kept)
+                        .await?;
+                    current = true;
+                    continue;
+                }
                 Ok((here, there)) if !(here.is_empty() && there.is_empty()) => {
                     (prepare(here).await?, prepare(there).await?)
                 }

@@ -1,11 +1,12 @@
 //! Art. 2, 3, 12: the decisions a booking and its counsellor's schedule
 //! make together: booking a seat, cancelling and rescheduling. Each names
-//! the events of both streams, appended atomically (all or none) with both
-//! streams' versions checked, so a seat is never held by a booking that
-//! was not made, nor freed for one that is still open.
+//! events for both streams (always both: a stream appended nothing is not
+//! version-checked), appended atomically with both streams' versions
+//! checked, so a seat is never held by a booking that was not made, nor
+//! freed for one that is still open.
 
 use hellowork_proto::scheduling::v1::{
-    AttendantDeclared, BookingCancelled, BookingRescheduled, SessionBooked,
+    AttendantDeclared, BookingCancelled, BookingRescheduled, SeatReleased, SessionBooked,
 };
 
 use super::{
@@ -81,11 +82,13 @@ pub fn book(
 /// Cancels an open booking before its session starts and frees its seat;
 /// cancelling again changes nothing. Art. 12(1): a refusal cancels every
 /// open booking, even one whose session is about to start.
-pub fn cancel(
-    schedule: &Schedule,
-    booking: &Booking,
-    command: &Cancel,
-) -> Result<Decision, DomainError> {
+///
+/// The seat freed is named from the booking, never looked up on a kept
+/// schedule: an open booking holds its seat (both were appended together,
+/// or the seat is the legacy booking itself), and a schedule kept behind
+/// might not show it yet, which would free nothing and append to the
+/// booking alone, unchecked against the schedule.
+pub fn cancel(booking: &Booking, command: &Cancel) -> Result<Decision, DomainError> {
     let record = booking.found(&command.booking_id)?;
     if record.state == BookingState::Cancelled {
         return Ok(Decision::default());
@@ -95,10 +98,11 @@ pub fn cancel(
         return Err(DomainError::SessionStarted(record.slot_id.clone()));
     }
     Ok(Decision {
-        schedule: schedule
-            .release_seat(&record.booking_id)
-            .into_iter()
-            .collect(),
+        schedule: vec![Event::SeatReleased(SeatReleased {
+            booking_id: record.booking_id.clone(),
+            slot_id: record.slot_id.clone(),
+            job_seeker_id: record.job_seeker_id.clone(),
+        })],
         booking: vec![Event::BookingCancelled(BookingCancelled {
             booking_id: record.booking_id.clone(),
             slot_id: record.slot_id.clone(),

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use hellowork_eventstore::Aggregate;
-use hellowork_proto::scheduling::v1::{SeatMoved, SeatReleased, SeatTaken, SlotPublished};
+use hellowork_proto::scheduling::v1::{SeatMoved, SeatTaken, SlotPublished};
 
 use super::{
     command::Publish,
@@ -157,17 +157,6 @@ impl Schedule {
                 job_seeker_id: job_seeker_id.to_owned(),
             }),
         ))
-    }
-
-    /// Frees the seat a booking holds (none: nothing to free).
-    pub(super) fn release_seat(&self, booking_id: &str) -> Option<Event> {
-        self.seats.get(booking_id).map(|seat| {
-            Event::SeatReleased(SeatReleased {
-                booking_id: seat.booking_id.clone(),
-                slot_id: seat.slot_id.clone(),
-                job_seeker_id: seat.job_seeker_id.clone(),
-            })
-        })
     }
 
     /// Moves the seat of an open booking to `to_slot_id`, decided at `at`:

@@ -189,7 +189,7 @@ impl Scheduling {
                 &record.counsellor_id,
                 &id,
                 record.offering,
-                |schedule, booking| placement::cancel(schedule, booking, &command),
+                |_, booking| placement::cancel(booking, &command),
             )
             .await?;
         self.shown(booking, &id).await

@@ -106,7 +106,7 @@ impl Scheduling {
                     &record.counsellor_id,
                     &row.booking_id,
                     record.offering,
-                    |schedule, booking| placement::cancel(schedule, booking, &command),
+                    |_, booking| placement::cancel(booking, &command),
                 )
                 .await?;
             }
