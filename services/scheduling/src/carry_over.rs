@@ -142,23 +142,6 @@ async fn carry_over_locked(
     Ok(carried)
 }
 
-/// The booking a schedule's event is about, if it is about one.
-fn booking_of(event: &Event) -> Option<&str> {
-    Some(match event {
-        Event::SessionBooked(e) => &e.booking_id,
-        Event::BookingCancelled(e) => &e.booking_id,
-        Event::BookingRescheduled(e) => &e.booking_id,
-        Event::AttendantDeclared(e) => &e.booking_id,
-        Event::ChecklistCompleted(e) => &e.booking_id,
-        Event::PrivateRoomAcknowledged(e) => &e.booking_id,
-        Event::NoRecordingAcknowledged(e) => &e.booking_id,
-        Event::SessionJoined(e) => &e.booking_id,
-        Event::SessionLeft(e) => &e.booking_id,
-        Event::SessionStopped(e) => &e.booking_id,
-        _ => return None,
-    })
-}
-
 /// Bookings by id, each with its events as stored and decoded.
 type BookingEvents<'a> = Vec<(String, Vec<(&'a RecordedEvent, Event)>)>;
 
@@ -173,7 +156,7 @@ fn bookings_of(recorded: &[RecordedEvent]) -> Result<BookingEvents<'_>, CarryOve
                 reason,
             }
         })?;
-        let Some(booking_id) = booking_of(&event).map(str::to_owned) else {
+        let Some(booking_id) = event.booking_id().map(str::to_owned) else {
             continue;
         };
         match bookings.iter_mut().find(|(id, _)| *id == booking_id) {

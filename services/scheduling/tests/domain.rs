@@ -63,23 +63,6 @@ impl Both {
     }
 }
 
-fn booking_of(event: &Event) -> Option<&str> {
-    Some(match event {
-        Event::SessionBooked(e) => &e.booking_id,
-        Event::BookingCarriedOver(e) => &e.booking_id,
-        Event::BookingCancelled(e) => &e.booking_id,
-        Event::BookingRescheduled(e) => &e.booking_id,
-        Event::AttendantDeclared(e) => &e.booking_id,
-        Event::ChecklistCompleted(e) => &e.booking_id,
-        Event::PrivateRoomAcknowledged(e) => &e.booking_id,
-        Event::NoRecordingAcknowledged(e) => &e.booking_id,
-        Event::SessionJoined(e) => &e.booking_id,
-        Event::SessionLeft(e) => &e.booking_id,
-        Event::SessionStopped(e) => &e.booking_id,
-        _ => return None,
-    })
-}
-
 impl Aggregate for Both {
     type Command = Cmd;
     type Event = Event;
@@ -105,7 +88,7 @@ impl Aggregate for Both {
     }
 
     fn apply(mut self, event: &Event) -> Self {
-        if let Some(id) = booking_of(event) {
+        if let Some(id) = event.booking_id() {
             let booking = self.booking(id).apply(event);
             self.bookings.insert(id.to_owned(), booking);
         }

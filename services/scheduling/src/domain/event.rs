@@ -33,6 +33,27 @@ pub enum Event {
     RefusalLifted(RefusalLifted),
 }
 
+impl Event {
+    /// The booking the event is about, if it is about one (its own stream's
+    /// events, and those a schedule held before bookings had streams).
+    pub fn booking_id(&self) -> Option<&str> {
+        Some(match self {
+            Self::SessionBooked(e) => &e.booking_id,
+            Self::BookingCarriedOver(e) => &e.booking_id,
+            Self::BookingCancelled(e) => &e.booking_id,
+            Self::BookingRescheduled(e) => &e.booking_id,
+            Self::AttendantDeclared(e) => &e.booking_id,
+            Self::ChecklistCompleted(e) => &e.booking_id,
+            Self::PrivateRoomAcknowledged(e) => &e.booking_id,
+            Self::NoRecordingAcknowledged(e) => &e.booking_id,
+            Self::SessionJoined(e) => &e.booking_id,
+            Self::SessionLeft(e) => &e.booking_id,
+            Self::SessionStopped(e) => &e.booking_id,
+            _ => return None,
+        })
+    }
+}
+
 /// Art. 7, 8: `SessionJoined`/`SessionLeft` carry device identifiers, so
 /// the debug form names the event type only and never prints payloads.
 impl std::fmt::Debug for Event {
