@@ -93,6 +93,24 @@ pub struct EventMetadata {
     pub tracestate: Option<String>,
 }
 
+impl EventMetadata {
+    /// What a service records on its own behalf (a start-up step, a
+    /// scheduled job): `subject` in the system role, correlated with
+    /// `correlation_id` alone, outside any request or trace.
+    pub fn system(subject: &str, correlation_id: Uuid) -> Self {
+        Self {
+            correlation_id,
+            causation_id: None,
+            actor: Actor {
+                subject: subject.to_owned(),
+                role: hellowork_proto::events::v1::Role::System,
+            },
+            traceparent: None,
+            tracestate: None,
+        }
+    }
+}
+
 /// An event to append. `event_id` makes the append idempotent: appending an
 /// event id that is already stored (same stream, same position) succeeds
 /// without writing anything.

@@ -11,9 +11,9 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use hellowork_eventstore::{
-    Actor, AppendError, DomainEvent, EventMetadata, EventStore, ExpectedVersion, NewEvent, StreamId,
+    AppendError, EventMetadata, EventStore, ExpectedVersion, NewEvent, StreamId,
 };
-use hellowork_proto::{auditlog::v1 as proto, events::v1::Role};
+use hellowork_proto::auditlog::v1 as proto;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -99,20 +99,7 @@ impl Retention {
             StreamId::new(format!("retention-{event_id}")).expect("a UUID makes a valid stream id");
         let new = NewEvent {
             event_id,
-            event_type: event.event_type().to_owned(),
-            schema_version: event.schema_version(),
-            payload: event.encode(),
-            occurred_at: now,
-            metadata: EventMetadata {
-                correlation_id: event_id,
-                causation_id: None,
-                actor: Actor {
-                    subject: ACTOR.to_owned(),
-                    role: Role::System,
-                },
-                traceparent: None,
-                tracestate: None,
-            },
+            ..NewEvent::of(&event, now, &EventMetadata::system(ACTOR, event_id))
         };
         self.store
             .append(&stream, ExpectedVersion::NoStream, vec![new])

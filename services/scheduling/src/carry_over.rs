@@ -15,15 +15,12 @@
 //! replicas starting together take turns under an advisory lock, and once
 //! done the step is recorded in `completed_upgrades`.
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use hellowork_eventstore::{
-    Actor, AppendError, DomainEvent, EventMetadata, EventStore, ExpectedVersion, NewEvent,
-    RecordedEvent, StoreError, StreamId,
+    AppendError, DomainEvent, EventMetadata, EventStore, ExpectedVersion, NewEvent, RecordedEvent,
+    StoreError, StreamId,
 };
-use hellowork_proto::{
-    events::v1::Role,
-    scheduling::v1::{BookingCarriedOver, CarriedEvent},
-};
+use hellowork_proto::scheduling::v1::{BookingCarriedOver, CarriedEvent};
 use sqlx::PgPool;
 use uuid::Uuid;
 
@@ -202,22 +199,9 @@ fn copy(recorded: &RecordedEvent, event: Event) -> CarriedEvent {
 }
 
 fn new_event(event_id: Uuid, event: &Event) -> NewEvent {
-    let now: DateTime<Utc> = Utc::now();
+    let metadata = EventMetadata::system(ACTOR, event_id);
     NewEvent {
         event_id,
-        event_type: event.event_type().to_owned(),
-        schema_version: event.schema_version(),
-        payload: event.encode(),
-        occurred_at: now,
-        metadata: EventMetadata {
-            correlation_id: event_id,
-            causation_id: None,
-            actor: Actor {
-                subject: ACTOR.to_owned(),
-                role: Role::System,
-            },
-            traceparent: None,
-            tracestate: None,
-        },
+        ..NewEvent::of(event, Utc::now(), &metadata)
     }
 }
