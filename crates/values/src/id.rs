@@ -1,6 +1,5 @@
-//! Job-seeker ids and the one accepted form of a UUID.
-
-use std::fmt;
+//! Ids that are UUIDs, job seekers' first, and the one accepted form of a
+//! UUID.
 
 use uuid::Uuid;
 
@@ -16,29 +15,52 @@ pub fn parse_uuid(text: &str) -> Result<Uuid, String> {
     Uuid::try_parse(text).map_err(|_| UUID_FORM.into())
 }
 
-/// A job seeker's id: the UUID registration derived for the person, the id
-/// every service uses. Shown in lowercase whatever case it came in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct JobSeekerId(Uuid);
+/// An id that is a UUID: parsed from a request in the one accepted form
+/// ([`parse_uuid`]), shown in lowercase, and read back from a stored event
+/// with [`stored`](JobSeekerId::stored). Each kind of id is its own type,
+/// so a booking's id is never passed where a slot's is expected.
+#[macro_export]
+macro_rules! uuid_id {
+    ($(#[$meta:meta])* $name:ident) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub struct $name($crate::uuid::Uuid);
 
-impl JobSeekerId {
-    pub fn new(id: &str) -> Result<Self, String> {
-        parse_uuid(id).map(Self)
-    }
+        impl $name {
+            /// The id in a request: the canonical hyphenated form only.
+            pub fn new(id: &str) -> Result<Self, String> {
+                $crate::parse_uuid(id).map(Self)
+            }
 
-    pub const fn from_uuid(id: Uuid) -> Self {
-        Self(id)
-    }
+            pub const fn from_uuid(id: $crate::uuid::Uuid) -> Self {
+                Self(id)
+            }
 
-    pub fn uuid(self) -> Uuid {
-        self.0
-    }
+            pub fn uuid(self) -> $crate::uuid::Uuid {
+                self.0
+            }
+
+            /// The id in an event the domain itself wrote. One that does not
+            /// parse (only possible in a corrupt payload) reads as the nil
+            /// id rather than failing the fold, as a corrupt time reads as
+            /// the epoch.
+            pub fn stored(id: &str) -> Self {
+                Self($crate::uuid::Uuid::try_parse(id).unwrap_or_default())
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+    };
 }
 
-impl fmt::Display for JobSeekerId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
-    }
+uuid_id! {
+    /// A job seeker's id: the UUID registration derived for the person, the
+    /// id every service uses.
+    JobSeekerId
 }
 
 #[cfg(test)]
@@ -65,6 +87,12 @@ mod tests {
         ] {
             assert!(JobSeekerId::new(&other).is_err(), "{other:?}");
         }
+    }
+
+    #[test]
+    fn a_stored_id_reads_back_and_a_corrupt_one_reads_as_nil() {
+        assert_eq!(JobSeekerId::stored(ID).to_string(), ID);
+        assert_eq!(JobSeekerId::stored("not an id").uuid(), Uuid::nil());
     }
 
     proptest! {

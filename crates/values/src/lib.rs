@@ -4,7 +4,8 @@
 //!
 //! - [`Article`]: every clause of the terms of use, the one way a rule names
 //!   what it enforces (`Art. 5(3)`, reason `ART_5_3`).
-//! - [`JobSeekerId`]: the id registration assigns and every service uses.
+//! - [`JobSeekerId`]: the id registration assigns and every service uses;
+//!   [`uuid_id!`] declares other ids the same way.
 //! - [`TermsVersion`], [`Sha256Hex`], [`LanguageTag`]: what a person was
 //!   shown and agreed to.
 //! - [`contract_enum!`]: a domain enum with its contract twin, converted
@@ -28,3 +29,5 @@ pub use contract::Unspecified;
 pub use id::{JobSeekerId, parse_uuid};
 pub use stand_in::STAND_IN_TERMS;
 pub use terms::{LanguageTag, Sha256Hex, TermsVersion};
+/// For [`uuid_id!`], which names it from the crates that use it.
+pub use uuid;

@@ -25,7 +25,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::{
-    domain::{Event, timestamp},
+    domain::{BookingId, Event, timestamp},
     sealed::{
         PersonalKeys,
         codec::{self, CodecError},
@@ -102,8 +102,10 @@ async fn carry_over_locked(
     for schedule in schedules {
         let stream = StreamId::new(schedule).map_err(|e| CarryOverError::Stream(e.to_string()))?;
         for (booking_id, events) in bookings_of(&store.read_stream(&stream, 0).await?)? {
-            let own = booking_stream(&booking_id)
-                .map_err(|_| CarryOverError::Stream(booking_id.clone()))?;
+            let own = BookingId::new(&booking_id)
+                .ok()
+                .and_then(|id| booking_stream(id).ok())
+                .ok_or_else(|| CarryOverError::Stream(booking_id.clone()))?;
             if !store.read_stream(&own, 0).await?.is_empty() {
                 continue;
             }

@@ -16,7 +16,10 @@ use hellowork_eventstore::{
 };
 use sqlx::PgConnection;
 
-use crate::{domain::Event, service::Scheduling};
+use crate::{
+    domain::{Event, JobSeekerId, RefusalId},
+    service::Scheduling,
+};
 
 /// The tailing projection's name (checkpoint and inbox).
 pub const NAME: &str = "scheduling-refusal-cascade";
@@ -52,17 +55,20 @@ impl Projection for RefusalCascade {
         if event.event_type != REFUSED {
             return Ok(());
         }
+        let rejected = |reason: String| ProjectionError::Rejected {
+            event_id: event.event_id,
+            event_type: event.event_type.clone(),
+            reason,
+        };
         let Event::OnlineServicesRefused(refused) =
-            Event::decode(&event.event_type, &event.payload).map_err(|reason| {
-                ProjectionError::Rejected {
-                    event_id: event.event_id,
-                    event_type: event.event_type.clone(),
-                    reason,
-                }
-            })?
+            Event::decode(&event.event_type, &event.payload).map_err(rejected)?
         else {
             return Ok(());
         };
+        let job_seeker_id = JobSeekerId::new(&refused.job_seeker_id)
+            .map_err(|e| rejected(format!("job_seeker_id {e}")))?;
+        let refusal_id =
+            RefusalId::new(&refused.refusal_id).map_err(|e| rejected(format!("refusal_id {e}")))?;
         // The cancellations are caused by the refusal: its correlation, the
         // refusal event as cause, the supervisor who refused as actor.
         let metadata = EventMetadata {
@@ -73,7 +79,7 @@ impl Projection for RefusalCascade {
             tracestate: event.metadata.tracestate.clone(),
         };
         self.service
-            .cancel_open_bookings(&metadata, &refused.job_seeker_id, &refused.refusal_id)
+            .cancel_open_bookings(&metadata, job_seeker_id, refusal_id)
             .await
             .map(drop)
             // Retried from the checkpoint: a schedule, the database or a

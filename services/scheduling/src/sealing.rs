@@ -29,6 +29,8 @@ use tokio::sync::RwLock;
 use tonic::{Code, Status, service::interceptor::InterceptedService, transport::Channel};
 use tonic_types::StatusExt;
 
+use crate::domain::BookingId;
+
 /// How long published keys are used before they are fetched again, so a
 /// rotation reaches sealing in clear within this bound.
 pub const REFRESH: Duration = Duration::from_secs(300);
@@ -90,7 +92,7 @@ impl DeviceSealer {
     /// associated data.
     pub async fn sealed(
         &self,
-        booking_id: &str,
+        booking_id: BookingId,
         presence: Presence,
     ) -> Result<HpkeSealed, ServiceError> {
         match presence {
@@ -106,13 +108,15 @@ impl DeviceSealer {
                     .encode_to_vec(),
                 );
                 let keys = self.keys(None).await?;
-                Ok(keys.seal(&plaintext, booking_id.as_bytes()).into())
+                Ok(keys
+                    .seal(&plaintext, booking_id.to_string().as_bytes())
+                    .into())
             }
             Presence::Sealed(sealed) => {
                 let keys = self.keys(Some(&sealed.key_id)).await?;
                 keys.check(&sealed.clone().into())
                     .map_err(|error| invalid(&error))?;
-                self.check_opens(&sealed, booking_id).await?;
+                self.check_opens(&sealed, &booking_id.to_string()).await?;
                 Ok(sealed)
             }
         }

@@ -18,18 +18,49 @@ use hellowork_proto::scheduling::v1::{
 };
 use hellowork_proto::sealing::v1::HpkeSealed;
 use hellowork_scheduling::domain::{
-    AttendantKind, Book, Booking, BookingCommand, BookingState, Cancel, CancellationReason,
-    ChecklistItem, CompleteChecklist, ConductReason, ConfirmationNotice, Decision,
-    DeclareAttendant, DomainError, Event, Join, Leave, NewSlot, NotReady, Offering, Person,
-    PersonCommand, Publish, REQUIRED_CHECKLIST, Refuse, Reschedule, Schedule, Stop,
-    confirmation_notices, placement, timestamp,
+    AttendantId, AttendantKind, Book, Booking, BookingCommand, BookingId, BookingState, Cancel,
+    CancellationReason, ChecklistItem, CompleteChecklist, ConductReason, ConfirmationNotice,
+    CounsellorId, Decision, DeclareAttendant, DomainError, Event, JobSeekerId, Join, Leave,
+    NewSlot, NotReady, Offering, Person, PersonCommand, Publish, REQUIRED_CHECKLIST, RefusalId,
+    Refuse, Reschedule, Schedule, SlotId, Stop, confirmation_notices, placement, timestamp,
 };
 use hellowork_testing::Scenario;
 use tonic::Code;
+use uuid::Uuid;
 
 const COUNSELLOR: &str = "counsellor-1";
 const SEEKER: &str = "0190a0b0-0000-7000-8000-000000000001";
 const OTHER: &str = "0190a0b0-0000-7000-8000-000000000002";
+
+/// The id a test names `name` (a booking "b1", a slot "s1"), as events
+/// carry it: the same name, the same id.
+fn id(name: &str) -> String {
+    Uuid::new_v5(&Uuid::NAMESPACE_OID, name.as_bytes()).to_string()
+}
+
+fn booking_id(name: &str) -> BookingId {
+    BookingId::new(&id(name)).unwrap()
+}
+
+fn slot_id(name: &str) -> SlotId {
+    SlotId::new(&id(name)).unwrap()
+}
+
+fn attendant_id(name: &str) -> AttendantId {
+    AttendantId::new(&id(name)).unwrap()
+}
+
+fn refusal_id(name: &str) -> RefusalId {
+    RefusalId::new(&id(name)).unwrap()
+}
+
+fn seeker_id(seeker: &str) -> JobSeekerId {
+    JobSeekerId::new(seeker).unwrap()
+}
+
+fn counsellor_id(counsellor: &str) -> CounsellorId {
+    CounsellorId::new(counsellor).unwrap()
+}
 
 /// What the tests ask of a schedule and its bookings.
 #[derive(Debug, Clone)]
@@ -50,12 +81,12 @@ enum Cmd {
 #[derive(Debug, Clone, Default)]
 struct Both {
     schedule: Schedule,
-    bookings: BTreeMap<String, Booking>,
+    bookings: BTreeMap<BookingId, Booking>,
 }
 
 impl Both {
-    fn booking(&self, id: &str) -> Booking {
-        self.bookings.get(id).cloned().unwrap_or_default()
+    fn booking(&self, id: BookingId) -> Booking {
+        self.bookings.get(&id).cloned().unwrap_or_default()
     }
 
     fn life(&self, command: BookingCommand) -> Result<Vec<Event>, DomainError> {
@@ -73,11 +104,11 @@ impl Aggregate for Both {
         match command {
             Cmd::Publish(c) => self.schedule.decide(c),
             Cmd::Book(c) => {
-                placement::book(&self.schedule, &self.booking(&c.booking_id), c).map(both)
+                placement::book(&self.schedule, &self.booking(c.booking_id), c).map(both)
             }
-            Cmd::Cancel(c) => placement::cancel(&self.booking(&c.booking_id), c).map(both),
+            Cmd::Cancel(c) => placement::cancel(&self.booking(c.booking_id), c).map(both),
             Cmd::Reschedule(c) => {
-                placement::reschedule(&self.schedule, &self.booking(&c.booking_id), c).map(both)
+                placement::reschedule(&self.schedule, &self.booking(c.booking_id), c).map(both)
             }
             Cmd::DeclareAttendant(c) => self.life(BookingCommand::DeclareAttendant(c.clone())),
             Cmd::CompleteChecklist(c) => self.life(BookingCommand::CompleteChecklist(c.clone())),
@@ -89,8 +120,9 @@ impl Aggregate for Both {
 
     fn apply(mut self, event: &Event) -> Self {
         if let Some(id) = event.booking_id() {
+            let id = BookingId::new(id).unwrap();
             let booking = self.booking(id).apply(event);
-            self.bookings.insert(id.to_owned(), booking);
+            self.bookings.insert(id, booking);
         }
         self.schedule = self.schedule.apply(event);
         self
@@ -99,16 +131,16 @@ impl Aggregate for Both {
 
 fn seat_taken(booking: &str, slot: &str, seeker: &str) -> Event {
     Event::SeatTaken(SeatTaken {
-        booking_id: booking.into(),
-        slot_id: slot.into(),
+        booking_id: id(booking),
+        slot_id: id(slot),
         job_seeker_id: seeker.into(),
     })
 }
 
 fn seat_released(booking: &str, slot: &str) -> Event {
     Event::SeatReleased(SeatReleased {
-        booking_id: booking.into(),
-        slot_id: slot.into(),
+        booking_id: id(booking),
+        slot_id: id(slot),
         job_seeker_id: SEEKER.into(),
     })
 }
@@ -121,10 +153,10 @@ fn cutoff() -> Duration {
     Duration::hours(24)
 }
 
-fn published(id: &str, offering: Offering, hours_after: i64, capacity: u32) -> Event {
+fn published(slot: &str, offering: Offering, hours_after: i64, capacity: u32) -> Event {
     let s = start() + Duration::hours(hours_after);
     Event::SlotPublished(SlotPublished {
-        slot_id: id.into(),
+        slot_id: id(slot),
         counsellor_id: COUNSELLOR.into(),
         offering: offering.into(),
         start_time: Some(timestamp(s)),
@@ -136,8 +168,8 @@ fn published(id: &str, offering: Offering, hours_after: i64, capacity: u32) -> E
 fn booked(booking: &str, slot: &str, seeker: &str, hours_after: i64) -> Event {
     let s = start() + Duration::hours(hours_after);
     Event::SessionBooked(SessionBooked {
-        booking_id: booking.into(),
-        slot_id: slot.into(),
+        booking_id: id(booking),
+        slot_id: id(slot),
         job_seeker_id: seeker.into(),
         counsellor_id: COUNSELLOR.into(),
         offering: Offering::Counselling.into(),
@@ -149,9 +181,9 @@ fn booked(booking: &str, slot: &str, seeker: &str, hours_after: i64) -> Event {
 
 fn book(booking: &str, slot: &str, seeker: &str, at: DateTime<Utc>) -> Cmd {
     Cmd::Book(Book {
-        booking_id: booking.into(),
-        slot_id: slot.into(),
-        job_seeker_id: seeker.into(),
+        booking_id: booking_id(booking),
+        slot_id: slot_id(slot),
+        job_seeker_id: seeker_id(seeker),
         attendants: Vec::new(),
         at,
         attendant_cutoff: cutoff(),
@@ -175,16 +207,16 @@ fn device() -> HpkeSealed {
 fn ready(booking: &str) -> Vec<Event> {
     vec![
         Event::ChecklistCompleted(PreSessionChecklistCompleted {
-            booking_id: booking.into(),
+            booking_id: id(booking),
             job_seeker_id: SEEKER.into(),
             confirmed_items: REQUIRED_CHECKLIST.into_iter().map(i32::from).collect(),
         }),
         Event::PrivateRoomAcknowledged(PrivateRoomAcknowledged {
-            booking_id: booking.into(),
+            booking_id: id(booking),
             job_seeker_id: SEEKER.into(),
         }),
         Event::NoRecordingAcknowledged(NoRecordingAcknowledged {
-            booking_id: booking.into(),
+            booking_id: id(booking),
             job_seeker_id: SEEKER.into(),
         }),
     ]
@@ -192,8 +224,8 @@ fn ready(booking: &str) -> Vec<Event> {
 
 fn joined(booking: &str) -> Event {
     Event::SessionJoined(SessionJoined {
-        booking_id: booking.into(),
-        slot_id: "s1".into(),
+        booking_id: id(booking),
+        slot_id: id("s1"),
         job_seeker_id: SEEKER.into(),
         offering: Offering::Counselling.into(),
         device: None,
@@ -217,16 +249,16 @@ fn art_1_a_counsellor_publishes_consecutive_slots() {
     let s = start();
     Scenario::<Both>::given([])
         .when(Cmd::Publish(Publish {
-            counsellor_id: COUNSELLOR.into(),
+            counsellor_id: counsellor_id(COUNSELLOR),
             offering: Offering::Interview,
             slots: vec![
                 NewSlot {
-                    slot_id: "a".into(),
+                    slot_id: slot_id("a"),
                     start: s,
                     end: s + Duration::minutes(30),
                 },
                 NewSlot {
-                    slot_id: "b".into(),
+                    slot_id: slot_id("b"),
                     start: s + Duration::minutes(30),
                     end: s + Duration::hours(1),
                 },
@@ -235,7 +267,7 @@ fn art_1_a_counsellor_publishes_consecutive_slots() {
         }))
         .then_events([
             Event::SlotPublished(SlotPublished {
-                slot_id: "a".into(),
+                slot_id: id("a"),
                 counsellor_id: COUNSELLOR.into(),
                 offering: Offering::Interview.into(),
                 start_time: Some(timestamp(s)),
@@ -243,7 +275,7 @@ fn art_1_a_counsellor_publishes_consecutive_slots() {
                 capacity: 1,
             }),
             Event::SlotPublished(SlotPublished {
-                slot_id: "b".into(),
+                slot_id: id("b"),
                 counsellor_id: COUNSELLOR.into(),
                 offering: Offering::Interview.into(),
                 start_time: Some(timestamp(s + Duration::minutes(30))),
@@ -258,17 +290,17 @@ fn art_1_a_counsellor_is_never_double_booked_by_overlapping_slots() {
     let s = start() + Duration::minutes(30);
     let error = Scenario::<Both>::given([published("s1", Offering::Counselling, 0, 1)])
         .when(Cmd::Publish(Publish {
-            counsellor_id: COUNSELLOR.into(),
+            counsellor_id: counsellor_id(COUNSELLOR),
             offering: Offering::JobReferral,
             slots: vec![NewSlot {
-                slot_id: "s2".into(),
+                slot_id: slot_id("s2"),
                 start: s,
                 end: s + Duration::hours(1),
             }],
             capacity: 1,
         }))
         .then_error();
-    assert_eq!(error, DomainError::CounsellorDoubleBooked("s1".into()));
+    assert_eq!(error, DomainError::CounsellorDoubleBooked(slot_id("s1")));
     assert_eq!(ServiceError::from(error).code(), Code::FailedPrecondition);
 }
 
@@ -276,10 +308,10 @@ fn art_1_a_counsellor_is_never_double_booked_by_overlapping_slots() {
 fn art_1_only_a_seminar_has_more_than_one_seat() {
     let publish = |offering| {
         Cmd::Publish(Publish {
-            counsellor_id: COUNSELLOR.into(),
+            counsellor_id: counsellor_id(COUNSELLOR),
             offering,
             slots: vec![NewSlot {
-                slot_id: "x".into(),
+                slot_id: slot_id("x"),
                 start: start(),
                 end: start() + Duration::hours(1),
             }],
@@ -304,10 +336,10 @@ fn publishing_the_same_slots_again_changes_nothing() {
     let s = start();
     Scenario::<Both>::given([published("s1", Offering::Counselling, 0, 1)])
         .when(Cmd::Publish(Publish {
-            counsellor_id: COUNSELLOR.into(),
+            counsellor_id: counsellor_id(COUNSELLOR),
             offering: Offering::Counselling,
             slots: vec![NewSlot {
-                slot_id: "s1".into(),
+                slot_id: slot_id("s1"),
                 start: s,
                 end: s + Duration::hours(1),
             }],
@@ -322,10 +354,10 @@ fn publishing_the_same_slots_again_changes_nothing() {
 fn art_2_3_a_person_books_a_seat_with_attendants_before_the_cutoff() {
     Scenario::<Both>::given([published("s1", Offering::Counselling, 0, 1)])
         .when(Cmd::Book(Book {
-            booking_id: "b1".into(),
-            slot_id: "s1".into(),
-            job_seeker_id: SEEKER.into(),
-            attendants: vec![("a1".into(), AttendantKind::Interpreter)],
+            booking_id: booking_id("b1"),
+            slot_id: slot_id("s1"),
+            job_seeker_id: seeker_id(SEEKER),
+            attendants: vec![(attendant_id("a1"), AttendantKind::Interpreter)],
             at: early(),
             attendant_cutoff: cutoff(),
         }))
@@ -333,8 +365,8 @@ fn art_2_3_a_person_books_a_seat_with_attendants_before_the_cutoff() {
             seat_taken("b1", "s1", SEEKER),
             booked("b1", "s1", SEEKER, 0),
             Event::AttendantDeclared(AttendantDeclared {
-                booking_id: "b1".into(),
-                attendant_id: "a1".into(),
+                booking_id: id("b1"),
+                attendant_id: id("a1"),
                 kind: AttendantKind::Interpreter.into(),
             }),
         ]);
@@ -361,7 +393,7 @@ fn a_slot_is_never_booked_beyond_its_capacity() {
         early(),
     ))
     .then_error();
-    assert_eq!(error, DomainError::SlotFull("s1".into()));
+    assert_eq!(error, DomainError::SlotFull(slot_id("s1")));
     assert_eq!(ServiceError::from(error).code(), Code::FailedPrecondition);
 }
 
@@ -371,8 +403,8 @@ fn a_cancelled_seat_can_be_booked_again() {
         published("s1", Offering::Counselling, 0, 1),
         booked("b1", "s1", SEEKER, 0),
         Event::BookingCancelled(BookingCancelled {
-            booking_id: "b1".into(),
-            slot_id: "s1".into(),
+            booking_id: id("b1"),
+            slot_id: id("s1"),
             job_seeker_id: SEEKER.into(),
             reason: CancellationReason::ByJobSeeker.into(),
             refusal_id: String::new(),
@@ -382,7 +414,7 @@ fn a_cancelled_seat_can_be_booked_again() {
     .then_events([
         seat_taken("b2", "s1", OTHER),
         Event::SessionBooked(SessionBooked {
-            booking_id: "b2".into(),
+            booking_id: id("b2"),
             job_seeker_id: OTHER.into(),
             ..match booked("b2", "s1", OTHER, 0) {
                 Event::SessionBooked(e) => e,
@@ -400,7 +432,7 @@ fn a_person_never_holds_two_overlapping_bookings() {
     ])
     .when(book("b2", "s1", SEEKER, early()))
     .then_error();
-    assert_eq!(error, DomainError::PersonDoubleBooked("s1".into()));
+    assert_eq!(error, DomainError::PersonDoubleBooked(slot_id("s1")));
 }
 
 #[test]
@@ -408,7 +440,7 @@ fn a_started_session_is_not_booked_and_a_repeated_booking_changes_nothing() {
     let error = Scenario::<Both>::given([published("s1", Offering::Counselling, 0, 1)])
         .when(book("b1", "s1", SEEKER, start()))
         .then_error();
-    assert_eq!(error, DomainError::SessionStarted("s1".into()));
+    assert_eq!(error, DomainError::SessionStarted(slot_id("s1")));
     Scenario::<Both>::given([
         published("s1", Offering::Counselling, 0, 1),
         booked("b1", "s1", SEEKER, 0),
@@ -427,15 +459,15 @@ fn a_started_session_is_not_booked_and_a_repeated_booking_changes_nothing() {
 fn cancelling_before_the_session_frees_the_seat_and_is_idempotent() {
     let cancel = |at| {
         Cmd::Cancel(Cancel {
-            booking_id: "b1".into(),
+            booking_id: booking_id("b1"),
             reason: CancellationReason::ByJobSeeker,
-            refusal_id: String::new(),
+            refusal_id: None,
             at,
         })
     };
     let cancelled = Event::BookingCancelled(BookingCancelled {
-        booking_id: "b1".into(),
-        slot_id: "s1".into(),
+        booking_id: id("b1"),
+        slot_id: id("s1"),
         job_seeker_id: SEEKER.into(),
         reason: CancellationReason::ByJobSeeker.into(),
         refusal_id: String::new(),
@@ -455,7 +487,7 @@ fn cancelling_before_the_session_frees_the_seat_and_is_idempotent() {
     let error = Scenario::<Both>::given(history)
         .when(cancel(start()))
         .then_error();
-    assert_eq!(error, DomainError::SessionStarted("s1".into()));
+    assert_eq!(error, DomainError::SessionStarted(slot_id("s1")));
 }
 
 #[test]
@@ -469,8 +501,8 @@ fn rescheduling_moves_the_seat_atomically_within_the_offering() {
     ];
     let reschedule = |slot: &str| {
         Cmd::Reschedule(Reschedule {
-            booking_id: "b1".into(),
-            new_slot_id: slot.into(),
+            booking_id: booking_id("b1"),
+            new_slot_id: slot_id(slot),
             at: early(),
             attendant_cutoff: cutoff(),
         })
@@ -479,16 +511,16 @@ fn rescheduling_moves_the_seat_atomically_within_the_offering() {
         .when(reschedule("s2"))
         .then_events([
             Event::SeatMoved(SeatMoved {
-                booking_id: "b1".into(),
+                booking_id: id("b1"),
                 job_seeker_id: SEEKER.into(),
-                from_slot_id: "s1".into(),
-                to_slot_id: "s2".into(),
+                from_slot_id: id("s1"),
+                to_slot_id: id("s2"),
             }),
             Event::BookingRescheduled(BookingRescheduled {
-                booking_id: "b1".into(),
+                booking_id: id("b1"),
                 job_seeker_id: SEEKER.into(),
-                from_slot_id: "s1".into(),
-                to_slot_id: "s2".into(),
+                from_slot_id: id("s1"),
+                to_slot_id: id("s2"),
                 counsellor_id: COUNSELLOR.into(),
                 start_time: Some(timestamp(to)),
                 end_time: Some(timestamp(to + Duration::hours(1))),
@@ -498,13 +530,13 @@ fn rescheduling_moves_the_seat_atomically_within_the_offering() {
     let error = Scenario::<Both>::given(given.clone())
         .when(reschedule("s3"))
         .then_error();
-    assert_eq!(error, DomainError::DifferentOffering("s3".into()));
+    assert_eq!(error, DomainError::DifferentOffering(slot_id("s3")));
     let mut full = given.to_vec();
     full.push(booked("b2", "s2", OTHER, 2));
     let error = Scenario::<Both>::given(full)
         .when(reschedule("s2"))
         .then_error();
-    assert_eq!(error, DomainError::SlotFull("s2".into()));
+    assert_eq!(error, DomainError::SlotFull(slot_id("s2")));
 }
 
 // Art. 12(3): attendants.
@@ -517,8 +549,8 @@ fn art_12_3_attendants_after_the_cutoff_are_refused_citing_the_article() {
     ];
     let declare = |at| {
         Cmd::DeclareAttendant(DeclareAttendant {
-            booking_id: "b1".into(),
-            attendant_id: "a1".into(),
+            booking_id: booking_id("b1"),
+            attendant_id: attendant_id("a1"),
             kind: AttendantKind::Caregiver,
             at,
         })
@@ -526,8 +558,8 @@ fn art_12_3_attendants_after_the_cutoff_are_refused_citing_the_article() {
     Scenario::<Both>::given(given.clone())
         .when(declare(start() - cutoff()))
         .then_events([Event::AttendantDeclared(AttendantDeclared {
-            booking_id: "b1".into(),
-            attendant_id: "a1".into(),
+            booking_id: id("b1"),
+            attendant_id: id("a1"),
             kind: AttendantKind::Caregiver.into(),
         })]);
     let error = Scenario::<Both>::given(given)
@@ -538,10 +570,10 @@ fn art_12_3_attendants_after_the_cutoff_are_refused_citing_the_article() {
     // Declared with a late booking: refused too.
     let error = Scenario::<Both>::given([published("s1", Offering::Counselling, 0, 1)])
         .when(Cmd::Book(Book {
-            booking_id: "b1".into(),
-            slot_id: "s1".into(),
-            job_seeker_id: SEEKER.into(),
-            attendants: vec![("a1".into(), AttendantKind::Interpreter)],
+            booking_id: booking_id("b1"),
+            slot_id: slot_id("s1"),
+            job_seeker_id: seeker_id(SEEKER),
+            attendants: vec![(attendant_id("a1"), AttendantKind::Interpreter)],
             at: start() - Duration::hours(1),
             attendant_cutoff: cutoff(),
         }))
@@ -559,7 +591,7 @@ fn art_12_4_the_checklist_needs_every_item() {
     ];
     let error = Scenario::<Both>::given(given.clone())
         .when(Cmd::CompleteChecklist(CompleteChecklist {
-            booking_id: "b1".into(),
+            booking_id: booking_id("b1"),
             confirmed: vec![
                 ChecklistItem::MeetingAppReady,
                 ChecklistItem::ConnectionChecked,
@@ -578,7 +610,7 @@ fn art_12_4_the_checklist_needs_every_item() {
     assert_eq!(articles(error), ["12(4)"; 4]);
     Scenario::<Both>::given(given)
         .when(Cmd::CompleteChecklist(CompleteChecklist {
-            booking_id: "b1".into(),
+            booking_id: booking_id("b1"),
             confirmed: REQUIRED_CHECKLIST.to_vec(),
         }))
         .then_events([ready("b1")[0].clone()]);
@@ -588,7 +620,7 @@ fn art_12_4_the_checklist_needs_every_item() {
 fn art_12_2_3_4_joining_without_checklist_and_acknowledgements_is_refused_listing_each() {
     let join = |refused| {
         Cmd::Join(Join {
-            booking_id: "b1".into(),
+            booking_id: booking_id("b1"),
             device: device(),
             refused,
         })
@@ -635,12 +667,12 @@ fn art_7_joining_and_leaving_carry_the_sealed_device_identifiers_and_never_clear
     given.push(joined("b1"));
     Scenario::<Both>::given(given.clone())
         .when(Cmd::Leave(Leave {
-            booking_id: "b1".into(),
+            booking_id: booking_id("b1"),
             device: device(),
         }))
         .then_events([Event::SessionLeft(SessionLeft {
-            booking_id: "b1".into(),
-            slot_id: "s1".into(),
+            booking_id: id("b1"),
+            slot_id: id("s1"),
             job_seeker_id: SEEKER.into(),
             offering: Offering::Counselling.into(),
             device: None,
@@ -649,11 +681,11 @@ fn art_7_joining_and_leaving_carry_the_sealed_device_identifiers_and_never_clear
     // Leaving without having joined is refused.
     let error = Scenario::<Both>::given(given[..2].to_vec())
         .when(Cmd::Leave(Leave {
-            booking_id: "b1".into(),
+            booking_id: booking_id("b1"),
             device: device(),
         }))
         .then_error();
-    assert_eq!(error, DomainError::NotInSession("b1".into()));
+    assert_eq!(error, DomainError::NotInSession(booking_id("b1")));
 }
 
 // Art. 12(1), 12(2): stopping and refusal.
@@ -665,21 +697,21 @@ fn art_12_1_a_session_in_progress_is_stopped_with_a_reason() {
         booked("b1", "s1", SEEKER, 0),
     ];
     let stop = Cmd::Stop(Stop {
-        booking_id: "b1".into(),
+        booking_id: booking_id("b1"),
         reason: ConductReason::RecordingDetected,
         note: "screen recorder seen".into(),
     });
     let error = Scenario::<Both>::given(given.clone())
         .when(stop.clone())
         .then_error();
-    assert_eq!(error, DomainError::NotInSession("b1".into()));
+    assert_eq!(error, DomainError::NotInSession(booking_id("b1")));
     given.extend(ready("b1"));
     given.push(joined("b1"));
     Scenario::<Both>::given(given)
         .when(stop)
         .then_events([Event::SessionStopped(SessionStopped {
-            booking_id: "b1".into(),
-            slot_id: "s1".into(),
+            booking_id: id("b1"),
+            slot_id: id("s1"),
             job_seeker_id: SEEKER.into(),
             reason: ConductReason::RecordingDetected.into(),
             note: "screen recorder seen".into(),
@@ -690,7 +722,7 @@ fn art_12_1_a_session_in_progress_is_stopped_with_a_reason() {
 #[test]
 fn art_12_1_a_supervisor_refuses_and_lifts_and_the_refusal_cancels_even_a_late_booking() {
     let refused = Event::OnlineServicesRefused(OnlineServicesRefused {
-        refusal_id: "r1".into(),
+        refusal_id: id("r1"),
         job_seeker_id: SEEKER.into(),
         reason: ConductReason::AbusiveLanguage.into(),
         note: String::new(),
@@ -698,11 +730,11 @@ fn art_12_1_a_supervisor_refuses_and_lifts_and_the_refusal_cancels_even_a_late_b
         sealed_note: None,
     });
     let refuse = PersonCommand::Refuse(Refuse {
-        refusal_id: "r1".into(),
-        job_seeker_id: SEEKER.into(),
+        refusal_id: refusal_id("r1"),
+        job_seeker_id: seeker_id(SEEKER),
         reason: ConductReason::AbusiveLanguage,
         note: String::new(),
-        booking_id: String::new(),
+        booking_id: None,
     });
     Scenario::<Person>::given([])
         .when(refuse.clone())
@@ -711,13 +743,13 @@ fn art_12_1_a_supervisor_refuses_and_lifts_and_the_refusal_cancels_even_a_late_b
         .when(refuse)
         .then_events([]);
     let lifted = Event::RefusalLifted(RefusalLifted {
-        refusal_id: "r1".into(),
+        refusal_id: id("r1"),
         job_seeker_id: SEEKER.into(),
         note: "apologised".into(),
         sealed_note: None,
     });
     let lift = PersonCommand::Lift {
-        refusal_id: "r1".into(),
+        refusal_id: refusal_id("r1"),
         note: "apologised".into(),
     };
     Scenario::<Person>::given([refused.clone()])
@@ -726,7 +758,7 @@ fn art_12_1_a_supervisor_refuses_and_lifts_and_the_refusal_cancels_even_a_late_b
     let error = Scenario::<Person>::given([refused.clone(), lifted.clone()])
         .when(lift)
         .then_error();
-    assert_eq!(error, DomainError::RefusalNotActive("r1".into()));
+    assert_eq!(error, DomainError::RefusalNotActive(refusal_id("r1")));
     let person = [refused.clone()].iter().fold(Person::default(), |p, e| {
         hellowork_eventstore::Aggregate::apply(p, e)
     });
@@ -739,19 +771,19 @@ fn art_12_1_a_supervisor_refuses_and_lifts_and_the_refusal_cancels_even_a_late_b
         booked("b1", "s1", SEEKER, 0),
     ])
     .when(Cmd::Cancel(Cancel {
-        booking_id: "b1".into(),
+        booking_id: booking_id("b1"),
         reason: CancellationReason::OnlineServicesRefused,
-        refusal_id: "r1".into(),
+        refusal_id: Some(refusal_id("r1")),
         at: start(),
     }))
     .then_events([
         seat_released("b1", "s1"),
         Event::BookingCancelled(BookingCancelled {
-            booking_id: "b1".into(),
-            slot_id: "s1".into(),
+            booking_id: id("b1"),
+            slot_id: id("s1"),
             job_seeker_id: SEEKER.into(),
             reason: CancellationReason::OnlineServicesRefused.into(),
-            refusal_id: "r1".into(),
+            refusal_id: id("r1"),
         }),
     ]);
     assert_eq!(articles(DomainError::Refused), ["12(1)"]);
@@ -761,19 +793,19 @@ fn art_12_1_a_supervisor_refuses_and_lifts_and_the_refusal_cancels_even_a_late_b
 fn art_8_commands_never_print_an_officers_note() {
     let note = "Yamada Taro shouted about his illness";
     let stop = Cmd::Stop(Stop {
-        booking_id: "b1".into(),
+        booking_id: booking_id("b1"),
         reason: ConductReason::OtherObstruction,
         note: note.into(),
     });
     let refuse = PersonCommand::Refuse(Refuse {
-        refusal_id: "r1".into(),
-        job_seeker_id: SEEKER.into(),
+        refusal_id: refusal_id("r1"),
+        job_seeker_id: seeker_id(SEEKER),
         reason: ConductReason::OtherObstruction,
         note: note.into(),
-        booking_id: String::new(),
+        booking_id: None,
     });
     let lift = PersonCommand::Lift {
-        refusal_id: "r1".into(),
+        refusal_id: refusal_id("r1"),
         note: note.into(),
     };
     for printed in [
@@ -783,7 +815,7 @@ fn art_8_commands_never_print_an_officers_note() {
     ] {
         assert!(!printed.contains("Yamada"), "{printed}");
         assert!(
-            printed.contains("r1") || printed.contains("b1"),
+            printed.contains(&id("r1")) || printed.contains(&id("b1")),
             "{printed}"
         );
     }
@@ -802,7 +834,7 @@ fn seats_taken_and_released_on_the_schedule_bound_a_slot() {
     let error = Scenario::<Both>::given(given.clone())
         .when(book("b3", "s1", third, early()))
         .then_error();
-    assert_eq!(error, DomainError::SlotFull("s1".into()));
+    assert_eq!(error, DomainError::SlotFull(slot_id("s1")));
     let mut freed = given;
     freed.push(seat_released("b1", "s1"));
     let Ok(events) = Both::default()
@@ -822,7 +854,7 @@ fn a_booking_s_life_is_decided_on_its_own_stream_alone() {
     // The booking's stream alone: no schedule given, the checklist decides.
     let booking = Booking::default().apply(&booked("b1", "s1", SEEKER, 0));
     let checklist = BookingCommand::CompleteChecklist(CompleteChecklist {
-        booking_id: "b1".into(),
+        booking_id: booking_id("b1"),
         confirmed: REQUIRED_CHECKLIST.to_vec(),
     });
     assert_eq!(
@@ -831,7 +863,7 @@ fn a_booking_s_life_is_decided_on_its_own_stream_alone() {
     );
     // A stream never booked knows no booking.
     let error = Booking::default().decide(&checklist).unwrap_err();
-    assert_eq!(error, DomainError::BookingNotFound("b1".into()));
+    assert_eq!(error, DomainError::BookingNotFound(booking_id("b1")));
     // The schedule takes no part in it.
     let schedule = Schedule::default().apply(&ready("b1")[0]);
     assert_eq!(schedule, Schedule::default());
@@ -847,7 +879,7 @@ fn a_refused_booking_decision_names_nothing_for_either_stream() {
     };
     assert_eq!(
         placement::book(&schedule, &Booking::default(), &late),
-        Err(DomainError::SessionStarted("s1".into()))
+        Err(DomainError::SessionStarted(slot_id("s1")))
     );
     // Booked already: nothing, on either stream.
     let booking = Booking::default().apply(&booked("b1", "s1", SEEKER, 0));
@@ -877,7 +909,7 @@ fn a_carried_over_booking_folds_as_its_original_events_did() {
         actor: SEEKER.into(),
     };
     let carried = Event::BookingCarriedOver(BookingCarriedOver {
-        booking_id: "b1".into(),
+        booking_id: id("b1"),
         events: originals.iter().map(copy).collect(),
     });
     let folded = originals.iter().fold(Booking::default(), |b, e| b.apply(e));
@@ -894,7 +926,7 @@ fn a_carried_over_booking_folds_as_its_original_events_did() {
     let mut broken = copy(&originals[0]);
     broken.event_type = "Nope".into();
     let unreadable = Event::BookingCarriedOver(BookingCarriedOver {
-        booking_id: "b1".into(),
+        booking_id: id("b1"),
         events: vec![broken],
     });
     let encoded = hellowork_eventstore::DomainEvent::encode(&unreadable);
@@ -910,9 +942,9 @@ fn a_cancellation_frees_the_seat_its_booking_holds_even_where_a_kept_schedule_la
     // seat must still be told to free it, so the append is checked on it.
     let booking = Booking::default().apply(&booked("b1", "s1", SEEKER, 0));
     let Cmd::Cancel(cancel) = Cmd::Cancel(Cancel {
-        booking_id: "b1".into(),
+        booking_id: booking_id("b1"),
         reason: CancellationReason::ByJobSeeker,
-        refusal_id: String::new(),
+        refusal_id: None,
         at: early(),
     }) else {
         unreachable!()

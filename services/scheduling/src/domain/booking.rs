@@ -14,9 +14,13 @@ use hellowork_proto::scheduling::v1::{
 
 use super::{
     command::{BookingCommand, CompleteChecklist, DeclareAttendant, Join, Leave, Stop},
-    contract::{AttendantKind, BookingState, CancellationReason, ChecklistItem, Offering},
+    contract::{
+        AttendantKind, BookingState, CancellationReason, ChecklistItem, ConductReason, Offering,
+    },
     error::{DomainError, NotReady},
     event::Event,
+    ids::{AttendantId, BookingId, CounsellorId, JobSeekerId, SlotId},
+    note::StoredNote,
     to_datetime,
 };
 
@@ -34,10 +38,10 @@ pub const REQUIRED_CHECKLIST: [ChecklistItem; 6] = [
 /// One person's booking of a seat, as its stream tells it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BookingRecord {
-    pub booking_id: String,
-    pub slot_id: String,
-    pub job_seeker_id: String,
-    pub counsellor_id: String,
+    pub booking_id: BookingId,
+    pub slot_id: SlotId,
+    pub job_seeker_id: JobSeekerId,
+    pub counsellor_id: CounsellorId,
     pub offering: Offering,
     /// The session's time (of the slot it holds now).
     pub start: DateTime<Utc>,
@@ -49,13 +53,20 @@ pub struct BookingRecord {
     pub private_room_acknowledged: bool,
     pub no_recording_acknowledged: bool,
     pub cancellation_reason: Option<CancellationReason>,
-    pub stop: Option<SessionStopped>,
+    pub stop: Option<StopRecord>,
+}
+
+/// Art. 12(1), 12(2): why the office stopped the session, and its note.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StopRecord {
+    pub reason: ConductReason,
+    pub note: StoredNote,
 }
 
 /// Art. 12(3): someone declared to attend beside the person.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Attendant {
-    pub attendant_id: String,
+    pub attendant_id: AttendantId,
     pub kind: AttendantKind,
 }
 
@@ -71,10 +82,10 @@ impl Booking {
         self.record.as_ref()
     }
 
-    pub(super) fn found(&self, booking_id: &str) -> Result<&BookingRecord, DomainError> {
+    pub(super) fn found(&self, booking_id: BookingId) -> Result<&BookingRecord, DomainError> {
         self.record
             .as_ref()
-            .ok_or_else(|| DomainError::BookingNotFound(booking_id.to_owned()))
+            .ok_or(DomainError::BookingNotFound(booking_id))
     }
 
     fn record_mut(&mut self) -> Option<&mut BookingRecord> {
@@ -86,7 +97,7 @@ impl BookingRecord {
     /// The booking if it still waits for its session.
     pub(super) fn open(&self) -> Result<&Self, DomainError> {
         if self.state != BookingState::Confirmed {
-            return Err(DomainError::BookingNotOpen(self.booking_id.clone()));
+            return Err(DomainError::BookingNotOpen(self.booking_id));
         }
         Ok(self)
     }
@@ -106,8 +117,8 @@ impl BookingRecord {
             return Err(DomainError::AttendantCutoffPassed);
         }
         Ok(vec![Event::AttendantDeclared(AttendantDeclared {
-            booking_id: booking.booking_id.clone(),
-            attendant_id: command.attendant_id.clone(),
+            booking_id: booking.booking_id.to_string(),
+            attendant_id: command.attendant_id.to_string(),
             kind: command.kind.into(),
         })])
     }
@@ -129,8 +140,8 @@ impl BookingRecord {
         }
         Ok(vec![Event::ChecklistCompleted(
             PreSessionChecklistCompleted {
-                booking_id: booking.booking_id.clone(),
-                job_seeker_id: booking.job_seeker_id.clone(),
+                booking_id: booking.booking_id.to_string(),
+                job_seeker_id: booking.job_seeker_id.to_string(),
                 confirmed_items: REQUIRED_CHECKLIST.into_iter().map(i32::from).collect(),
             },
         )])
@@ -145,8 +156,8 @@ impl BookingRecord {
         }
         Ok(vec![Event::PrivateRoomAcknowledged(
             PrivateRoomAcknowledged {
-                booking_id: booking.booking_id.clone(),
-                job_seeker_id: booking.job_seeker_id.clone(),
+                booking_id: booking.booking_id.to_string(),
+                job_seeker_id: booking.job_seeker_id.to_string(),
             },
         )])
     }
@@ -159,8 +170,8 @@ impl BookingRecord {
         }
         Ok(vec![Event::NoRecordingAcknowledged(
             NoRecordingAcknowledged {
-                booking_id: booking.booking_id.clone(),
-                job_seeker_id: booking.job_seeker_id.clone(),
+                booking_id: booking.booking_id.to_string(),
+                job_seeker_id: booking.job_seeker_id.to_string(),
             },
         )])
     }
@@ -191,9 +202,9 @@ impl BookingRecord {
             return Err(DomainError::NotReadyToJoin(missing));
         }
         Ok(vec![Event::SessionJoined(SessionJoined {
-            booking_id: booking.booking_id.clone(),
-            slot_id: booking.slot_id.clone(),
-            job_seeker_id: booking.job_seeker_id.clone(),
+            booking_id: booking.booking_id.to_string(),
+            slot_id: booking.slot_id.to_string(),
+            job_seeker_id: booking.job_seeker_id.to_string(),
             offering: booking.offering.into(),
             device: None,
             sealed_device: Some(command.device.clone()),
@@ -207,12 +218,12 @@ impl BookingRecord {
             return Ok(Vec::new());
         }
         if self.state != BookingState::InSession {
-            return Err(DomainError::NotInSession(self.booking_id.clone()));
+            return Err(DomainError::NotInSession(self.booking_id));
         }
         Ok(vec![Event::SessionLeft(SessionLeft {
-            booking_id: self.booking_id.clone(),
-            slot_id: self.slot_id.clone(),
-            job_seeker_id: self.job_seeker_id.clone(),
+            booking_id: self.booking_id.to_string(),
+            slot_id: self.slot_id.to_string(),
+            job_seeker_id: self.job_seeker_id.to_string(),
             offering: self.offering.into(),
             device: None,
             sealed_device: Some(command.device.clone()),
@@ -227,12 +238,12 @@ impl BookingRecord {
             return Ok(Vec::new());
         }
         if self.state != BookingState::InSession {
-            return Err(DomainError::NotInSession(self.booking_id.clone()));
+            return Err(DomainError::NotInSession(self.booking_id));
         }
         Ok(vec![Event::SessionStopped(SessionStopped {
-            booking_id: self.booking_id.clone(),
-            slot_id: self.slot_id.clone(),
-            job_seeker_id: self.job_seeker_id.clone(),
+            booking_id: self.booking_id.to_string(),
+            slot_id: self.slot_id.to_string(),
+            job_seeker_id: self.job_seeker_id.to_string(),
             reason: command.reason.into(),
             // Art. 8: sealed by the adapter before it is stored.
             note: command.note.clone(),
@@ -264,10 +275,10 @@ impl Aggregate for Booking {
         match event {
             Event::SessionBooked(e) => {
                 self.record = Some(BookingRecord {
-                    booking_id: e.booking_id.clone(),
-                    slot_id: e.slot_id.clone(),
-                    job_seeker_id: e.job_seeker_id.clone(),
-                    counsellor_id: e.counsellor_id.clone(),
+                    booking_id: BookingId::stored(&e.booking_id),
+                    slot_id: SlotId::stored(&e.slot_id),
+                    job_seeker_id: JobSeekerId::stored(&e.job_seeker_id),
+                    counsellor_id: CounsellorId::stored(&e.counsellor_id),
                     // As the slot's (see `Schedule`).
                     offering: Offering::try_from(e.offering).unwrap_or(Offering::Counselling),
                     start: to_datetime(e.start_time.as_ref()).unwrap_or(epoch),
@@ -299,7 +310,7 @@ impl Aggregate for Booking {
             }
             Event::BookingRescheduled(e) => {
                 if let Some(b) = self.record_mut() {
-                    b.slot_id = e.to_slot_id.clone();
+                    b.slot_id = SlotId::stored(&e.to_slot_id);
                     b.start = to_datetime(e.start_time.as_ref()).unwrap_or(b.start);
                     b.end = to_datetime(e.end_time.as_ref()).unwrap_or(b.end);
                     b.attendant_cutoff =
@@ -309,7 +320,7 @@ impl Aggregate for Booking {
             Event::AttendantDeclared(e) => {
                 if let Some(b) = self.record_mut() {
                     b.attendants.push(Attendant {
-                        attendant_id: e.attendant_id.clone(),
+                        attendant_id: AttendantId::stored(&e.attendant_id),
                         // Every stored declaration names its kind.
                         kind: AttendantKind::try_from(e.kind).unwrap_or(AttendantKind::Other),
                     });
@@ -343,7 +354,12 @@ impl Aggregate for Booking {
             Event::SessionStopped(e) => {
                 if let Some(b) = self.record_mut() {
                     b.state = BookingState::Stopped;
-                    b.stop = Some(e.clone());
+                    b.stop = Some(StopRecord {
+                        // Every stored stop names its reason.
+                        reason: ConductReason::try_from(e.reason)
+                            .unwrap_or(ConductReason::OtherObstruction),
+                        note: StoredNote::of(e.sealed_note.as_ref(), &e.note),
+                    });
                 }
             }
             // The schedule's seats and persons' refusals.

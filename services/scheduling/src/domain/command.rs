@@ -4,15 +4,18 @@
 use chrono::{DateTime, Duration, Utc};
 use hellowork_proto::sealing::v1::HpkeSealed;
 
-use super::contract::{AttendantKind, CancellationReason, ChecklistItem, ConductReason, Offering};
+use super::{
+    contract::{AttendantKind, CancellationReason, ChecklistItem, ConductReason, Offering},
+    ids::{AttendantId, BookingId, CounsellorId, JobSeekerId, RefusalId, SlotId},
+};
 
 /// A command for one booking's own stream.
 #[derive(Debug, Clone)]
 pub enum BookingCommand {
     DeclareAttendant(DeclareAttendant),
     CompleteChecklist(CompleteChecklist),
-    AcknowledgePrivateRoom { booking_id: String },
-    AcknowledgeNoRecording { booking_id: String },
+    AcknowledgePrivateRoom { booking_id: BookingId },
+    AcknowledgeNoRecording { booking_id: BookingId },
     Join(Join),
     Leave(Leave),
     Stop(Stop),
@@ -20,15 +23,15 @@ pub enum BookingCommand {
 
 impl BookingCommand {
     /// The booking it is for.
-    pub fn booking_id(&self) -> &str {
+    pub fn booking_id(&self) -> BookingId {
         match self {
-            Self::DeclareAttendant(c) => &c.booking_id,
-            Self::CompleteChecklist(c) => &c.booking_id,
+            Self::DeclareAttendant(c) => c.booking_id,
+            Self::CompleteChecklist(c) => c.booking_id,
             Self::AcknowledgePrivateRoom { booking_id }
-            | Self::AcknowledgeNoRecording { booking_id } => booking_id,
-            Self::Join(c) => &c.booking_id,
-            Self::Leave(c) => &c.booking_id,
-            Self::Stop(c) => &c.booking_id,
+            | Self::AcknowledgeNoRecording { booking_id } => *booking_id,
+            Self::Join(c) => c.booking_id,
+            Self::Leave(c) => c.booking_id,
+            Self::Stop(c) => c.booking_id,
         }
     }
 }
@@ -36,7 +39,7 @@ impl BookingCommand {
 /// One slot to publish.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewSlot {
-    pub slot_id: String,
+    pub slot_id: SlotId,
     pub start: DateTime<Utc>,
     pub end: DateTime<Utc>,
 }
@@ -44,7 +47,7 @@ pub struct NewSlot {
 /// Art. 1: publish availability of one offering as slots.
 #[derive(Debug, Clone)]
 pub struct Publish {
-    pub counsellor_id: String,
+    pub counsellor_id: CounsellorId,
     pub offering: Offering,
     pub slots: Vec<NewSlot>,
     pub capacity: u32,
@@ -55,11 +58,11 @@ pub struct Publish {
 /// booking's stream holds the rest.
 #[derive(Debug, Clone)]
 pub struct Book {
-    pub booking_id: String,
-    pub slot_id: String,
-    pub job_seeker_id: String,
+    pub booking_id: BookingId,
+    pub slot_id: SlotId,
+    pub job_seeker_id: JobSeekerId,
     /// Attendants declared with the booking: (attendant id, kind).
-    pub attendants: Vec<(String, AttendantKind)>,
+    pub attendants: Vec<(AttendantId, AttendantKind)>,
     pub at: DateTime<Utc>,
     /// Art. 12(3): how long before the session attendants may be declared.
     pub attendant_cutoff: Duration,
@@ -67,38 +70,39 @@ pub struct Book {
 
 #[derive(Debug, Clone)]
 pub struct Cancel {
-    pub booking_id: String,
+    pub booking_id: BookingId,
     pub reason: CancellationReason,
-    /// Reason ONLINE_SERVICES_REFUSED only.
-    pub refusal_id: String,
+    /// Art. 12(1): the refusal that cancels it (reason
+    /// ONLINE_SERVICES_REFUSED only).
+    pub refusal_id: Option<RefusalId>,
     pub at: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone)]
 pub struct Reschedule {
-    pub booking_id: String,
-    pub new_slot_id: String,
+    pub booking_id: BookingId,
+    pub new_slot_id: SlotId,
     pub at: DateTime<Utc>,
     pub attendant_cutoff: Duration,
 }
 
 #[derive(Debug, Clone)]
 pub struct DeclareAttendant {
-    pub booking_id: String,
-    pub attendant_id: String,
+    pub booking_id: BookingId,
+    pub attendant_id: AttendantId,
     pub kind: AttendantKind,
     pub at: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone)]
 pub struct CompleteChecklist {
-    pub booking_id: String,
+    pub booking_id: BookingId,
     pub confirmed: Vec<ChecklistItem>,
 }
 
 #[derive(Clone)]
 pub struct Join {
-    pub booking_id: String,
+    pub booking_id: BookingId,
     /// Art. 7(2): sealed to the audit-log where they entered.
     pub device: HpkeSealed,
     /// Art. 12(1): whether the person's online services are refused now
@@ -117,7 +121,7 @@ impl std::fmt::Debug for Join {
 
 #[derive(Clone)]
 pub struct Leave {
-    pub booking_id: String,
+    pub booking_id: BookingId,
     /// Art. 7(2): sealed to the audit-log where they entered.
     pub device: HpkeSealed,
 }
@@ -131,7 +135,7 @@ impl std::fmt::Debug for Leave {
 
 #[derive(Clone)]
 pub struct Stop {
-    pub booking_id: String,
+    pub booking_id: BookingId,
     pub reason: ConductReason,
     /// Art. 8: an officer's note about the person, sealed before it is stored.
     pub note: String,
@@ -151,7 +155,7 @@ impl std::fmt::Debug for Stop {
 #[derive(Clone)]
 pub enum PersonCommand {
     Refuse(Refuse),
-    Lift { refusal_id: String, note: String },
+    Lift { refusal_id: RefusalId, note: String },
 }
 
 /// Art. 8: never print an officer's note.
@@ -169,12 +173,13 @@ impl std::fmt::Debug for PersonCommand {
 
 #[derive(Clone)]
 pub struct Refuse {
-    pub refusal_id: String,
-    pub job_seeker_id: String,
+    pub refusal_id: RefusalId,
+    pub job_seeker_id: JobSeekerId,
     pub reason: ConductReason,
     /// Art. 8: an officer's note about the person, sealed before it is stored.
     pub note: String,
-    pub booking_id: String,
+    /// The booking in which the conduct happened, if any.
+    pub booking_id: Option<BookingId>,
 }
 
 /// Art. 8: never print an officer's note.

@@ -1,7 +1,10 @@
 //! Why the domain refuses a command. Each refusal a rule of the terms causes
 //! cites its article, in its message and in the gRPC error it becomes.
 
-use super::contract::ChecklistItem;
+use super::{
+    contract::ChecklistItem,
+    ids::{BookingId, RefusalId, SlotId},
+};
 use hellowork_platform::{Article, ArticleViolation, FieldViolation, ServiceError};
 
 /// What is still missing before a person may join (Art. 12(2)-(4)).
@@ -20,29 +23,29 @@ pub enum NotReady {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DomainError {
     #[error("slot {0} not found")]
-    SlotNotFound(String),
+    SlotNotFound(SlotId),
     #[error("booking {0} not found")]
-    BookingNotFound(String),
+    BookingNotFound(BookingId),
     #[error("refusal {0} not found")]
-    RefusalNotFound(String),
+    RefusalNotFound(RefusalId),
     /// Art. 1: only seminars have more than one seat.
     #[error("Art. 1: only a seminar has more than one seat")]
     CapacityNotForOffering,
     /// Art. 1: a counsellor is never in two slots at once.
     #[error("the counsellor already has slot {0} at that time")]
-    CounsellorDoubleBooked(String),
+    CounsellorDoubleBooked(SlotId),
     #[error("slot {0} has no seat left")]
-    SlotFull(String),
+    SlotFull(SlotId),
     #[error("the session of slot {0} has already started")]
-    SessionStarted(String),
+    SessionStarted(SlotId),
     #[error("the person already holds a booking overlapping slot {0}")]
-    PersonDoubleBooked(String),
+    PersonDoubleBooked(SlotId),
     #[error("booking {0} is not open (already cancelled, joined or finished)")]
-    BookingNotOpen(String),
+    BookingNotOpen(BookingId),
     #[error("booking {0} is not in session")]
-    NotInSession(String),
+    NotInSession(BookingId),
     #[error("slot {0} is not of the booking's offering")]
-    DifferentOffering(String),
+    DifferentOffering(SlotId),
     /// Art. 12(3): attendants are declared before the cut-off.
     #[error("Art. 12(3): an interpreter or caregiver must be declared before the cut-off")]
     AttendantCutoffPassed,
@@ -56,7 +59,7 @@ pub enum DomainError {
     #[error("Art. 12(1): the person's online services are refused")]
     Refused,
     #[error("refusal {0} is already lifted")]
-    RefusalNotActive(String),
+    RefusalNotActive(RefusalId),
     /// Art. 8: a counsellor reads only the people they serve
     /// ([`require_served`](super::require_served)).
     #[error("Art. 8: a counsellor reads only the people who booked a session with them")]
@@ -74,14 +77,14 @@ fn violation(article: Article, subject: &str, description: &str) -> ArticleViola
 impl From<DomainError> for ServiceError {
     fn from(error: DomainError) -> Self {
         let message = error.to_string();
-        let not_found = |resource_type: &'static str, resource_name: String| Self::NotFound {
+        let not_found = |resource_type: &'static str, id: &dyn std::fmt::Display| Self::NotFound {
             resource_type,
-            resource_name,
+            resource_name: id.to_string(),
         };
         match error {
-            DomainError::SlotNotFound(id) => not_found("slot", id),
-            DomainError::BookingNotFound(id) => not_found("booking", id),
-            DomainError::RefusalNotFound(id) => not_found("refusal", id),
+            DomainError::SlotNotFound(id) => not_found("slot", &id),
+            DomainError::BookingNotFound(id) => not_found("booking", &id),
+            DomainError::RefusalNotFound(id) => not_found("refusal", &id),
             DomainError::CapacityNotForOffering => {
                 Self::InvalidArgument(vec![FieldViolation::new("capacity", message)])
             }

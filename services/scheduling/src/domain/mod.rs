@@ -22,12 +22,14 @@ mod command;
 mod contract;
 mod error;
 mod event;
+mod ids;
+mod note;
 mod person;
 pub mod placement;
 mod schedule;
 mod served;
 
-pub use booking::{Attendant, Booking, BookingRecord, REQUIRED_CHECKLIST};
+pub use booking::{Attendant, Booking, BookingRecord, REQUIRED_CHECKLIST, StopRecord};
 pub use command::{
     Book, BookingCommand, Cancel, CompleteChecklist, DeclareAttendant, Join, Leave, NewSlot,
     PersonCommand, Publish, Refuse, Reschedule, Stop,
@@ -39,6 +41,10 @@ pub use contract::{
 pub use error::{DomainError, NotReady};
 pub use event::Event;
 pub use hellowork_values::time::{timestamp, to_datetime, tokyo_date, tokyo_day_bounds};
+pub use ids::{
+    AttendantId, BookingId, CounsellorId, JobSeekerId, MAX_COUNSELLOR_ID, RefusalId, SlotId,
+};
+pub use note::StoredNote;
 pub use person::{Person, RefusalRecord};
 pub use placement::Decision;
 pub use schedule::{Schedule, Seat, Slot, confirmation_notices, offering_allows_capacity};

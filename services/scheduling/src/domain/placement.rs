@@ -46,9 +46,9 @@ pub fn book(
         return Ok(Decision::default());
     }
     let (slot, seat) = schedule.take_seat(
-        &command.booking_id,
-        &command.slot_id,
-        &command.job_seeker_id,
+        command.booking_id,
+        command.slot_id,
+        command.job_seeker_id,
         command.at,
     )?;
     let cutoff = slot.start - command.attendant_cutoff;
@@ -57,10 +57,10 @@ pub fn book(
         return Err(DomainError::AttendantCutoffPassed);
     }
     let mut booked = vec![Event::SessionBooked(SessionBooked {
-        booking_id: command.booking_id.clone(),
-        slot_id: slot.slot_id.clone(),
-        job_seeker_id: command.job_seeker_id.clone(),
-        counsellor_id: slot.counsellor_id.clone(),
+        booking_id: command.booking_id.to_string(),
+        slot_id: slot.slot_id.to_string(),
+        job_seeker_id: command.job_seeker_id.to_string(),
+        counsellor_id: slot.counsellor_id.to_string(),
         offering: slot.offering.into(),
         start_time: Some(timestamp(slot.start)),
         end_time: Some(timestamp(slot.end)),
@@ -68,8 +68,8 @@ pub fn book(
     })];
     for (attendant_id, kind) in &command.attendants {
         booked.push(Event::AttendantDeclared(AttendantDeclared {
-            booking_id: command.booking_id.clone(),
-            attendant_id: attendant_id.clone(),
+            booking_id: command.booking_id.to_string(),
+            attendant_id: attendant_id.to_string(),
             kind: (*kind).into(),
         }));
     }
@@ -89,26 +89,29 @@ pub fn book(
 /// might not show it yet, which would free nothing and append to the
 /// booking alone, unchecked against the schedule.
 pub fn cancel(booking: &Booking, command: &Cancel) -> Result<Decision, DomainError> {
-    let record = booking.found(&command.booking_id)?;
+    let record = booking.found(command.booking_id)?;
     if record.state == BookingState::Cancelled {
         return Ok(Decision::default());
     }
     let record = record.open()?;
     if command.reason != CancellationReason::OnlineServicesRefused && command.at >= record.start {
-        return Err(DomainError::SessionStarted(record.slot_id.clone()));
+        return Err(DomainError::SessionStarted(record.slot_id));
     }
     Ok(Decision {
         schedule: vec![Event::SeatReleased(SeatReleased {
-            booking_id: record.booking_id.clone(),
-            slot_id: record.slot_id.clone(),
-            job_seeker_id: record.job_seeker_id.clone(),
+            booking_id: record.booking_id.to_string(),
+            slot_id: record.slot_id.to_string(),
+            job_seeker_id: record.job_seeker_id.to_string(),
         })],
         booking: vec![Event::BookingCancelled(BookingCancelled {
-            booking_id: record.booking_id.clone(),
-            slot_id: record.slot_id.clone(),
-            job_seeker_id: record.job_seeker_id.clone(),
+            booking_id: record.booking_id.to_string(),
+            slot_id: record.slot_id.to_string(),
+            job_seeker_id: record.job_seeker_id.to_string(),
             reason: command.reason.into(),
-            refusal_id: command.refusal_id.clone(),
+            refusal_id: command
+                .refusal_id
+                .map(|id| id.to_string())
+                .unwrap_or_default(),
         })],
     })
 }
@@ -123,28 +126,28 @@ pub fn reschedule(
     booking: &Booking,
     command: &Reschedule,
 ) -> Result<Decision, DomainError> {
-    let record = booking.found(&command.booking_id)?;
+    let record = booking.found(command.booking_id)?;
     if record.slot_id == command.new_slot_id {
         return Ok(Decision::default());
     }
     let record = record.open()?;
     if command.at >= record.start {
-        return Err(DomainError::SessionStarted(record.slot_id.clone()));
+        return Err(DomainError::SessionStarted(record.slot_id));
     }
     let (to, seat) = schedule.move_seat(
-        &record.booking_id,
+        record.booking_id,
         record.offering,
-        &command.new_slot_id,
+        command.new_slot_id,
         command.at,
     )?;
     Ok(Decision {
         schedule: vec![seat],
         booking: vec![Event::BookingRescheduled(BookingRescheduled {
-            booking_id: record.booking_id.clone(),
-            job_seeker_id: record.job_seeker_id.clone(),
-            from_slot_id: record.slot_id.clone(),
-            to_slot_id: to.slot_id.clone(),
-            counsellor_id: to.counsellor_id.clone(),
+            booking_id: record.booking_id.to_string(),
+            job_seeker_id: record.job_seeker_id.to_string(),
+            from_slot_id: record.slot_id.to_string(),
+            to_slot_id: to.slot_id.to_string(),
+            counsellor_id: to.counsellor_id.to_string(),
             start_time: Some(timestamp(to.start)),
             end_time: Some(timestamp(to.end)),
             attendant_cutoff: Some(timestamp(to.start - command.attendant_cutoff)),

@@ -65,7 +65,7 @@ impl SchedulingService for SchedulingApi {
         let slots = published
             .slot_ids
             .iter()
-            .filter_map(|id| schedule.slot(id))
+            .filter_map(|id| schedule.slot(*id))
             .map(|slot| view::slot(schedule, slot))
             .collect();
         Ok(Response::new(proto::PublishAvailabilityResponse { slots }))
@@ -148,7 +148,7 @@ impl SchedulingService for SchedulingApi {
         request: Request<proto::RescheduleBookingRequest>,
     ) -> Result<Response<proto::RescheduleBookingResponse>, Status> {
         let (caller, metadata) = admitted(&request, &ANYONE)?;
-        let (_, id, new_slot) = parse::rescheduling(request.get_ref())?;
+        let (id, new_slot) = parse::rescheduling(request.get_ref())?;
         let cx = Context {
             caller,
             metadata: &metadata,
@@ -178,7 +178,7 @@ impl SchedulingService for SchedulingApi {
         let attendant = booking
             .attendants
             .iter()
-            .find(|a| a.attendant_id == attendant_id)
+            .find(|a| a.attendant_id == attendant_id.to_string())
             .cloned();
         Ok(Response::new(proto::DeclareAttendantResponse {
             booking: Some(booking),
@@ -300,7 +300,10 @@ impl SchedulingService for SchedulingApi {
         let (shown, cancelled_booking_ids) = self.service.refuse(cx, refusal).await?;
         Ok(Response::new(proto::RefuseOnlineServicesResponse {
             refusal: Some(view::refusal(shown)?),
-            cancelled_booking_ids,
+            cancelled_booking_ids: cancelled_booking_ids
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
         }))
     }
 
@@ -335,7 +338,7 @@ impl SchedulingService for SchedulingApi {
         };
         let page = self.service.bookings(cx, query).await?;
         let next_page_token = match (page.more, page.items.last()) {
-            (true, Some((last, start))) => parse::next_page_token(*start, &last.booking_id),
+            (true, Some((last, start))) => parse::next_page_token(*start, last.booking_id),
             _ => String::new(),
         };
         let bookings = page
@@ -372,7 +375,7 @@ impl SchedulingService for SchedulingApi {
             });
         }
         Ok(Response::new(proto::GetCounsellorDayResponse {
-            counsellor_id: counsellor,
+            counsellor_id: counsellor.to_string(),
             date: request.get_ref().date,
             slots,
         }))

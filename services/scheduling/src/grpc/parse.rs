@@ -11,8 +11,8 @@ use uuid::Uuid;
 
 use crate::{
     domain::{
-        AttendantKind, CancellationReason, ChecklistItem, ConductReason, Offering,
-        offering_allows_capacity, to_datetime,
+        AttendantKind, BookingId, CancellationReason, ChecklistItem, ConductReason, CounsellorId,
+        JobSeekerId, Offering, RefusalId, SlotId, offering_allows_capacity, to_datetime,
     },
     sealing::Presence,
     service::{BookingRequest, BookingsQuery, FreeSlotsQuery, Publication, RefusalRequest},
@@ -26,8 +26,6 @@ pub const MIN_SLOT_MINUTES: i64 = 5;
 pub const MAX_ATTENDANTS: usize = 5;
 /// Longest note (no names or contact data).
 pub const MAX_NOTE: usize = 500;
-/// Longest counsellor id (it names a stream).
-pub const MAX_COUNSELLOR_ID: usize = 100;
 pub const DEFAULT_PAGE_SIZE: i64 = 50;
 pub const MAX_PAGE_SIZE: i32 = 500;
 
@@ -62,20 +60,6 @@ fn checked<T>(value: Option<T>) -> Result<T, ServiceError> {
 }
 
 pub use hellowork_values::parse_uuid as uuid;
-
-/// A counsellor id: the token subject of the counsellor, printable ASCII.
-pub fn counsellor_id(raw: &str) -> Result<String, String> {
-    let raw = raw.trim();
-    if raw.is_empty() {
-        return Err("must not be empty".to_owned());
-    }
-    if raw.len() > MAX_COUNSELLOR_ID || !raw.bytes().all(|b| b.is_ascii_graphic()) {
-        return Err(format!(
-            "must be at most {MAX_COUNSELLOR_ID} printable ASCII characters without spaces"
-        ));
-    }
-    Ok(raw.to_owned())
-}
 
 pub fn instant(at: Option<&prost_types::Timestamp>) -> Result<DateTime<Utc>, String> {
     match at {
@@ -121,7 +105,7 @@ pub fn page_token(raw: &str) -> Result<Option<(DateTime<Utc>, String)>, String> 
     Ok(Some((at, id.to_owned())))
 }
 
-pub fn next_page_token(at: DateTime<Utc>, id: &str) -> String {
+pub fn next_page_token(at: DateTime<Utc>, id: impl std::fmt::Display) -> String {
     format!("{}.{}|{id}", at.timestamp(), at.timestamp_subsec_nanos())
 }
 
@@ -148,7 +132,7 @@ fn attendant_kind(raw: i32) -> Result<AttendantKind, String> {
 pub fn publication(r: &proto::PublishAvailabilityRequest) -> Result<Publication, ServiceError> {
     let mut v = Violations::default();
     let request_id = v.check("request_id", uuid(&r.request_id));
-    let counsellor = v.check("counsellor_id", counsellor_id(&r.counsellor_id));
+    let counsellor = v.check("counsellor_id", CounsellorId::new(&r.counsellor_id));
     let offering = v.check("offering", offering(r.offering));
     let start = v.check("start_time", instant(r.start_time.as_ref()));
     let end = v.check("end_time", instant(r.end_time.as_ref()));
@@ -205,8 +189,8 @@ pub fn publication(r: &proto::PublishAvailabilityRequest) -> Result<Publication,
     }
     v.finish()?;
     Ok(Publication {
-        request_id: request_id.unwrap_or_default(),
-        counsellor_id: counsellor.unwrap_or_default(),
+        request_id: checked(request_id)?,
+        counsellor_id: checked(counsellor)?,
         offering: checked(offering)?,
         windows,
         capacity,
@@ -220,14 +204,14 @@ pub fn free_slots(r: &proto::ListFreeSlotsRequest) -> Result<FreeSlotsQuery, Ser
     let counsellor = if r.counsellor_id.is_empty() {
         None
     } else {
-        v.check("counsellor_id", counsellor_id(&r.counsellor_id))
+        v.check("counsellor_id", CounsellorId::new(&r.counsellor_id))
     };
     let size = v.check("page_size", page_size(r.page_size));
     let after = v.check("page_token", page_token(&r.page_token));
     v.finish()?;
     Ok(FreeSlotsQuery {
         offering: checked(offering)?,
-        date: date.unwrap_or_default(),
+        date: checked(date)?,
         counsellor_id: counsellor,
         page_size: size.unwrap_or(DEFAULT_PAGE_SIZE),
         after: after.flatten(),
@@ -237,8 +221,8 @@ pub fn free_slots(r: &proto::ListFreeSlotsRequest) -> Result<FreeSlotsQuery, Ser
 pub fn booking(r: &proto::BookSessionRequest) -> Result<BookingRequest, ServiceError> {
     let mut v = Violations::default();
     let request_id = v.check("request_id", uuid(&r.request_id));
-    let slot_id = v.check("slot_id", uuid(&r.slot_id));
-    let job_seeker_id = v.check("job_seeker_id", uuid(&r.job_seeker_id));
+    let slot_id = v.check("slot_id", SlotId::new(&r.slot_id));
+    let job_seeker_id = v.check("job_seeker_id", JobSeekerId::new(&r.job_seeker_id));
     if r.attendants.len() > MAX_ATTENDANTS {
         v.add("attendants", format!("at most {MAX_ATTENDANTS}"));
     }
@@ -250,22 +234,22 @@ pub fn booking(r: &proto::BookSessionRequest) -> Result<BookingRequest, ServiceE
     }
     v.finish()?;
     Ok(BookingRequest {
-        request_id: request_id.unwrap_or_default(),
-        slot_id: slot_id.unwrap_or_default(),
-        job_seeker_id: job_seeker_id.unwrap_or_default(),
+        request_id: checked(request_id)?,
+        slot_id: checked(slot_id)?,
+        job_seeker_id: checked(job_seeker_id)?,
         attendants,
     })
 }
 
-pub fn booking_id(raw: &str) -> Result<Uuid, ServiceError> {
-    uuid(raw).map_err(|e| ServiceError::invalid("booking_id", e))
+pub fn booking_id(raw: &str) -> Result<BookingId, ServiceError> {
+    BookingId::new(raw).map_err(|e| ServiceError::invalid("booking_id", e))
 }
 
 pub fn cancellation(
     r: &proto::CancelBookingRequest,
-) -> Result<(Uuid, CancellationReason), ServiceError> {
+) -> Result<(BookingId, CancellationReason), ServiceError> {
     let mut v = Violations::default();
-    let id = v.check("booking_id", uuid(&r.booking_id));
+    let id = v.check("booking_id", BookingId::new(&r.booking_id));
     let reason = v.check(
         "reason",
         match CancellationReason::try_from(r.reason) {
@@ -276,44 +260,37 @@ pub fn cancellation(
         },
     );
     v.finish()?;
-    Ok((id.unwrap_or_default(), checked(reason)?))
+    Ok((checked(id)?, checked(reason)?))
 }
 
+/// A move of a booking to another slot: (booking, new slot).
 pub fn rescheduling(
     r: &proto::RescheduleBookingRequest,
-) -> Result<(Uuid, Uuid, Uuid), ServiceError> {
+) -> Result<(BookingId, SlotId), ServiceError> {
     let mut v = Violations::default();
-    let request_id = v.check("request_id", uuid(&r.request_id));
-    let id = v.check("booking_id", uuid(&r.booking_id));
-    let slot = v.check("new_slot_id", uuid(&r.new_slot_id));
+    v.check("request_id", uuid(&r.request_id));
+    let id = v.check("booking_id", BookingId::new(&r.booking_id));
+    let slot = v.check("new_slot_id", SlotId::new(&r.new_slot_id));
     v.finish()?;
-    Ok((
-        request_id.unwrap_or_default(),
-        id.unwrap_or_default(),
-        slot.unwrap_or_default(),
-    ))
+    Ok((checked(id)?, checked(slot)?))
 }
 
 pub fn attendant(
     r: &proto::DeclareAttendantRequest,
-) -> Result<(Uuid, Uuid, AttendantKind), ServiceError> {
+) -> Result<(Uuid, BookingId, AttendantKind), ServiceError> {
     let mut v = Violations::default();
     let request_id = v.check("request_id", uuid(&r.request_id));
-    let id = v.check("booking_id", uuid(&r.booking_id));
+    let id = v.check("booking_id", BookingId::new(&r.booking_id));
     let kind = v.check("kind", attendant_kind(r.kind));
     v.finish()?;
-    Ok((
-        request_id.unwrap_or_default(),
-        id.unwrap_or_default(),
-        checked(kind)?,
-    ))
+    Ok((checked(request_id)?, checked(id)?, checked(kind)?))
 }
 
 pub fn checklist(
     r: &proto::CompletePreSessionChecklistRequest,
-) -> Result<(Uuid, Vec<ChecklistItem>), ServiceError> {
+) -> Result<(BookingId, Vec<ChecklistItem>), ServiceError> {
     let mut v = Violations::default();
-    let id = v.check("booking_id", uuid(&r.booking_id));
+    let id = v.check("booking_id", BookingId::new(&r.booking_id));
     let mut items = Vec::new();
     for (i, item) in r.confirmed_items.iter().enumerate() {
         match ChecklistItem::try_from(*item) {
@@ -322,7 +299,7 @@ pub fn checklist(
         }
     }
     v.finish()?;
-    Ok((id.unwrap_or_default(), items))
+    Ok((checked(id)?, items))
 }
 
 /// Art. 7(1): the device identifiers the front system reports.
@@ -360,9 +337,9 @@ pub fn presence(
     booking_id: &str,
     raw_device: Option<&proto::DeviceIdentifiers>,
     sealed_device: Option<&HpkeSealed>,
-) -> Result<(Uuid, Presence), ServiceError> {
+) -> Result<(BookingId, Presence), ServiceError> {
     let mut v = Violations::default();
-    let id = v.check("booking_id", uuid(booking_id));
+    let id = v.check("booking_id", BookingId::new(booking_id));
     let presence = match (raw_device, sealed_device) {
         (Some(_), Some(_)) => {
             v.add("sealed_device", "must not be set together with device");
@@ -372,53 +349,50 @@ pub fn presence(
         (raw, None) => Some(Presence::Clear(device(&mut v, raw))),
     };
     v.finish()?;
-    Ok((
-        id.unwrap_or_default(),
-        presence.expect("no violation means a presence"),
-    ))
+    Ok((checked(id)?, checked(presence)?))
 }
 
-pub fn stop(r: &proto::StopSessionRequest) -> Result<(Uuid, ConductReason), ServiceError> {
+pub fn stop(r: &proto::StopSessionRequest) -> Result<(BookingId, ConductReason), ServiceError> {
     let mut v = Violations::default();
-    let id = v.check("booking_id", uuid(&r.booking_id));
+    let id = v.check("booking_id", BookingId::new(&r.booking_id));
     let reason = v.check("reason", conduct_reason(r.reason));
     note(&mut v, reason, &r.note);
     v.finish()?;
-    Ok((id.unwrap_or_default(), checked(reason)?))
+    Ok((checked(id)?, checked(reason)?))
 }
 
 pub fn refusal(r: &proto::RefuseOnlineServicesRequest) -> Result<RefusalRequest, ServiceError> {
     let mut v = Violations::default();
     let request_id = v.check("request_id", uuid(&r.request_id));
-    let job_seeker_id = v.check("job_seeker_id", uuid(&r.job_seeker_id));
+    let job_seeker_id = v.check("job_seeker_id", JobSeekerId::new(&r.job_seeker_id));
     let reason = v.check("reason", conduct_reason(r.reason));
     note(&mut v, reason, &r.note);
     let booking_id = if r.booking_id.is_empty() {
         None
     } else {
-        v.check("booking_id", uuid(&r.booking_id))
+        v.check("booking_id", BookingId::new(&r.booking_id))
     };
     v.finish()?;
     Ok(RefusalRequest {
-        request_id: request_id.unwrap_or_default(),
-        job_seeker_id: job_seeker_id.unwrap_or_default(),
+        request_id: checked(request_id)?,
+        job_seeker_id: checked(job_seeker_id)?,
         reason: checked(reason)?,
         booking_id,
         note: r.note.trim().to_owned(),
     })
 }
 
-pub fn lift(r: &proto::LiftRefusalRequest) -> Result<Uuid, ServiceError> {
+pub fn lift(r: &proto::LiftRefusalRequest) -> Result<RefusalId, ServiceError> {
     let mut v = Violations::default();
-    let id = v.check("refusal_id", uuid(&r.refusal_id));
+    let id = v.check("refusal_id", RefusalId::new(&r.refusal_id));
     note(&mut v, None, &r.note);
     v.finish()?;
-    Ok(id.unwrap_or_default())
+    checked(id)
 }
 
 pub fn bookings(r: &proto::ListBookingsRequest) -> Result<BookingsQuery, ServiceError> {
     let mut v = Violations::default();
-    let job_seeker_id = v.check("job_seeker_id", uuid(&r.job_seeker_id));
+    let job_seeker_id = v.check("job_seeker_id", JobSeekerId::new(&r.job_seeker_id));
     for (i, state) in r.states.iter().enumerate() {
         if !matches!(proto::BookingState::try_from(*state), Ok(s) if s != proto::BookingState::Unspecified)
         {
@@ -429,7 +403,7 @@ pub fn bookings(r: &proto::ListBookingsRequest) -> Result<BookingsQuery, Service
     let after = v.check("page_token", page_token(&r.page_token));
     v.finish()?;
     Ok(BookingsQuery {
-        job_seeker_id: job_seeker_id.unwrap_or_default(),
+        job_seeker_id: checked(job_seeker_id)?,
         states: r.states.clone(),
         page_size: size.unwrap_or(DEFAULT_PAGE_SIZE),
         after: after.flatten(),
@@ -438,10 +412,10 @@ pub fn bookings(r: &proto::ListBookingsRequest) -> Result<BookingsQuery, Service
 
 pub fn counsellor_day(
     r: &proto::GetCounsellorDayRequest,
-) -> Result<(String, NaiveDate), ServiceError> {
+) -> Result<(CounsellorId, NaiveDate), ServiceError> {
     let mut v = Violations::default();
-    let counsellor = v.check("counsellor_id", counsellor_id(&r.counsellor_id));
+    let counsellor = v.check("counsellor_id", CounsellorId::new(&r.counsellor_id));
     let date = v.check("date", date(r.date.as_ref()));
     v.finish()?;
-    Ok((counsellor.unwrap_or_default(), date.unwrap_or_default()))
+    Ok((checked(counsellor)?, checked(date)?))
 }

@@ -2,6 +2,8 @@
 //! front system shows them in Asia/Tokyo. Notes come opened by the caller
 //! (Art. 8: the state holds them sealed).
 
+use std::fmt::Display;
+
 use hellowork_proto::scheduling::v1 as proto;
 
 use hellowork_platform::ServiceError;
@@ -14,7 +16,7 @@ use crate::{
 };
 
 /// The service made a view of something its state does not hold: a bug.
-fn vanished(what: &str, id: &str) -> ServiceError {
+fn vanished(what: &str, id: impl Display) -> ServiceError {
     ServiceError::Internal(format!("{what} {id} is not in the state it was shown from").into())
 }
 
@@ -28,13 +30,13 @@ fn shown(note: Note) -> (String, bool) {
 
 pub fn slot(schedule: &Schedule, slot: &Slot) -> proto::Slot {
     proto::Slot {
-        slot_id: slot.slot_id.clone(),
-        counsellor_id: slot.counsellor_id.clone(),
+        slot_id: slot.slot_id.to_string(),
+        counsellor_id: slot.counsellor_id.to_string(),
         offering: slot.offering.into(),
         start_time: Some(timestamp(slot.start)),
         end_time: Some(timestamp(slot.end)),
         capacity: slot.capacity,
-        booked_count: schedule.booked_count(&slot.slot_id),
+        booked_count: schedule.booked_count(slot.slot_id),
     }
 }
 
@@ -58,17 +60,16 @@ pub fn booking(view: BookingView) -> Result<proto::Booking, ServiceError> {
         booking_id,
         stop_note,
     } = view;
-    let booking_id = booking_id.as_str();
     let b = history
         .state
         .record()
         .ok_or_else(|| vanished("booking", booking_id))?;
     let at = |fact| history.at(booking_id, fact).map(timestamp);
     Ok(proto::Booking {
-        booking_id: b.booking_id.clone(),
-        slot_id: b.slot_id.clone(),
-        job_seeker_id: b.job_seeker_id.clone(),
-        counsellor_id: b.counsellor_id.clone(),
+        booking_id: b.booking_id.to_string(),
+        slot_id: b.slot_id.to_string(),
+        job_seeker_id: b.job_seeker_id.to_string(),
+        counsellor_id: b.counsellor_id.to_string(),
         offering: b.offering.into(),
         start_time: Some(timestamp(b.start)),
         end_time: Some(timestamp(b.end)),
@@ -78,9 +79,9 @@ pub fn booking(view: BookingView) -> Result<proto::Booking, ServiceError> {
             .attendants
             .iter()
             .map(|a| proto::Attendant {
-                attendant_id: a.attendant_id.clone(),
+                attendant_id: a.attendant_id.to_string(),
                 kind: a.kind.into(),
-                declared_at: history.at(&a.attendant_id, Fact::Declared).map(timestamp),
+                declared_at: history.at(a.attendant_id, Fact::Declared).map(timestamp),
             })
             .collect(),
         attendant_cutoff: Some(timestamp(b.attendant_cutoff)),
@@ -96,7 +97,7 @@ pub fn booking(view: BookingView) -> Result<proto::Booking, ServiceError> {
         stop: b.stop.as_ref().map(|stop| {
             let (note, note_erased) = shown(stop_note);
             proto::SessionStop {
-                reason: stop.reason,
+                reason: stop.reason.into(),
                 note,
                 stopped_by: history.actor(booking_id, Fact::Stopped),
                 stopped_at: at(Fact::Stopped),
@@ -113,26 +114,30 @@ pub fn refusal(view: RefusalView) -> Result<proto::Refusal, ServiceError> {
         refusal_id,
         note,
     } = view;
-    let refusal_id = refusal_id.as_str();
     let r = history
         .state
         .refusal(refusal_id)
         .ok_or_else(|| vanished("refusal", refusal_id))?;
     let (note, note_erased) = shown(note);
     Ok(proto::Refusal {
-        refusal_id: r.refused.refusal_id.clone(),
-        job_seeker_id: r.refused.job_seeker_id.clone(),
-        reason: r.refused.reason,
+        refusal_id: r.refusal_id.to_string(),
+        job_seeker_id: r.job_seeker_id.to_string(),
+        reason: r.reason.into(),
         note,
-        booking_id: r.refused.booking_id.clone(),
-        state: r.state().into(),
+        booking_id: r.booking_id.map(|id| id.to_string()).unwrap_or_default(),
+        state: if r.lifted {
+            proto::RefusalState::Lifted
+        } else {
+            proto::RefusalState::Active
+        }
+        .into(),
         refused_by: history.actor(refusal_id, Fact::Refused),
         refused_at: history.at(refusal_id, Fact::Refused).map(timestamp),
-        lifted_by: r
-            .lifted
-            .as_ref()
-            .map(|_| history.actor(refusal_id, Fact::Lifted))
-            .unwrap_or_default(),
+        lifted_by: if r.lifted {
+            history.actor(refusal_id, Fact::Lifted)
+        } else {
+            String::new()
+        },
         lifted_at: history.at(refusal_id, Fact::Lifted).map(timestamp),
         note_erased,
     })

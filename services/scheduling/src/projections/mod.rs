@@ -13,6 +13,6 @@ mod schedule;
 
 pub use placements::Placements;
 pub use schedule::{
-    BookingRow, SCHEDULE_CONSUMER, ScheduleProjection, SlotPlacement, SlotRow, booked_with,
-    bookings_of_person, free_slots, refusal_person, slot_placement,
+    SCHEDULE_CONSUMER, ScheduleProjection, SlotPlacement, SlotRow, booked_with, bookings_of_person,
+    free_slots, refusal_person, slot_placement,
 };

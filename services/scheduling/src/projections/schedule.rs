@@ -5,7 +5,10 @@ use hellowork_eventstore::{DomainEvent, Projection, ProjectionError, RecordedEve
 use hellowork_proto::scheduling::v1::BookingState;
 use sqlx::{PgConnection, PgExecutor, PgPool};
 
-use crate::domain::{Event, Offering, to_datetime, tokyo_date};
+use crate::domain::{
+    BookingId, CounsellorId, Event, JobSeekerId, Offering, RefusalId, SlotId, to_datetime,
+    tokyo_date,
+};
 
 /// The durable consumer's name on the scheduling stream.
 pub const SCHEDULE_CONSUMER: &str = "scheduling-read-models";
@@ -23,13 +26,6 @@ pub struct SlotRow {
     pub end_time: DateTime<Utc>,
     pub capacity: i32,
     pub booked_count: i64,
-}
-
-/// A booking row.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
-pub struct BookingRow {
-    pub booking_id: String,
-    pub counsellor_id: String,
 }
 
 /// Where an event without a time puts it (never, for what this release
@@ -216,7 +212,7 @@ impl Projection for ScheduleProjection {
 /// (none ever changes).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SlotPlacement {
-    pub counsellor_id: String,
+    pub counsellor_id: CounsellorId,
     pub offering: Offering,
     pub start_time: DateTime<Utc>,
 }
@@ -224,11 +220,11 @@ pub struct SlotPlacement {
 /// Where the slot `slot_id` lives.
 pub async fn slot_placement(
     pool: &PgPool,
-    slot_id: &str,
+    slot_id: SlotId,
 ) -> Result<Option<SlotPlacement>, sqlx::Error> {
     let row: Option<(String, i32, DateTime<Utc>)> =
         sqlx::query_as("SELECT counsellor_id, offering, start_time FROM slots WHERE slot_id = $1")
-            .bind(slot_id)
+            .bind(slot_id.to_string())
             .fetch_optional(pool)
             .await?;
     row.map(|(counsellor_id, offering, start_time)| {
@@ -236,7 +232,7 @@ pub async fn slot_placement(
         let offering =
             Offering::try_from(offering).map_err(|error| sqlx::Error::Decode(Box::new(error)))?;
         Ok(SlotPlacement {
-            counsellor_id,
+            counsellor_id: CounsellorId::stored(&counsellor_id),
             offering,
             start_time,
         })
@@ -247,25 +243,27 @@ pub async fn slot_placement(
 /// The person of a refusal.
 pub async fn refusal_person(
     pool: &PgPool,
-    refusal_id: &str,
-) -> Result<Option<String>, sqlx::Error> {
-    sqlx::query_scalar("SELECT job_seeker_id FROM refusals WHERE refusal_id = $1")
-        .bind(refusal_id)
-        .fetch_optional(pool)
-        .await
+    refusal_id: RefusalId,
+) -> Result<Option<JobSeekerId>, sqlx::Error> {
+    let person: Option<String> =
+        sqlx::query_scalar("SELECT job_seeker_id FROM refusals WHERE refusal_id = $1")
+            .bind(refusal_id.to_string())
+            .fetch_optional(pool)
+            .await?;
+    Ok(person.as_deref().map(JobSeekerId::stored))
 }
 
 /// Art. 8: whether `job_seeker_id` has (or had) a booking in one of
 /// `counsellor_id`'s slots, in any state.
 pub async fn booked_with(
     pool: &PgPool,
-    job_seeker_id: &str,
+    job_seeker_id: JobSeekerId,
     counsellor_id: &str,
 ) -> Result<bool, sqlx::Error> {
     sqlx::query_scalar(
         "SELECT EXISTS (SELECT 1 FROM bookings WHERE job_seeker_id = $1 AND counsellor_id = $2)",
     )
-    .bind(job_seeker_id)
+    .bind(job_seeker_id.to_string())
     .bind(counsellor_id)
     .fetch_one(pool)
     .await
@@ -275,19 +273,19 @@ pub async fn booked_with(
 /// paging by (start, id) after `after`.
 pub async fn bookings_of_person(
     pool: &PgPool,
-    job_seeker_id: &str,
+    job_seeker_id: JobSeekerId,
     states: &[i32],
     after: Option<(DateTime<Utc>, String)>,
     limit: i64,
-) -> Result<Vec<(BookingRow, DateTime<Utc>)>, sqlx::Error> {
+) -> Result<Vec<(BookingId, DateTime<Utc>)>, sqlx::Error> {
     let (after_start, after_id) = after.unzip();
-    let rows: Vec<(String, String, DateTime<Utc>)> = sqlx::query_as(
-        "SELECT booking_id, counsellor_id, start_time FROM bookings \
+    let rows: Vec<(String, DateTime<Utc>)> = sqlx::query_as(
+        "SELECT booking_id, start_time FROM bookings \
          WHERE job_seeker_id = $1 AND (cardinality($2::int[]) = 0 OR state = ANY($2)) \
            AND ($3::timestamptz IS NULL OR (start_time, booking_id) > ($3, $4::text)) \
          ORDER BY start_time, booking_id LIMIT $5",
     )
-    .bind(job_seeker_id)
+    .bind(job_seeker_id.to_string())
     .bind(states)
     .bind(after_start)
     .bind(after_id)
@@ -296,15 +294,7 @@ pub async fn bookings_of_person(
     .await?;
     Ok(rows
         .into_iter()
-        .map(|(booking_id, counsellor_id, start)| {
-            (
-                BookingRow {
-                    booking_id,
-                    counsellor_id,
-                },
-                start,
-            )
-        })
+        .map(|(booking_id, start)| (BookingId::stored(&booking_id), start))
         .collect())
 }
 
@@ -317,7 +307,7 @@ pub async fn free_slots(
     pool: &PgPool,
     offering: i32,
     date: NaiveDate,
-    counsellor_id: Option<&str>,
+    counsellor_id: Option<&CounsellorId>,
     after: Option<(DateTime<Utc>, String)>,
     limit: i64,
 ) -> Result<Vec<SlotRow>, sqlx::Error> {
@@ -330,7 +320,7 @@ pub async fn free_slots(
     ))
     .bind(offering)
     .bind(date)
-    .bind(counsellor_id)
+    .bind(counsellor_id.map(CounsellorId::as_str))
     .bind(after_start)
     .bind(after_id)
     .bind(limit)

@@ -13,15 +13,12 @@
 //! ([`stop_note`], [`refusal_note`]), so a note erased meanwhile shows as
 //! erased even from a state kept in memory.
 
-use hellowork_proto::{
-    scheduling::v1::{OnlineServicesRefused, SessionStopped},
-    sealing::v1 as sealing,
-};
-use hellowork_sealing::personal::{DataKey, PersonalError, PersonalSealed};
+use hellowork_proto::sealing::v1 as sealing;
+use hellowork_sealing::personal::{DataKey, PersonalError};
 use zeroize::Zeroize;
 
 use super::keys::PersonKey;
-use crate::domain::Event;
+use crate::domain::{BookingId, Event, RefusalId, StoredNote};
 
 /// Why a note could not be sealed or opened.
 #[derive(Debug, thiserror::Error)]
@@ -118,39 +115,39 @@ pub fn forgotten(mut event: Event) -> Event {
 }
 
 /// The note of a stopped session, opened with its person's key.
-pub fn stop_note(key: &PersonKey, stopped: &SessionStopped) -> Result<Note, CodecError> {
-    open(
-        key,
-        &field("SessionStopped", &stopped.booking_id),
-        stopped.sealed_note.as_ref(),
-        &stopped.note,
-    )
+/// The note of the stopped session of `booking_id`, opened with its
+/// person's key.
+pub fn stop_note(
+    key: &PersonKey,
+    booking_id: BookingId,
+    note: &StoredNote,
+) -> Result<Note, CodecError> {
+    open(key, &field("SessionStopped", &booking_id.to_string()), note)
 }
 
 /// The note of a refusal, opened with its person's key.
-pub fn refusal_note(key: &PersonKey, refused: &OnlineServicesRefused) -> Result<Note, CodecError> {
+/// The note of the refusal `refusal_id`, opened with its person's key.
+pub fn refusal_note(
+    key: &PersonKey,
+    refusal_id: RefusalId,
+    note: &StoredNote,
+) -> Result<Note, CodecError> {
     open(
         key,
-        &field("OnlineServicesRefused", &refused.refusal_id),
-        refused.sealed_note.as_ref(),
-        &refused.note,
+        &field("OnlineServicesRefused", &refusal_id.to_string()),
+        note,
     )
 }
 
 /// Art. 8: erased once the key is destroyed, or gone, never an error; a
 /// clear note (stored before Step 8, not yet resealed) shows until then.
-fn open(
-    key: &PersonKey,
-    field: &str,
-    sealed: Option<&sealing::PersonalSealed>,
-    legacy: &str,
-) -> Result<Note, CodecError> {
-    match (key, sealed) {
-        (PersonKey::Erased, _) | (PersonKey::None, Some(_)) => Ok(Note::Erased),
-        (_, None) => Ok(Note::Text(legacy.to_owned())),
-        (PersonKey::Held(key), Some(sealed)) => {
+fn open(key: &PersonKey, field: &str, note: &StoredNote) -> Result<Note, CodecError> {
+    match (key, note) {
+        (PersonKey::Erased, _) | (PersonKey::None, StoredNote::Sealed(_)) => Ok(Note::Erased),
+        (_, StoredNote::Clear(legacy)) => Ok(Note::Text(legacy.clone())),
+        (PersonKey::Held(key), StoredNote::Sealed(sealed)) => {
             let clear = key
-                .open(field, &PersonalSealed::from(sealed.clone()))
+                .open(field, sealed)
                 .map_err(|source| CodecError::DoesNotOpen {
                     field: field.to_owned(),
                     source,
@@ -165,13 +162,26 @@ fn open(
 #[cfg(test)]
 mod tests {
     use hellowork_eventstore::DomainEvent;
-    use hellowork_proto::scheduling::v1::{ConductReason, RefusalLifted};
+    use hellowork_proto::scheduling::v1::{
+        ConductReason, OnlineServicesRefused, RefusalLifted, SessionStopped,
+    };
     use proptest::prelude::*;
     use prost::Message;
 
     use super::*;
 
     const SEEKER: &str = "0190f2c4-0000-8000-8000-000000000001";
+    const B1: &str = "0190f2c4-0000-8000-8000-0000000000b1";
+    const B2: &str = "0190f2c4-0000-8000-8000-0000000000b2";
+
+    /// The note of a stored stop, as a view opens it.
+    fn opened(key: &PersonKey, stopped: &SessionStopped) -> Result<Note, CodecError> {
+        stop_note(
+            key,
+            BookingId::stored(&stopped.booking_id),
+            &StoredNote::of(stopped.sealed_note.as_ref(), &stopped.note),
+        )
+    }
 
     fn key() -> DataKey {
         DataKey::generate(super::super::keys::data_key_id(SEEKER))
@@ -207,12 +217,12 @@ mod tests {
         #[test]
         fn art_8_a_note_round_trips_and_is_never_stored_in_clear(note in "\\PC{6,200}") {
             let key = key();
-            let event = sealed(Event::SessionStopped(stopped("b1", &note)), Some(&key)).unwrap();
+            let event = sealed(Event::SessionStopped(stopped(B1, &note)), Some(&key)).unwrap();
             prop_assert!(!contains(&event.encode(), note.as_bytes()));
             let stored = stored_stop(event);
             prop_assert!(stored.note.is_empty());
             prop_assert_eq!(
-                stop_note(&PersonKey::Held(key), &stored).unwrap(),
+                opened(&PersonKey::Held(key), &stored).unwrap(),
                 Note::Text(note)
             );
         }
@@ -242,42 +252,32 @@ mod tests {
             assert!(!contains(&stored.encode(), b"threatened"));
             assert!(!contains(&stored.encode(), b"apologised"));
         }
-        let silent = Event::SessionStopped(stopped("b1", ""));
+        let silent = Event::SessionStopped(stopped(B1, ""));
         assert_eq!(note_owner(&silent), None);
         assert!(sealed(silent.clone(), None).unwrap() == silent);
     }
 
     #[test]
     fn art_8_a_note_is_never_stored_without_a_key() {
-        let event = Event::SessionStopped(stopped("b1", "shouted abuse"));
+        let event = Event::SessionStopped(stopped(B1, "shouted abuse"));
         assert!(matches!(sealed(event, None), Err(CodecError::NoKey)));
     }
 
     #[test]
     fn art_8_once_the_key_is_gone_a_note_shows_as_erased_not_as_an_error() {
         let stored = stored_stop(
-            sealed(
-                Event::SessionStopped(stopped("b1", "shouted")),
-                Some(&key()),
-            )
-            .unwrap(),
+            sealed(Event::SessionStopped(stopped(B1, "shouted")), Some(&key())).unwrap(),
         );
-        assert_eq!(
-            stop_note(&PersonKey::Erased, &stored).unwrap(),
-            Note::Erased
-        );
-        assert_eq!(stop_note(&PersonKey::None, &stored).unwrap(), Note::Erased);
+        assert_eq!(opened(&PersonKey::Erased, &stored).unwrap(), Note::Erased);
+        assert_eq!(opened(&PersonKey::None, &stored).unwrap(), Note::Erased);
         // A note stored in clear before Step 8 shows until it is resealed,
         // but not once the person is erased.
-        let legacy = stopped("b1", "legacy words");
+        let legacy = stopped(B1, "legacy words");
         assert_eq!(
-            stop_note(&PersonKey::None, &legacy).unwrap(),
+            opened(&PersonKey::None, &legacy).unwrap(),
             Note::Text("legacy words".into())
         );
-        assert_eq!(
-            stop_note(&PersonKey::Erased, &legacy).unwrap(),
-            Note::Erased
-        );
+        assert_eq!(opened(&PersonKey::Erased, &legacy).unwrap(), Note::Erased);
         let forgotten = forgotten(Event::SessionStopped(legacy));
         assert!(note_owner(&forgotten).is_none());
     }
@@ -291,7 +291,7 @@ mod tests {
         let held = PersonKey::Held(key.clone());
         let stored = stored_stop(
             sealed(
-                Event::SessionStopped(stopped("b1", "raised his voice")),
+                Event::SessionStopped(stopped(B1, "raised his voice")),
                 Some(&key),
             )
             .unwrap(),
@@ -310,22 +310,22 @@ mod tests {
                     continue;
                 }
                 assert!(
-                    !matches!(stop_note(&held, &message), Ok(Note::Text(ref t)) if !t.is_empty()),
+                    !matches!(opened(&held, &message), Ok(Note::Text(ref t)) if !t.is_empty()),
                     "byte {index} bit {bit} opened"
                 );
             }
         }
         let moved = SessionStopped {
-            booking_id: "b2".into(),
+            booking_id: B2.into(),
             ..stored.clone()
         };
         assert!(matches!(
-            stop_note(&held, &moved),
+            opened(&held, &moved),
             Err(CodecError::DoesNotOpen { .. })
         ));
         let other = PersonKey::Held(DataKey::generate(key.id()));
         assert!(matches!(
-            stop_note(&other, &stored),
+            opened(&other, &stored),
             Err(CodecError::DoesNotOpen { .. })
         ));
     }

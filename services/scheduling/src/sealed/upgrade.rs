@@ -47,7 +47,7 @@ use super::{
     keys::{KeyError, PersonalKeys},
 };
 use crate::{
-    domain::Event,
+    domain::{BookingId, Event},
     metrics,
     sealing::{DeviceSealer, Presence},
 };
@@ -281,7 +281,9 @@ impl Upgrade {
         // Sealed by the front system as well (never written so): the
         // sealed copy is the one kept.
         if sealed.is_none() {
-            let sealing = self.sealer.sealed(booking_id, Presence::Clear(clear));
+            let sealing = self
+                .sealer
+                .sealed(BookingId::stored(booking_id), Presence::Clear(clear));
             *sealed = Some(sealing.await.map_err(ResealError::Seal)?);
         }
         Ok(event)

@@ -5,15 +5,17 @@
 
 use hellowork_platform::{Caller, Role, ServiceError};
 
+use crate::domain::{CounsellorId, JobSeekerId};
+
 /// `owner_role` acting on their own resource, or any of `others`.
 pub fn require_owner_or(
     caller: &Caller,
     owner_role: Role,
-    owner: &str,
+    owner: &CounsellorId,
     others: &[Role],
 ) -> Result<(), ServiceError> {
     if others.iter().any(|role| caller.has_role(*role))
-        || (caller.has_role(owner_role) && caller.subject() == owner)
+        || (caller.has_role(owner_role) && caller.subject() == owner.as_str())
     {
         return Ok(());
     }
@@ -63,15 +65,15 @@ impl Parties<'_> {
     pub fn require(
         self,
         caller: &Caller,
-        job_seeker_id: &str,
-        counsellor_id: &str,
+        job_seeker_id: JobSeekerId,
+        counsellor_id: &CounsellorId,
     ) -> Result<(), ServiceError> {
         let own_person = self.job_seeker
             && caller.has_role(Role::JobSeeker)
-            && caller.subject() == job_seeker_id;
+            && JobSeekerId::new(caller.subject()) == Ok(job_seeker_id);
         let own_slot = self.counsellor
             && caller.has_role(Role::Counsellor)
-            && caller.subject() == counsellor_id;
+            && caller.subject() == counsellor_id.as_str();
         if own_person || own_slot || self.others.iter().any(|role| caller.has_role(*role)) {
             return Ok(());
         }

@@ -14,9 +14,9 @@ use super::{
 };
 use crate::{
     domain::{
-        AttendantKind, Book, BookingCommand, BookingRecord, Cancel, CancellationReason,
-        ChecklistItem, CompleteChecklist, ConductReason, DeclareAttendant, DomainError, Join,
-        Leave, Reschedule, Stop, placement,
+        AttendantId, AttendantKind, Book, BookingCommand, BookingId, BookingRecord, Cancel,
+        CancellationReason, ChecklistItem, CompleteChecklist, ConductReason, DeclareAttendant,
+        DomainError, JobSeekerId, Join, Leave, Reschedule, SlotId, Stop, placement,
     },
     metrics, projections,
     sealing::Presence,
@@ -27,7 +27,7 @@ impl Scheduling {
     /// this process has not seen it booked yet. Whose it is, its counsellor
     /// and its offering never change once booked; a command itself is
     /// decided on the store's state.
-    async fn known_record(&self, booking_id: &str) -> Result<BookingRecord, ServiceError> {
+    async fn known_record(&self, booking_id: BookingId) -> Result<BookingRecord, ServiceError> {
         let history = self
             .bookings
             .known(&booking_stream(booking_id)?, |history| {
@@ -49,13 +49,13 @@ impl Scheduling {
         parties: Parties<'_>,
         command: BookingCommand,
     ) -> Result<BookingView, ServiceError> {
-        let booking_id = command.booking_id().to_owned();
-        let record = self.known_record(&booking_id).await?;
-        parties.require(cx.caller, &record.job_seeker_id, &record.counsellor_id)?;
+        let booking_id = command.booking_id();
+        let record = self.known_record(booking_id).await?;
+        parties.require(cx.caller, record.job_seeker_id, &record.counsellor_id)?;
         let booking = self
             .on_booking_stream(cx.metadata, &command, record.offering)
             .await?;
-        self.shown(booking, &booking_id).await
+        self.shown(booking, booking_id).await
     }
 
     /// Art. 2, 12(1): every unmet condition of eligibility for a session at
@@ -64,12 +64,13 @@ impl Scheduling {
     /// cannot be asked.
     async fn unmet_conditions(
         &self,
-        job_seeker_id: &str,
+        job_seeker_id: JobSeekerId,
         at: DateTime<Utc>,
     ) -> Result<Vec<ArticleViolation>, ServiceError> {
+        let person_id = job_seeker_id.to_string();
         let (person, mut unmet) = tokio::try_join!(
             self.person(job_seeker_id),
-            self.eligibility.unmet(job_seeker_id, at)
+            self.eligibility.unmet(&person_id, at)
         )?;
         let refused = EligibilityReason::Refused.as_str_name();
         // Art. 12(1): scheduling is the authority on its own refusals.
@@ -91,28 +92,30 @@ impl Scheduling {
         cx: Context<'_>,
         request: BookingRequest,
     ) -> Result<BookingView, ServiceError> {
-        let job_seeker_id = request.job_seeker_id.to_string();
-        let slot_id = request.slot_id.to_string();
-        let booking_id = Uuid::new_v5(
-            &request.job_seeker_id,
+        let BookingRequest {
+            job_seeker_id,
+            slot_id,
+            ..
+        } = request;
+        let booking_id = BookingId::from_uuid(Uuid::new_v5(
+            &job_seeker_id.uuid(),
             format!("booking:{}", request.request_id).as_bytes(),
-        )
-        .to_string();
-        let slot = projections::slot_placement(&self.pool, &slot_id)
+        ));
+        let slot = projections::slot_placement(&self.pool, slot_id)
             .await
             .map_err(database)?
-            .ok_or_else(|| missing("slot", &slot_id))?;
+            .ok_or_else(|| missing("slot", slot_id))?;
         // The booking and the peers are asked at once; the peers' answer
         // only matters for a new booking.
-        let stream = booking_stream(&booking_id)?;
+        let stream = booking_stream(booking_id)?;
         let (known, unmet) = tokio::join!(
             self.bookings
                 .known(&stream, |history| history.state.record().is_some()),
-            self.unmet_conditions(&job_seeker_id, slot.start_time)
+            self.unmet_conditions(job_seeker_id, slot.start_time)
         );
-        if let Some(record) = known?.state.record() {
-            let booking = self.booking_now(&record.booking_id).await?;
-            return self.shown(booking, &booking_id).await;
+        if known?.state.record().is_some() {
+            let booking = self.booking_now(booking_id).await?;
+            return self.shown(booking, booking_id).await;
         }
         let unmet = unmet?;
         if !unmet.is_empty() {
@@ -120,9 +123,9 @@ impl Scheduling {
             return Err(ServiceError::Forbidden(unmet));
         }
         let command = Book {
-            booking_id: booking_id.clone(),
-            slot_id: slot_id.clone(),
-            job_seeker_id: job_seeker_id.clone(),
+            booking_id,
+            slot_id,
+            job_seeker_id,
             attendants: request
                 .attendants
                 .iter()
@@ -132,7 +135,7 @@ impl Scheduling {
                         &request.request_id,
                         format!("attendant:{booking_id}:{i}").as_bytes(),
                     );
-                    (id.to_string(), *kind)
+                    (AttendantId::from_uuid(id), *kind)
                 })
                 .collect(),
             at: Utc::now(),
@@ -142,28 +145,27 @@ impl Scheduling {
             .on_seat(
                 cx.metadata,
                 &slot.counsellor_id,
-                &booking_id,
+                booking_id,
                 slot.offering,
                 |schedule, booking| placement::book(schedule, booking, &command),
             )
             .await?;
-        self.shown(booking, &booking_id).await
+        self.shown(booking, booking_id).await
     }
 
     /// A booking, to its person, its counsellor and supervisors.
     pub async fn booking(
         &self,
         cx: Context<'_>,
-        booking_id: Uuid,
+        booking_id: BookingId,
     ) -> Result<BookingView, ServiceError> {
-        let id = booking_id.to_string();
-        let booking = self.booking_now(&id).await?;
+        let booking = self.booking_now(booking_id).await?;
         let record = booking
             .state
             .record()
-            .ok_or_else(|| missing("booking", &id))?;
-        Parties::ALL.require(cx.caller, &record.job_seeker_id, &record.counsellor_id)?;
-        self.shown(booking, &id).await
+            .ok_or_else(|| missing("booking", booking_id))?;
+        Parties::ALL.require(cx.caller, record.job_seeker_id, &record.counsellor_id)?;
+        self.shown(booking, booking_id).await
     }
 
     /// Art. 12: cancels an open booking before its session starts, freeing
@@ -171,28 +173,27 @@ impl Scheduling {
     pub async fn cancel(
         &self,
         cx: Context<'_>,
-        booking_id: Uuid,
+        booking_id: BookingId,
         reason: CancellationReason,
     ) -> Result<BookingView, ServiceError> {
-        let id = booking_id.to_string();
-        let record = self.known_record(&id).await?;
-        Parties::ALL.require(cx.caller, &record.job_seeker_id, &record.counsellor_id)?;
+        let record = self.known_record(booking_id).await?;
+        Parties::ALL.require(cx.caller, record.job_seeker_id, &record.counsellor_id)?;
         let command = Cancel {
-            booking_id: id.clone(),
+            booking_id,
             reason,
-            refusal_id: String::new(),
+            refusal_id: None,
             at: Utc::now(),
         };
         let booking = self
             .on_seat(
                 cx.metadata,
                 &record.counsellor_id,
-                &id,
+                booking_id,
                 record.offering,
                 |_, booking| placement::cancel(booking, &command),
             )
             .await?;
-        self.shown(booking, &id).await
+        self.shown(booking, booking_id).await
     }
 
     /// Moves an open booking to another slot of the same counsellor, asking
@@ -200,21 +201,20 @@ impl Scheduling {
     pub async fn reschedule(
         &self,
         cx: Context<'_>,
-        booking_id: Uuid,
-        new_slot_id: Uuid,
+        booking_id: BookingId,
+        new_slot_id: SlotId,
     ) -> Result<BookingView, ServiceError> {
-        let (id, new_slot) = (booking_id.to_string(), new_slot_id.to_string());
-        let booking = self.booking_now(&id).await?;
+        let booking = self.booking_now(booking_id).await?;
         let record = booking
             .state
             .record()
-            .ok_or_else(|| missing("booking", &id))?
+            .ok_or_else(|| missing("booking", booking_id))?
             .clone();
-        Parties::ALL.require(cx.caller, &record.job_seeker_id, &record.counsellor_id)?;
-        let target = projections::slot_placement(&self.pool, &new_slot)
+        Parties::ALL.require(cx.caller, record.job_seeker_id, &record.counsellor_id)?;
+        let target = projections::slot_placement(&self.pool, new_slot_id)
             .await
             .map_err(database)?
-            .ok_or_else(|| missing("slot", &new_slot))?;
+            .ok_or_else(|| missing("slot", new_slot_id))?;
         // One schedule holds both seats only for the same counsellor:
         // moving to another counsellor is a cancellation and a new booking.
         if target.counsellor_id != record.counsellor_id {
@@ -222,9 +222,9 @@ impl Scheduling {
                 "the new slot is another counsellor's: cancel and book it instead".to_owned(),
             ));
         }
-        if record.slot_id != new_slot {
+        if record.slot_id != new_slot_id {
             let unmet = self
-                .unmet_conditions(&record.job_seeker_id, target.start_time)
+                .unmet_conditions(record.job_seeker_id, target.start_time)
                 .await?;
             if !unmet.is_empty() {
                 metrics::record_refusal(record.offering, &unmet);
@@ -232,8 +232,8 @@ impl Scheduling {
             }
         }
         let command = Reschedule {
-            booking_id: id.clone(),
-            new_slot_id: new_slot,
+            booking_id,
+            new_slot_id,
             at: Utc::now(),
             attendant_cutoff: self.settings.attendant_cutoff,
         };
@@ -241,12 +241,12 @@ impl Scheduling {
             .on_seat(
                 cx.metadata,
                 &record.counsellor_id,
-                &id,
+                booking_id,
                 record.offering,
                 |schedule, booking| placement::reschedule(schedule, booking, &command),
             )
             .await?;
-        self.shown(booking, &id).await
+        self.shown(booking, booking_id).await
     }
 
     /// Art. 12(2): declares who attends beside the person; the same request
@@ -256,15 +256,16 @@ impl Scheduling {
         &self,
         cx: Context<'_>,
         request_id: Uuid,
-        booking_id: Uuid,
+        booking_id: BookingId,
         kind: AttendantKind,
-    ) -> Result<(BookingView, String), ServiceError> {
-        let id = booking_id.to_string();
-        let attendant_id =
-            Uuid::new_v5(&request_id, format!("attendant:{id}").as_bytes()).to_string();
+    ) -> Result<(BookingView, AttendantId), ServiceError> {
+        let attendant_id = AttendantId::from_uuid(Uuid::new_v5(
+            &request_id,
+            format!("attendant:{booking_id}").as_bytes(),
+        ));
         let command = BookingCommand::DeclareAttendant(DeclareAttendant {
-            booking_id: id.clone(),
-            attendant_id: attendant_id.clone(),
+            booking_id,
+            attendant_id,
             kind,
             at: Utc::now(),
         });
@@ -276,12 +277,11 @@ impl Scheduling {
     pub async fn complete_checklist(
         &self,
         cx: Context<'_>,
-        booking_id: Uuid,
+        booking_id: BookingId,
         confirmed: Vec<ChecklistItem>,
     ) -> Result<BookingView, ServiceError> {
-        let id = booking_id.to_string();
         let command = BookingCommand::CompleteChecklist(CompleteChecklist {
-            booking_id: id.clone(),
+            booking_id,
             confirmed,
         });
         self.on_booking(cx, Parties::PERSON, command).await
@@ -291,12 +291,9 @@ impl Scheduling {
     pub async fn acknowledge_private_room(
         &self,
         cx: Context<'_>,
-        booking_id: Uuid,
+        booking_id: BookingId,
     ) -> Result<BookingView, ServiceError> {
-        let id = booking_id.to_string();
-        let command = BookingCommand::AcknowledgePrivateRoom {
-            booking_id: id.clone(),
-        };
+        let command = BookingCommand::AcknowledgePrivateRoom { booking_id };
         self.on_booking(cx, Parties::PERSON, command).await
     }
 
@@ -304,12 +301,9 @@ impl Scheduling {
     pub async fn acknowledge_no_recording(
         &self,
         cx: Context<'_>,
-        booking_id: Uuid,
+        booking_id: BookingId,
     ) -> Result<BookingView, ServiceError> {
-        let id = booking_id.to_string();
-        let command = BookingCommand::AcknowledgeNoRecording {
-            booking_id: id.clone(),
-        };
+        let command = BookingCommand::AcknowledgeNoRecording { booking_id };
         self.on_booking(cx, Parties::PERSON, command).await
     }
 
@@ -318,38 +312,33 @@ impl Scheduling {
     pub async fn join(
         &self,
         cx: Context<'_>,
-        booking_id: Uuid,
+        booking_id: BookingId,
         presence: Presence,
     ) -> Result<BookingView, ServiceError> {
-        let id = booking_id.to_string();
-        let device = self.sealer.sealed(&id, presence).await?;
-        let record = self.known_record(&id).await?;
-        Parties::PERSON.require(cx.caller, &record.job_seeker_id, &record.counsellor_id)?;
-        let person = self.person(&record.job_seeker_id).await?;
+        let device = self.sealer.sealed(booking_id, presence).await?;
+        let record = self.known_record(booking_id).await?;
+        Parties::PERSON.require(cx.caller, record.job_seeker_id, &record.counsellor_id)?;
+        let person = self.person(record.job_seeker_id).await?;
         let command = BookingCommand::Join(Join {
-            booking_id: id.clone(),
+            booking_id,
             device,
             refused: person.state.is_refused(),
         });
         let booking = self
             .on_booking_stream(cx.metadata, &command, record.offering)
             .await?;
-        self.shown(booking, &id).await
+        self.shown(booking, booking_id).await
     }
 
     /// Art. 7(1), 7(2): the person leaves, from the device they report.
     pub async fn leave(
         &self,
         cx: Context<'_>,
-        booking_id: Uuid,
+        booking_id: BookingId,
         presence: Presence,
     ) -> Result<BookingView, ServiceError> {
-        let id = booking_id.to_string();
-        let device = self.sealer.sealed(&id, presence).await?;
-        let command = BookingCommand::Leave(Leave {
-            booking_id: id.clone(),
-            device,
-        });
+        let device = self.sealer.sealed(booking_id, presence).await?;
+        let command = BookingCommand::Leave(Leave { booking_id, device });
         self.on_booking(cx, Parties::PERSON, command).await
     }
 
@@ -358,13 +347,12 @@ impl Scheduling {
     pub async fn stop(
         &self,
         cx: Context<'_>,
-        booking_id: Uuid,
+        booking_id: BookingId,
         reason: ConductReason,
         note: String,
     ) -> Result<BookingView, ServiceError> {
-        let id = booking_id.to_string();
         let command = BookingCommand::Stop(Stop {
-            booking_id: id.clone(),
+            booking_id,
             reason,
             note,
         });
@@ -379,16 +367,16 @@ impl Scheduling {
         cx: Context<'_>,
         query: BookingsQuery,
     ) -> Result<Page<(BookingView, DateTime<Utc>)>, ServiceError> {
-        let job_seeker_id = query.job_seeker_id.to_string();
+        let job_seeker_id = query.job_seeker_id;
         if cx.caller.has_role(Role::Counsellor) && !cx.caller.has_role(Role::Supervisor) {
-            let booked = projections::booked_with(&self.pool, &job_seeker_id, cx.caller.subject())
+            let booked = projections::booked_with(&self.pool, job_seeker_id, cx.caller.subject())
                 .await
                 .map_err(database)?;
             crate::domain::require_served(booked).map_err(ServiceError::from)?;
         }
         let mut rows = projections::bookings_of_person(
             &self.pool,
-            &job_seeker_id,
+            job_seeker_id,
             &query.states,
             query.after,
             query.page_size + 1,
@@ -399,10 +387,10 @@ impl Scheduling {
         let more = rows.len() > size;
         rows.truncate(size);
         let mut items = Vec::with_capacity(rows.len());
-        for (row, start) in rows {
-            let booking = self.booking_now(&row.booking_id).await?;
+        for (booking_id, start) in rows {
+            let booking = self.booking_now(booking_id).await?;
             if booking.state.record().is_some() {
-                items.push((self.shown(booking, &row.booking_id).await?, start));
+                items.push((self.shown(booking, booking_id).await?, start));
             }
         }
         Ok(Page { items, more })

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use hellowork_eventstore::{Aggregate, DomainEvent, StreamId};
 use hellowork_platform::ServiceError;
 
-use crate::domain::{Event, to_datetime};
+use crate::domain::{BookingId, CounsellorId, Event, JobSeekerId, to_datetime};
 
 /// What happened to a booking or attendant, for its timestamp.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -35,27 +35,28 @@ pub struct History<A> {
 }
 
 impl<A> History<A> {
-    pub fn at(&self, id: &str, fact: Fact) -> Option<DateTime<Utc>> {
-        self.times.get(&(id.to_owned(), fact)).copied()
+    /// When the fact about `id` (a booking, attendant or refusal) happened.
+    pub fn at(&self, id: impl ToString, fact: Fact) -> Option<DateTime<Utc>> {
+        self.times.get(&(id.to_string(), fact)).copied()
     }
 
-    pub fn actor(&self, id: &str, fact: Fact) -> String {
+    pub fn actor(&self, id: impl ToString, fact: Fact) -> String {
         self.actors
-            .get(&(id.to_owned(), fact))
+            .get(&(id.to_string(), fact))
             .cloned()
             .unwrap_or_default()
     }
 }
 
-pub fn schedule_stream(counsellor_id: &str) -> Result<StreamId, ServiceError> {
+pub fn schedule_stream(counsellor_id: &CounsellorId) -> Result<StreamId, ServiceError> {
     StreamId::new(format!("scheduling-counsellor-{counsellor_id}")).map_err(ServiceError::internal)
 }
 
-pub fn booking_stream(booking_id: &str) -> Result<StreamId, ServiceError> {
+pub fn booking_stream(booking_id: BookingId) -> Result<StreamId, ServiceError> {
     StreamId::new(format!("scheduling-booking-{booking_id}")).map_err(ServiceError::internal)
 }
 
-pub fn person_stream(job_seeker_id: &str) -> Result<StreamId, ServiceError> {
+pub fn person_stream(job_seeker_id: JobSeekerId) -> Result<StreamId, ServiceError> {
     StreamId::new(format!("scheduling-person-{job_seeker_id}")).map_err(ServiceError::internal)
 }
 

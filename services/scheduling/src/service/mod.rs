@@ -28,7 +28,8 @@ use sqlx::PgPool;
 
 use crate::{
     domain::{
-        Booking, BookingCommand, Decision, Offering, Person, PersonCommand, Publish, Schedule,
+        Booking, BookingCommand, BookingId, CounsellorId, Decision, JobSeekerId, Offering, Person,
+        PersonCommand, Publish, RefusalId, Schedule,
     },
     eligibility::EligibilityClient,
     metrics,
@@ -73,7 +74,7 @@ pub struct Context<'a> {
 #[derive(Debug, Clone)]
 pub struct BookingView {
     pub booking: Arc<History<Booking>>,
-    pub booking_id: String,
+    pub booking_id: BookingId,
     pub stop_note: Note,
 }
 
@@ -81,7 +82,7 @@ pub struct BookingView {
 #[derive(Debug, Clone)]
 pub struct RefusalView {
     pub person: History<Person>,
-    pub refusal_id: String,
+    pub refusal_id: RefusalId,
     pub note: Note,
 }
 
@@ -136,7 +137,7 @@ impl Scheduling {
     async fn shown(
         &self,
         booking: Arc<History<Booking>>,
-        booking_id: &str,
+        booking_id: BookingId,
     ) -> Result<BookingView, ServiceError> {
         let record = booking
             .state
@@ -144,14 +145,14 @@ impl Scheduling {
             .ok_or_else(|| missing("booking", booking_id))?;
         let stop_note = match &record.stop {
             Some(stop) => {
-                let key = self.keys.find(&stop.job_seeker_id).await?;
-                codec::stop_note(&key, stop).map_err(ServiceError::internal)?
+                let key = self.keys.find(&record.job_seeker_id.to_string()).await?;
+                codec::stop_note(&key, booking_id, &stop.note).map_err(ServiceError::internal)?
             }
             None => Note::Text(String::new()),
         };
         Ok(BookingView {
             booking,
-            booking_id: booking_id.to_owned(),
+            booking_id,
             stop_note,
         })
     }
@@ -160,17 +161,18 @@ impl Scheduling {
     async fn shown_refusal(
         &self,
         person: History<Person>,
-        refusal_id: &str,
+        refusal_id: RefusalId,
     ) -> Result<RefusalView, ServiceError> {
         let record = person
             .state
             .refusal(refusal_id)
             .ok_or_else(|| missing("refusal", refusal_id))?;
-        let key = self.keys.find(&record.refused.job_seeker_id).await?;
-        let note = codec::refusal_note(&key, &record.refused).map_err(ServiceError::internal)?;
+        let key = self.keys.find(&record.job_seeker_id.to_string()).await?;
+        let note =
+            codec::refusal_note(&key, refusal_id, &record.note).map_err(ServiceError::internal)?;
         Ok(RefusalView {
             person,
-            refusal_id: refusal_id.to_owned(),
+            refusal_id,
             note,
         })
     }
@@ -180,7 +182,7 @@ impl Scheduling {
     async fn on_schedule(
         &self,
         metadata: &EventMetadata,
-        counsellor_id: &str,
+        counsellor_id: &CounsellorId,
         command: &Publish,
     ) -> Result<Arc<History<Schedule>>, ServiceError> {
         let stream = schedule_stream(counsellor_id)?;
@@ -209,8 +211,8 @@ impl Scheduling {
     async fn on_seat(
         &self,
         metadata: &EventMetadata,
-        counsellor_id: &str,
-        booking_id: &str,
+        counsellor_id: &CounsellorId,
+        booking_id: BookingId,
         offering: Offering,
         decide: impl Fn(&Schedule, &Booking) -> Result<Decision, crate::domain::DomainError>,
     ) -> Result<Arc<History<Booking>>, ServiceError> {
@@ -233,7 +235,7 @@ impl Scheduling {
     async fn on_person(
         &self,
         metadata: &EventMetadata,
-        job_seeker_id: &str,
+        job_seeker_id: JobSeekerId,
         command: &PersonCommand,
     ) -> Result<History<Person>, ServiceError> {
         let stream = person_stream(job_seeker_id)?;
@@ -242,7 +244,10 @@ impl Scheduling {
         Ok(history)
     }
 
-    async fn schedule(&self, counsellor_id: &str) -> Result<Arc<History<Schedule>>, ServiceError> {
+    async fn schedule(
+        &self,
+        counsellor_id: &CounsellorId,
+    ) -> Result<Arc<History<Schedule>>, ServiceError> {
         let history = self
             .schedules
             .read(&schedule_stream(counsellor_id)?)
@@ -251,12 +256,15 @@ impl Scheduling {
     }
 
     /// A booking's stream as it is now in the store.
-    async fn booking_now(&self, booking_id: &str) -> Result<Arc<History<Booking>>, ServiceError> {
+    async fn booking_now(
+        &self,
+        booking_id: BookingId,
+    ) -> Result<Arc<History<Booking>>, ServiceError> {
         let history = self.bookings.read(&booking_stream(booking_id)?).await?;
         Ok(Arc::new(history))
     }
 
-    async fn person(&self, job_seeker_id: &str) -> Result<History<Person>, ServiceError> {
+    async fn person(&self, job_seeker_id: JobSeekerId) -> Result<History<Person>, ServiceError> {
         self.persons.read(&person_stream(job_seeker_id)?).await
     }
 }

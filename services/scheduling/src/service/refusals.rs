@@ -8,7 +8,10 @@ use uuid::Uuid;
 
 use super::{Context, RefusalRequest, RefusalView, Scheduling, database, missing};
 use crate::{
-    domain::{BookingState, Cancel, CancellationReason, PersonCommand, Refuse, placement},
+    domain::{
+        BookingId, BookingState, Cancel, CancellationReason, JobSeekerId, PersonCommand, RefusalId,
+        Refuse, placement,
+    },
     projections,
 };
 
@@ -22,30 +25,24 @@ impl Scheduling {
         &self,
         cx: Context<'_>,
         request: RefusalRequest,
-    ) -> Result<(RefusalView, Vec<String>), ServiceError> {
-        let job_seeker_id = request.job_seeker_id.to_string();
-        let refusal_id = Uuid::new_v5(
-            &request.job_seeker_id,
+    ) -> Result<(RefusalView, Vec<BookingId>), ServiceError> {
+        let job_seeker_id = request.job_seeker_id;
+        let refusal_id = RefusalId::from_uuid(Uuid::new_v5(
+            &job_seeker_id.uuid(),
             format!("refusal:{}", request.request_id).as_bytes(),
-        )
-        .to_string();
+        ));
         let command = PersonCommand::Refuse(Refuse {
-            refusal_id: refusal_id.clone(),
-            job_seeker_id: job_seeker_id.clone(),
+            refusal_id,
+            job_seeker_id,
             reason: request.reason,
             note: request.note,
-            booking_id: request
-                .booking_id
-                .map(|b| b.to_string())
-                .unwrap_or_default(),
+            booking_id: request.booking_id,
         });
-        let person = self
-            .on_person(cx.metadata, &job_seeker_id, &command)
-            .await?;
+        let person = self.on_person(cx.metadata, job_seeker_id, &command).await?;
         let cancelled = self
-            .cancel_open_bookings(cx.metadata, &job_seeker_id, &refusal_id)
+            .cancel_open_bookings(cx.metadata, job_seeker_id, refusal_id)
             .await?;
-        let refusal = self.shown_refusal(person, &refusal_id).await?;
+        let refusal = self.shown_refusal(person, refusal_id).await?;
         Ok((refusal, cancelled))
     }
 
@@ -53,22 +50,16 @@ impl Scheduling {
     pub async fn lift(
         &self,
         cx: Context<'_>,
-        refusal_id: Uuid,
+        refusal_id: RefusalId,
         note: String,
     ) -> Result<RefusalView, ServiceError> {
-        let id = refusal_id.to_string();
-        let job_seeker_id = projections::refusal_person(&self.pool, &id)
+        let job_seeker_id = projections::refusal_person(&self.pool, refusal_id)
             .await
             .map_err(database)?
-            .ok_or_else(|| missing("refusal", &id))?;
-        let command = PersonCommand::Lift {
-            refusal_id: id.clone(),
-            note,
-        };
-        let person = self
-            .on_person(cx.metadata, &job_seeker_id, &command)
-            .await?;
-        self.shown_refusal(person, &id).await
+            .ok_or_else(|| missing("refusal", refusal_id))?;
+        let command = PersonCommand::Lift { refusal_id, note };
+        let person = self.on_person(cx.metadata, job_seeker_id, &command).await?;
+        self.shown_refusal(person, refusal_id).await
     }
 
     /// Art. 12(1): cancels every open booking of the person under the
@@ -79,15 +70,15 @@ impl Scheduling {
     pub async fn cancel_open_bookings(
         &self,
         metadata: &EventMetadata,
-        job_seeker_id: &str,
-        refusal_id: &str,
-    ) -> Result<Vec<String>, ServiceError> {
+        job_seeker_id: JobSeekerId,
+        refusal_id: RefusalId,
+    ) -> Result<Vec<BookingId>, ServiceError> {
         let rows = projections::bookings_of_person(&self.pool, job_seeker_id, &[], None, i64::MAX)
             .await
             .map_err(database)?;
         let mut cancelled = Vec::new();
-        for (row, _) in rows {
-            let booking = self.booking_now(&row.booking_id).await?;
+        for (booking_id, _) in rows {
+            let booking = self.booking_now(booking_id).await?;
             let Some(record) = booking.state.record() else {
                 continue;
             };
@@ -96,22 +87,22 @@ impl Scheduling {
                 record.cancellation_reason == Some(CancellationReason::OnlineServicesRefused);
             if open {
                 let command = Cancel {
-                    booking_id: row.booking_id.clone(),
+                    booking_id,
                     reason: CancellationReason::OnlineServicesRefused,
-                    refusal_id: refusal_id.to_owned(),
+                    refusal_id: Some(refusal_id),
                     at: Utc::now(),
                 };
                 self.on_seat(
                     metadata,
                     &record.counsellor_id,
-                    &row.booking_id,
+                    booking_id,
                     record.offering,
                     |_, booking| placement::cancel(booking, &command),
                 )
                 .await?;
             }
             if open || by_refusal {
-                cancelled.push(row.booking_id);
+                cancelled.push(booking_id);
             }
         }
         Ok(cancelled)

@@ -1,17 +1,19 @@
 //! What the service is asked, as domain values: every field already checked
-//! by the transport (see `grpc::parse`), every id a UUID, every time UTC.
+//! by the transport (see `grpc::parse`), every id of its type, every time UTC.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use uuid::Uuid;
 
-use crate::domain::{AttendantKind, ConductReason, Offering};
+use crate::domain::{
+    AttendantKind, BookingId, ConductReason, CounsellorId, JobSeekerId, Offering, SlotId,
+};
 
 /// Slots to publish: the windows one publication cuts a counsellor's time
 /// into.
 #[derive(Debug)]
 pub struct Publication {
     pub request_id: Uuid,
-    pub counsellor_id: String,
+    pub counsellor_id: CounsellorId,
     pub offering: Offering,
     /// (start, end) of each slot.
     pub windows: Vec<(DateTime<Utc>, DateTime<Utc>)>,
@@ -23,7 +25,7 @@ pub struct Publication {
 pub struct FreeSlotsQuery {
     pub offering: Offering,
     pub date: NaiveDate,
-    pub counsellor_id: Option<String>,
+    pub counsellor_id: Option<CounsellorId>,
     pub page_size: i64,
     pub after: Option<(DateTime<Utc>, String)>,
 }
@@ -32,8 +34,8 @@ pub struct FreeSlotsQuery {
 #[derive(Debug)]
 pub struct BookingRequest {
     pub request_id: Uuid,
-    pub slot_id: Uuid,
-    pub job_seeker_id: Uuid,
+    pub slot_id: SlotId,
+    pub job_seeker_id: JobSeekerId,
     pub attendants: Vec<AttendantKind>,
 }
 
@@ -41,9 +43,9 @@ pub struct BookingRequest {
 #[derive(Debug)]
 pub struct RefusalRequest {
     pub request_id: Uuid,
-    pub job_seeker_id: Uuid,
+    pub job_seeker_id: JobSeekerId,
     pub reason: ConductReason,
-    pub booking_id: Option<Uuid>,
+    pub booking_id: Option<BookingId>,
     /// Why, without names or contact data (sealed with the person's key).
     pub note: String,
 }
@@ -51,7 +53,7 @@ pub struct RefusalRequest {
 /// A person's bookings, a page after `after`.
 #[derive(Debug)]
 pub struct BookingsQuery {
-    pub job_seeker_id: Uuid,
+    pub job_seeker_id: JobSeekerId,
     pub states: Vec<i32>,
     pub page_size: i64,
     pub after: Option<(DateTime<Utc>, String)>,

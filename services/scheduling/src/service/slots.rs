@@ -11,7 +11,7 @@ use super::{
     BookingView, Context, FreeSlotsQuery, History, Page, Publication, Scheduling, access, database,
 };
 use crate::{
-    domain::{NewSlot, Publish, Schedule, Slot, tokyo_day_bounds},
+    domain::{CounsellorId, NewSlot, Publish, Schedule, Slot, SlotId, tokyo_day_bounds},
     projections::{self, SlotRow},
 };
 
@@ -20,7 +20,7 @@ use crate::{
 #[derive(Debug)]
 pub struct Published {
     pub schedule: Arc<History<Schedule>>,
-    pub slot_ids: Vec<String>,
+    pub slot_ids: Vec<SlotId>,
 }
 
 /// One slot of a counsellor's day and its active bookings.
@@ -57,16 +57,15 @@ impl Scheduling {
             .iter()
             .enumerate()
             .map(|(i, (start, end))| NewSlot {
-                slot_id: Uuid::new_v5(
+                slot_id: SlotId::from_uuid(Uuid::new_v5(
                     &publication.request_id,
                     format!("slot:{}:{i}", publication.counsellor_id).as_bytes(),
-                )
-                .to_string(),
+                )),
                 start: *start,
                 end: *end,
             })
             .collect();
-        let slot_ids: Vec<String> = slots.iter().map(|slot| slot.slot_id.clone()).collect();
+        let slot_ids: Vec<SlotId> = slots.iter().map(|slot| slot.slot_id).collect();
         let command = Publish {
             counsellor_id: publication.counsellor_id.clone(),
             offering: publication.offering,
@@ -86,7 +85,7 @@ impl Scheduling {
             &self.pool,
             query.offering.into(),
             query.date,
-            query.counsellor_id.as_deref(),
+            query.counsellor_id.as_ref(),
             query.after,
             query.page_size + 1,
         )
@@ -104,7 +103,7 @@ impl Scheduling {
     pub async fn counsellor_day(
         &self,
         cx: Context<'_>,
-        counsellor_id: &str,
+        counsellor_id: &CounsellorId,
         date: NaiveDate,
     ) -> Result<Day, ServiceError> {
         access::require_owner_or(
@@ -125,9 +124,9 @@ impl Scheduling {
         let mut day = Vec::with_capacity(slots.len());
         for slot in slots {
             let mut bookings = Vec::new();
-            for seat in schedule.state.seats_of(&slot.slot_id) {
-                let booking = self.booking_now(&seat.booking_id).await?;
-                bookings.push(self.shown(booking, &seat.booking_id).await?);
+            for seat in schedule.state.seats_of(slot.slot_id) {
+                let booking = self.booking_now(seat.booking_id).await?;
+                bookings.push(self.shown(booking, seat.booking_id).await?);
             }
             day.push(DaySlot { slot, bookings });
         }
