@@ -18,8 +18,7 @@
 //! - [`Port`]: a port for a server a test starts as a process, reserved
 //!   below the ephemeral range so nothing else takes it meanwhile.
 //! - [`Scenario`]: given/when/then for pure aggregates.
-//! - [`JourneyClient`]: a person's way through the public APIs, a method
-//!   a step, for the end-to-end tests and the e2e benchmark.
+//!   [`ServiceEnv::mint`] mints them for a `hellowork_journey::JourneyClient`.
 //! - [`terms::terms_of_use`]: the office's terms text beside the checkout,
 //!   or the stand-in written for this project where it is absent.
 //! - [`bad_input`]: every RPC of a service called with generated bad
@@ -31,7 +30,6 @@ pub mod budget;
 mod database;
 pub mod eventually;
 mod fingerprint;
-pub mod journey;
 mod nats_server;
 mod ports;
 mod postgres;
@@ -48,7 +46,6 @@ pub use fingerprint::template_fingerprint;
 /// The environment report that passes every check; defined beside the
 /// contract so the demo, which may not depend on this crate, shares it.
 pub use hellowork_proto::examples::passing_environment;
-pub use journey::JourneyClient;
 pub use nats_server::NatsServer;
 pub use ports::Port;
 pub use postgres::{TestSchema, database_url};

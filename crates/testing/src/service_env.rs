@@ -1,6 +1,12 @@
-use std::{collections::HashMap, sync::Mutex, time::Duration};
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
 
 use hellowork_auth::{CallingService, MintRequest, Role, TokenIssuer};
+use hellowork_journey::Mint;
+use tonic::Status;
 
 use crate::{TestDatabase, budget};
 
@@ -174,6 +180,17 @@ impl ServiceEnv {
     pub fn issuer(&self) -> &TokenIssuer {
         &self.issuer
     }
+
+    /// Tokens signed with this environment's key, which the service it
+    /// configures trusts, for a journey's calls; they outlive the borrow.
+    pub fn mint(&self) -> Mint {
+        let issuer = self.issuer.clone();
+        Arc::new(move |subject, role| {
+            mint(&issuer, subject, &[role], None)
+                .parse()
+                .map_err(|_| Status::internal("a minted token is not header text"))
+        })
+    }
 }
 
 impl Drop for ServiceEnv {
@@ -206,10 +223,4 @@ fn mint(issuer: &TokenIssuer, subject: &str, roles: &[Role], personnel_id: Optio
         })
         .expect("mint a test token");
     format!("Bearer {token}")
-}
-
-/// [`ServiceEnv::token`] without personnel ids, for holders of a copy of
-/// the issuer (a journey's token minter outlives no environment's borrow).
-pub(crate) fn bearer(issuer: &TokenIssuer, subject: &str, role: Role) -> String {
-    mint(issuer, subject, &[role], None)
 }

@@ -7,6 +7,7 @@
 
 use chrono::{Datelike, NaiveDate, Utc};
 use hellowork_auth::Role;
+use hellowork_journey::{JourneyClient, Person};
 use hellowork_proto::{
     auditlog::v1::audit_log_service_client::AuditLogServiceClient,
     consent::v1::{self as consent, consent_service_client::ConsentServiceClient},
@@ -16,8 +17,8 @@ use hellowork_proto::{
     scheduling::v1::{self as scheduling, scheduling_service_client::SchedulingServiceClient},
 };
 use hellowork_testing::{
-    JourneyClient, ServiceEnv, ServiceProcess, TestDatabase, database_url, journey::minted_by,
-    nats_url, passing_environment as good_environment,
+    ServiceEnv, ServiceProcess, TestDatabase, database_url, nats_url,
+    passing_environment as good_environment,
 };
 use hellowork_tls::dev_pki::DevPki;
 use tonic::transport::Channel;
@@ -193,8 +194,8 @@ impl Stack {
         let journey = JourneyClient::new(
             registrations.clone(),
             schedule.clone(),
-            minted_by(&registration_env),
-            minted_by(&scheduling_env),
+            registration_env.mint(),
+            scheduling_env.mint(),
         );
         Self {
             audit: Some(audit),
@@ -335,7 +336,10 @@ impl Stack {
 
     /// Registers a job seeker online through a front system; their id.
     pub async fn register(&self, email: &str) -> String {
-        self.journey.register(email).await.expect("registered")
+        self.journey
+            .register(&Person::invented(email))
+            .await
+            .expect("registered")
     }
 
     /// The person attests their device and environment, then applies for
@@ -356,7 +360,7 @@ impl Stack {
         has_webcam: bool,
     ) -> registration::DeviceAttestation {
         self.journey
-            .attest_device(seeker, has_webcam)
+            .attest_device(seeker, registration::DeviceKind::Pc, has_webcam)
             .await
             .expect("device attested")
     }

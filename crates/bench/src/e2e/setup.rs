@@ -12,14 +12,17 @@ use std::{
 use anyhow::Context as _;
 use chrono::Utc;
 use hellowork_auth::Role;
+use hellowork_journey::{JourneyClient, Mint};
 use hellowork_proto::{
     consent::v1 as consent,
     registration::v1::{self as registration, EligibilityReason},
     scheduling::v1 as scheduling,
 };
-use hellowork_testing::{JourneyClient, journey::Mint};
 use tokio::{sync::Semaphore, task::JoinSet};
-use tonic::metadata::{Ascii, MetadataValue};
+use tonic::{
+    Status,
+    metadata::{Ascii, MetadataValue},
+};
 
 use super::{
     clients::{Clients, Connections, request},
@@ -56,7 +59,7 @@ pub async fn people(
     let mint: Mint = Arc::new(move |subject, role| {
         minter
             .bearer(subject, role)
-            .expect("the development key mints tokens")
+            .map_err(|e| Status::internal(format!("minting a token: {e:#}")))
     });
     let limit = Arc::new(Semaphore::new(CONCURRENCY));
     let mut tasks = JoinSet::new();
@@ -76,7 +79,10 @@ pub async fn people(
         let minter = stack.minter.clone();
         tasks.spawn(async move {
             let _permit = limit.acquire_owned().await?;
-            let job_seeker_id = journey.register(&email).await.context("registering")?;
+            let job_seeker_id = journey
+                .register(&hellowork_journey::Person::invented(&email))
+                .await
+                .context("registering")?;
             enrol(&journey, &job_seeker_id, &terms).await?;
             // A job seeker acts on their own id only.
             let bearer = minter.bearer(&job_seeker_id, Role::JobSeeker)?;
@@ -209,7 +215,7 @@ async fn enrol(
     [terms, meeting_app]: &[consent::TermsDocument; 2],
 ) -> anyhow::Result<()> {
     let attestation = journey
-        .attest_device(job_seeker_id, true)
+        .attest_device(job_seeker_id, registration::DeviceKind::Pc, true)
         .await
         .context("attesting the device")?;
     journey

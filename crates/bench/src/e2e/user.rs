@@ -12,8 +12,8 @@ use std::{
 };
 
 use chrono::Utc;
+use hellowork_journey::{JourneyClient, Mint};
 use hellowork_proto::{auditlog::v1 as audit, scheduling::v1 as scheduling};
-use hellowork_testing::{JourneyClient, journey::Mint};
 use hellowork_values::time::timestamp;
 use tokio::sync::mpsc::UnboundedSender;
 use tonic::metadata::{Ascii, MetadataValue};
@@ -74,7 +74,7 @@ impl User {
     /// The person's steps, with the token minted for them at enrolment.
     fn journey(&self) -> JourneyClient {
         let bearer = self.person.bearer.clone();
-        let mint: Mint = Arc::new(move |_, _| bearer.clone());
+        let mint: Mint = Arc::new(move |_, _| Ok(bearer.clone()));
         JourneyClient::new(
             self.clients.registration.clone(),
             self.clients.scheduling.clone(),

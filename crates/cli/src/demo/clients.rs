@@ -2,9 +2,10 @@
 //! `HELLOWORK_<SERVICE>_URL` variables the services use for each other) and
 //! a development token for whoever is acting.
 
-use std::{path::Path, time::Duration};
+use std::{path::Path, sync::Arc, time::Duration};
 
 use hellowork_auth::Role;
+use hellowork_journey::{JourneyClient, Mint};
 use hellowork_platform::{PlatformConfig, Service};
 use hellowork_proto::{
     auditlog::v1::audit_log_service_client::AuditLogServiceClient,
@@ -12,7 +13,7 @@ use hellowork_proto::{
     registration::v1::registration_service_client::RegistrationServiceClient,
     scheduling::v1::scheduling_service_client::SchedulingServiceClient,
 };
-use tonic::transport::Channel;
+use tonic::{Status, transport::Channel};
 
 use crate::{rpc, token::DevMinter, transport::ClientTransport};
 
@@ -22,7 +23,6 @@ const TOKEN_TTL: Duration = Duration::from_secs(30 * 60);
 /// Connected clients and the key to speak for anyone.
 #[derive(Debug, Clone)]
 pub struct Clients {
-    pub registration: RegistrationServiceClient<Channel>,
     pub consent: ConsentServiceClient<Channel>,
     pub scheduling: SchedulingServiceClient<Channel>,
     pub audit_log: AuditLogServiceClient<Channel>,
@@ -30,7 +30,10 @@ pub struct Clients {
     /// TLS its `system:front` token counts only with the front's
     /// certificate.
     pub front_audit_log: AuditLogServiceClient<Channel>,
-    minter: std::sync::Arc<DevMinter>,
+    /// A person's steps at registration and scheduling, as the tests and
+    /// the benchmark take them.
+    pub journey: JourneyClient,
+    minter: Arc<DevMinter>,
 }
 
 impl Clients {
@@ -39,17 +42,23 @@ impl Clients {
     pub async fn connect(data_dir: &Path) -> Result<Self, String> {
         let config = PlatformConfig::from_vars(Service::Registration, crate::environment::vars())
             .map_err(|e| e.to_string())?;
-        let minter = std::sync::Arc::new(DevMinter::from_env()?);
+        let minter = Arc::new(DevMinter::from_env()?);
         let people = ClientTransport::discover(data_dir, "cli")?;
         let front = ClientTransport::discover(data_dir, "front")?;
+        let registration =
+            RegistrationServiceClient::new(channel(&people, &config, Service::Registration).await?);
+        let scheduling =
+            SchedulingServiceClient::new(channel(&people, &config, Service::Scheduling).await?);
+        let mint = minted_by(&minter);
         Ok(Self {
-            registration: RegistrationServiceClient::new(
-                channel(&people, &config, Service::Registration).await?,
+            journey: JourneyClient::new(
+                registration.clone(),
+                scheduling.clone(),
+                Arc::clone(&mint),
+                mint,
             ),
             consent: ConsentServiceClient::new(channel(&people, &config, Service::Consent).await?),
-            scheduling: SchedulingServiceClient::new(
-                channel(&people, &config, Service::Scheduling).await?,
-            ),
+            scheduling,
             audit_log: AuditLogServiceClient::new(
                 channel(&people, &config, Service::AuditLog).await?,
             ),
@@ -89,6 +98,17 @@ impl Clients {
             .insert("authorization", rpc::bearer(Some(&token), role)?);
         Ok(request)
     }
+}
+
+/// Development tokens for whoever acts, as a journey mints them.
+fn minted_by(minter: &Arc<DevMinter>) -> Mint {
+    let minter = Arc::clone(minter);
+    Arc::new(move |subject, role| {
+        minter
+            .mint_as(subject, vec![role], TOKEN_TTL, None)
+            .and_then(|token| rpc::bearer(Some(&token), role))
+            .map_err(Status::unauthenticated)
+    })
 }
 
 async fn channel(

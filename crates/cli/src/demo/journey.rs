@@ -3,7 +3,11 @@
 //! audit log records, Art. 7(1)), attest device (Art. 2(3)) and environment
 //! (Art. 5), apply (Art. 2(2), 6), book once eligible (Art. 2), prepare
 //! (Art. 12(2)-(4)), join and leave with the device's identifiers
-//! (Art. 7(1)).
+//! (Art. 7(1)). The steps are `hellowork_journey`'s, the very calls the
+//! end-to-end tests and the e2e benchmark make; the demo adds what the
+//! front system does around them (the page view, sealing the join's
+//! identifiers, retrying a booking until consent has arrived) and says
+//! which person and step a failure belongs to.
 
 use std::time::Duration;
 
@@ -11,7 +15,6 @@ use chrono::Utc;
 use hellowork_auth::Role;
 use hellowork_proto::{
     auditlog::v1 as audit,
-    registration::v1 as registration,
     scheduling::v1 as scheduling,
     sealing::v1::{self as sealing, HpkeSealed},
 };
@@ -89,74 +92,31 @@ pub async fn enrol(
     terms: &TermsInForce,
 ) -> Result<Enrolled, String> {
     let number = persona.index + 1;
-    let register = registration::RegisterJobSeekerRequest {
-        request_id: uuid::Uuid::new_v4().to_string(),
-        channel: registration::RegistrationChannel::Online.into(),
-        name: Some(persona.name.clone()),
-        date_of_birth: Some(persona.date_of_birth),
-        contact: Some(registration::Contact {
-            email: persona.email.clone(),
-            phone_number: String::new(),
-        }),
-        provisional: false,
-    };
-    let job_seeker_id = clients
-        .registration
-        .clone()
-        .register_job_seeker(clients.request(register, "front-system", Role::JobSeeker)?)
+    let journey = &clients.journey;
+    let job_seeker_id = journey
+        .register(&persona.person)
         .await
-        .map_err(|s| format!("job seeker #{number} registering: {}", explain(s)))?
-        .into_inner()
-        .job_seeker
-        .ok_or("registration returned no job seeker")?
-        .job_seeker_id;
+        .map_err(|s| format!("job seeker #{number} registering: {}", explain(s)))?;
     let seeker = Enrolled {
         persona,
         job_seeker_id,
     };
+    let id = seeker.job_seeker_id.as_str();
     page_view(clients, &seeker, "/online-services/terms").await?;
-    let device = registration::AttestDeviceRequest {
-        request_id: uuid::Uuid::new_v4().to_string(),
-        job_seeker_id: seeker.job_seeker_id.clone(),
-        device_kind: seeker.persona.model.kind.into(),
-        owned: true,
-        has_webcam: true,
-        can_prepare_meeting_app: true,
-    };
-    let attestation = clients
-        .registration
-        .clone()
-        .attest_device(seeker.request(clients, device)?)
+    let attestation = journey
+        .attest_device(id, seeker.persona.model.kind, true)
         .await
-        .map_err(|s| seeker.failed("attesting the device", s))?
-        .into_inner()
-        .device_attestation
-        .ok_or("no device attestation returned")?;
-    let environment = registration::AttestEnvironmentRequest {
-        request_id: uuid::Uuid::new_v4().to_string(),
-        job_seeker_id: seeker.job_seeker_id.clone(),
-        device_attestation_id: attestation.device_attestation_id,
-        report: Some(environment(&seeker.persona.model)),
-    };
-    clients
-        .registration
-        .clone()
-        .attest_environment(seeker.request(clients, environment)?)
+        .map_err(|s| seeker.failed("attesting the device", s))?;
+    journey
+        .attest_environment(
+            id,
+            &attestation.device_attestation_id,
+            environment(&seeker.persona.model),
+        )
         .await
         .map_err(|s| seeker.failed("attesting the environment", s))?;
-    let apply = registration::ApplyForOnlineServicesRequest {
-        request_id: uuid::Uuid::new_v4().to_string(),
-        job_seeker_id: seeker.job_seeker_id.clone(),
-        terms_version: terms.terms.version.clone(),
-        terms_sha256: terms.terms.sha256.clone(),
-        meeting_app_terms_version: terms.meeting_app.version.clone(),
-        meeting_app_terms_sha256: terms.meeting_app.sha256.clone(),
-        language: "ja".into(),
-    };
-    clients
-        .registration
-        .clone()
-        .apply_for_online_services(seeker.request(clients, apply)?)
+    journey
+        .apply(id, &terms.terms, &terms.meeting_app)
         .await
         .map_err(|s| seeker.failed("applying", s))?;
     Ok(seeker)
@@ -215,16 +175,12 @@ pub async fn book(
     let what = format!("job seeker #{} booking", seeker.number());
     eventually(&what, ELIGIBILITY_PATIENCE, || async {
         // A refused booking writes nothing, so each attempt is new.
-        let message = scheduling::BookSessionRequest {
-            request_id: uuid::Uuid::new_v4().to_string(),
-            slot_id: slot_id.to_owned(),
-            job_seeker_id: seeker.job_seeker_id.clone(),
-            attendants: attendants.iter().map(|&kind| kind.into()).collect(),
-        };
-        let request = seeker.request(clients, message).map_err(Pending::Fail)?;
-        match clients.scheduling.clone().book_session(request).await {
+        match clients
+            .journey
+            .book(&seeker.job_seeker_id, slot_id, attendants)
+            .await
+        {
             Ok(response) => response
-                .into_inner()
                 .booking
                 .ok_or_else(|| Pending::Fail("no booking returned".into())),
             Err(status)
@@ -244,15 +200,13 @@ pub async fn declare_caregiver(
     seeker: &Enrolled,
     booking_id: &str,
 ) -> Result<(), String> {
-    let message = scheduling::DeclareAttendantRequest {
-        request_id: uuid::Uuid::new_v4().to_string(),
-        booking_id: booking_id.to_owned(),
-        kind: scheduling::AttendantKind::Caregiver.into(),
-    };
     clients
-        .scheduling
-        .clone()
-        .declare_attendant(seeker.request(clients, message)?)
+        .journey
+        .declare_attendant(
+            &seeker.job_seeker_id,
+            booking_id,
+            scheduling::AttendantKind::Caregiver,
+        )
         .await
         .map_err(|s| seeker.failed("declaring a caregiver", s))?;
     Ok(())
@@ -265,15 +219,9 @@ pub async fn join_unprepared(
     seeker: &Enrolled,
     booking_id: &str,
 ) -> Result<String, String> {
-    let message = scheduling::JoinSessionRequest {
-        booking_id: booking_id.to_owned(),
-        device: Some(seeker.persona.device.clone()),
-        sealed_device: None,
-    };
     match clients
-        .scheduling
-        .clone()
-        .join_session(seeker.request(clients, message)?)
+        .journey
+        .join(&seeker.job_seeker_id, booking_id, &seeker.persona.device)
         .await
     {
         Ok(_) => Err(format!(
@@ -312,51 +260,29 @@ pub async fn attend(
     seeker: &Enrolled,
     booking_id: &str,
 ) -> Result<scheduling::Booking, String> {
-    let mut schedule = clients.scheduling.clone();
-    let checklist = scheduling::CompletePreSessionChecklistRequest {
-        booking_id: booking_id.to_owned(),
-        confirmed_items: (1..=6).collect(),
-    };
-    schedule
-        .complete_pre_session_checklist(seeker.request(clients, checklist)?)
+    let (journey, id) = (&clients.journey, seeker.job_seeker_id.as_str());
+    journey
+        .complete_checklist(id, booking_id)
         .await
         .map_err(|s| seeker.failed("completing the checklist", s))?;
-    let room = scheduling::AcknowledgePrivateRoomRequest {
-        booking_id: booking_id.to_owned(),
-    };
-    schedule
-        .acknowledge_private_room(seeker.request(clients, room)?)
+    journey
+        .acknowledge_private_room(id, booking_id)
         .await
         .map_err(|s| seeker.failed("acknowledging a private room", s))?;
-    let recording = scheduling::AcknowledgeNoRecordingRequest {
-        booking_id: booking_id.to_owned(),
-    };
-    schedule
-        .acknowledge_no_recording(seeker.request(clients, recording)?)
+    journey
+        .acknowledge_no_recording(id, booking_id)
         .await
         .map_err(|s| seeker.failed("acknowledging no recording", s))?;
     // Art. 7(2): the front system seals the join's identifiers to the
     // audit-log itself, so scheduling never sees them; the leave's it sends
     // in clear and scheduling seals them on arrival.
-    let join = scheduling::JoinSessionRequest {
-        booking_id: booking_id.to_owned(),
-        device: None,
-        sealed_device: Some(sealed_by_the_front(clients, seeker, booking_id).await?),
-    };
-    schedule
-        .join_session(seeker.request(clients, join)?)
+    let sealed = sealed_by_the_front(clients, seeker, booking_id).await?;
+    journey
+        .join(id, booking_id, sealed)
         .await
         .map_err(|s| seeker.failed("joining", s))?;
-    let leave = scheduling::LeaveSessionRequest {
-        booking_id: booking_id.to_owned(),
-        device: Some(seeker.persona.device.clone()),
-        sealed_device: None,
-    };
-    schedule
-        .leave_session(seeker.request(clients, leave)?)
+    journey
+        .leave(id, booking_id, &seeker.persona.device)
         .await
-        .map_err(|s| seeker.failed("leaving", s))?
-        .into_inner()
-        .booking
-        .ok_or_else(|| "no booking returned".to_owned())
+        .map_err(|s| seeker.failed("leaving", s))
 }

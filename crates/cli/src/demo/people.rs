@@ -3,6 +3,7 @@
 //! PC cell of the statistics reaches k = 10 while the smartphone and
 //! seminar cells stay below it and are suppressed (Art. 7(2)).
 
+use hellowork_journey::Person;
 use hellowork_proto::{registration::v1 as registration, scheduling::v1 as scheduling};
 
 /// The first four also attend the seminar.
@@ -119,11 +120,9 @@ const MODELS: [DeviceModel; 12] = [
 #[derive(Debug, Clone)]
 pub struct Persona {
     pub index: usize,
-    pub name: registration::PersonName,
-    pub date_of_birth: registration::Date,
-    /// Unique per run, so every run registers new people (the job-seeker id
-    /// derives from name, birth date and contact).
-    pub email: String,
+    /// Name, date of birth and an email unique per run, so every run
+    /// registers new people (the job-seeker id derives from all three).
+    pub person: Person,
     pub model: DeviceModel,
     /// What the front system reports: raw identifiers the audit log keeps
     /// only encrypted and never shows outside a legal disclosure.
@@ -140,14 +139,16 @@ pub fn personas(run: &str) -> Vec<Persona> {
             let (family, given, family_reading, given_reading, year, month, day) = *name;
             Persona {
                 index,
-                name: registration::PersonName {
-                    family_name: family.into(),
-                    given_name: given.into(),
-                    family_name_reading: family_reading.into(),
-                    given_name_reading: given_reading.into(),
+                person: Person {
+                    name: registration::PersonName {
+                        family_name: family.into(),
+                        given_name: given.into(),
+                        family_name_reading: family_reading.into(),
+                        given_name_reading: given_reading.into(),
+                    },
+                    date_of_birth: registration::Date { year, month, day },
+                    email: format!("js{:02}.{run}@example.jp", index + 1),
                 },
-                date_of_birth: registration::Date { year, month, day },
-                email: format!("js{:02}.{run}@example.jp", index + 1),
                 model,
                 device: scheduling::DeviceIdentifiers {
                     device_id: format!("tkm-device-{run}-{:02}", index + 1),
@@ -207,7 +208,8 @@ mod tests {
             people
                 .iter()
                 .zip(&other)
-                .all(|(a, b)| a.email != b.email && a.device.device_id != b.device.device_id)
+                .all(|(a, b)| a.person.email != b.person.email
+                    && a.device.device_id != b.device.device_id)
         );
         for person in &people {
             assert!(person.device.ip_address.parse::<std::net::IpAddr>().is_ok());

@@ -1,12 +1,19 @@
-//! A person's way through the public gRPC APIs, one method a step: register
-//! (through a front system), attest device and environment, apply under
-//! the terms in force, book a slot, prepare (checklist and
-//! acknowledgements), join and leave. The end-to-end tests and the e2e
-//! benchmark walk people through it; each step is one call (the checklist
-//! and acknowledgements three, also offered one by one) so the benchmark
-//! can time every call and a test can check every answer. The demo keeps
-//! its own calls: it is part of the production binary, which may not
-//! depend on this crate.
+//! A job seeker's way through the public gRPC APIs, one method a step:
+//! register (through a front system), attest device and environment, apply
+//! under the terms in force, book a slot, declare who attends, prepare
+//! (checklist and acknowledgements), join and leave.
+//!
+//! The demo, the end-to-end tests and the e2e benchmark all walk people
+//! through these calls, so what the demo shows an operator, what the tests
+//! check and what the benchmark times are the same requests. Each step is
+//! one call (the preparation three, also offered one by one) so the
+//! benchmark can time every call and a test can check every answer; each
+//! returns the service's `Status` untouched, for the caller to retry,
+//! explain or assert on. It depends on the contracts and the roles only,
+//! so the production `hellowork` binary may use it: tokens come from the
+//! caller's [`Mint`].
+
+mod person;
 
 use std::sync::Arc;
 
@@ -24,13 +31,16 @@ use tonic::{
     transport::Channel,
 };
 
-use crate::ServiceEnv;
+pub use person::{Device, Person};
 
-/// Mints the authorization of a call by `subject` acting as `role`.
-pub type Mint = Arc<dyn Fn(&str, Role) -> MetadataValue<Ascii> + Send + Sync>;
+/// Mints the authorization header of a call by `subject` acting as `role`.
+pub type Mint = Arc<dyn Fn(&str, Role) -> Result<MetadataValue<Ascii>, Status> + Send + Sync>;
 
 /// Who registers people online on their behalf.
 pub const FRONT_SYSTEM: &str = "front-system";
+
+/// The pre-session checklist's items, all confirmed (Art. 12(4)).
+const CHECKLIST_ITEMS: std::ops::RangeInclusive<i32> = 1..=6;
 
 /// The clients a journey calls and the tokens each service trusts.
 #[derive(Clone)]
@@ -47,24 +57,14 @@ impl std::fmt::Debug for JourneyClient {
     }
 }
 
-/// Tokens signed with `env`'s key, which the service it configures trusts.
-pub fn minted_by(env: &ServiceEnv) -> Mint {
-    let issuer = env.issuer().clone();
-    Arc::new(move |subject, role| {
-        crate::service_env::bearer(&issuer, subject, role)
-            .parse()
-            .expect("a token is valid metadata")
-    })
-}
-
+/// Each request's idempotency key: a retried step is a new request.
 fn new_request_id() -> String {
     uuid::Uuid::now_v7().to_string()
 }
 
 impl JourneyClient {
     /// `registration_token` and `scheduling_token` mint what each service
-    /// trusts (one development key for a whole stack, a key per service
-    /// under test).
+    /// trusts (one key for a whole stack, a key per service under test).
     pub fn new(
         registration: RegistrationServiceClient<Channel>,
         scheduling: SchedulingServiceClient<Channel>,
@@ -79,67 +79,64 @@ impl JourneyClient {
         }
     }
 
-    fn at_registration<T>(&self, message: T, subject: &str, role: Role) -> tonic::Request<T> {
-        authorized(message, (self.registration_token)(subject, role))
+    fn at_registration<T>(&self, message: T, subject: &str) -> Result<tonic::Request<T>, Status> {
+        Ok(authorized(
+            message,
+            (self.registration_token)(subject, Role::JobSeeker)?,
+        ))
     }
 
-    fn at_scheduling<T>(&self, message: T, seeker: &str) -> tonic::Request<T> {
-        authorized(message, (self.scheduling_token)(seeker, Role::JobSeeker))
+    fn at_scheduling<T>(&self, message: T, seeker: &str) -> Result<tonic::Request<T>, Status> {
+        Ok(authorized(
+            message,
+            (self.scheduling_token)(seeker, Role::JobSeeker)?,
+        ))
     }
 
-    /// Registers a person online through the front system (Art. 2(2)):
+    /// Registers `person` online through the front system (Art. 2(2)):
     /// their id.
-    pub async fn register(&self, email: &str) -> Result<String, Status> {
+    pub async fn register(&self, person: &Person) -> Result<String, Status> {
         let request = registration::RegisterJobSeekerRequest {
             request_id: new_request_id(),
             channel: registration::RegistrationChannel::Online.into(),
-            name: Some(registration::PersonName {
-                family_name: "高松".into(),
-                given_name: "花子".into(),
-                family_name_reading: "タカマツ".into(),
-                given_name_reading: "ハナコ".into(),
-            }),
-            date_of_birth: Some(registration::Date {
-                year: 1990,
-                month: 4,
-                day: 1,
-            }),
+            name: Some(person.name.clone()),
+            date_of_birth: Some(person.date_of_birth),
             contact: Some(registration::Contact {
-                email: email.into(),
+                email: person.email.clone(),
                 phone_number: String::new(),
             }),
             provisional: false,
         };
-        let response = self
-            .registration
+        self.registration
             .clone()
-            .register_job_seeker(self.at_registration(request, FRONT_SYSTEM, Role::JobSeeker))
-            .await?;
-        response
+            .register_job_seeker(self.at_registration(request, FRONT_SYSTEM)?)
+            .await?
             .into_inner()
             .job_seeker
             .map(|seeker| seeker.job_seeker_id)
             .ok_or_else(|| Status::internal("registration returned no job seeker"))
     }
 
-    /// The person attests owning a PC that can prepare the meeting app,
-    /// with or without a webcam (Art. 2(3)): the attestation as recorded.
+    /// The person attests owning a `kind` of device that can prepare the
+    /// meeting app, with or without a webcam (Art. 2(3)): the attestation
+    /// as recorded.
     pub async fn attest_device(
         &self,
         seeker: &str,
+        kind: registration::DeviceKind,
         has_webcam: bool,
     ) -> Result<registration::DeviceAttestation, Status> {
         let request = registration::AttestDeviceRequest {
             request_id: new_request_id(),
             job_seeker_id: seeker.to_owned(),
-            device_kind: registration::DeviceKind::Pc.into(),
+            device_kind: kind.into(),
             owned: true,
             has_webcam,
             can_prepare_meeting_app: true,
         };
         self.registration
             .clone()
-            .attest_device(self.at_registration(request, seeker, Role::JobSeeker))
+            .attest_device(self.at_registration(request, seeker)?)
             .await?
             .into_inner()
             .device_attestation
@@ -162,7 +159,7 @@ impl JourneyClient {
         };
         self.registration
             .clone()
-            .attest_environment(self.at_registration(request, seeker, Role::JobSeeker))
+            .attest_environment(self.at_registration(request, seeker)?)
             .await?
             .into_inner()
             .environment_attestation
@@ -189,7 +186,7 @@ impl JourneyClient {
         Ok(self
             .registration
             .clone()
-            .apply_for_online_services(self.at_registration(request, seeker, Role::JobSeeker))
+            .apply_for_online_services(self.at_registration(request, seeker)?)
             .await?
             .into_inner())
     }
@@ -210,7 +207,28 @@ impl JourneyClient {
         Ok(self
             .scheduling
             .clone()
-            .book_session(self.at_scheduling(request, seeker))
+            .book_session(self.at_scheduling(request, seeker)?)
+            .await?
+            .into_inner())
+    }
+
+    /// The person declares a `kind` of attendant after booking, before the
+    /// cut-off (Art. 12(3)).
+    pub async fn declare_attendant(
+        &self,
+        seeker: &str,
+        booking_id: &str,
+        kind: scheduling::AttendantKind,
+    ) -> Result<scheduling::DeclareAttendantResponse, Status> {
+        let request = scheduling::DeclareAttendantRequest {
+            request_id: new_request_id(),
+            booking_id: booking_id.to_owned(),
+            kind: kind.into(),
+        };
+        Ok(self
+            .scheduling
+            .clone()
+            .declare_attendant(self.at_scheduling(request, seeker)?)
             .await?
             .into_inner())
     }
@@ -224,12 +242,12 @@ impl JourneyClient {
     ) -> Result<scheduling::CompletePreSessionChecklistResponse, Status> {
         let request = scheduling::CompletePreSessionChecklistRequest {
             booking_id: booking_id.to_owned(),
-            confirmed_items: (1..=6).collect(),
+            confirmed_items: CHECKLIST_ITEMS.collect(),
         };
         Ok(self
             .scheduling
             .clone()
-            .complete_pre_session_checklist(self.at_scheduling(request, seeker))
+            .complete_pre_session_checklist(self.at_scheduling(request, seeker)?)
             .await?
             .into_inner())
     }
@@ -246,7 +264,7 @@ impl JourneyClient {
         Ok(self
             .scheduling
             .clone()
-            .acknowledge_private_room(self.at_scheduling(request, seeker))
+            .acknowledge_private_room(self.at_scheduling(request, seeker)?)
             .await?
             .into_inner())
     }
@@ -263,7 +281,7 @@ impl JourneyClient {
         Ok(self
             .scheduling
             .clone()
-            .acknowledge_no_recording(self.at_scheduling(request, seeker))
+            .acknowledge_no_recording(self.at_scheduling(request, seeker)?)
             .await?
             .into_inner())
     }
@@ -289,16 +307,17 @@ impl JourneyClient {
         &self,
         seeker: &str,
         booking_id: &str,
-        device: &scheduling::DeviceIdentifiers,
+        device: impl Into<Device>,
     ) -> Result<scheduling::Booking, Status> {
+        let (device, sealed_device) = device.into().into_fields();
         let request = scheduling::JoinSessionRequest {
             booking_id: booking_id.to_owned(),
-            device: Some(device.clone()),
-            sealed_device: None,
+            device,
+            sealed_device,
         };
         self.scheduling
             .clone()
-            .join_session(self.at_scheduling(request, seeker))
+            .join_session(self.at_scheduling(request, seeker)?)
             .await?
             .into_inner()
             .booking
@@ -311,16 +330,17 @@ impl JourneyClient {
         &self,
         seeker: &str,
         booking_id: &str,
-        device: &scheduling::DeviceIdentifiers,
+        device: impl Into<Device>,
     ) -> Result<scheduling::Booking, Status> {
+        let (device, sealed_device) = device.into().into_fields();
         let request = scheduling::LeaveSessionRequest {
             booking_id: booking_id.to_owned(),
-            device: Some(device.clone()),
-            sealed_device: None,
+            device,
+            sealed_device,
         };
         self.scheduling
             .clone()
-            .leave_session(self.at_scheduling(request, seeker))
+            .leave_session(self.at_scheduling(request, seeker)?)
             .await?
             .into_inner()
             .booking
