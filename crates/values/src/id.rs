@@ -15,6 +15,13 @@ pub fn parse_uuid(text: &str) -> Result<Uuid, String> {
     Uuid::try_parse(text).map_err(|_| UUID_FORM.into())
 }
 
+/// A UUID in an event the domain itself wrote. One that does not parse
+/// (only possible in a corrupt payload) reads as the nil id rather than
+/// failing the fold, as a corrupt time reads as the epoch.
+pub fn stored_uuid(text: &str) -> Uuid {
+    Uuid::try_parse(text).unwrap_or_default()
+}
+
 /// An id that is a UUID: parsed from a request in the one accepted form
 /// ([`parse_uuid`]), shown in lowercase, and read back from a stored event
 /// with [`stored`](JobSeekerId::stored). Each kind of id is its own type,
@@ -40,12 +47,9 @@ macro_rules! uuid_id {
                 self.0
             }
 
-            /// The id in an event the domain itself wrote. One that does not
-            /// parse (only possible in a corrupt payload) reads as the nil
-            /// id rather than failing the fold, as a corrupt time reads as
-            /// the epoch.
+            /// The id in an event the domain itself wrote ([`stored_uuid`]).
             pub fn stored(id: &str) -> Self {
-                Self($crate::uuid::Uuid::try_parse(id).unwrap_or_default())
+                Self($crate::stored_uuid(id))
             }
         }
 

@@ -26,7 +26,7 @@ pub mod time;
 
 pub use article::{Article, Enforcement};
 pub use contract::Unspecified;
-pub use id::{JobSeekerId, parse_uuid};
+pub use id::{JobSeekerId, parse_uuid, stored_uuid};
 pub use stand_in::STAND_IN_TERMS;
 pub use terms::{LanguageTag, Sha256Hex, TermsVersion};
 /// For [`uuid_id!`], which names it from the crates that use it.

@@ -46,7 +46,7 @@ pub struct ConsentInput {
 pub struct TermsInForce {
     pub document: TermsDocument,
     pub since: DateTime<Utc>,
-    pub revision_id: Option<String>,
+    pub revision_id: Option<Uuid>,
 }
 
 /// Commands and queries of the consent service.
@@ -108,7 +108,7 @@ impl ConsentService {
                 })
             })?;
         let stream = streams::terms_series(kind, &language);
-        let revision_id = command.revision_id.to_string();
+        let revision_id = command.revision_id;
         let (events, _) = self
             .series
             .execute(&stream, &TermsCommand::AnnounceRevision(command), metadata)
@@ -116,7 +116,7 @@ impl ConsentService {
         metrics::record(&events);
         let series = self.series.load(&stream).await?.state;
         series
-            .revision(&revision_id)
+            .revision(revision_id)
             .cloned()
             .ok_or_else(|| missing("announced revision"))
     }
@@ -138,7 +138,6 @@ impl ConsentService {
             .in_force(TermsKind::MeetingApp, &input.language, input.consented_at)
             .await?;
         let stream = streams::person_consents(input.job_seeker_id);
-        let receipt_id = input.receipt_id.to_string();
         let command = ConsentCommand::Record(Box::new(RecordConsent {
             receipt_id: input.receipt_id,
             job_seeker_id: input.job_seeker_id,
@@ -152,7 +151,7 @@ impl ConsentService {
         }));
         let (events, _) = self.consents.execute(&stream, &command, metadata).await?;
         metrics::record(&events);
-        self.receipt(input.job_seeker_id, &receipt_id).await
+        self.receipt(input.job_seeker_id, input.receipt_id).await
     }
 
     /// Art. 2(1): withdraws the person's current consent.
@@ -162,13 +161,13 @@ impl ConsentService {
         metadata: &EventMetadata,
     ) -> Result<Receipt, ServiceError> {
         let stream = streams::person_consents(command.job_seeker_id);
-        let (job_seeker_id, receipt_id) = (command.job_seeker_id, command.receipt_id.to_string());
+        let (job_seeker_id, receipt_id) = (command.job_seeker_id, command.receipt_id);
         let (events, _) = self
             .consents
             .execute(&stream, &ConsentCommand::Withdraw(command), metadata)
             .await?;
         metrics::record(&events);
-        self.receipt(job_seeker_id, &receipt_id).await
+        self.receipt(job_seeker_id, receipt_id).await
     }
 
     /// Art. 4, 13: the version of `kind` in `language` in force at `at`.
@@ -186,7 +185,7 @@ impl ConsentService {
         Ok(series.in_force_at(at).map(|in_force| TermsInForce {
             document: in_force.document.clone(),
             since: in_force.since,
-            revision_id: in_force.revision.map(|r| r.revision_id.clone()),
+            revision_id: in_force.revision.map(|r| r.revision_id),
         }))
     }
 
@@ -214,17 +213,16 @@ impl ConsentService {
             .load(&streams::terms_series(TermsKind::OnlineServices, &language))
             .await?
             .state;
-        let notified: HashMap<String, DateTime<Utc>> =
+        let notified: HashMap<Uuid, DateTime<Utc>> =
             notices::notified_at(&self.pool, job_seeker_id.uuid())
                 .await
                 .map_err(database)?
                 .into_iter()
-                .map(|(revision, at)| (revision.to_string(), at))
                 .collect();
         Ok(status_at(
             &consents,
             &series,
-            |id| notified.get(id).copied(),
+            |id| notified.get(&id).copied(),
             at,
         ))
     }
@@ -259,7 +257,7 @@ impl ConsentService {
     async fn receipt(
         &self,
         job_seeker_id: JobSeekerId,
-        receipt_id: &str,
+        receipt_id: Uuid,
     ) -> Result<Receipt, ServiceError> {
         self.person(job_seeker_id)
             .await?

@@ -5,6 +5,7 @@
 use chrono::{DateTime, Utc};
 use hellowork_eventstore::Aggregate;
 use hellowork_proto::consent::v1 as proto;
+use hellowork_values::stored_uuid;
 use uuid::Uuid;
 
 use super::{
@@ -27,6 +28,30 @@ pub enum ConsentMethod {
     Explicit,
     /// Art. 4, 6: applying for online services counts as agreeing.
     DeemedByApplication { application_id: Uuid },
+}
+
+impl ConsentMethod {
+    /// The method and application id a consent event carries.
+    pub fn message(&self) -> (proto::ConsentMethod, String) {
+        match self {
+            Self::Explicit => (proto::ConsentMethod::Explicit, String::new()),
+            Self::DeemedByApplication { application_id } => (
+                proto::ConsentMethod::DeemedByApplication,
+                application_id.to_string(),
+            ),
+        }
+    }
+
+    /// How `recorded` says consent was given; only the two methods are
+    /// ever recorded.
+    fn recorded(recorded: &proto::ConsentRecorded) -> Self {
+        match recorded.method() {
+            proto::ConsentMethod::DeemedByApplication => Self::DeemedByApplication {
+                application_id: stored_uuid(&recorded.application_id),
+            },
+            proto::ConsentMethod::Explicit | proto::ConsentMethod::Unspecified => Self::Explicit,
+        }
+    }
 }
 
 /// The version a person says they agreed to: the exact document (explicit
@@ -83,12 +108,11 @@ pub enum ConsentCommand {
 /// One consent receipt.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Receipt {
-    pub receipt_id: String,
-    pub job_seeker_id: String,
+    pub receipt_id: Uuid,
+    pub job_seeker_id: JobSeekerId,
     pub terms: TermsRef,
     pub meeting_app_terms: TermsRef,
-    pub method: proto::ConsentMethod,
-    pub application_id: String,
+    pub method: ConsentMethod,
     pub consented_at: DateTime<Utc>,
     pub time_zone: String,
     pub jurisdiction: String,
@@ -115,7 +139,7 @@ impl PersonConsents {
         &self.receipts
     }
 
-    pub fn receipt(&self, receipt_id: &str) -> Option<&Receipt> {
+    pub fn receipt(&self, receipt_id: Uuid) -> Option<&Receipt> {
         self.receipts.iter().find(|r| r.receipt_id == receipt_id)
     }
 
@@ -130,8 +154,7 @@ impl PersonConsents {
 
     /// Art. 2(1), 4, 6: records consent to the versions in force.
     fn record(&self, command: &RecordConsent) -> Result<Vec<Event>, DomainError> {
-        let receipt_id = command.receipt_id.to_string();
-        if self.receipt(&receipt_id).is_some() {
+        if self.receipt(command.receipt_id).is_some() {
             // Redelivered application or repeated request: recorded once.
             return Ok(Vec::new());
         }
@@ -162,15 +185,9 @@ impl PersonConsents {
                 in_force_sha256: meeting_app_terms.sha256,
             });
         }
-        let (method, application_id) = match &command.method {
-            ConsentMethod::Explicit => (proto::ConsentMethod::Explicit, String::new()),
-            ConsentMethod::DeemedByApplication { application_id } => (
-                proto::ConsentMethod::DeemedByApplication,
-                application_id.to_string(),
-            ),
-        };
+        let (method, application_id) = command.method.message();
         Ok(vec![Event::ConsentRecorded(proto::ConsentRecorded {
-            receipt_id,
+            receipt_id: command.receipt_id.to_string(),
             job_seeker_id: command.job_seeker_id.to_string(),
             terms: Some(terms.message()),
             meeting_app_terms: Some(meeting_app_terms.message()),
@@ -186,11 +203,11 @@ impl PersonConsents {
 
     /// Art. 2(1): withdrawing the current consent ends eligibility.
     fn withdraw(&self, command: &WithdrawConsent) -> Result<Vec<Event>, DomainError> {
-        let receipt_id = command.receipt_id.to_string();
+        let receipt_id = command.receipt_id;
         let receipt = self
-            .receipt(&receipt_id)
+            .receipt(receipt_id)
             .ok_or_else(|| DomainError::UnknownReceipt {
-                receipt_id: receipt_id.clone(),
+                receipt_id: receipt_id.to_string(),
             })?;
         if receipt.withdrawn_at.is_some() {
             // Already withdrawn: the repeated request changes nothing.
@@ -201,10 +218,12 @@ impl PersonConsents {
             .last()
             .is_some_and(|latest| latest.receipt_id != receipt_id)
         {
-            return Err(DomainError::ReceiptSuperseded { receipt_id });
+            return Err(DomainError::ReceiptSuperseded {
+                receipt_id: receipt_id.to_string(),
+            });
         }
         Ok(vec![Event::ConsentWithdrawn(proto::ConsentWithdrawn {
-            receipt_id,
+            receipt_id: receipt_id.to_string(),
             job_seeker_id: command.job_seeker_id.to_string(),
             withdrawn_at: Some(timestamp(command.withdrawn_at)),
         })])
@@ -226,12 +245,11 @@ impl Aggregate for PersonConsents {
     fn apply(mut self, event: &Event) -> Self {
         match event {
             Event::ConsentRecorded(e) => self.receipts.push(Receipt {
-                receipt_id: e.receipt_id.clone(),
-                job_seeker_id: e.job_seeker_id.clone(),
+                receipt_id: stored_uuid(&e.receipt_id),
+                job_seeker_id: JobSeekerId::stored(&e.job_seeker_id),
                 terms: TermsRef::from_message(e.terms.as_ref()),
                 meeting_app_terms: TermsRef::from_message(e.meeting_app_terms.as_ref()),
-                method: e.method(),
-                application_id: e.application_id.clone(),
+                method: ConsentMethod::recorded(e),
                 consented_at: instant(e.consented_at.as_ref()),
                 time_zone: e.time_zone.clone(),
                 jurisdiction: e.jurisdiction.clone(),
@@ -243,7 +261,7 @@ impl Aggregate for PersonConsents {
                 if let Some(receipt) = self
                     .receipts
                     .iter_mut()
-                    .find(|r| r.receipt_id == e.receipt_id)
+                    .find(|r| r.receipt_id == stored_uuid(&e.receipt_id))
                 {
                     receipt.withdrawn_at = Some(instant(e.withdrawn_at.as_ref()));
                 }

@@ -3,6 +3,7 @@
 //! effect after it without re-consent.
 
 use chrono::{DateTime, Utc};
+use uuid::Uuid;
 
 use super::{
     consent::{PersonConsents, Receipt},
@@ -28,7 +29,7 @@ pub enum Binding {
     Consent,
     /// Art. 13: an announced revision took effect; no re-consent needed.
     Revision {
-        revision_id: String,
+        revision_id: Uuid,
         /// When the person's notice was issued; `None` if the notice
         /// projection holds none for them (the public announcement still
         /// binds under Art. 13).
@@ -52,7 +53,7 @@ pub struct ConsentStatus {
 pub fn status_at(
     consents: &PersonConsents,
     series: &TermsSeries,
-    notice_of: impl Fn(&str) -> Option<DateTime<Utc>>,
+    notice_of: impl Fn(Uuid) -> Option<DateTime<Utc>>,
     at: DateTime<Utc>,
 ) -> ConsentStatus {
     let Some(receipt) = consents.current_at(at) else {
@@ -79,7 +80,7 @@ pub fn status_at(
     });
     let (bound, summary) = match revised {
         Some((in_force, revision)) => {
-            let notified_at = notice_of(&revision.revision_id);
+            let notified_at = notice_of(revision.revision_id);
             let notified = notified_at.map_or_else(
                 || "no individual notice recorded".to_owned(),
                 |t| format!("notified at {}", in_tokyo(t)),
@@ -90,7 +91,7 @@ pub fn status_at(
                 in_tokyo(in_force.since),
             );
             let binding = Binding::Revision {
-                revision_id: revision.revision_id.clone(),
+                revision_id: revision.revision_id,
                 notified_at,
             };
             (

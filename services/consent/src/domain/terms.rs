@@ -5,6 +5,7 @@
 use chrono::{DateTime, Duration, Utc};
 use hellowork_eventstore::Aggregate;
 use hellowork_proto::consent::v1 as proto;
+use hellowork_values::stored_uuid;
 use uuid::Uuid;
 
 use super::{
@@ -89,7 +90,7 @@ impl RevisionGround {
 /// An announced Art. 13 revision.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Revision {
-    pub revision_id: String,
+    pub revision_id: Uuid,
     pub new_terms: TermsRef,
     pub previous_terms: TermsRef,
     pub ground: RevisionGround,
@@ -176,7 +177,7 @@ impl TermsSeries {
         self.documents.iter().find(|d| d.version == version)
     }
 
-    pub fn revision(&self, revision_id: &str) -> Option<&Revision> {
+    pub fn revision(&self, revision_id: Uuid) -> Option<&Revision> {
         self.revisions.iter().find(|r| r.revision_id == revision_id)
     }
 
@@ -277,8 +278,7 @@ impl TermsSeries {
 
     /// Art. 13: announces a revision of the terms of use.
     fn announce(&self, command: &AnnounceRevision) -> Result<Vec<Event>, DomainError> {
-        let revision_id = command.revision_id.to_string();
-        if self.revision(&revision_id).is_some() {
+        if self.revision(command.revision_id).is_some() {
             // The same request again: it was announced the first time.
             return Ok(Vec::new());
         }
@@ -349,7 +349,7 @@ impl TermsSeries {
             })?;
         Ok(vec![Event::TermsRevisionAnnounced(
             proto::TermsRevisionAnnounced {
-                revision_id,
+                revision_id: command.revision_id.to_string(),
                 new_terms: Some(document.reference().message()),
                 previous_terms: Some(previous.document.reference().message()),
                 ground: command.ground.message().into(),
@@ -408,7 +408,7 @@ impl Aggregate for TermsSeries {
                 source_uri: e.source_uri.clone(),
             }),
             Event::TermsRevisionAnnounced(e) => self.revisions.push(Revision {
-                revision_id: e.revision_id.clone(),
+                revision_id: stored_uuid(&e.revision_id),
                 new_terms: TermsRef::from_message(e.new_terms.as_ref()),
                 previous_terms: TermsRef::from_message(e.previous_terms.as_ref()),
                 ground: match e.ground() {

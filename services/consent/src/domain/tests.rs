@@ -307,7 +307,7 @@ fn art_13_1_a_revision_announced_in_time_takes_effect_on_its_date() {
     let after = state.in_force_at(jst("2024-04-01T00:00:00")).unwrap();
     assert_eq!(after.document.version, "2024-04-01");
     assert_eq!(after.since, jst("2024-04-01T00:00:00"));
-    assert_eq!(after.revision.unwrap().revision_id, id(100).to_string());
+    assert_eq!(after.revision.unwrap().revision_id, id(100));
 }
 
 /// Art. 13(2): a reasonable change with its reasons, announced in time.
@@ -759,7 +759,7 @@ fn art_13_after_the_effective_date_the_revised_version_binds_without_re_consent(
         v2(),
         announced(RevisionGround::ReasonableChange, "reasons", announced_at),
     ]);
-    let notified = |revision: &str| (revision == id(100).to_string()).then_some(announced_at);
+    let notified = |revision: Uuid| (revision == id(100)).then_some(announced_at);
 
     let none = status_at(&consents, &terms, notified, jst("2024-01-01T00:00:00"));
     assert_eq!(none.standing, Standing::None);
@@ -779,7 +779,7 @@ fn art_13_after_the_effective_date_the_revised_version_binds_without_re_consent(
     assert_eq!(
         binding,
         Binding::Revision {
-            revision_id: id(100).to_string(),
+            revision_id: id(100),
             notified_at: Some(announced_at)
         }
     );

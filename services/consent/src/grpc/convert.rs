@@ -36,13 +36,14 @@ pub fn document(document: &TermsDocument) -> proto::TermsDocument {
 }
 
 pub fn receipt(receipt: &Receipt) -> proto::ConsentReceipt {
+    let (method, application_id) = receipt.method.message();
     proto::ConsentReceipt {
-        receipt_id: receipt.receipt_id.clone(),
-        job_seeker_id: receipt.job_seeker_id.clone(),
+        receipt_id: receipt.receipt_id.to_string(),
+        job_seeker_id: receipt.job_seeker_id.to_string(),
         terms: Some(receipt.terms.message()),
         meeting_app_terms: Some(receipt.meeting_app_terms.message()),
-        method: receipt.method.into(),
-        application_id: receipt.application_id.clone(),
+        method: method.into(),
+        application_id,
         consented_at: Some(timestamp(receipt.consented_at)),
         time_zone: receipt.time_zone.clone(),
         jurisdiction: receipt.jurisdiction.clone(),
@@ -60,7 +61,7 @@ pub fn receipt(receipt: &Receipt) -> proto::ConsentReceipt {
 
 pub fn revision(revision: &Revision) -> proto::TermsRevision {
     proto::TermsRevision {
-        revision_id: revision.revision_id.clone(),
+        revision_id: revision.revision_id.to_string(),
         new_terms: Some(revision.new_terms.message()),
         previous_terms: Some(revision.previous_terms.message()),
         ground: revision.ground.message().into(),
@@ -117,7 +118,7 @@ pub fn status(
                 notified_at,
             } => {
                 response.binding_basis = proto::BindingBasis::Art13Revision.into();
-                response.revision_id.clone_from(revision_id);
+                response.revision_id = revision_id.to_string();
                 response.notified_at = notified_at.map(timestamp);
             }
         }

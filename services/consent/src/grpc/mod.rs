@@ -131,7 +131,10 @@ impl consent_service_server::ConsentService for ConsentApi {
         Ok(Response::new(proto::GetTermsInForceResponse {
             terms_document: Some(convert::document(&in_force.document)),
             in_force_since: Some(crate::domain::event::timestamp(in_force.since)),
-            revision_id: in_force.revision_id.unwrap_or_default(),
+            revision_id: in_force
+                .revision_id
+                .map(|id| id.to_string())
+                .unwrap_or_default(),
         }))
     }
 

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use hellowork_proto::registration::v1::{
     DeviceCapabilityAttested, EnvironmentAttested, JobSeekerErased, OnlineServicesApplied,
 };
-use hellowork_values::time::to_datetime;
+use hellowork_values::{stored_uuid, time::to_datetime};
 use uuid::Uuid;
 
 use super::{
@@ -18,11 +18,6 @@ use super::{
     environment::{ItemResult, OsSupport},
     personal::{PersonRecord, PersonalData},
 };
-
-/// An id an event records: always written from a UUID by `decide`.
-fn recorded_id(text: &str) -> Uuid {
-    Uuid::try_parse(text).unwrap_or_default()
-}
 
 /// The registration as recorded.
 #[derive(Debug, Clone, PartialEq)]
@@ -55,7 +50,7 @@ pub struct Application {
 impl Application {
     pub fn of(event: &OnlineServicesApplied) -> Self {
         Self {
-            application_id: recorded_id(&event.application_id),
+            application_id: stored_uuid(&event.application_id),
             terms: AppliedTerms {
                 terms_version: event.terms_version.clone(),
                 terms_sha256: event.terms_sha256.clone(),
@@ -83,7 +78,7 @@ pub struct DeviceAttestation {
 impl DeviceAttestation {
     pub fn of(event: &DeviceCapabilityAttested) -> Self {
         Self {
-            device_attestation_id: recorded_id(&event.device_attestation_id),
+            device_attestation_id: stored_uuid(&event.device_attestation_id),
             kind: DeviceKind::try_from(event.device_kind).ok(),
             owned: event.owned,
             has_webcam: event.has_webcam,
@@ -114,8 +109,8 @@ pub struct EnvironmentAttestation {
 impl EnvironmentAttestation {
     pub fn of(event: &EnvironmentAttested) -> Self {
         Self {
-            environment_attestation_id: recorded_id(&event.environment_attestation_id),
-            device_attestation_id: recorded_id(&event.device_attestation_id),
+            environment_attestation_id: stored_uuid(&event.environment_attestation_id),
+            device_attestation_id: stored_uuid(&event.device_attestation_id),
             expires_at: to_datetime(event.expires_at.as_ref()),
             passed: event.passed,
             items: event.items.iter().filter_map(ItemResult::of).collect(),
