@@ -3,7 +3,11 @@
 //! repository), else the stand-in written for this project
 //! ([`hellowork_values::STAND_IN_TERMS`]), so a fresh clone runs every test.
 
-use std::path::{Path, PathBuf};
+use std::{
+    io::Write,
+    path::{Path, PathBuf},
+    sync::Once,
+};
 
 /// Where the office's text is: `shared/seed/` beside the checkout.
 const OFFICE_TERMS: &str = concat!(
@@ -40,33 +44,50 @@ impl TermsOfUse {
 }
 
 /// The office's terms of use if present beside the checkout, else the
-/// stand-in; says on stderr which, so a run's log shows what was tested.
+/// stand-in; says on stderr which, once per test program and past the test
+/// harness's capture, so a run's log shows what each program tested.
 pub fn terms_of_use() -> TermsOfUse {
-    found(Path::new(OFFICE_TERMS))
+    let terms = found(Path::new(OFFICE_TERMS));
+    say(if terms.office {
+        format!("the office's text from {}", terms.path.display())
+    } else {
+        format!(
+            "the stand-in written for this project (no office's text at {})",
+            Path::new(OFFICE_TERMS).display()
+        )
+    });
+    terms
 }
 
 fn found(office: &Path) -> TermsOfUse {
     match std::fs::read_to_string(office) {
-        Ok(text) => {
-            eprintln!("terms of use: the office's text from {}", office.display());
-            TermsOfUse {
-                text,
-                path: office.to_path_buf(),
-                office: true,
-            }
-        }
-        Err(error) => {
-            eprintln!(
-                "terms of use: the stand-in written for this project ({} unreadable: {error})",
-                office.display()
-            );
-            TermsOfUse {
-                text: hellowork_values::STAND_IN_TERMS.to_owned(),
-                path: PathBuf::from(STAND_IN_FILE),
-                office: false,
-            }
-        }
+        Ok(text) => TermsOfUse {
+            text,
+            path: office.to_path_buf(),
+            office: true,
+        },
+        Err(_) => TermsOfUse {
+            text: hellowork_values::STAND_IN_TERMS.to_owned(),
+            path: PathBuf::from(STAND_IN_FILE),
+            office: false,
+        },
     }
+}
+
+/// Writes `which` terms this test program uses to stderr, once. Written to
+/// the stream itself, not through `eprintln!`, which the harness captures
+/// and shows only for a failing test.
+fn say(which: String) {
+    static SAID: Once = Once::new();
+    SAID.call_once(|| {
+        let program = std::env::args().next().unwrap_or_default();
+        let program = Path::new(&program)
+            .file_name()
+            .map(|name| name.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        // A log line lost to a closed stderr loses nothing a test checks.
+        let _ = writeln!(std::io::stderr().lock(), "{program}: terms of use: {which}");
+    });
 }
 
 #[cfg(test)]

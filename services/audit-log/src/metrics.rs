@@ -11,12 +11,15 @@
 use std::time::Duration;
 
 use chrono::Utc;
-use hellowork_proto::auditlog::v1::{self as proto, AccessKind, LegalRequestState};
+use hellowork_proto::auditlog::v1::{self as proto, AccessKind};
 use prost::Message;
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
-use crate::domain::{event::Event, legal};
+use crate::domain::{
+    event::Event,
+    legal::{self, RequestState},
+};
 
 /// Art. 7(1): usage records stored, by `source` (`api` for
 /// `RecordUsage`/`RecordUsageBatch`, else the service whose event it
@@ -59,12 +62,12 @@ pub const CHECKPOINT_SIGNED_AT: &str = "auditlog_log_checkpoint_signed_timestamp
 const REFRESH_INTERVAL: Duration = Duration::from_secs(5);
 
 /// The states [`LEGAL_REQUESTS`] reports, each even when no request is in it.
-const STATES: [LegalRequestState; 5] = [
-    LegalRequestState::Filed,
-    LegalRequestState::Approved,
-    LegalRequestState::Denied,
-    LegalRequestState::Expired,
-    LegalRequestState::Revoked,
+const STATES: [RequestState; 5] = [
+    RequestState::Filed,
+    RequestState::Approved,
+    RequestState::Denied,
+    RequestState::Expired,
+    RequestState::Revoked,
 ];
 
 /// Registers the verification counter at zero for both outcomes, so the
@@ -169,7 +172,7 @@ pub async fn report_legal_requests(pool: PgPool, shutdown: CancellationToken) {
         match count_by_state(&pool).await {
             Ok(counts) => {
                 for (state, count) in STATES.iter().zip(counts) {
-                    let state = label(state.as_str_name(), "LEGAL_REQUEST_STATE_");
+                    let state = label(state.contract_name(), "LEGAL_REQUEST_STATE_");
                     metrics::gauge!(LEGAL_REQUESTS, "state" => state).set(count as f64);
                 }
             }
@@ -189,9 +192,11 @@ async fn count_by_state(pool: &PgPool) -> Result<[u64; STATES.len()], sqlx::Erro
     let now = Utc::now();
     let mut counts = [0; STATES.len()];
     for body in bodies {
-        let request = proto::LegalRequest::decode(body.as_slice())
+        let message = proto::LegalRequest::decode(body.as_slice())
             .map_err(|error| sqlx::Error::Decode(error.into()))?;
-        let state = legal::at(request, now).state();
+        let request = legal::LegalRequest::from_message(&message)
+            .map_err(|error| sqlx::Error::Decode(error.into()))?;
+        let state = legal::state_at(&request, now);
         if let Some(index) = STATES.iter().position(|s| *s == state) {
             counts[index] += 1;
         }

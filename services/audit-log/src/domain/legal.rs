@@ -13,9 +13,9 @@
 //! event; callers of other roles are turned away before (at the edge).
 //!
 //! Pure: every instant and ceiling is an input. [`LegalCase`] is the
-//! aggregate of one request's stream; its state is the contract's
-//! `LegalRequest` message without the envelope facts (who decided, when),
-//! which [`annotate`] adds for the views.
+//! aggregate of one request's stream; its state is a [`LegalRequest`] of
+//! domain values, without the envelope facts (who decided, when), which
+//! [`annotate`] adds for the views.
 //!
 //! Events stored before Step 9 stay readable: a filing without a personnel
 //! id or a required count needed one approval and is compared by subject
@@ -26,7 +26,8 @@
 //! - `ceilings`: how far a request and its approvals may reach.
 //! - `command`: who acts and what they ask.
 //! - `refusals`: why a command or a disclosure attempt is refused.
-//! - `case`: the aggregate's state, and what a stored request says.
+//! - `case`: the aggregate's state, and what a request says.
+//! - `message`: those values to and from the contract's messages.
 //! - `decide`: the rules of filing, approving and disclosing.
 //! - `aggregate`: commands into events, events folded.
 //! - `view`: the request as shown at an instant, with who decided when.
@@ -36,10 +37,14 @@ mod case;
 mod ceilings;
 mod command;
 mod decide;
+mod message;
 mod refusals;
 mod view;
 
-pub use case::LegalCase;
+pub use case::{
+    Approval, Decided, DevicePseudonym, Filing, LegalBasis, LegalCase, LegalRequest, RequestState,
+    Scope,
+};
 pub use ceilings::{
     Ceilings, DEFAULT_APPROVALS_REQUIRED, DEFAULT_MAX_DEFERRAL_DAYS, DEFAULT_MAX_DISCLOSURE_LIMIT,
     DEFAULT_MAX_SCOPE_ENTRIES, DEFAULT_MAX_SCOPE_SPAN_DAYS, DEFAULT_MAX_VALIDITY_DAYS,

@@ -6,16 +6,16 @@
 //! basis, date and how many of their records — never the case file
 //! (case number, justification, scope, the officers).
 
+use super::legal::LegalRequest;
 use chrono::{DateTime, Utc};
-use hellowork_proto::auditlog::v1::LegalRequest;
-
-use super::time::to_datetime;
 
 /// Art. 7(2): whether the persons in the request's scope may be told of its
 /// disclosures at `now`: the request was approved (it has a notification
 /// time) and its deferral has passed.
 pub fn due(request: &LegalRequest, now: DateTime<Utc>) -> bool {
-    to_datetime(request.notify_subjects_after.as_ref()).is_some_and(|after| after <= now)
+    request
+        .notify_subjects_after
+        .is_some_and(|after| after <= now)
 }
 
 #[cfg(test)]
@@ -23,12 +23,12 @@ mod tests {
     use chrono::Duration;
 
     use super::*;
-    use crate::domain::time::timestamp;
+    use crate::domain::legal::Filing;
 
     fn request(after: Option<DateTime<Utc>>) -> LegalRequest {
         LegalRequest {
-            notify_subjects_after: after.map(timestamp),
-            ..Default::default()
+            notify_subjects_after: after,
+            ..LegalRequest::filed(Filing::default(), "officer".into(), String::new(), 1)
         }
     }
 

@@ -6,13 +6,18 @@
 //! converts its answer; refusals are mapped in `legal_errors`.
 
 use chrono::Utc;
-use hellowork_platform::{Role, ServiceError, caller, correlation_id, event_metadata, require_any};
+use hellowork_platform::{
+    FieldViolation, Role, ServiceError, caller, correlation_id, event_metadata, require_any,
+};
 use hellowork_proto::auditlog::v1 as proto;
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
 use super::{AuditLogApi, invalid, legal_errors::status, parse};
-use crate::service::{Context, Page};
+use crate::{
+    domain::legal::{LegalRequest, RequestState},
+    service::{Context, Page},
+};
 
 /// A legal request id as given: a UUID, normalized.
 pub(super) fn request_id(field: &str, value: &str) -> Result<String, Status> {
@@ -27,6 +32,21 @@ fn reason(reason: String) -> Result<String, Status> {
         return Err(ServiceError::invalid("reason", "must not be empty").into());
     }
     Ok(reason)
+}
+
+/// The states a list is filtered by, each one the contract names.
+fn states(violations: &mut Vec<FieldViolation>, states: &[i32]) -> Vec<RequestState> {
+    let mut known = Vec::with_capacity(states.len());
+    for (i, state) in states.iter().enumerate() {
+        match RequestState::try_from(*state) {
+            Ok(state) => known.push(state),
+            Err(_) => violations.push(FieldViolation::new(
+                format!("states[{i}]"),
+                "must be a legal request state",
+            )),
+        }
+    }
+    known
 }
 
 /// Who may read legal requests: the officers, the approvers, oversight.
@@ -50,7 +70,7 @@ impl AuditLogApi {
         };
         let legal_request = self.service.file(cx, filing).await.map_err(status)?;
         Ok(Response::new(proto::FileLegalRequestResponse {
-            legal_request: Some(legal_request),
+            legal_request: Some(legal_request.message()),
         }))
     }
 
@@ -72,7 +92,7 @@ impl AuditLogApi {
         };
         let decided = self.service.approve(cx, &id, terms).await.map_err(status)?;
         Ok(Response::new(proto::ApproveLegalRequestResponse {
-            legal_request: Some(decided),
+            legal_request: Some(decided.message()),
         }))
     }
 
@@ -92,7 +112,7 @@ impl AuditLogApi {
         };
         let decided = self.service.deny(cx, &id, reason).await.map_err(status)?;
         Ok(Response::new(proto::DenyLegalRequestResponse {
-            legal_request: Some(decided),
+            legal_request: Some(decided.message()),
         }))
     }
 
@@ -112,7 +132,7 @@ impl AuditLogApi {
         };
         let decided = self.service.revoke(cx, &id, reason).await.map_err(status)?;
         Ok(Response::new(proto::RevokeLegalRequestResponse {
-            legal_request: Some(decided),
+            legal_request: Some(decided.message()),
         }))
     }
 
@@ -128,7 +148,7 @@ impl AuditLogApi {
             .await
             .map_err(status)?;
         Ok(Response::new(proto::GetLegalRequestResponse {
-            legal_request: Some(found),
+            legal_request: Some(found.message()),
         }))
     }
 
@@ -141,14 +161,15 @@ impl AuditLogApi {
         let mut violations = Vec::new();
         let size = parse::page_size(&mut violations, message.page_size, 50, 500);
         let offset = parse::page_token(&mut violations, &message.page_token);
+        let states = states(&mut violations, &message.states);
         invalid(violations)?;
         let (legal_requests, next) = self
             .service
-            .legal_requests(&message.states, Page { offset, size })
+            .legal_requests(&states, Page { offset, size })
             .await
             .map_err(status)?;
         Ok(Response::new(proto::ListLegalRequestsResponse {
-            legal_requests,
+            legal_requests: legal_requests.iter().map(LegalRequest::message).collect(),
             next_page_token: next.map(|n| n.to_string()).unwrap_or_default(),
         }))
     }

@@ -8,7 +8,7 @@ use hellowork_values::JobSeekerId;
 
 use crate::{
     domain::{
-        legal::Terms,
+        legal::{Filing, LegalBasis, Scope, Terms},
         time::to_datetime,
         usage::{Device, Usage},
     },
@@ -317,7 +317,7 @@ pub fn filing(
     violations: &mut Vec<FieldViolation>,
     message: proto::FileLegalRequestRequest,
     now: DateTime<Utc>,
-) -> Option<proto::LegalRequestFiled> {
+) -> Option<Filing> {
     let before = violations.len();
     let id = uuid::Uuid::parse_str(&message.request_id).map(|u| u.to_string());
     if id.is_err() {
@@ -337,14 +337,14 @@ pub fn filing(
             ));
         }
     }
-    let basis = proto::LegalBasis::try_from(message.legal_basis).unwrap_or_default();
-    if basis == proto::LegalBasis::Unspecified {
+    let basis = LegalBasis::try_from(message.legal_basis).ok();
+    if basis.is_none() {
         violations.push(FieldViolation::new(
             "legal_basis",
             "must be a known legal basis",
         ));
     }
-    if basis == proto::LegalBasis::OtherStatute && message.legal_basis_citation.trim().is_empty() {
+    if basis == Some(LegalBasis::OtherStatute) && message.legal_basis_citation.trim().is_empty() {
         violations.push(FieldViolation::new(
             "legal_basis_citation",
             "must name the statute",
@@ -390,24 +390,21 @@ pub fn filing(
     }
     // Art. 7(2): persons are found by the lookup tag of their id's one
     // canonical form, so the scope keeps that form, whatever case it came in.
-    let scope = message.scope.map(|mut scope| {
-        for id in &mut scope.job_seeker_ids {
-            if let Ok(parsed) = JobSeekerId::new(id) {
-                *id = parsed.to_string();
-            }
+    let mut scope = Scope::of(message.scope.as_ref());
+    for id in &mut scope.job_seeker_ids {
+        if let Ok(parsed) = JobSeekerId::new(id) {
+            *id = parsed.to_string();
         }
-        scope
-    });
-    Some(proto::LegalRequestFiled {
+    }
+    Some(Filing {
         legal_request_id: id.ok()?,
         agency: message.agency,
-        legal_basis: message.legal_basis,
+        legal_basis: basis,
         legal_basis_citation: message.legal_basis_citation,
         case_number: message.case_number,
         scope,
         justification: message.justification,
-        requested_expires_at: message.requested_expires_at,
-        ..Default::default()
+        requested_expires_at: to_datetime(message.requested_expires_at.as_ref()),
     })
 }
 

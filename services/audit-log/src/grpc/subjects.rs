@@ -61,7 +61,7 @@ fn shown(disclosure: SubjectDisclosure, origin: &str) -> proto::SubjectDisclosur
     proto::SubjectDisclosure {
         legal_request_id: disclosure.legal_request_id,
         agency: disclosure.agency,
-        legal_basis: disclosure.legal_basis,
+        legal_basis: disclosure.legal_basis.map_or(0, i32::from),
         disclosed_at: Some(timestamp(disclosure.disclosed_at)),
         record_count: disclosure.record_count,
         inclusion: disclosure.inclusion.map(|found| inclusion(found, origin)),

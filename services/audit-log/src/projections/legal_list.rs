@@ -9,8 +9,8 @@ use sqlx::PgConnection;
 
 use crate::domain::{
     event::Event,
-    legal::{LegalCase, annotate},
-    time::{to_datetime, to_micros},
+    legal::{LegalCase, LegalRequest, annotate},
+    time::to_micros,
 };
 
 /// The legal request an event concerns, if it is a legal event.
@@ -37,21 +37,21 @@ pub(super) async fn list_legal(
             .bind(id)
             .fetch_optional(&mut *tx)
             .await?;
+    let rejected = |reason: String| ProjectionError::Rejected {
+        event_id: recorded.event_id,
+        event_type: recorded.event_type.clone(),
+        reason,
+    };
     let request = body
-        .map(|body| proto::LegalRequest::decode(body.as_slice()))
-        .transpose()
-        .map_err(|error| ProjectionError::Rejected {
-            event_id: recorded.event_id,
-            event_type: recorded.event_type.clone(),
-            reason: error.to_string(),
-        })?;
+        .map(|body| {
+            let message = proto::LegalRequest::decode(body.as_slice())
+                .map_err(|error| rejected(error.to_string()))?;
+            LegalRequest::from_message(&message).map_err(rejected)
+        })
+        .transpose()?;
     // The listed request is the view; the filer's personnel id, which only
     // decisions need, is not kept in it.
-    let case = LegalCase {
-        request,
-        ..LegalCase::default()
-    }
-    .apply(event);
+    let case = LegalCase { request }.apply(event);
     let Some(mut request) = case.request else {
         return Ok(());
     };
@@ -61,14 +61,14 @@ pub(super) async fn list_legal(
         &recorded.metadata.actor.subject,
         to_micros(recorded.occurred_at),
     );
-    let filed_at = to_datetime(request.filed_at.as_ref()).unwrap_or(recorded.occurred_at);
+    let filed_at = request.filed_at.unwrap_or(recorded.occurred_at);
     sqlx::query(
         "INSERT INTO legal_requests (legal_request_id, filed_at, body) VALUES ($1, $2, $3) \
          ON CONFLICT (legal_request_id) DO UPDATE SET body = EXCLUDED.body",
     )
     .bind(id)
     .bind(filed_at)
-    .bind(request.encode_to_vec())
+    .bind(request.message().encode_to_vec())
     .execute(&mut *tx)
     .await?;
     Ok(())

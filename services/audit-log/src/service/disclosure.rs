@@ -17,9 +17,8 @@ use super::{
 use crate::{
     domain::{
         event::Event,
-        legal::{Action, Command, Refusal},
+        legal::{Action, Command, LegalRequest, Refusal},
         subject::KeyPeriod,
-        time::to_datetime,
     },
     metrics, store,
     transparency::Inclusion,
@@ -149,16 +148,12 @@ impl AuditLog {
     /// `after`: a page of at most `size`, and whether more follow.
     async fn in_scope(
         &self,
-        legal_request: &proto::LegalRequest,
+        legal_request: &LegalRequest,
         after: i64,
         size: i64,
     ) -> Result<(Vec<store::Stored>, bool), ServiceError> {
-        let scope = legal_request.scope.clone().unwrap_or_default();
-        let range = scope.time_range.as_ref();
-        let (Some(start), Some(end)) = (
-            to_datetime(range.and_then(|r| r.start_time.as_ref())),
-            to_datetime(range.and_then(|r| r.end_time.as_ref())),
-        ) else {
+        let scope = &legal_request.filing.scope;
+        let Some((start, end)) = scope.time_range else {
             return Err(ServiceError::internal(std::io::Error::other(
                 "stored scope without a time range",
             )));

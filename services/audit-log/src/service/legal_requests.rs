@@ -14,7 +14,9 @@ use super::{AuditLog, Context, Error, actor, database, executed, not_found, stre
 use crate::{
     domain::{
         event::Event,
-        legal::{self, Action, Command, LegalCase, Terms, annotate},
+        legal::{
+            self, Action, Command, Filing, LegalCase, LegalRequest, RequestState, Terms, annotate,
+        },
     },
     metrics,
 };
@@ -29,7 +31,7 @@ pub struct Page {
 impl AuditLog {
     /// The legal request `id` as its stream says now, with who decided
     /// when; `None` if it was never filed.
-    pub async fn legal_request(&self, id: &str) -> Result<Option<proto::LegalRequest>, Error> {
+    pub async fn legal_request(&self, id: &str) -> Result<Option<LegalRequest>, Error> {
         let mut case = LegalCase::default();
         for recorded in self
             .store
@@ -55,7 +57,7 @@ impl AuditLog {
     }
 
     /// The legal request `id` as shown now; NOT_FOUND if it was never filed.
-    pub async fn found_legal_request(&self, id: &str) -> Result<proto::LegalRequest, Error> {
+    pub async fn found_legal_request(&self, id: &str) -> Result<LegalRequest, Error> {
         Ok(self.legal_request(id).await?.ok_or_else(|| not_found(id))?)
     }
 
@@ -65,7 +67,7 @@ impl AuditLog {
         cx: Context<'_>,
         id: &str,
         action: Action,
-    ) -> Result<proto::LegalRequest, Error> {
+    ) -> Result<LegalRequest, Error> {
         let command = Command {
             legal_request_id: id.to_owned(),
             action,
@@ -80,11 +82,7 @@ impl AuditLog {
     }
 
     /// Art. 7(2) proviso: the caller files `filing` within the ceilings.
-    pub async fn file(
-        &self,
-        cx: Context<'_>,
-        filing: proto::LegalRequestFiled,
-    ) -> Result<proto::LegalRequest, Error> {
+    pub async fn file(&self, cx: Context<'_>, filing: Filing) -> Result<LegalRequest, Error> {
         let id = filing.legal_request_id.clone();
         let action = Action::File {
             filer: actor(cx.caller),
@@ -101,7 +99,7 @@ impl AuditLog {
         cx: Context<'_>,
         id: &str,
         terms: Terms,
-    ) -> Result<proto::LegalRequest, Error> {
+    ) -> Result<LegalRequest, Error> {
         let action = Action::Approve {
             approver: actor(cx.caller),
             now: Utc::now(),
@@ -117,7 +115,7 @@ impl AuditLog {
         cx: Context<'_>,
         id: &str,
         reason: String,
-    ) -> Result<proto::LegalRequest, Error> {
+    ) -> Result<LegalRequest, Error> {
         let action = Action::Deny {
             approver: actor(cx.caller),
             now: Utc::now(),
@@ -133,7 +131,7 @@ impl AuditLog {
         cx: Context<'_>,
         id: &str,
         reason: String,
-    ) -> Result<proto::LegalRequest, Error> {
+    ) -> Result<LegalRequest, Error> {
         let action = Action::Revoke {
             approver: actor(cx.caller),
             now: Utc::now(),
@@ -147,9 +145,9 @@ impl AuditLog {
     /// more follow.
     pub async fn legal_requests(
         &self,
-        states: &[i32],
+        states: &[RequestState],
         page: Page,
-    ) -> Result<(Vec<proto::LegalRequest>, Option<i64>), Error> {
+    ) -> Result<(Vec<LegalRequest>, Option<i64>), Error> {
         let now = Utc::now();
         // Few requests exist; states depend on the clock, so filter here.
         let bodies: Vec<Vec<u8>> = sqlx::query_scalar(
@@ -160,11 +158,11 @@ impl AuditLog {
         .map_err(database)?;
         let mut all = Vec::new();
         for body in bodies {
-            let found = legal::shown(
-                proto::LegalRequest::decode(body.as_slice()).map_err(ServiceError::internal)?,
-                now,
-                &self.settings.legal,
-            );
+            let message =
+                proto::LegalRequest::decode(body.as_slice()).map_err(ServiceError::internal)?;
+            let stored = LegalRequest::from_message(&message)
+                .map_err(|reason| ServiceError::internal(std::io::Error::other(reason)))?;
+            let found = legal::shown(stored, now, &self.settings.legal);
             if states.is_empty() || states.contains(&found.state) {
                 all.push(found);
             }

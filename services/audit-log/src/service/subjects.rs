@@ -12,7 +12,7 @@ use hellowork_platform::ServiceError;
 
 use super::{AuditLog, Error, database, stream_of};
 use crate::{
-    domain::{event::Event, notice, subject::KeyPeriod, time::to_datetime},
+    domain::{event::Event, legal::LegalBasis, notice, subject::KeyPeriod},
     store,
     transparency::Inclusion,
 };
@@ -24,8 +24,8 @@ pub struct SubjectDisclosure {
     pub legal_request_id: String,
     /// The requesting agency.
     pub agency: String,
-    /// The contract's `LegalBasis`.
-    pub legal_basis: i32,
+    /// `None` only for a filing in a corrupt store.
+    pub legal_basis: Option<LegalBasis>,
     pub disclosed_at: DateTime<Utc>,
     /// How many of the person's records it gave.
     pub record_count: u64,
@@ -59,14 +59,7 @@ impl AuditLog {
             if legal.disclosed_record_count == 0 || !notice::due(&legal, now) {
                 continue;
             }
-            let range = legal
-                .scope
-                .as_ref()
-                .and_then(|scope| scope.time_range.as_ref());
-            let (Some(start), Some(end)) = (
-                to_datetime(range.and_then(|r| r.start_time.as_ref())),
-                to_datetime(range.and_then(|r| r.end_time.as_ref())),
-            ) else {
+            let Some((start, end)) = legal.filing.scope.time_range else {
                 continue;
             };
             // Art. 7(2): the person's lookup tag of each key period the
@@ -99,8 +92,8 @@ impl AuditLog {
                     .map_err(ServiceError::internal)?;
                 items.push(SubjectDisclosure {
                     legal_request_id: id.clone(),
-                    agency: legal.agency.clone(),
-                    legal_basis: legal.legal_basis,
+                    agency: legal.filing.agency.clone(),
+                    legal_basis: legal.filing.legal_basis,
                     disclosed_at: recorded.occurred_at,
                     record_count: mine,
                     inclusion,

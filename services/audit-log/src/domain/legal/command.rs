@@ -2,10 +2,8 @@
 //! an approver's terms, and each action with every instant and ceiling it
 //! depends on as an input.
 
+use super::{Ceilings, case::Filing};
 use chrono::{DateTime, Duration, Utc};
-use hellowork_proto::auditlog::v1 as proto;
-
-use super::Ceilings;
 
 /// Who acts: the token's subject and, for staff, the personnel id of the
 /// person behind it. Two subjects with one personnel id are one person.
@@ -52,7 +50,7 @@ pub enum Action {
     /// and the approvals required are set here) as `filer`.
     File {
         filer: Actor,
-        filing: proto::LegalRequestFiled,
+        filing: Filing,
         ceilings: Ceilings,
     },
     /// Art. 7(2): one approval on `terms`.

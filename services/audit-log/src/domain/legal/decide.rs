@@ -5,17 +5,14 @@
 //! never beyond the limit.
 
 use chrono::{DateTime, Duration, Utc};
-use hellowork_proto::auditlog::v1::{self as proto, LegalRequest, LegalRequestState};
+use hellowork_proto::auditlog::v1 as proto;
 
 use super::{
     Actor, Ceilings, LegalCase, LegalError, Refusal, Terms,
-    case::{limit, name},
+    case::{Approval, Filing, LegalRequest, RequestState, Scope},
     describe_span, state_at,
 };
-use crate::domain::{
-    event::Event,
-    time::{timestamp, to_datetime},
-};
+use crate::domain::{event::Event, time::timestamp};
 
 fn over(field: &'static str, ceiling: String) -> LegalError {
     LegalError::OverCeiling { field, ceiling }
@@ -23,13 +20,7 @@ fn over(field: &'static str, ceiling: String) -> LegalError {
 
 /// Art. 7(2): a scope within the ceilings. Its shape (a range with start
 /// before end, at least one person or pseudonym) is checked at the edge.
-fn scope_within(
-    scope: Option<&proto::LegalRequestScope>,
-    ceilings: &Ceilings,
-) -> Result<(), LegalError> {
-    let Some(scope) = scope else {
-        return Ok(());
-    };
+fn scope_within(scope: &Scope, ceilings: &Ceilings) -> Result<(), LegalError> {
     let entries = scope.job_seeker_ids.len() + scope.device_pseudonyms.len();
     if entries > ceilings.max_scope_entries as usize {
         return Err(over(
@@ -40,11 +31,8 @@ fn scope_within(
             ),
         ));
     }
-    let range = scope.time_range.as_ref();
-    if let (Some(start), Some(end)) = (
-        to_datetime(range.and_then(|r| r.start_time.as_ref())),
-        to_datetime(range.and_then(|r| r.end_time.as_ref())),
-    ) && end - start > ceilings.max_scope_span
+    if let Some((start, end)) = scope.time_range
+        && end - start > ceilings.max_scope_span
     {
         return Err(over(
             "scope.time_range",
@@ -54,17 +42,19 @@ fn scope_within(
     Ok(())
 }
 
+impl LegalRequest {
+    /// Whether `actor` is the filer: the same subject, or the same person
+    /// under another subject.
+    fn is_filer(&self, actor: &Actor) -> bool {
+        self.filed_by == actor.subject
+            || (!self.filer_personnel_id.is_empty()
+                && actor.personnel_id.as_deref() == Some(self.filer_personnel_id.as_str()))
+    }
+}
+
 impl LegalCase {
     pub(super) fn filed(&self) -> Result<&LegalRequest, LegalError> {
         self.request.as_ref().ok_or(LegalError::Unknown)
-    }
-
-    /// Whether `actor` is the filer: the same subject, or the same person
-    /// under another subject.
-    fn is_filer(&self, request: &LegalRequest, actor: &Actor) -> bool {
-        request.filed_by == actor.subject
-            || (!self.filer_personnel_id.is_empty()
-                && actor.personnel_id.as_deref() == Some(self.filer_personnel_id.as_str()))
     }
 
     /// Art. 7(2): the two-person rule, and only a pending request is decided.
@@ -74,19 +64,19 @@ impl LegalCase {
         now: DateTime<Utc>,
     ) -> Result<&LegalRequest, LegalError> {
         let request = self.filed()?;
-        if self.is_filer(request, approver) {
+        if request.is_filer(approver) {
             return Err(LegalError::OwnRequest);
         }
         match state_at(request, now) {
-            LegalRequestState::Filed => Ok(request),
-            other => Err(LegalError::NotFiled(name(other))),
+            RequestState::Filed => Ok(request),
+            other => Err(LegalError::NotFiled(other.name())),
         }
     }
 
     pub(super) fn file(
         &self,
         filer: &Actor,
-        filing: &proto::LegalRequestFiled,
+        filing: &Filing,
         ceilings: &Ceilings,
     ) -> Result<Vec<Event>, LegalError> {
         match &self.request {
@@ -99,12 +89,12 @@ impl LegalCase {
             .personnel_id
             .clone()
             .ok_or(LegalError::NoPersonnelId)?;
-        scope_within(filing.scope.as_ref(), ceilings)?;
+        scope_within(&filing.scope, ceilings)?;
         Ok(vec![Event::LegalRequestFiled(proto::LegalRequestFiled {
             filed_by: filer.subject.clone(),
             filed_by_personnel_id: personnel_id,
             approvals_required: ceilings.approvals_required.max(1),
-            ..filing.clone()
+            ..filing.message()
         })])
     }
 
@@ -132,11 +122,7 @@ impl LegalCase {
             return Err(LegalError::AlreadyApproved);
         }
         let expires_at = expiry(request, now, terms.expires_at, ceilings)?;
-        let earlier = request
-            .approvals
-            .iter()
-            .filter_map(|a| to_datetime(a.expires_at.as_ref()))
-            .min();
+        let earlier = request.approvals.iter().filter_map(|a| a.expires_at).min();
         if earlier.is_some_and(|at| at <= now) {
             return Err(LegalError::ApprovalLapsed);
         }
@@ -159,17 +145,14 @@ impl LegalCase {
         }
         Ok(vec![Event::LegalRequestApproved(
             proto::LegalRequestApproved {
-                legal_request_id: request.legal_request_id.clone(),
+                legal_request_id: request.id().to_owned(),
                 expires_at: Some(timestamp(expires_at)),
                 note: terms.note.clone(),
                 approver: approver.subject.clone(),
                 approver_personnel_id: personnel_id.to_owned(),
                 approved_at: Some(timestamp(now)),
                 disclosure_limit,
-                notification_deferral: deferral.map(|d| prost_types::Duration {
-                    seconds: d.num_seconds(),
-                    nanos: d.subsec_nanos(),
-                }),
+                notification_deferral: deferral.and_then(Approval::deferral_message),
                 deferral_reason: if deferral.is_some() {
                     terms.deferral_reason.clone()
                 } else {
@@ -188,21 +171,22 @@ impl LegalCase {
         ceilings: &Ceilings,
     ) -> Result<u64, Refusal> {
         let request = self.request.as_ref().ok_or(Refusal::UnknownRequest)?;
-        let same_person = self.filer_personnel_id.is_empty()
-            || officer.personnel_id.as_deref() == Some(self.filer_personnel_id.as_str());
+        let same_person = request.filer_personnel_id.is_empty()
+            || officer.personnel_id.as_deref() == Some(request.filer_personnel_id.as_str());
         if request.filed_by != officer.subject || !same_person {
             return Err(Refusal::NotNamedOfficer);
         }
         match state_at(request, now) {
-            LegalRequestState::Approved => {}
-            LegalRequestState::Denied => return Err(Refusal::Denied),
-            LegalRequestState::Expired => return Err(Refusal::Expired),
-            LegalRequestState::Revoked => return Err(Refusal::Revoked),
-            LegalRequestState::Filed | LegalRequestState::Unspecified => {
-                return Err(Refusal::NotApproved);
-            }
+            RequestState::Approved => {}
+            RequestState::Denied => return Err(Refusal::Denied),
+            RequestState::Expired => return Err(Refusal::Expired),
+            RequestState::Revoked => return Err(Refusal::Revoked),
+            RequestState::Filed => return Err(Refusal::NotApproved),
         }
-        match limit(request, ceilings).saturating_sub(request.disclosed_record_count) {
+        match request
+            .limit(ceilings)
+            .saturating_sub(request.disclosed_record_count)
+        {
             0 => Err(Refusal::LimitReached),
             left => Ok(left),
         }
@@ -248,7 +232,7 @@ fn expiry(
     asked: Option<DateTime<Utc>>,
     ceilings: &Ceilings,
 ) -> Result<DateTime<Utc>, LegalError> {
-    let requested = to_datetime(request.requested_expires_at.as_ref());
+    let requested = request.filing.requested_expires_at;
     let ceiling = now + ceilings.max_validity;
     let expires_at = match (asked, requested) {
         (Some(at), Some(requested)) if at > requested => return Err(LegalError::ExpiryTooLate),

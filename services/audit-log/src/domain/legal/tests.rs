@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use hellowork_eventstore::{Aggregate, DomainEvent};
-use hellowork_proto::auditlog::v1::{self as proto, DisclosureRefusalReason, LegalRequestState};
+use hellowork_proto::auditlog::v1::{self as proto, DisclosureRefusalReason};
 use prost::Message;
 
 use super::*;
@@ -34,19 +34,16 @@ fn ceilings(required: u32) -> Ceilings {
     }
 }
 
-fn filing(now: DateTime<Utc>) -> proto::LegalRequestFiled {
-    proto::LegalRequestFiled {
+fn filing(now: DateTime<Utc>) -> Filing {
+    Filing {
         legal_request_id: ID.into(),
-        scope: Some(proto::LegalRequestScope {
+        scope: Scope {
             job_seeker_ids: vec!["js-1".into()],
             device_pseudonyms: vec![],
-            time_range: Some(proto::TimeRange {
-                start_time: Some(timestamp(now - Duration::days(2))),
-                end_time: Some(timestamp(now)),
-            }),
-        }),
-        requested_expires_at: Some(timestamp(now + Duration::days(7))),
-        ..Default::default()
+            time_range: Some((now - Duration::days(2), now)),
+        },
+        requested_expires_at: Some(now + Duration::days(7)),
+        ..Filing::default()
     }
 }
 
@@ -129,7 +126,7 @@ fn art_7_2_a_filing_records_its_filer_and_the_approvals_it_needs() {
     assert_eq!(filed.approvals_required, 3);
     let request = filed_needing(now, 3).request.unwrap();
     assert_eq!(request.approvals_required, 3);
-    assert_eq!(request.state(), LegalRequestState::Filed);
+    assert_eq!(request.state, RequestState::Filed);
 }
 
 #[test]
@@ -155,13 +152,13 @@ fn art_7_2_a_scope_over_its_ceilings_is_refused_at_filing() {
         ..Ceilings::default()
     };
     let mut wide = filing(now);
-    let scope = wide.scope.as_mut().unwrap();
+    let scope = &mut wide.scope;
     scope.job_seeker_ids = vec!["a".into(), "b".into()];
-    scope.device_pseudonyms = vec![proto::DevicePseudonym::default()];
-    scope.time_range = Some(proto::TimeRange {
-        start_time: Some(timestamp(now - Duration::hours(1))),
-        end_time: Some(timestamp(now)),
-    });
+    scope.device_pseudonyms = vec![DevicePseudonym {
+        device_pseudonym: String::new(),
+        pseudonym_period: String::new(),
+    }];
+    scope.time_range = Some((now - Duration::hours(1), now));
     let result = LegalCase::default().decide(&command(Action::File {
         filer: officer(),
         filing: wide.clone(),
@@ -169,12 +166,9 @@ fn art_7_2_a_scope_over_its_ceilings_is_refused_at_filing() {
     }));
     assert!(over_ceiling("scope")(&result), "{result:?}");
     // Two entries over more than a day: the span is over.
-    wide.scope.as_mut().unwrap().device_pseudonyms.clear();
+    wide.scope.device_pseudonyms.clear();
     let mut long = wide.clone();
-    long.scope.as_mut().unwrap().time_range = Some(proto::TimeRange {
-        start_time: Some(timestamp(now - Duration::days(1) - Duration::seconds(1))),
-        end_time: Some(timestamp(now)),
-    });
+    long.scope.time_range = Some((now - Duration::days(1) - Duration::seconds(1), now));
     let result = LegalCase::default().decide(&command(Action::File {
         filer: officer(),
         filing: long,
@@ -183,10 +177,7 @@ fn art_7_2_a_scope_over_its_ceilings_is_refused_at_filing() {
     assert!(over_ceiling("scope.time_range")(&result), "{result:?}");
     // At the ceilings exactly: filed.
     let mut exact = wide;
-    exact.scope.as_mut().unwrap().time_range = Some(proto::TimeRange {
-        start_time: Some(timestamp(now - Duration::days(1))),
-        end_time: Some(timestamp(now)),
-    });
+    exact.scope.time_range = Some((now - Duration::days(1), now));
     let events = LegalCase::default()
         .decide(&command(Action::File {
             filer: officer(),
@@ -260,8 +251,8 @@ fn art_7_2_n_distinct_approvers_are_needed_and_one_person_counts_once() {
     let case = filed_needing(now, 2);
     let once = decided(case, approve(approver("approver-b", "P-200"), now, None));
     let pending = once.request.clone().unwrap();
-    assert_eq!(pending.state(), LegalRequestState::Filed);
-    assert!(!pending.authorized_legal_request);
+    assert_eq!(pending.state, RequestState::Filed);
+    assert!(!pending.message().authorized_legal_request);
     assert_eq!(pending.approvals.len(), 1);
     assert_eq!(pending.approvals[0].personnel_id, "P-200");
     assert_eq!(pending.expires_at, None);
@@ -284,8 +275,8 @@ fn art_7_2_n_distinct_approvers_are_needed_and_one_person_counts_once() {
     }
     let twice = decided(once, approve(approver("approver-c", "P-300"), now, None));
     let request = twice.request.clone().unwrap();
-    assert_eq!(request.state(), LegalRequestState::Approved);
-    assert!(request.authorized_legal_request);
+    assert_eq!(request.state, RequestState::Approved);
+    assert!(request.message().authorized_legal_request);
     assert_eq!(request.approvals.len(), 2);
     assert_eq!(refusal(&twice, disclose(officer(), now)), None);
     // Approved: no third approval.
@@ -327,12 +318,12 @@ fn art_7_2_every_approvers_terms_bound_the_authorization() {
     );
     let case = decided(decided(filed_needing(now, 2), first), second);
     let request = case.request.unwrap();
-    assert_eq!(request.expires_at, Some(timestamp(now + Duration::days(2))));
+    assert_eq!(request.expires_at, Some(now + Duration::days(2)));
     assert_eq!(request.disclosure_limit, 20);
     assert_eq!(request.deferral_reason, "the suspect would be warned");
     assert_eq!(
         request.notify_subjects_after,
-        Some(timestamp(later + Duration::days(30)))
+        Some(later + Duration::days(30))
     );
     assert_eq!(request.decision_note, "second");
     // An approver who defers nothing: the persons are told at once.
@@ -349,12 +340,12 @@ fn art_7_2_every_approvers_terms_bound_the_authorization() {
     let request = decided(decided(filed_needing(now, 2), first), third)
         .request
         .unwrap();
-    assert_eq!(request.notify_subjects_after, Some(timestamp(later)));
+    assert_eq!(request.notify_subjects_after, Some(later));
     assert_eq!(request.deferral_reason, "");
     // Unset limits are the ceiling; unset expiry the requested one (7
     // days, under the 30-day ceiling).
     assert_eq!(request.disclosure_limit, DEFAULT_MAX_DISCLOSURE_LIMIT);
-    assert_eq!(request.expires_at, request.requested_expires_at);
+    assert_eq!(request.expires_at, request.filing.requested_expires_at);
 }
 
 #[test]
@@ -405,7 +396,7 @@ fn art_7_2_approval_terms_over_their_ceilings_are_refused() {
     let request = decided(case.clone(), with(Terms::default()))
         .request
         .unwrap();
-    assert_eq!(request.expires_at, Some(timestamp(now + Duration::days(3))));
+    assert_eq!(request.expires_at, Some(now + Duration::days(3)));
     assert_eq!(request.disclosure_limit, 10);
     // At the ceilings exactly: approved.
     let exact = Terms {
@@ -440,7 +431,7 @@ fn art_7_2_approval_may_not_outlast_the_requested_expiry() {
     );
     let approved = decided(filed(now), approve(b(), now, None));
     let request = approved.request.unwrap();
-    assert_eq!(request.expires_at, request.requested_expires_at);
+    assert_eq!(request.expires_at, request.filing.requested_expires_at);
 }
 
 #[test]
@@ -492,7 +483,7 @@ fn art_7_2_disclosure_only_to_the_named_officer_while_approved_and_unexpired() {
     let later = now + Duration::days(2);
     assert_eq!(
         state_at(approved.request.as_ref().unwrap(), later),
-        LegalRequestState::Expired
+        RequestState::Expired
     );
     assert_eq!(
         refusal(&approved, disclose(officer(), later)),
@@ -626,18 +617,18 @@ fn events_stored_before_step_9_load_as_one_approval_of_a_request_that_needed_one
         case = case.apply(event);
         annotate(case.request.as_mut().unwrap(), event, actor, now);
     }
-    assert_eq!(case.filer_personnel_id, "");
+    assert_eq!(case.request.as_ref().unwrap().filer_personnel_id, "");
     let request = case.request.clone().unwrap();
-    assert_eq!(request.state(), LegalRequestState::Approved);
+    assert_eq!(request.state, RequestState::Approved);
     assert_eq!(request.approvals_required, 1);
     assert_eq!(request.approvals.len(), 1);
     let approval = &request.approvals[0];
     assert_eq!(approval.approver, "approver-b");
     assert_eq!(approval.personnel_id, "");
-    assert_eq!(approval.approved_at, Some(timestamp(now)));
-    assert_eq!(request.expires_at, Some(timestamp(now + Duration::days(5))));
-    assert_eq!(request.decided_by, "approver-b");
-    assert_eq!(request.notify_subjects_after, Some(timestamp(now)));
+    assert_eq!(approval.approved_at, Some(now));
+    assert_eq!(request.expires_at, Some(now + Duration::days(5)));
+    assert_eq!(request.decided.as_ref().unwrap().by, "approver-b");
+    assert_eq!(request.notify_subjects_after, Some(now));
     // No limit of its own: the configured ceiling.
     assert_eq!(request.disclosure_limit, 0);
     let tight = Ceilings {
@@ -686,10 +677,7 @@ fn a_pending_request_filed_before_step_9_is_decided_by_subject() {
         Err(LegalError::OwnRequest)
     );
     let approved = decided(case, approve(approver("approver-b", "P-200"), now, None));
-    assert_eq!(
-        approved.request.unwrap().state(),
-        LegalRequestState::Approved
-    );
+    assert_eq!(approved.request.unwrap().state, RequestState::Approved);
 }
 
 #[test]

@@ -4,31 +4,26 @@
 //! when) that the decisions do not need.
 
 use chrono::{DateTime, Utc};
-use hellowork_proto::auditlog::v1::{LegalRequest, LegalRequestState};
 
-use super::{Ceilings, case::authorized_by_all};
-use crate::domain::{
-    event::Event,
-    time::{timestamp, to_datetime},
+use super::{
+    Ceilings,
+    case::{Decided, LegalRequest, RequestState},
 };
+use crate::domain::event::Event;
 
 /// The request's state at `now`: an approval past its expiry is `Expired`.
-pub fn state_at(request: &LegalRequest, now: DateTime<Utc>) -> LegalRequestState {
-    let stored = request.state();
-    if stored == LegalRequestState::Approved {
-        let expired = to_datetime(request.expires_at.as_ref()).is_none_or(|at| at <= now);
-        if expired {
-            return LegalRequestState::Expired;
+pub fn state_at(request: &LegalRequest, now: DateTime<Utc>) -> RequestState {
+    match request.state {
+        RequestState::Approved if request.expires_at.is_none_or(|at| at <= now) => {
+            RequestState::Expired
         }
+        stored => stored,
     }
-    stored
 }
 
-/// The request as shown at `now`: state and authorized flag current.
+/// The request as shown at `now`: its state current.
 pub fn at(mut request: LegalRequest, now: DateTime<Utc>) -> LegalRequest {
-    let state = state_at(&request, now);
-    request.set_state(state);
-    request.authorized_legal_request = state == LegalRequestState::Approved;
+    request.state = state_at(&request, now);
     request
 }
 
@@ -36,7 +31,7 @@ pub fn at(mut request: LegalRequest, now: DateTime<Utc>) -> LegalRequest {
 /// of a request approved before limits existed is the configured ceiling.
 pub fn shown(request: LegalRequest, now: DateTime<Utc>, ceilings: &Ceilings) -> LegalRequest {
     let mut request = at(request, now);
-    if authorized_by_all(&request) && request.disclosure_limit == 0 {
+    if request.authorized_by_all() && request.disclosure_limit == 0 {
         request.disclosure_limit = ceilings.max_disclosure_limit;
     }
     request
@@ -46,37 +41,31 @@ pub fn shown(request: LegalRequest, now: DateTime<Utc>, ceilings: &Ceilings) -> 
 /// views show and the decisions do not need. Call it right after applying
 /// `event`: an approval's facts go to the approval last applied.
 pub fn annotate(request: &mut LegalRequest, event: &Event, actor: &str, at: DateTime<Utc>) {
-    let when = Some(timestamp(at));
+    let decided = || {
+        Some(Decided {
+            by: actor.to_owned(),
+            at,
+        })
+    };
     match event {
-        Event::LegalRequestFiled(_) => request.filed_at = when,
+        Event::LegalRequestFiled(_) => request.filed_at = Some(at),
         Event::LegalRequestApproved(_) => {
             // An approval stored before Step 9 names neither its approver
             // nor its time: the envelope's.
             if let Some(approval) = request.approvals.last_mut() {
                 if approval.approver.is_empty() {
-                    approval.approver = actor.to_owned();
+                    actor.clone_into(&mut approval.approver);
                 }
-                if approval.approved_at.is_none() {
-                    approval.approved_at = when;
-                }
+                approval.approved_at.get_or_insert(at);
             }
             // The approval that completed the request decided it.
-            if request.state() == LegalRequestState::Approved && request.decided_at.is_none() {
-                request.decided_by = actor.to_owned();
-                request.decided_at = when;
-                if request.notify_subjects_after.is_none() {
-                    request.notify_subjects_after = when;
-                }
+            if request.state == RequestState::Approved && request.decided.is_none() {
+                request.decided = decided();
+                request.notify_subjects_after.get_or_insert(at);
             }
         }
-        Event::LegalRequestDenied(_) => {
-            request.decided_by = actor.to_owned();
-            request.decided_at = when;
-        }
-        Event::LegalRequestRevoked(_) => {
-            request.revoked_by = actor.to_owned();
-            request.revoked_at = when;
-        }
+        Event::LegalRequestDenied(_) => request.decided = decided(),
+        Event::LegalRequestRevoked(_) => request.revoked = decided(),
         _ => {}
     }
 }
