@@ -222,9 +222,19 @@ async fn register_complete_attest_apply_then_eligible_once_consent_arrives() {
         .unwrap();
     assert!(environment.passed, "{environment:?}");
     assert_eq!(environment.items.len(), 9);
-    let expires =
-        environment.expires_at.unwrap().seconds - environment.attested_at.unwrap().seconds;
-    assert_eq!(expires, 30 * 24 * 3600, "default validity 30 days");
+    // The validity runs from the evaluation; the attestation is shown as
+    // attested when it was recorded, a moment later.
+    let (expires, attested) = (
+        environment.expires_at.unwrap(),
+        environment.attested_at.unwrap(),
+    );
+    let valid_for = chrono::Duration::seconds(expires.seconds - attested.seconds)
+        + chrono::Duration::nanoseconds(i64::from(expires.nanos - attested.nanos));
+    let thirty_days = chrono::Duration::days(30);
+    assert!(
+        valid_for <= thirty_days && valid_for > thirty_days - chrono::Duration::seconds(1),
+        "default validity 30 days from the evaluation, got {valid_for}"
+    );
 
     let applied = client
         .apply_for_online_services(h.seeker(&id, application(&id)))
