@@ -8,27 +8,29 @@
 //! - Publishing again is harmless: `Nats-Msg-Id` = event id lets JetStream drop
 //!   duplicates within its window, and consumer inboxes drop the rest.
 //! - Order: rows go out in commit order, (transaction id, position), in which a
-//!   stream's versions ascend; acks are awaited in order and only the
+//!   stream's versions ascend; acks are taken in order and only the
 //!   acknowledged prefix is removed, so a failure resumes at the first gap.
+//! - Pipelined: the next page is read and published while the previous
+//!   one's acks are outstanding (up to `max_in_flight`), acknowledged rows
+//!   leave the outbox as their acks arrive, and the outbox is counted only
+//!   when a full page says the relay cannot see all of it.
 //! - Only one relay per store publishes: the leader holds a Postgres advisory
 //!   lock on its own connection; the others wait and take over if it dies.
 //! - It wakes on `NOTIFY <schema>_outbox` (sent by the store after commits)
 //!   and polls as a fallback.
 
 use std::{
-    collections::VecDeque,
     sync::Arc,
     time::{Duration, Instant},
 };
 
-use async_nats::jetstream::{self, context::PublishAckFuture};
+use async_nats::jetstream;
 use chrono::Utc;
 use sqlx::{Connection, PgConnection};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
-    envelope,
     jetstream::EventStreamConfig,
     metrics as m,
     model::{GlobalPosition, RecordedEvent},
@@ -36,7 +38,16 @@ use crate::{
     store::{EventStore, decode_row, event_columns, position_of},
 };
 
+mod in_flight;
+mod signed_page;
+
+use in_flight::{Acked, InFlight};
+use signed_page::PageSigner;
+
+/// How often a relay with a full page counts the outbox.
 const BACKLOG_REPORT_INTERVAL: Duration = Duration::from_secs(1);
+/// The most rows that count reads: beyond it the gauge says "at least".
+const BACKLOG_COUNT_LIMIT: i64 = 100_000;
 
 #[derive(Debug, Clone)]
 pub struct RelayConfig {
@@ -57,11 +68,16 @@ pub struct RelayConfig {
 }
 
 impl RelayConfig {
+    /// Messages awaiting their ack at once by default: wide enough that the
+    /// acks of one page arrive while the next is read and published, below
+    /// async-nats' own limit of pending acks (5,000).
+    pub const DEFAULT_MAX_IN_FLIGHT: usize = 4096;
+
     pub fn new(stream: EventStreamConfig, signer: Arc<EventSigner>) -> Self {
         Self {
             stream,
             signer,
-            max_in_flight: 512,
+            max_in_flight: Self::DEFAULT_MAX_IN_FLIGHT,
             batch_size: 2048,
             poll_interval: Duration::from_millis(500),
             standby_retry: Duration::from_secs(1),
@@ -79,6 +95,8 @@ pub enum RelayError {
     Publish(#[from] async_nats::jetstream::context::PublishError),
     #[error(transparent)]
     Store(#[from] crate::StoreError),
+    #[error("signing envelopes did not finish")]
+    Signing(#[from] tokio::task::JoinError),
 }
 
 #[derive(Debug)]
@@ -86,14 +104,21 @@ pub struct Relay {
     store: EventStore,
     jetstream: jetstream::Context,
     config: RelayConfig,
+    page_signer: PageSigner,
 }
 
 impl Relay {
     pub fn new(store: EventStore, jetstream: jetstream::Context, config: RelayConfig) -> Self {
+        let page_signer = PageSigner {
+            service: store.service().into(),
+            signer: config.signer.clone(),
+            subject_prefix: config.stream.subject_prefix.as_str().into(),
+        };
         Self {
             store,
             jetstream,
             config,
+            page_signer,
         }
     }
 
@@ -151,72 +176,146 @@ impl Relay {
         result
     }
 
+    /// Publishes the outbox as it fills, pipelined: while a page's acks are
+    /// outstanding the next page is read and published, acknowledged rows
+    /// are removed as their acks arrive, and only a full window
+    /// (`max_in_flight`) or an empty outbox makes the relay wait.
     async fn publish_until_stopped(
         &self,
         conn: &mut PgConnection,
         commits: &mut watch::Receiver<u64>,
         shutdown: &CancellationToken,
     ) -> Result<(), RelayError> {
-        let mut last_report: Option<Instant> = None;
+        let mut window = InFlight::default();
+        let mut backlog = BacklogReport::default();
+        let mut wait_for_ack = false;
         while !shutdown.is_cancelled() {
             // Seen before the outbox is read: a commit after it wakes the
             // next round at once.
             commits.mark_unchanged();
-            let pending = self.pending(conn).await?;
-            // Counting the outbox costs a scan: at most once a second.
-            if last_report.is_none_or(|at| at.elapsed() >= BACKLOG_REPORT_INTERVAL) {
-                self.report_backlog(conn).await?;
-                last_report = Some(Instant::now());
-            }
-            if pending.is_empty() {
-                tokio::select! {
-                    () = shutdown.cancelled() => {}
-                    _ = commits.changed() => {}
-                    () = tokio::time::sleep(self.config.poll_interval) => {}
-                }
+            self.remove_acknowledged(conn, window.collect(wait_for_ack).await)
+                .await?;
+            // A page is read once the window has room for a good part of
+            // one: reading a few rows each time an ack arrives would cost a
+            // query per handful of messages.
+            let room = self.config.max_in_flight.saturating_sub(window.len());
+            let page = (self.config.batch_size as usize).min(self.config.max_in_flight);
+            if room == 0 || (room < page / 2 && !window.is_empty()) {
+                wait_for_ack = true;
                 continue;
             }
-            let (published, failure) = self.publish(&pending).await;
-            if !published.is_empty() {
-                // Exactly the published rows: a range would also remove rows
-                // that committed after this round read the outbox.
-                let (transactions, positions): (Vec<i64>, Vec<i64>) = published
-                    .iter()
-                    .map(|at| (at.transaction_id, at.position))
-                    .unzip();
-                sqlx::query(
-                    "DELETE FROM outbox WHERE (transaction_id, position) IN \
-                     (SELECT * FROM unnest($1::bigint[], $2::bigint[]))",
-                )
-                .bind(transactions)
-                .bind(positions)
-                .execute(&mut *conn)
+            let limit = u32::try_from(room.min(page)).unwrap_or(u32::MAX);
+            let pending = self.pending(conn, window.position_arrays(), limit).await?;
+            let known = Known {
+                awaiting_ack: window.len(),
+                oldest: window.oldest_recorded_at(),
+            };
+            let page_full = pending.len() == limit as usize;
+            backlog
+                .report(self, conn, known, &pending, page_full)
                 .await?;
+            if pending.is_empty() {
+                if window.is_empty() {
+                    tokio::select! {
+                        () = shutdown.cancelled() => {}
+                        _ = commits.changed() => {}
+                        () = tokio::time::sleep(self.config.poll_interval) => {}
+                    }
+                }
+                // Nothing new to publish while acks are outstanding: wait
+                // for the next one before reading again.
+                wait_for_ack = !window.is_empty();
+                continue;
             }
-            if let Some(error) = failure {
-                return Err(error);
+            wait_for_ack = false;
+            let mut signed = self.page_signer.sign(pending);
+            while let Some(chunk) = signed.next_chunk().await? {
+                for message in chunk {
+                    match self
+                        .jetstream
+                        .publish_with_headers(message.subject, message.headers, message.body)
+                        .await
+                    {
+                        Ok(ack) => window.push(message.position, message.recorded_at, ack),
+                        Err(error) => {
+                            // Keep what was acknowledged before this one.
+                            let acked = window.collect(false).await;
+                            self.remove_acknowledged(conn, acked).await?;
+                            return Err(error.into());
+                        }
+                    }
+                }
             }
+        }
+        // Stopping: what JetStream acknowledged leaves the outbox now rather
+        // than being published again by the next leader.
+        while !window.is_empty() {
+            self.remove_acknowledged(conn, window.collect(true).await)
+                .await?;
         }
         Ok(())
     }
 
-    /// The oldest outbox rows in commit order.
+    /// Removes exactly the acknowledged rows (a range would also remove rows
+    /// that committed after they were read) and counts them; then fails with
+    /// the ack error that ended the prefix, if one did.
+    async fn remove_acknowledged(
+        &self,
+        conn: &mut PgConnection,
+        acked: Acked,
+    ) -> Result<(), RelayError> {
+        if !acked.positions.is_empty() {
+            let (transactions, positions): (Vec<i64>, Vec<i64>) = acked
+                .positions
+                .iter()
+                .map(|at| (at.transaction_id, at.position))
+                .unzip();
+            sqlx::query(
+                "DELETE FROM outbox WHERE (transaction_id, position) IN \
+                 (SELECT * FROM unnest($1::bigint[], $2::bigint[]))",
+            )
+            .bind(transactions)
+            .bind(positions)
+            .execute(&mut *conn)
+            .await?;
+            let stored = acked.positions.len() as u64 - acked.duplicates;
+            let service = self.service();
+            metrics::counter!(m::RELAY_PUBLISHED, "service" => service.clone(), "outcome" => "stored")
+                .increment(stored);
+            metrics::counter!(m::RELAY_PUBLISHED, "service" => service, "outcome" => "duplicate")
+                .increment(acked.duplicates);
+        }
+        match acked.failure {
+            Some(error) => Err(error.into()),
+            None => Ok(()),
+        }
+    }
+
+    /// The oldest outbox rows in commit order, but those awaiting their ack.
     ///
     /// No snapshot-xmin filter is needed here, unlike `read_all`: a row leaves
     /// the outbox only once published, so a row that commits late is simply
-    /// found on a later round. A stream's next version can only commit after
-    /// its previous one, so within a stream this order is version order.
+    /// found on a later round, and always before any later version of its
+    /// stream (which could only commit after it). Within a stream this order
+    /// is version order.
     async fn pending(
         &self,
         conn: &mut PgConnection,
+        (transactions, positions): (Vec<i64>, Vec<i64>),
+        limit: u32,
     ) -> Result<Vec<(GlobalPosition, RecordedEvent)>, RelayError> {
         let columns = event_columns();
         let rows = sqlx::query(&format!(
             "SELECT e.transaction_id, e.position, {columns} \
              FROM outbox o JOIN events e ON e.position = o.position \
+             WHERE NOT EXISTS ( \
+                 SELECT FROM unnest($2::bigint[], $3::bigint[]) AS f(transaction_id, position) \
+                 WHERE f.transaction_id = o.transaction_id AND f.position = o.position) \
              ORDER BY o.transaction_id, o.position LIMIT $1"
         ))
-        .bind(i64::from(self.config.batch_size))
+        .bind(i64::from(limit))
+        .bind(transactions)
+        .bind(positions)
         .fetch_all(&mut *conn)
         .await?;
         let mut pending = Vec::with_capacity(rows.len());
@@ -225,88 +324,59 @@ impl Relay {
         }
         Ok(pending)
     }
+}
 
-    async fn report_backlog(&self, conn: &mut PgConnection) -> Result<(), RelayError> {
-        let (backlog, oldest): (i64, Option<chrono::DateTime<Utc>>) =
-            sqlx::query_as("SELECT count(*), min(enqueued_at) FROM outbox")
-                .fetch_one(&mut *conn)
-                .await?;
+/// The backlog and lag gauges, from what the relay reads anyway: the rows
+/// awaiting acks and the page just read are the whole outbox unless the
+/// page was full; only then is the outbox counted, at most once per
+/// [`BACKLOG_REPORT_INTERVAL`] and never further than [`BACKLOG_COUNT_LIMIT`]
+/// rows.
+#[derive(Debug, Default)]
+struct BacklogReport {
+    counted_at: Option<Instant>,
+}
+
+/// What the relay knows of its window of messages awaiting acks.
+#[derive(Debug)]
+struct Known {
+    awaiting_ack: usize,
+    /// When the oldest of them was recorded.
+    oldest: Option<chrono::DateTime<Utc>>,
+}
+
+impl BacklogReport {
+    async fn report(
+        &mut self,
+        relay: &Relay,
+        conn: &mut PgConnection,
+        known: Known,
+        page: &[(GlobalPosition, RecordedEvent)],
+        page_full: bool,
+    ) -> Result<(), RelayError> {
+        let mut backlog = (known.awaiting_ack + page.len()) as f64;
+        if page_full {
+            if self
+                .counted_at
+                .is_some_and(|at| at.elapsed() < BACKLOG_REPORT_INTERVAL)
+            {
+                return Ok(());
+            }
+            let counted: i64 =
+                sqlx::query_scalar("SELECT count(*) FROM (SELECT FROM outbox LIMIT $1) AS bounded")
+                    .bind(BACKLOG_COUNT_LIMIT)
+                    .fetch_one(&mut *conn)
+                    .await?;
+            backlog = counted as f64;
+            self.counted_at = Some(Instant::now());
+        }
+        let oldest = known
+            .oldest
+            .or_else(|| page.first().map(|(_, event)| event.recorded_at));
         let lag = oldest.map_or(0.0, |at| (Utc::now() - at).as_seconds_f64().max(0.0));
-        metrics::gauge!(m::OUTBOX_BACKLOG, "service" => self.service()).set(backlog as f64);
-        metrics::gauge!(m::RELAY_LAG_SECONDS, "service" => self.service()).set(lag);
+        let service = relay.service();
+        metrics::gauge!(m::OUTBOX_BACKLOG, "service" => service.clone()).set(backlog);
+        metrics::gauge!(m::RELAY_LAG_SECONDS, "service" => service).set(lag);
         Ok(())
-    }
-
-    /// Publishes in order with at most `max_in_flight` unacknowledged
-    /// messages; returns the positions of the acknowledged prefix and the
-    /// error that stopped it, if any.
-    async fn publish(
-        &self,
-        pending: &[(GlobalPosition, RecordedEvent)],
-    ) -> (Vec<GlobalPosition>, Option<RelayError>) {
-        let mut in_flight: VecDeque<(GlobalPosition, PublishAckFuture)> = VecDeque::new();
-        let mut acknowledged = Vec::with_capacity(pending.len());
-        for (position, event) in pending {
-            if in_flight.len() >= self.config.max_in_flight
-                && let Some(error) = self.await_oldest(&mut in_flight, &mut acknowledged).await
-            {
-                return (acknowledged, Some(error));
-            }
-            let subject = envelope::subject(&self.config.stream.subject_prefix, &event.event_type);
-            let body = envelope::signed(
-                self.store.service(),
-                event,
-                &subject,
-                &self.config.signer,
-                Utc::now(),
-            );
-            match self
-                .jetstream
-                .publish_with_headers(subject, envelope::headers(event), body.into())
-                .await
-            {
-                Ok(ack) => in_flight.push_back((*position, ack)),
-                Err(error) => {
-                    // Keep what was acknowledged before this one.
-                    return (
-                        self.drain(in_flight, acknowledged).await.0,
-                        Some(error.into()),
-                    );
-                }
-            }
-        }
-        self.drain(in_flight, acknowledged).await
-    }
-
-    async fn drain(
-        &self,
-        mut in_flight: VecDeque<(GlobalPosition, PublishAckFuture)>,
-        mut acknowledged: Vec<GlobalPosition>,
-    ) -> (Vec<GlobalPosition>, Option<RelayError>) {
-        while !in_flight.is_empty() {
-            if let Some(error) = self.await_oldest(&mut in_flight, &mut acknowledged).await {
-                return (acknowledged, Some(error));
-            }
-        }
-        (acknowledged, None)
-    }
-
-    async fn await_oldest(
-        &self,
-        in_flight: &mut VecDeque<(GlobalPosition, PublishAckFuture)>,
-        acknowledged: &mut Vec<GlobalPosition>,
-    ) -> Option<RelayError> {
-        let (position, ack) = in_flight.pop_front()?;
-        match ack.await {
-            Ok(ack) => {
-                let outcome = if ack.duplicate { "duplicate" } else { "stored" };
-                metrics::counter!(m::RELAY_PUBLISHED, "service" => self.service(), "outcome" => outcome)
-                    .increment(1);
-                acknowledged.push(position);
-                None
-            }
-            Err(error) => Some(error.into()),
-        }
     }
 }
 

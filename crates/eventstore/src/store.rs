@@ -74,7 +74,7 @@ struct Inner {
     service: String,
     writers: Vec<mpsc::Sender<AppendJob>>,
     upcasters: Upcasters,
-    commits: CommitFeed,
+    commits: Arc<CommitFeed>,
 }
 
 const EVENT_COLUMNS: &str = "event_id, stream_id, stream_version, event_type, schema_version, \
@@ -85,11 +85,14 @@ impl EventStore {
     /// Starts the writer tasks; must be called inside a Tokio runtime. The
     /// pool's schema must be migrated ([`crate::migrate`]).
     pub fn new(pool: PgPool, config: StoreConfig, upcasters: Upcasters) -> Self {
-        // Capacity 1: signals arriving while one is pending coalesce into it.
-        let (committed, commits) = mpsc::channel(1);
+        let commits = Arc::new(CommitFeed::new(pool.clone()));
         let commit_pool = PgPoolOptions::new()
             .max_connections(config.writer_connections.max(1))
             .acquire_timeout(pool.options().get_acquire_timeout())
+            // A ping before every batch would be a second round trip per
+            // append; a connection that died idle fails its batch, which the
+            // writer retries once on a new one.
+            .test_before_acquire(false)
             .connect_lazy_with((*pool.connect_options()).clone());
         let writers = (0..config.writers.max(1))
             .map(|_| {
@@ -102,12 +105,11 @@ impl EventStore {
                         inline: config.inline.clone(),
                     },
                     receiver,
-                    committed.clone(),
+                    commits.clone(),
                 ));
                 sender
             })
             .collect();
-        tokio::spawn(notify_relays(pool.clone(), commits));
         m::register_store(&config.service);
         Self {
             inner: Arc::new(Inner {
@@ -115,7 +117,7 @@ impl EventStore {
                 service: config.service,
                 writers,
                 upcasters,
-                commits: CommitFeed::default(),
+                commits,
             }),
         }
     }
@@ -132,9 +134,9 @@ impl EventStore {
         &self.inner.upcasters
     }
 
-    /// Changes after every commit notification of the store's schema: what
-    /// the relay and tailing projections wait on between polls, over one
-    /// `LISTEN` session for all of them.
+    /// Changes after every commit to the store's schema, by this process
+    /// (at once) or another (notified): what the relay and tailing
+    /// projections wait on between polls.
     pub(crate) fn commits(&self) -> watch::Receiver<u64> {
         self.inner.commits.subscribe(&self.inner.pool)
     }
@@ -343,22 +345,6 @@ impl EventStore {
     pub(crate) fn decode(&self, row: &PgRow) -> Result<RecordedEvent, StoreError> {
         let event = decode_row(row)?;
         Ok(self.inner.upcasters.upcast(event)?)
-    }
-}
-
-/// Wakes relays (in any process) listening on `<schema>_outbox` after
-/// commits, from a connection of its own and outside the appends'
-/// transactions, so the notification's commit lock never delays an append.
-/// Ends when the writers are gone.
-async fn notify_relays(pool: PgPool, mut commits: mpsc::Receiver<()>) {
-    while commits.recv().await.is_some() {
-        let notified = sqlx::query("SELECT pg_notify(current_schema() || '_outbox', '')")
-            .execute(&pool)
-            .await;
-        if let Err(error) = notified {
-            // The relay's polling covers a lost wake-up.
-            tracing::debug!(%error, "outbox notification not sent");
-        }
     }
 }
 

@@ -2,19 +2,27 @@
 //! single insert statement, so 64 concurrent writers cost a handful of commits
 //! (and fsyncs) instead of 64, while each append keeps its own version check.
 
-use std::{collections::HashMap, sync::Arc, time::Duration};
+mod rows;
+
+use std::{
+    collections::{HashMap, HashSet},
+    sync::Arc,
+    time::Duration,
+};
 
 use chrono::{DateTime, Utc};
-use sqlx::{Connection, PgConnection, PgPool, Row};
+use sqlx::{Connection, PgConnection, PgPool};
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
+use self::rows::{Checked, CurrentState, EventRows};
 use crate::{
+    commit_feed::CommitFeed,
     error::{AppendError, StoreError, is_transient_sqlx, is_unique_violation},
     inline::InlineProjection,
     metrics as m,
     model::{AppendOutcome, ExpectedVersion, NewEvent, RecordedEvent, StreamId},
-    plan::{PlannedAppend, StoredAt, Verdict, plan},
+    plan::{PlannedAppend, Verdict, plan},
     store::to_i64,
 };
 
@@ -65,12 +73,11 @@ pub(crate) struct Writer {
 }
 
 /// Drains `jobs` into batches until every sender is gone; after each batch
-/// that wrote, signals `committed` (never blocking: a pending signal already
-/// covers this commit).
+/// that wrote, tells the commit feed.
 pub(crate) async fn run_writer(
     writer: Writer,
     mut jobs: mpsc::Receiver<AppendJob>,
-    committed: mpsc::Sender<()>,
+    commits: Arc<CommitFeed>,
 ) {
     let mut batch = Vec::with_capacity(writer.max_batch);
     while jobs.recv_many(&mut batch, writer.max_batch).await > 0 {
@@ -80,7 +87,7 @@ pub(crate) async fn run_writer(
             .iter()
             .any(|v| matches!(v, Ok(outcomes) if outcomes.iter().any(|o| !o.already_recorded)))
         {
-            let _ = committed.try_send(());
+            commits.committed();
         }
         for (job, verdict) in batch.drain(..).zip(verdicts) {
             // The caller may have gone away (cancelled); the outcome stands.
@@ -107,6 +114,15 @@ impl Writer {
                     tracing::warn!(attempt, "append batch kept losing races; giving up");
                     return fail_all(batch, || StoreError::Contention);
                 }
+                Err(BatchError::Database(error)) if attempt == 1 && is_transient_sqlx(&error) => {
+                    // Most likely a connection that died while idle (the
+                    // writers' pool does not test connections before handing
+                    // them out, which would cost a round trip per batch):
+                    // once more, on a fresh one. Safe whatever the first try
+                    // did, since a batch written already is found stored.
+                    tracing::debug!(error = %error, "append batch failed; retrying on a new connection");
+                    attempt += 1;
+                }
                 Err(BatchError::Database(error)) => {
                     if is_transient_sqlx(&error) {
                         tracing::warn!(error = %error, "append batch failed: database unavailable");
@@ -130,8 +146,21 @@ impl Writer {
         batch: &[AppendJob],
     ) -> Result<Vec<Result<Vec<AppendOutcome>, AppendError>>, BatchError> {
         let mut conn = self.pool.acquire().await?;
+        let committed = self.commit_on(&mut conn, batch).await;
+        if matches!(committed, Err(BatchError::Database(_))) {
+            // Perhaps the connection itself failed: never hand it out again.
+            conn.close_on_drop();
+        }
+        committed
+    }
+
+    async fn commit_on(
+        &self,
+        conn: &mut PgConnection,
+        batch: &[AppendJob],
+    ) -> Result<Vec<Result<Vec<AppendOutcome>, AppendError>>, BatchError> {
         let Some(inline) = &self.inline else {
-            return Ok(write_batch(&mut conn, batch).await?.0);
+            return Ok(write_batch(conn, batch).await?.0);
         };
         let mut tx = conn.begin().await?;
         let (outcomes, written) = write_batch(&mut tx, batch).await?;
@@ -150,19 +179,24 @@ fn fail_all(
     batch.iter().map(|_| Err(error().into())).collect()
 }
 
-/// Plans the batch from one read and writes it with one statement; returns
-/// each append's outcome and the events written, as recorded.
+/// Plans the batch and writes it with one statement that checks what the
+/// plan assumed; returns each append's outcome and the events written, as
+/// recorded.
 ///
-/// No explicit transaction of its own: the read is a plain snapshot, and the
-/// insert (events and outbox rows in one statement) commits on its own
-/// unless the caller holds a transaction. If anything changed in between —
-/// another process appended to one of the streams or stored one of the
-/// event ids — the insert hits a unique constraint, writes nothing, and the
-/// batch is planned again. Two round trips per batch.
+/// The first plan assumes each stream's head is the version its first
+/// append expects (`NoStream` and `Any`: none) and that none of the event
+/// ids is stored — true for every well-behaved caller, so an append costs
+/// one round trip. The statement writes nothing if the store differs from
+/// that, and returns what it holds instead; the batch is planned again on
+/// it and written with the same check, which also catches a concurrent
+/// writer in another process (or, racing us to the same version, the
+/// unique constraint does, and the batch is retried).
 ///
-/// This also keeps each stream's versions in commit order, (transaction id,
-/// position): the head a batch plans against committed before the batch's
-/// insert began, so its transaction id is smaller than the insert's.
+/// No explicit transaction of its own: the statement commits on its own
+/// unless the caller holds a transaction. It also keeps each stream's
+/// versions in commit order, (transaction id, position): the head it
+/// checks committed before the statement's snapshot, so before it drew its
+/// transaction id.
 async fn write_batch(
     conn: &mut PgConnection,
     batch: &[AppendJob],
@@ -173,7 +207,6 @@ async fn write_batch(
     ),
     BatchError,
 > {
-    let (heads, stored) = current_state(conn, batch).await?;
     let planned: Vec<Vec<PlannedAppend<'_>>> = batch
         .iter()
         .map(|job| {
@@ -187,36 +220,114 @@ async fn write_batch(
                 .collect()
         })
         .collect();
-    let verdicts = plan(&planned, heads, stored);
-
-    let mut rows = EventRows::default();
-    let mut written = Vec::new();
-    let outcomes = batch
+    let streams = streams_of(batch);
+    let event_ids: Vec<Uuid> = planned
         .iter()
-        .zip(verdicts)
-        .map(|(job, verdict)| match verdict {
-            Verdict::Write { first_versions } => Ok(job
-                .parts
-                .iter()
-                .zip(first_versions)
-                .map(|(part, first_version)| {
-                    rows.push(part, first_version);
-                    written.push((part, first_version));
-                    AppendOutcome {
-                        stream_version: first_version + part.events.len() as u64 - 1,
-                        already_recorded: false,
-                    }
-                })
-                .collect()),
-            Verdict::Done(outcome) => outcome,
-        })
+        .flatten()
+        .flat_map(|part| part.event_ids.iter().copied())
         .collect();
-
-    if rows.is_empty() {
-        return Ok((outcomes, Vec::new()));
+    let mut state = CurrentState {
+        heads: assumed_heads(batch),
+        stored: HashMap::new(),
+    };
+    let mut read = false;
+    for _ in 0..MAX_ATTEMPTS {
+        let assumed: Vec<i64> = streams
+            .iter()
+            .map(|stream| to_i64(state.heads.get(*stream).copied().unwrap_or(0)))
+            .collect();
+        let prepared = Prepared::new(batch, plan(&planned, state.heads, state.stored));
+        if prepared.rows.is_empty() && read {
+            // Planned on what the store holds: nothing to write.
+            return Ok((prepared.outcomes, Vec::new()));
+        }
+        match prepared
+            .rows
+            .insert_if_unchanged(conn, &streams, &assumed, &event_ids)
+            .await?
+        {
+            Checked::Written { recorded_at } => {
+                return Ok((prepared.outcomes, recorded(prepared.written, recorded_at)));
+            }
+            Checked::Differs(held) => {
+                state = held;
+                read = true;
+            }
+        }
     }
-    let recorded_at = rows.insert(conn).await?;
-    let recorded = written
+    // The store kept changing under the batch: another process is writing
+    // the same streams.
+    Err(BatchError::Race)
+}
+
+/// The batch's streams, each once, in the order they first appear.
+fn streams_of(batch: &[AppendJob]) -> Vec<&str> {
+    let mut seen = HashSet::new();
+    batch
+        .iter()
+        .flat_map(|job| job.parts.iter())
+        .map(|part| part.stream.as_str())
+        .filter(|stream| seen.insert(*stream))
+        .collect()
+}
+
+/// Each stream's head as its first append in the batch expects it.
+fn assumed_heads(batch: &[AppendJob]) -> HashMap<String, u64> {
+    let mut heads = HashMap::new();
+    for part in batch.iter().flat_map(|job| job.parts.iter()) {
+        heads
+            .entry(part.stream.as_str().to_owned())
+            .or_insert(match part.expected {
+                ExpectedVersion::Exact(version) => version,
+                ExpectedVersion::NoStream | ExpectedVersion::Any => 0,
+            });
+    }
+    heads
+}
+
+/// A plan turned into rows to write and the outcomes they will have.
+struct Prepared<'a> {
+    outcomes: Vec<Result<Vec<AppendOutcome>, AppendError>>,
+    rows: EventRows,
+    /// Each written part with its first version.
+    written: Vec<(&'a AppendPart, u64)>,
+}
+
+impl<'a> Prepared<'a> {
+    fn new(batch: &'a [AppendJob], verdicts: Vec<Verdict>) -> Self {
+        let mut rows = EventRows::default();
+        let mut written = Vec::new();
+        let outcomes = batch
+            .iter()
+            .zip(verdicts)
+            .map(|(job, verdict)| match verdict {
+                Verdict::Write { first_versions } => Ok(job
+                    .parts
+                    .iter()
+                    .zip(first_versions)
+                    .map(|(part, first_version)| {
+                        rows.push(part, first_version);
+                        written.push((part, first_version));
+                        AppendOutcome {
+                            stream_version: first_version + part.events.len() as u64 - 1,
+                            already_recorded: false,
+                        }
+                    })
+                    .collect()),
+                Verdict::Done(outcome) => outcome,
+            })
+            .collect();
+        Self {
+            outcomes,
+            rows,
+            written,
+        }
+    }
+}
+
+/// The written parts' events as recorded.
+fn recorded(written: Vec<(&AppendPart, u64)>, recorded_at: DateTime<Utc>) -> Vec<RecordedEvent> {
+    written
         .into_iter()
         .flat_map(|(part, first_version)| {
             part.events
@@ -234,141 +345,5 @@ async fn write_batch(
                     metadata: event.metadata.clone(),
                 })
         })
-        .collect();
-    Ok((outcomes, recorded))
-}
-
-/// In one query: the head version of every stream in the batch, and where
-/// the batch's event ids are already stored (retried appends).
-async fn current_state(
-    conn: &mut PgConnection,
-    batch: &[AppendJob],
-) -> Result<(HashMap<String, u64>, HashMap<Uuid, StoredAt>), BatchError> {
-    let parts = || batch.iter().flat_map(|job| job.parts.iter());
-    let mut streams: Vec<&str> = parts().map(|part| part.stream.as_str()).collect();
-    streams.sort_unstable();
-    streams.dedup();
-    let ids: Vec<Uuid> = parts()
-        .flat_map(|part| part.events.iter().map(|e| e.event_id))
-        .collect();
-    let rows = sqlx::query(
-        "SELECT s.stream_id, h.stream_version, NULL::uuid AS event_id \
-         FROM unnest($1::text[]) AS s(stream_id) \
-         CROSS JOIN LATERAL ( \
-             SELECT stream_version FROM events e \
-             WHERE e.stream_id = s.stream_id ORDER BY stream_version DESC LIMIT 1 \
-         ) AS h \
-         UNION ALL \
-         SELECT stream_id, stream_version, event_id FROM events WHERE event_id = ANY($2)",
-    )
-    .bind(&streams)
-    .bind(&ids)
-    .fetch_all(&mut *conn)
-    .await?;
-
-    let mut heads = HashMap::with_capacity(streams.len());
-    let mut stored = HashMap::new();
-    for row in rows {
-        let stream: String = row.try_get("stream_id")?;
-        let version = row.try_get::<i64, _>("stream_version")?.unsigned_abs();
-        match row.try_get::<Option<Uuid>, _>("event_id")? {
-            Some(event_id) => {
-                stored.insert(event_id, StoredAt { stream, version });
-            }
-            None => {
-                heads.insert(stream, version);
-            }
-        }
-    }
-    Ok((heads, stored))
-}
-
-/// Column arrays for one multi-row insert.
-#[derive(Default)]
-struct EventRows {
-    event_id: Vec<Uuid>,
-    stream_id: Vec<String>,
-    stream_version: Vec<i64>,
-    event_type: Vec<String>,
-    schema_version: Vec<i32>,
-    payload: Vec<Vec<u8>>,
-    occurred_at: Vec<chrono::DateTime<chrono::Utc>>,
-    correlation_id: Vec<Uuid>,
-    causation_id: Vec<Option<Uuid>>,
-    actor_subject: Vec<String>,
-    actor_role: Vec<String>,
-    traceparent: Vec<Option<String>>,
-    tracestate: Vec<Option<String>>,
-}
-
-impl EventRows {
-    fn is_empty(&self) -> bool {
-        self.event_id.is_empty()
-    }
-
-    fn push(&mut self, part: &AppendPart, first_version: u64) {
-        for (offset, event) in part.events.iter().enumerate() {
-            let meta = &event.metadata;
-            self.event_id.push(event.event_id);
-            self.stream_id.push(part.stream.as_str().to_owned());
-            self.stream_version
-                .push(to_i64(first_version + offset as u64));
-            self.event_type.push(event.event_type.clone());
-            self.schema_version
-                .push(i32::try_from(event.schema_version).unwrap_or(i32::MAX));
-            self.payload.push(event.payload.clone());
-            self.occurred_at.push(event.occurred_at);
-            self.correlation_id.push(meta.correlation_id);
-            self.causation_id.push(meta.causation_id);
-            self.actor_subject.push(meta.actor.subject.clone());
-            self.actor_role
-                .push(meta.actor.role.as_str_name().to_owned());
-            self.traceparent.push(meta.traceparent.clone());
-            self.tracestate.push(meta.tracestate.clone());
-        }
-    }
-
-    /// One statement (so one atomic commit) writes the events and their
-    /// outbox rows; positions are drawn in array order, so a stream's versions
-    /// ascend with position too. Returns when they were recorded (the
-    /// transaction's time, the same for every row).
-    async fn insert(self, conn: &mut PgConnection) -> Result<DateTime<Utc>, sqlx::Error> {
-        sqlx::query_scalar(
-            "WITH inserted AS ( \
-                 INSERT INTO events (event_id, stream_id, stream_version, event_type, \
-                     schema_version, payload, occurred_at, correlation_id, causation_id, \
-                     actor_subject, actor_role, traceparent, tracestate) \
-                 SELECT event_id, stream_id, stream_version, event_type, schema_version, \
-                     payload, occurred_at, correlation_id, causation_id, actor_subject, \
-                     actor_role, traceparent, tracestate \
-                 FROM unnest($1::uuid[], $2::text[], $3::bigint[], $4::text[], $5::int[], \
-                     $6::bytea[], $7::timestamptz[], $8::uuid[], $9::uuid[], $10::text[], \
-                     $11::text[], $12::text[], $13::text[]) WITH ORDINALITY \
-                     AS r(event_id, stream_id, stream_version, event_type, schema_version, \
-                     payload, occurred_at, correlation_id, causation_id, actor_subject, \
-                     actor_role, traceparent, tracestate, ord) \
-                 ORDER BY ord \
-                 RETURNING position, transaction_id \
-             ), outboxed AS ( \
-                 INSERT INTO outbox (position, transaction_id) \
-                 SELECT position, transaction_id FROM inserted \
-             ) \
-             SELECT now()",
-        )
-        .bind(self.event_id)
-        .bind(self.stream_id)
-        .bind(self.stream_version)
-        .bind(self.event_type)
-        .bind(self.schema_version)
-        .bind(self.payload)
-        .bind(self.occurred_at)
-        .bind(self.correlation_id)
-        .bind(self.causation_id)
-        .bind(self.actor_subject)
-        .bind(self.actor_role)
-        .bind(self.traceparent)
-        .bind(self.tracestate)
-        .fetch_one(conn)
-        .await
-    }
+        .collect()
 }

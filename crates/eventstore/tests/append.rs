@@ -153,6 +153,49 @@ async fn expectations_no_stream_any_and_exact() {
     assert_eq!(tail, vec![3, 4]);
 }
 
+/// An append is written in one statement planned on the version it
+/// expects; where the stream is behind that version, the statement must
+/// write nothing (a gap) and the append is refused with the actual head.
+#[tokio::test]
+async fn an_expectation_beyond_the_head_is_refused_and_leaves_no_gap() {
+    let db = TestSchema::create("beyond").await;
+    let store = store(&db.pool);
+    let stream = StreamId::new("account-beyond").unwrap();
+    store
+        .append(&stream, ExpectedVersion::NoStream, vec![deposited(1)])
+        .await
+        .unwrap();
+
+    let ahead = store
+        .append(&stream, ExpectedVersion::Exact(3), vec![deposited(2)])
+        .await;
+    assert!(
+        matches!(
+            ahead,
+            Err(AppendError::WrongExpectedVersion { actual: 1, .. })
+        ),
+        "{ahead:?}"
+    );
+    let behind = store
+        .append(&stream, ExpectedVersion::NoStream, vec![deposited(3)])
+        .await;
+    assert!(
+        matches!(
+            behind,
+            Err(AppendError::WrongExpectedVersion { actual: 1, .. })
+        ),
+        "{behind:?}"
+    );
+    let versions: Vec<u64> = store
+        .read_stream(&stream, 0)
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| e.stream_version)
+        .collect();
+    assert_eq!(versions, vec![1]);
+}
+
 #[tokio::test]
 async fn a_retried_append_is_idempotent_on_event_id() {
     let db = TestSchema::create("idem").await;
@@ -277,4 +320,42 @@ async fn many_concurrent_appends_to_many_streams_all_land_in_order() {
             .collect();
         assert_eq!(versions, (1..=80).collect::<Vec<u64>>());
     }
+}
+
+/// The writers' connections are not pinged before each batch (that would be
+/// a second round trip per append): one that died while idle costs the
+/// batch a retry on a new connection, never the caller an error.
+#[tokio::test]
+async fn an_append_survives_its_writer_connection_dying_while_idle() {
+    let db = TestSchema::create("dying").await;
+    let marked = format!("writer-dies-{}", uuid::Uuid::new_v4().simple());
+    let options = (*db.pool.connect_options())
+        .clone()
+        .application_name(&marked);
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(2)
+        .connect_lazy_with(options);
+    let store = store(&pool);
+    let stream = StreamId::new("account-dying").unwrap();
+    store
+        .append(&stream, ExpectedVersion::NoStream, vec![deposited(1)])
+        .await
+        .unwrap();
+
+    let killed: i64 = sqlx::query_scalar(
+        "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity \
+         WHERE application_name = $1",
+    )
+    .bind(&marked)
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    assert!(killed >= 1, "the writer's connection was open");
+
+    let after = store
+        .append(&stream, ExpectedVersion::Exact(1), vec![deposited(2)])
+        .await
+        .unwrap();
+    assert_eq!(after.stream_version, 2);
+    assert!(!after.already_recorded);
 }

@@ -296,3 +296,100 @@ async fn the_relay_is_woken_by_commits_not_by_its_poll() {
         1
     );
 }
+
+/// The relay reads the next page while the last one's acks are
+/// outstanding; with pages much smaller than the backlog and writers still
+/// appending, every event goes out once and each stream in version order.
+#[tokio::test]
+async fn a_pipelined_relay_keeps_each_stream_in_order_while_writers_append() {
+    let db = TestSchema::create("pipelined").await;
+    let nats = TestStream::create("pipelined").await;
+    let store = store(&db.pool);
+    let mut config = hellowork_eventstore::RelayConfig::new(nats.config.clone(), common::signer());
+    config.batch_size = 16;
+    config.max_in_flight = 40;
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    tokio::spawn(
+        hellowork_eventstore::Relay::new(store.clone(), nats.jetstream.clone(), config)
+            .run(shutdown.clone()),
+    );
+
+    let (streams, per_stream) = (12, 40);
+    let writers: Vec<_> = (0..streams)
+        .map(|s| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let stream = StreamId::new(format!("account-{s}")).unwrap();
+                for version in 0..per_stream {
+                    store
+                        .append(&stream, ExpectedVersion::Exact(version), vec![deposited(1)])
+                        .await
+                        .unwrap();
+                }
+            })
+        })
+        .collect();
+    for writer in writers {
+        writer.await.unwrap();
+    }
+    eventually("everything published", || async {
+        outbox_count(&db.pool).await == 0
+    })
+    .await;
+    shutdown.cancel();
+
+    let messages = stream_messages(&nats.jetstream, &nats.config.stream_name).await;
+    assert_eq!(messages, streams * per_stream);
+    let mut last = std::collections::HashMap::new();
+    let published = nats
+        .jetstream
+        .get_stream(&nats.config.stream_name)
+        .await
+        .unwrap();
+    for sequence in 1..=messages {
+        let message = published.get_raw_message(sequence).await.unwrap();
+        let event = envelope::decode(&message.payload).unwrap();
+        let previous = last.insert(event.stream_id.as_str().to_owned(), event.stream_version);
+        assert_eq!(
+            event.stream_version,
+            previous.unwrap_or(0) + 1,
+            "{} out of order at sequence {sequence}",
+            event.stream_id
+        );
+    }
+}
+
+/// A relay in another process (here: another store instance, with writers
+/// of its own that never write) hears of commits by notification.
+#[tokio::test]
+async fn a_relay_in_another_process_is_woken_by_notification() {
+    let db = TestSchema::create("elsewhere").await;
+    let nats = TestStream::create("elsewhere").await;
+    let writing = store(&db.pool);
+    let relaying = store(&db.pool);
+    let mut config = hellowork_eventstore::RelayConfig::new(nats.config.clone(), common::signer());
+    config.poll_interval = Duration::from_secs(600);
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    tokio::spawn(
+        hellowork_eventstore::Relay::new(relaying, nats.jetstream.clone(), config)
+            .run(shutdown.clone()),
+    );
+
+    // Let the relay reach its idle wait, listening.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    writing
+        .append(
+            &StreamId::new("account-1").unwrap(),
+            ExpectedVersion::NoStream,
+            vec![deposited(1)],
+        )
+        .await
+        .unwrap();
+    hellowork_testing::eventually_within(
+        Duration::from_secs(2),
+        "published long before the next poll",
+        || async { outbox_count(&db.pool).await == 0 },
+    )
+    .await;
+    shutdown.cancel();
+}

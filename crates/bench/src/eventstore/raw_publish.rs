@@ -6,14 +6,14 @@ use std::{collections::VecDeque, time::Instant};
 
 use anyhow::Context as _;
 use async_nats::jetstream::context::PublishAckFuture;
-use hellowork_eventstore::envelope;
+use hellowork_eventstore::{RelayConfig, envelope};
 use uuid::Uuid;
 
 use super::relay::Message;
 use crate::scratch::Scratch;
 
 /// Pending acks at once: the relay's default `max_in_flight`.
-const WINDOW: usize = 512;
+const WINDOW: usize = RelayConfig::DEFAULT_MAX_IN_FLIGHT;
 
 /// Publishes `messages` copies of `message` (each with its own
 /// `Nats-Msg-Id`) to a fresh stream; returns messages per second.
