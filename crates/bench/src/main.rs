@@ -170,7 +170,11 @@ async fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+                // disintegrate's rollback after a failed commit draws a
+                // notice from PostgreSQL per conflict: not a finding.
+                .unwrap_or_else(|_| {
+                    tracing_subscriber::EnvFilter::new("warn,sqlx::postgres::notice=error")
+                }),
         )
         .with_writer(std::io::stderr)
         .init();

@@ -81,6 +81,19 @@ pub async fn run_writers<W: Writer>(
     })
 }
 
+/// How fast a projection applied a store's events from scratch.
+#[derive(Debug, Clone, Copy)]
+pub struct CatchUp {
+    pub events: u64,
+    pub elapsed: Duration,
+}
+
+impl CatchUp {
+    pub fn per_second(&self) -> f64 {
+        self.events as f64 / self.elapsed.as_secs_f64()
+    }
+}
+
 /// Runs `commands` commands spread over the writers (for filling a store
 /// before a measurement, not for timing).
 pub async fn run_commands<W: Writer>(writers: Vec<W>, commands: usize) -> anyhow::Result<()> {

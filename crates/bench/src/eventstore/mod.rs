@@ -1,11 +1,11 @@
-//! `eventstore`: what our event store's appends and relay achieve next to
-//! the limits of the stack (raw single-row inserts, raw JetStream publish)
-//! and next to the peer crates (cqrs-es + postgres-es), all in one run on
-//! the same PostgreSQL and NATS. Serves the benchmark targets: at
-//! 64 writers ours >= 2x cqrs-es and >= 1x raw insert, relay >= 0.5x raw
-//! publish.
+//! `eventstore`: what our event store's appends, relay and rebuild achieve
+//! next to the limits of the stack (raw single-row inserts, raw JetStream
+//! publish) and next to the peer crates (cqrs-es with postgres-es,
+//! disintegrate with disintegrate-postgres), all in one run on the same
+//! PostgreSQL and NATS. The targets it reports are Step 12's (`report.rs`).
 
 mod cqrs_es;
+mod disintegrate;
 mod measure;
 mod ours;
 mod raw_insert;
@@ -20,10 +20,11 @@ use anyhow::Context as _;
 
 use crate::{output, scratch::Scratch};
 use cqrs_es::CqrsEs;
+use disintegrate::Disintegrate;
 use measure::Timing;
 use ours::Ours;
 use raw_insert::RawInsert;
-use report::{AppendRow, Publishing, Report};
+use report::{AppendRow, CatchUps, Publishing, Report};
 
 /// Concurrent writers, each measured for every appending contender.
 const CONCURRENCY: [usize; 3] = [1, 8, 64];
@@ -42,6 +43,7 @@ pub async fn run(scratch: &mut Scratch, measured: Duration) -> anyhow::Result<()
     let ours = Ours::setup(scratch).await?;
     let raw_insert = RawInsert::setup(scratch).await?;
     let cqrs_es = CqrsEs::setup(scratch).await?;
+    let disintegrate = Disintegrate::setup(scratch).await?;
 
     let mut appends = Vec::with_capacity(CONCURRENCY.len());
     for writers in CONCURRENCY {
@@ -54,8 +56,22 @@ pub async fn run(scratch: &mut Scratch, measured: Duration) -> anyhow::Result<()
                 .await
                 .context("raw insert")?,
             cqrs_es: cqrs_es.measure(writers, timing).await.context("cqrs-es")?,
+            disintegrate: disintegrate
+                .measure(writers, timing)
+                .await
+                .context("disintegrate")?,
         });
     }
+
+    // What each store holds now: every event appended above.
+    eprintln!("applying every stored event to a fresh projection");
+    let catch_ups = CatchUps {
+        ours: ours.catch_up().await.context("our rebuild")?,
+        disintegrate: disintegrate
+            .catch_up()
+            .await
+            .context("disintegrate's listener")?,
+    };
 
     eprintln!("relaying {RELAY_EVENTS} events");
     let relay = relay::measure(scratch, RELAY_EVENTS)
@@ -69,6 +85,7 @@ pub async fn run(scratch: &mut Scratch, measured: Duration) -> anyhow::Result<()
     let report = Report {
         timing,
         appends,
+        catch_ups,
         publishing: Publishing {
             events: RELAY_EVENTS,
             message_bytes: relay.message.body.len(),

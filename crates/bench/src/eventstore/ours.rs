@@ -4,17 +4,22 @@
 
 use anyhow::Context as _;
 use chrono::Utc;
+use std::{
+    sync::atomic::{AtomicU64, Ordering},
+    time::Instant,
+};
+
 use hellowork_eventstore::{
-    Actor, EventMetadata, EventStore, ExpectedVersion, NewEvent, SchemaName, StoreConfig, StreamId,
-    Upcasters, connect, migrate,
+    Actor, EventMetadata, EventStore, ExpectedVersion, NewEvent, Projection, ProjectionError,
+    RecordedEvent, SchemaName, StoreConfig, StreamId, Upcasters, connect, migrate,
 };
 use hellowork_proto::events::v1::Role;
 use sqlx::postgres::PgPoolOptions;
-use sqlx::{PgPool, postgres::PgConnectOptions};
+use sqlx::{PgConnection, PgPool, postgres::PgConnectOptions};
 use uuid::Uuid;
 
 use super::{
-    measure::{Measurement, Timing, Writer, run_writers},
+    measure::{CatchUp, Measurement, Timing, Writer, run_writers},
     workload::{Streams, payload},
 };
 use crate::scratch::Scratch;
@@ -53,6 +58,31 @@ impl Ours {
         .await?)
     }
 
+    /// Our rebuild applies every stored event (to a counter) from scratch,
+    /// in commit order with its checkpoint: events per second.
+    pub async fn catch_up(&self) -> anyhow::Result<CatchUp> {
+        let pool = self.pool().await?;
+        let store = store(pool.clone());
+        let events: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
+            .fetch_one(&pool)
+            .await?;
+        let events = u64::try_from(events)?;
+        let counter = Counter::default();
+        let started = Instant::now();
+        let report = hellowork_eventstore::rebuild(&store, &counter)
+            .await
+            .context("rebuilding")?;
+        let elapsed = started.elapsed();
+        anyhow::ensure!(
+            report.events_replayed == events && counter.applied.load(Ordering::Relaxed) == events,
+            "the rebuild replayed {} and applied {} of {events} events",
+            report.events_replayed,
+            counter.applied.load(Ordering::Relaxed)
+        );
+        pool.close().await;
+        Ok(CatchUp { events, elapsed })
+    }
+
     pub async fn measure(&self, writers: usize, timing: Timing) -> anyhow::Result<Measurement> {
         let pool = self.pool().await?;
         let store = store(pool.clone());
@@ -63,6 +93,32 @@ impl Ours {
         let measurement = run_writers(writers, timing).await;
         pool.close().await;
         measurement
+    }
+}
+
+/// A projection that counts the events it is given.
+#[derive(Debug, Default)]
+struct Counter {
+    applied: AtomicU64,
+}
+
+impl Projection for Counter {
+    fn name(&self) -> &str {
+        "bench_counter"
+    }
+
+    async fn apply(
+        &self,
+        _tx: &mut PgConnection,
+        _event: &RecordedEvent,
+    ) -> Result<(), ProjectionError> {
+        self.applied.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    async fn reset(&self, _tx: &mut PgConnection) -> Result<(), ProjectionError> {
+        self.applied.store(0, Ordering::Relaxed);
+        Ok(())
     }
 }
 
