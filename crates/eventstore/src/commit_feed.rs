@@ -27,7 +27,7 @@ const RECONNECT_DELAY: Duration = Duration::from_millis(500);
 /// The most often another process is told of commits: what a follower
 /// elsewhere may wait beyond a commit, against one flushed transaction per
 /// notification.
-pub(crate) const NOTIFY_INTERVAL: Duration = Duration::from_millis(5);
+const NOTIFY_INTERVAL: Duration = Duration::from_millis(5);
 
 /// A counter that changes after every commit, from this process' writers
 /// or (through `LISTEN`) any other's.

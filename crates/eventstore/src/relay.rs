@@ -109,11 +109,11 @@ pub struct Relay {
 
 impl Relay {
     pub fn new(store: EventStore, jetstream: jetstream::Context, config: RelayConfig) -> Self {
-        let page_signer = PageSigner {
-            service: store.service().into(),
-            signer: config.signer.clone(),
-            subject_prefix: config.stream.subject_prefix.as_str().into(),
-        };
+        let page_signer = PageSigner::new(
+            store.service(),
+            config.signer.clone(),
+            &config.stream.subject_prefix,
+        );
         Self {
             store,
             jetstream,

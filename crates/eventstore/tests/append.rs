@@ -166,26 +166,17 @@ async fn an_expectation_beyond_the_head_is_refused_and_leaves_no_gap() {
         .await
         .unwrap();
 
-    let ahead = store
-        .append(&stream, ExpectedVersion::Exact(3), vec![deposited(2)])
-        .await;
-    assert!(
-        matches!(
-            ahead,
-            Err(AppendError::WrongExpectedVersion { actual: 1, .. })
-        ),
-        "{ahead:?}"
-    );
-    let behind = store
-        .append(&stream, ExpectedVersion::NoStream, vec![deposited(3)])
-        .await;
-    assert!(
-        matches!(
-            behind,
-            Err(AppendError::WrongExpectedVersion { actual: 1, .. })
-        ),
-        "{behind:?}"
-    );
+    // Ahead of the head, and behind it.
+    for expected in [ExpectedVersion::Exact(3), ExpectedVersion::NoStream] {
+        let refused = store.append(&stream, expected, vec![deposited(2)]).await;
+        assert!(
+            matches!(
+                refused,
+                Err(AppendError::WrongExpectedVersion { actual: 1, .. })
+            ),
+            "{expected}: {refused:?}"
+        );
+    }
     let versions: Vec<u64> = store
         .read_stream(&stream, 0)
         .await

@@ -266,17 +266,33 @@ async fn the_relay_is_woken_by_commits_not_by_its_poll() {
     let db = TestSchema::create("wake").await;
     let nats = TestStream::create("wake").await;
     let store = store(&db.pool);
+    published_without_polling(&db, &nats, &store, store.clone()).await;
+    assert_eq!(
+        stream_messages(&nats.jetstream, &nats.config.stream_name).await,
+        1
+    );
+}
+
+/// Starts a relay on `relaying` that polls only every 600 s, lets it reach
+/// its idle wait, appends one event through `writing` and waits (2 s at
+/// most) for the event to leave the outbox: only a wake-up can do that.
+async fn published_without_polling(
+    db: &TestSchema,
+    nats: &TestStream,
+    writing: &EventStore,
+    relaying: EventStore,
+) {
     let mut config = hellowork_eventstore::RelayConfig::new(nats.config.clone(), common::signer());
     config.poll_interval = Duration::from_secs(600);
     let shutdown = tokio_util::sync::CancellationToken::new();
     tokio::spawn(
-        hellowork_eventstore::Relay::new(store.clone(), nats.jetstream.clone(), config)
+        hellowork_eventstore::Relay::new(relaying, nats.jetstream.clone(), config)
             .run(shutdown.clone()),
     );
 
     // Let the relay reach its idle wait, listening.
     tokio::time::sleep(Duration::from_millis(300)).await;
-    store
+    writing
         .append(
             &StreamId::new("account-1").unwrap(),
             ExpectedVersion::NoStream,
@@ -291,10 +307,6 @@ async fn the_relay_is_woken_by_commits_not_by_its_poll() {
     )
     .await;
     shutdown.cancel();
-    assert_eq!(
-        stream_messages(&nats.jetstream, &nats.config.stream_name).await,
-        1
-    );
 }
 
 /// The relay reads the next page while the last one's acks are
@@ -365,31 +377,5 @@ async fn a_pipelined_relay_keeps_each_stream_in_order_while_writers_append() {
 async fn a_relay_in_another_process_is_woken_by_notification() {
     let db = TestSchema::create("elsewhere").await;
     let nats = TestStream::create("elsewhere").await;
-    let writing = store(&db.pool);
-    let relaying = store(&db.pool);
-    let mut config = hellowork_eventstore::RelayConfig::new(nats.config.clone(), common::signer());
-    config.poll_interval = Duration::from_secs(600);
-    let shutdown = tokio_util::sync::CancellationToken::new();
-    tokio::spawn(
-        hellowork_eventstore::Relay::new(relaying, nats.jetstream.clone(), config)
-            .run(shutdown.clone()),
-    );
-
-    // Let the relay reach its idle wait, listening.
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    writing
-        .append(
-            &StreamId::new("account-1").unwrap(),
-            ExpectedVersion::NoStream,
-            vec![deposited(1)],
-        )
-        .await
-        .unwrap();
-    hellowork_testing::eventually_within(
-        Duration::from_secs(2),
-        "published long before the next poll",
-        || async { outbox_count(&db.pool).await == 0 },
-    )
-    .await;
-    shutdown.cancel();
+    published_without_polling(&db, &nats, &store(&db.pool), store(&db.pool)).await;
 }

@@ -30,12 +30,15 @@ pub(super) struct Signed {
     pub body: Bytes,
 }
 
-/// What signs a page: the producer's name and key, and the subject prefix.
+/// What signs a page: the producer's name and key, the subject prefix, and
+/// the cores to spread a page over.
 #[derive(Debug, Clone)]
 pub(super) struct PageSigner {
-    pub service: Arc<str>,
-    pub signer: Arc<EventSigner>,
-    pub subject_prefix: Arc<str>,
+    service: Arc<str>,
+    signer: Arc<EventSigner>,
+    subject_prefix: Arc<str>,
+    /// Read once: on Linux the answer comes from the cgroup files.
+    cores: usize,
 }
 
 /// The chunks of a page being signed, in page order.
@@ -44,10 +47,18 @@ pub(super) struct SignedPage {
 }
 
 impl PageSigner {
+    pub(super) fn new(service: &str, signer: Arc<EventSigner>, subject_prefix: &str) -> Self {
+        Self {
+            service: service.into(),
+            signer,
+            subject_prefix: subject_prefix.into(),
+            cores: std::thread::available_parallelism().map_or(1, NonZeroUsize::get),
+        }
+    }
+
     /// Starts signing `page`, one chunk per available core.
     pub(super) fn sign(&self, page: Vec<(GlobalPosition, RecordedEvent)>) -> SignedPage {
-        let cores = std::thread::available_parallelism().map_or(1, NonZeroUsize::get);
-        let chunk = page.len().div_ceil(cores).max(1);
+        let chunk = page.len().div_ceil(self.cores).max(1);
         let mut chunks = FuturesOrdered::new();
         let mut rows = page.into_iter().peekable();
         while rows.peek().is_some() {
