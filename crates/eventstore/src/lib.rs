@@ -14,7 +14,9 @@
 //!   the store's commit order (for order-sensitive read models).
 //! - [`Aggregate`] and [`Repository`]: the pure decide/apply shape of domain
 //!   code and its loading and saving; [`CachedRepository`] keeps folded
-//!   streams in memory between commands, bounded by the bytes they take.
+//!   streams in memory between commands, bounded by the bytes they take;
+//!   with a [`CommitFollower`] it answers reads from memory while nothing
+//!   newer of the stream has been committed.
 //! - [`Upcasters`]: old event schemas stay readable.
 //! - [`rewrite`]: a legal erasure's exception to immutability: stored
 //!   payloads and published messages rewritten as the caller decides.
@@ -26,6 +28,7 @@ mod consumer;
 mod db;
 pub mod envelope;
 mod error;
+mod follower;
 mod inline;
 mod jetstream;
 pub mod metrics;
@@ -48,6 +51,7 @@ pub use consumer::{
 };
 pub use db::{SchemaName, connect, migrate, schema_fingerprint};
 pub use error::{AppendError, InvalidInput, StoreError};
+pub use follower::{CommitFollower, Epoch, FollowConfig};
 pub use inline::InlineProjection;
 pub use jetstream::{EventStreamConfig, ensure_stream};
 pub use model::{

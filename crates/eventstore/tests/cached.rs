@@ -1,16 +1,21 @@
 //! The cached repository: kept states stay within their memory budget,
 //! a state kept behind another process' appends is caught up before a
 //! command is decided on it, and a refusal is confirmed on the store's
-//! current state; a decision on two streams writes both or neither.
+//! current state; a decision on two streams writes both or neither; a
+//! followed repository answers from memory until another writer's append
+//! reaches its follower, and only while the follower keeps up.
 
 mod common;
+
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use common::{deposited, metadata, store};
 use hellowork_eventstore::{
-    CachedRepository, DomainEvent, ExecuteError, ExpectedVersion, Fold, Paired, StreamId,
+    CachedRepository, CommitFollower, DomainEvent, ExecuteError, ExpectedVersion, FollowConfig,
+    Fold, Paired, StreamId,
 };
-use hellowork_testing::TestSchema;
+use hellowork_testing::{TestSchema, eventually};
 
 /// A ledger of deposits: the amounts, in order.
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -197,4 +202,56 @@ async fn a_decision_on_two_streams_writes_both_or_neither_on_current_states() {
         Err(ExecuteError::Append(_)) => {}
         other => panic!("expected one stream twice refused, got {other:?}"),
     }
+}
+
+#[tokio::test]
+async fn a_followed_read_is_answered_from_memory_only_while_nothing_newer_is_committed() {
+    let db = TestSchema::create("cached_followed").await;
+    let other = store(&db.pool);
+    let followed_store = store(&db.pool);
+    let max_lag = Duration::from_secs(2);
+    let follower = CommitFollower::start(
+        &followed_store,
+        FollowConfig {
+            max_lag,
+            ..FollowConfig::default()
+        },
+    );
+    let repository = CachedRepository::<Ledger>::new(followed_store, 1 << 20).followed(follower);
+    let stream = StreamId::new("ledger-followed").unwrap();
+    deposit(&repository, &stream, 1, 9).await.unwrap();
+    assert_eq!(repository.read_followed(&stream).await.unwrap().amounts, [1]);
+
+    // Another process' append reaches the follower, and the next read.
+    other
+        .append(&stream, ExpectedVersion::Exact(1), vec![deposited(2)])
+        .await
+        .unwrap();
+    eventually("the other writer's deposit in a followed read", || async {
+        repository.read_followed(&stream).await.unwrap().amounts == [1, 2]
+    })
+    .await;
+    // This process' own append is in the next read at once.
+    deposit(&repository, &stream, 3, 9).await.unwrap();
+    assert_eq!(
+        repository.read_followed(&stream).await.unwrap().amounts,
+        [1, 2, 3]
+    );
+
+    // With the database gone, the followed read needs no round trip while
+    // the follower's last visit to the head is recent; a plain read does.
+    db.pool.close().await;
+    assert_eq!(
+        repository.read_followed(&stream).await.unwrap().amounts,
+        [1, 2, 3],
+        "answered from memory"
+    );
+    assert!(repository.read(&stream).await.is_err(), "a plain read asks");
+    // A follower that cannot reach the head vouches for nothing after its
+    // lag: the read asks the store, which is gone.
+    tokio::time::sleep(max_lag * 2).await;
+    assert!(
+        repository.read_followed(&stream).await.is_err(),
+        "a stale follower still vouched for the kept state"
+    );
 }

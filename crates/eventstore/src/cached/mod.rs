@@ -12,6 +12,12 @@
 //! The kept state is never ahead of the store (only committed appends are
 //! folded in), so an append that fails in an unknown way changes nothing.
 //!
+//! Reads may also be served from memory with no round trip at all: a
+//! repository given a [`CommitFollower`] ([`CachedRepository::followed`])
+//! answers [`CachedRepository::read_followed`] from the kept state while the
+//! follower vouches that nothing newer of the stream has been committed, as
+//! of a point of the commit order at most the follower's lag ago.
+//!
 //! Eviction is least-recently-used by weight: each kept stream weighs the
 //! bytes of the payloads folded into it plus a fixed cost per event, an
 //! estimate of the memory its state holds that costs nothing to keep up to
@@ -37,6 +43,7 @@ use crate::{
     aggregate::{DomainEvent, ExecuteError},
     error::AppendError,
     model::{EventMetadata, ExpectedVersion, NewEvent, RecordedEvent, StreamId},
+    follower::{CommitFollower, Epoch},
     store::EventStore,
 };
 
@@ -65,6 +72,9 @@ struct Kept<F> {
     state: F,
     /// The stream version `state` is folded up to (0: nothing yet).
     version: u64,
+    /// The follower's epoch when the store was last asked (read or
+    /// appended to): what `version` is known current in.
+    asked_in: Option<Epoch>,
 }
 
 #[derive(Debug, Default)]
@@ -115,6 +125,7 @@ impl<F> Weighter<String, Weighed<F>> for Footprint {
 pub struct CachedRepository<F> {
     store: EventStore,
     kept: Arc<Cache<String, Weighed<F>, Footprint>>,
+    follower: Option<CommitFollower>,
 }
 
 impl<F> Clone for CachedRepository<F> {
@@ -122,6 +133,7 @@ impl<F> Clone for CachedRepository<F> {
         Self {
             store: self.store.clone(),
             kept: Arc::clone(&self.kept),
+            follower: self.follower.clone(),
         }
     }
 }
@@ -132,6 +144,7 @@ impl<F> std::fmt::Debug for CachedRepository<F> {
             .field("state", &std::any::type_name::<F>())
             .field("kept", &self.kept.len())
             .field("bytes", &self.kept.weight())
+            .field("followed", &self.follower.is_some())
             .finish()
     }
 }
@@ -147,7 +160,16 @@ impl<F: Fold> CachedRepository<F> {
         Self {
             store,
             kept: Arc::new(Cache::with_weighter(items, budget.max(1), Footprint)),
+            follower: None,
         }
+    }
+
+    /// Lets [`Self::read_followed`] answer from memory while `follower`
+    /// (following this repository's store) vouches for the kept state.
+    #[must_use]
+    pub fn followed(mut self, follower: CommitFollower) -> Self {
+        self.follower = Some(follower);
+        self
     }
 
     /// How many streams are kept and the bytes they are estimated to take.
@@ -182,6 +204,32 @@ impl<F: Fold> CachedRepository<F> {
     /// The stream as it is now in the store.
     pub async fn read(&self, stream: &StreamId) -> Result<F, ExecuteError<F::Error>> {
         self.known(stream, |_| false).await
+    }
+
+    /// The stream as of a point of the store's commit order at most the
+    /// follower's lag ago: the kept state, with no round trip, when the
+    /// follower has seen nothing of the stream newer than it (this
+    /// process' own appends are in it at once); otherwise as [`Self::read`].
+    pub async fn read_followed(&self, stream: &StreamId) -> Result<F, ExecuteError<F::Error>> {
+        let entry = self.entry(stream);
+        let mut kept = entry.kept.lock().await;
+        if !self.is_current(stream, &kept) {
+            self.catch_up(stream, &entry, &mut kept).await?;
+        }
+        Ok(kept.state.clone())
+    }
+
+    fn is_current(&self, stream: &StreamId, kept: &Kept<F>) -> bool {
+        match (&self.follower, kept.asked_in) {
+            (Some(follower), Some(epoch)) => {
+                follower.is_current(stream.as_str(), kept.version, epoch)
+            }
+            _ => false,
+        }
+    }
+
+    fn epoch(&self) -> Option<Epoch> {
+        self.follower.as_ref().map(CommitFollower::epoch)
     }
 
     /// The kept state if `enough` holds for it (it knows facts that never
@@ -240,11 +288,13 @@ impl<F: Fold> CachedRepository<F> {
                 .collect();
             let bytes = appending.iter().map(|e| e.payload.len()).sum();
             let expected = ExpectedVersion::Exact(kept.version);
+            let asked_in = self.epoch();
             match self.store.append(stream, expected, appending).await {
                 Ok(outcome) => {
                     let actor = &metadata.actor.subject;
                     self.committed(stream, &entry, &mut kept, &events, at, actor, bytes);
                     kept.version = outcome.stream_version;
+                    kept.asked_in = asked_in;
                     return Ok((events, kept.state.clone()));
                 }
                 Err(AppendError::WrongExpectedVersion { .. }) => {
@@ -288,7 +338,9 @@ impl<F: Fold> CachedRepository<F> {
         entry: &Arc<Entry<F>>,
         kept: &mut Kept<F>,
     ) -> Result<(), ExecuteError<F::Error>> {
+        let asked_in = self.epoch();
         let recorded = self.store.read_stream(stream, kept.version).await?;
+        kept.asked_in = asked_in;
         if recorded.is_empty() {
             return Ok(());
         }
