@@ -119,13 +119,23 @@ impl Seen {
         }
     }
 
-    fn vouches(&self, stream: &str, version: u64, read_in: Epoch, now: Instant, lag: Duration) -> bool {
+    fn vouches(
+        &self,
+        stream: &str,
+        version: u64,
+        read_in: Epoch,
+        now: Instant,
+        lag: Duration,
+    ) -> bool {
         self.epoch != 0
             && self.epoch == read_in.0
             && self
                 .at_head
                 .is_some_and(|at| now.saturating_duration_since(at) <= lag)
-            && self.versions.get(stream).is_none_or(|&newest| newest <= version)
+            && self
+                .versions
+                .get(stream)
+                .is_none_or(|&newest| newest <= version)
     }
 
     /// Where the commit order stood when the follower began: an epoch in
@@ -294,7 +304,11 @@ mod tests {
         seen.saw("a".to_owned(), 2);
         assert_eq!(Epoch(seen.epoch), before);
         seen.saw("c".to_owned(), 1);
-        assert_ne!(Epoch(seen.epoch), before, "a third stream clears the memory");
+        assert_ne!(
+            Epoch(seen.epoch),
+            before,
+            "a third stream clears the memory"
+        );
         // "a" at 2 is forgotten: a read of it made before cannot be vouched
         // for, one made in the new epoch can.
         assert!(!seen.vouches("a", 1, before, now, LAG));

@@ -44,7 +44,7 @@ mod upcast;
 mod writer;
 
 pub use aggregate::{Aggregate, DomainEvent, ExecuteError, Loaded, Repository};
-pub use cached::{CachedRepository, Fold, Paired};
+pub use cached::{Applied, CachedRepository, Fold, Paired};
 pub use consumer::{
     ConsumerConfig, ConsumerError, Projection, ProjectionError, ProjectionRunner, RebuildReport,
     rebuild,

@@ -12,8 +12,8 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use common::{deposited, metadata, store};
 use hellowork_eventstore::{
-    CachedRepository, CommitFollower, DomainEvent, ExecuteError, ExpectedVersion, FollowConfig,
-    Fold, Paired, StreamId,
+    CachedRepository, CommitFollower, DomainEvent, ExecuteError, ExpectedVersion, Fold,
+    FollowConfig, Paired, StreamId,
 };
 use hellowork_testing::{TestSchema, eventually};
 
@@ -220,7 +220,10 @@ async fn a_followed_read_is_answered_from_memory_only_while_nothing_newer_is_com
     let repository = CachedRepository::<Ledger>::new(followed_store, 1 << 20).followed(follower);
     let stream = StreamId::new("ledger-followed").unwrap();
     deposit(&repository, &stream, 1, 9).await.unwrap();
-    assert_eq!(repository.read_followed(&stream).await.unwrap().amounts, [1]);
+    assert_eq!(
+        repository.read_followed(&stream).await.unwrap().amounts,
+        [1]
+    );
 
     // Another process' append reaches the follower, and the next read.
     other

@@ -2,11 +2,17 @@
 //! aggregates, decides, appends (one append per command), counts what it
 //! appended ([`crate::metrics`]), and answers the status queries. The gRPC
 //! adapter and the deemed-consent consumer both call it.
-
-use std::collections::HashMap;
+//!
+//! The terms series and each person's consents are kept in memory: every
+//! status call reads both, and a status call is on the path of every
+//! booking. A kept stream is read from memory while the store's commit
+//! follower has seen nothing newer of it (every command of this process is
+//! in it once committed; another replica's within the follower's lag).
 
 use chrono::{DateTime, Utc};
-use hellowork_eventstore::{EventMetadata, EventStore, Repository, StoreError};
+use hellowork_eventstore::{
+    Applied, CachedRepository, CommitFollower, EventMetadata, EventStore, FollowConfig, StoreError,
+};
 use hellowork_platform::ServiceError;
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -18,7 +24,7 @@ use crate::{
             AgreedTerms, ConsentCommand, ConsentMethod, PersonConsents, Receipt, RecordConsent,
             WithdrawConsent,
         },
-        status::{ConsentStatus, status_at},
+        status::{ConsentStatus, revision_binding, status_at},
         terms::{
             AnnounceRevision, NewDocument, Revision, TermsCommand, TermsDocument, TermsSeries,
         },
@@ -49,19 +55,27 @@ pub struct TermsInForce {
     pub revision_id: Option<Uuid>,
 }
 
+/// The memory the terms series may take: a handful of streams, each every
+/// published text of one kind and language.
+const SERIES_KEPT: u64 = 32 << 20;
+/// The memory persons' consents may take: about 200,000 people's receipts.
+const CONSENTS_KEPT: u64 = 256 << 20;
+
 /// Commands and queries of the consent service.
 #[derive(Debug, Clone)]
 pub struct ConsentService {
-    series: Repository<TermsSeries>,
-    consents: Repository<PersonConsents>,
+    series: CachedRepository<Applied<TermsSeries>>,
+    consents: CachedRepository<Applied<PersonConsents>>,
     pool: PgPool,
 }
 
 impl ConsentService {
+    /// Must be called inside a Tokio runtime: the commit follower starts.
     pub fn new(store: EventStore) -> Self {
+        let follower = CommitFollower::start(&store, FollowConfig::default());
         Self {
-            series: Repository::new(store.clone()),
-            consents: Repository::new(store.clone()),
+            series: CachedRepository::new(store.clone(), SERIES_KEPT).followed(follower.clone()),
+            consents: CachedRepository::new(store.clone(), CONSENTS_KEPT).followed(follower),
             pool: store.pool().clone(),
         }
     }
@@ -81,12 +95,11 @@ impl ConsentService {
         }
         let stream = streams::terms_series(new.kind, &new.language);
         let id = new.terms_document_id.to_string();
-        let (events, _) = self
+        let (events, series) = self
             .series
-            .execute(&stream, &TermsCommand::Publish(new), metadata)
+            .decide(&stream, &TermsCommand::Publish(new), metadata)
             .await?;
         metrics::record(&events);
-        let series = self.series.load(&stream).await?.state;
         series
             .document(&id)
             .cloned()
@@ -109,12 +122,11 @@ impl ConsentService {
             })?;
         let stream = streams::terms_series(kind, &language);
         let revision_id = command.revision_id;
-        let (events, _) = self
+        let (events, series) = self
             .series
-            .execute(&stream, &TermsCommand::AnnounceRevision(command), metadata)
+            .decide(&stream, &TermsCommand::AnnounceRevision(command), metadata)
             .await?;
         metrics::record(&events);
-        let series = self.series.load(&stream).await?.state;
         series
             .revision(revision_id)
             .cloned()
@@ -149,9 +161,9 @@ impl ConsentService {
             terms_in_force: terms.map(|t| t.document.reference()),
             meeting_app_terms_in_force: meeting_app_terms.map(|t| t.document.reference()),
         }));
-        let (events, _) = self.consents.execute(&stream, &command, metadata).await?;
+        let (events, consents) = self.consents.decide(&stream, &command, metadata).await?;
         metrics::record(&events);
-        self.receipt(input.job_seeker_id, input.receipt_id).await
+        receipt(&consents, input.receipt_id)
     }
 
     /// Art. 2(1): withdraws the person's current consent.
@@ -161,13 +173,13 @@ impl ConsentService {
         metadata: &EventMetadata,
     ) -> Result<Receipt, ServiceError> {
         let stream = streams::person_consents(command.job_seeker_id);
-        let (job_seeker_id, receipt_id) = (command.job_seeker_id, command.receipt_id);
-        let (events, _) = self
+        let receipt_id = command.receipt_id;
+        let (events, consents) = self
             .consents
-            .execute(&stream, &ConsentCommand::Withdraw(command), metadata)
+            .decide(&stream, &ConsentCommand::Withdraw(command), metadata)
             .await?;
         metrics::record(&events);
-        self.receipt(job_seeker_id, receipt_id).await
+        receipt(&consents, receipt_id)
     }
 
     /// Art. 4, 13: the version of `kind` in `language` in force at `at`.
@@ -179,9 +191,9 @@ impl ConsentService {
     ) -> Result<Option<TermsInForce>, ServiceError> {
         let series = self
             .series
-            .load(&streams::terms_series(kind, language))
+            .read_followed(&streams::terms_series(kind, language))
             .await?
-            .state;
+            .0;
         Ok(series.in_force_at(at).map(|in_force| TermsInForce {
             document: in_force.document.clone(),
             since: in_force.since,
@@ -197,7 +209,8 @@ impl ConsentService {
         Ok(receipts)
     }
 
-    /// Art. 2(1), 13: what binds the person at `at`.
+    /// Art. 2(1), 13: what binds the person at `at`. The notice of a
+    /// revision is looked up only when a revision binds the person.
     pub async fn status(
         &self,
         job_seeker_id: JobSeekerId,
@@ -210,21 +223,18 @@ impl ConsentService {
             .unwrap_or_else(LanguageTag::japanese);
         let series = self
             .series
-            .load(&streams::terms_series(TermsKind::OnlineServices, &language))
+            .read_followed(&streams::terms_series(TermsKind::OnlineServices, &language))
             .await?
-            .state;
-        let notified: HashMap<Uuid, DateTime<Utc>> =
-            notices::notified_at(&self.pool, job_seeker_id.uuid())
-                .await
-                .map_err(database)?
-                .into_iter()
-                .collect();
-        Ok(status_at(
-            &consents,
-            &series,
-            |id| notified.get(&id).copied(),
-            at,
-        ))
+            .0;
+        let notified = match revision_binding(&consents, &series, at) {
+            Some(revision_id) => {
+                notices::notified_at(&self.pool, job_seeker_id.uuid(), revision_id)
+                    .await
+                    .map_err(database)?
+            }
+            None => None,
+        };
+        Ok(status_at(&consents, &series, |_| notified, at))
     }
 
     /// Notices to the person, newest first.
@@ -249,22 +259,18 @@ impl ConsentService {
     async fn person(&self, job_seeker_id: JobSeekerId) -> Result<PersonConsents, ServiceError> {
         Ok(self
             .consents
-            .load(&streams::person_consents(job_seeker_id))
+            .read_followed(&streams::person_consents(job_seeker_id))
             .await?
-            .state)
+            .0)
     }
+}
 
-    async fn receipt(
-        &self,
-        job_seeker_id: JobSeekerId,
-        receipt_id: Uuid,
-    ) -> Result<Receipt, ServiceError> {
-        self.person(job_seeker_id)
-            .await?
-            .receipt(receipt_id)
-            .cloned()
-            .ok_or_else(|| missing("recorded receipt"))
-    }
+/// The receipt a command just recorded or withdrew.
+fn receipt(consents: &PersonConsents, receipt_id: Uuid) -> Result<Receipt, ServiceError> {
+    consents
+        .receipt(receipt_id)
+        .cloned()
+        .ok_or_else(|| missing("recorded receipt"))
 }
 
 /// A read-model query failed: transient (UNAVAILABLE) or a bug (INTERNAL).

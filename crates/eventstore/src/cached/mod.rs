@@ -35,15 +35,17 @@ use chrono::{DateTime, Utc};
 use quick_cache::{Weighter, sync::Cache};
 use tokio::sync::Mutex;
 
+mod applied;
 mod paired;
 
+pub use applied::Applied;
 pub use paired::Paired;
 
 use crate::{
     aggregate::{DomainEvent, ExecuteError},
     error::AppendError,
-    model::{EventMetadata, ExpectedVersion, NewEvent, RecordedEvent, StreamId},
     follower::{CommitFollower, Epoch},
+    model::{EventMetadata, ExpectedVersion, NewEvent, RecordedEvent, StreamId},
     store::EventStore,
 };
 

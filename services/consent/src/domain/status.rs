@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use super::{
     consent::{PersonConsents, Receipt},
-    terms::{TermsRef, TermsSeries},
+    terms::{InForce, Revision, TermsRef, TermsSeries},
     values::in_tokyo,
 };
 
@@ -47,6 +47,33 @@ pub struct ConsentStatus {
     pub summary: String,
 }
 
+/// Art. 13: the revision that binds the person at `at` without their
+/// re-consent, if one does: the only case in which the status needs to know
+/// when the person was notified.
+pub fn revision_binding(
+    consents: &PersonConsents,
+    series: &TermsSeries,
+    at: DateTime<Utc>,
+) -> Option<Uuid> {
+    let receipt = consents.current_at(at)?;
+    if receipt.withdrawn_by(at) {
+        return None;
+    }
+    revised(receipt, series, at).map(|(_, revision)| revision.revision_id)
+}
+
+/// Art. 13: a revision effective after the consent binds without it.
+fn revised<'a>(
+    receipt: &Receipt,
+    series: &'a TermsSeries,
+    at: DateTime<Utc>,
+) -> Option<(InForce<'a>, &'a Revision)> {
+    series.in_force_at(at).and_then(|in_force| {
+        let revision = in_force.revision?;
+        (in_force.since > receipt.consented_at).then_some((in_force, revision))
+    })
+}
+
 /// Art. 2(1), 13: the status at `at`. `series` is the terms of use in the
 /// receipt's language; `notice_of` gives when the person was notified of a
 /// revision.
@@ -73,12 +100,7 @@ pub fn status_at(
             summary: format!("consent withdrawn at {withdrawn_at} (Art. 2(1))"),
         };
     }
-    // Art. 13: a revision effective after the consent binds without it.
-    let revised = series.in_force_at(at).and_then(|in_force| {
-        let revision = in_force.revision?;
-        (in_force.since > receipt.consented_at).then_some((in_force, revision))
-    });
-    let (bound, summary) = match revised {
+    let (bound, summary) = match revised(receipt, series, at) {
         Some((in_force, revision)) => {
             let notified_at = notice_of(revision.revision_id);
             let notified = notified_at.map_or_else(

@@ -15,7 +15,7 @@ use super::{
         RecordConsent, WithdrawConsent,
     },
     event::{date_message, timestamp},
-    status::{Binding, Standing, status_at},
+    status::{Binding, Standing, revision_binding, status_at},
     terms::{AnnounceRevision, NewDocument, RevisionGround, TermsCommand, TermsRef, TermsSeries},
     values::{CalendarDate, JobSeekerId, LanguageTag, Sha256Hex, TermsKind, TermsVersion},
 };
@@ -788,6 +788,46 @@ fn art_13_after_the_effective_date_the_revised_version_binds_without_re_consent(
         "bound by version 2024-04-01 under Art. 13 since 2024-04-01T00:00:00+09:00, \
          notified at 2024-03-01T10:00:00+09:00"
     );
+}
+
+/// Art. 13: only a revision in force after the consent binds without it,
+/// and only while the consent stands; the status asks for no notice
+/// otherwise.
+#[test]
+fn art_13_a_revision_binds_only_after_its_effective_date_and_while_consent_stands() {
+    let consented_at = jst("2024-02-01T10:00:00");
+    let consents = PersonConsents::default().apply(&recorded(&deemed(10, consented_at)));
+    let terms = series(&[
+        v1(),
+        v2(),
+        announced(
+            RevisionGround::ReasonableChange,
+            "reasons",
+            jst("2024-03-01T10:00:00"),
+        ),
+    ]);
+    let binding = |consents: &PersonConsents, at| revision_binding(consents, &terms, at);
+    assert_eq!(binding(&consents, jst("2024-03-31T23:59:59")), None);
+    assert_eq!(
+        binding(&consents, jst("2024-04-01T00:00:00")),
+        Some(id(100))
+    );
+    assert_eq!(
+        binding(&PersonConsents::default(), jst("2024-04-01T00:00:00")),
+        None,
+        "no consent, no revision binding"
+    );
+    let withdrawn_at = jst("2024-04-10T10:00:00");
+    let withdrawn = consents
+        .decide(&withdraw(10, withdrawn_at))
+        .unwrap()
+        .remove(0);
+    let consents = consents.apply(&withdrawn);
+    assert_eq!(
+        binding(&consents, withdrawn_at - Duration::seconds(1)),
+        Some(id(100))
+    );
+    assert_eq!(binding(&consents, withdrawn_at), None, "withdrawn");
 }
 
 /// Art. 2(1): a withdrawn consent binds nothing from its withdrawal on.

@@ -213,13 +213,17 @@ pub async fn list(
         .collect()
 }
 
-/// When `job_seeker_id` was notified of each revision, by revision id.
+/// When `job_seeker_id` was notified of `revision_id` (one notice each).
 pub async fn notified_at(
     pool: &PgPool,
     job_seeker_id: Uuid,
-) -> Result<Vec<(Uuid, DateTime<Utc>)>, sqlx::Error> {
-    sqlx::query_as("SELECT revision_id, notified_at FROM notices WHERE job_seeker_id = $1")
-        .bind(job_seeker_id)
-        .fetch_all(pool)
-        .await
+    revision_id: Uuid,
+) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT notified_at FROM notices WHERE job_seeker_id = $1 AND revision_id = $2",
+    )
+    .bind(job_seeker_id)
+    .bind(revision_id)
+    .fetch_optional(pool)
+    .await
 }
