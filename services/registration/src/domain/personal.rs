@@ -82,13 +82,17 @@ pub enum PersonalData<P = Personal> {
     /// nobody can open them any more. Not an error: the rest of the record
     /// (ids, status, attestations) stays readable.
     Erased,
+    /// Held sealed in the store and not opened by this read, which needed
+    /// only the record's facts (eligibility): nothing personal is known,
+    /// and nothing is erased.
+    Unopened,
 }
 
 impl<P> PersonalData<P> {
     pub fn known(&self) -> Option<&P> {
         match self {
             Self::Known(personal) => Some(personal),
-            Self::Erased => None,
+            Self::Erased | Self::Unopened => None,
         }
     }
 
@@ -101,6 +105,7 @@ impl<P> PersonalData<P> {
         match self {
             Self::Known(personal) => PersonalData::Known(form(personal)),
             Self::Erased => PersonalData::Erased,
+            Self::Unopened => PersonalData::Unopened,
         }
     }
 }

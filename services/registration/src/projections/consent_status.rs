@@ -4,13 +4,9 @@
 
 use hellowork_eventstore::{Projection, ProjectionError, RecordedEvent};
 use hellowork_proto::consent::v1::{ConsentRecorded, ConsentWithdrawn};
-use sqlx::{PgConnection, PgPool};
+use sqlx::PgConnection;
 
 use super::{datetime, decode};
-use crate::domain::ConsentRecord;
-
-/// A nullable point in time, as the read models store it.
-type Instant = Option<chrono::DateTime<chrono::Utc>>;
 
 /// The durable consumer's name on the consent stream, unique to this service.
 pub const CONSENT_STATUS_CONSUMER: &str = "registration-consent-status";
@@ -70,24 +66,4 @@ impl Projection for ConsentStatusProjection {
             .await?;
         Ok(())
     }
-}
-
-/// Every consent receipt of a person.
-pub async fn consents_of(
-    pool: &PgPool,
-    job_seeker_id: &str,
-) -> Result<Vec<ConsentRecord>, sqlx::Error> {
-    let rows: Vec<(Instant, Instant)> = sqlx::query_as(
-        "SELECT consented_at, withdrawn_at FROM consent_receipts WHERE job_seeker_id = $1",
-    )
-    .bind(job_seeker_id)
-    .fetch_all(pool)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|(consented_at, withdrawn_at)| ConsentRecord {
-            consented_at,
-            withdrawn_at,
-        })
-        .collect())
 }

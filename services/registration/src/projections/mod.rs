@@ -2,16 +2,18 @@
 //! durable JetStream consumers on those services' streams: what eligibility
 //! needs to know about consent (Art. 2(1), 4, 6) and refusals (Art. 12(1)),
 //! and which counsellors serve a person (Art. 8).
-//! The job seeker's own facts are read from their event stream directly,
-//! which is always current.
+//! The job seeker's own facts are read from their event stream (kept in
+//! memory while nothing newer is committed).
 
 mod consent_status;
 mod counsellors;
+mod eligibility;
 mod refusals;
 
-pub use consent_status::{CONSENT_STATUS_CONSUMER, ConsentStatusProjection, consents_of};
+pub use consent_status::{CONSENT_STATUS_CONSUMER, ConsentStatusProjection};
 pub use counsellors::{COUNSELLORS_CONSUMER, CounsellorProjection, booked_with};
-pub use refusals::{REFUSALS_CONSUMER, RefusalProjection, refusals_of};
+pub use eligibility::{PeerRecords, peer_records};
+pub use refusals::{REFUSALS_CONSUMER, RefusalProjection};
 
 use hellowork_eventstore::{ProjectionError, RecordedEvent};
 

@@ -3,13 +3,9 @@
 
 use hellowork_eventstore::{Projection, ProjectionError, RecordedEvent};
 use hellowork_proto::scheduling::v1::{OnlineServicesRefused, RefusalLifted};
-use sqlx::{PgConnection, PgPool};
+use sqlx::PgConnection;
 
 use super::decode;
-use crate::domain::RefusalRecord;
-
-/// A nullable point in time, as the read models store it.
-type Instant = Option<chrono::DateTime<chrono::Utc>>;
 
 /// The durable consumer's name on the scheduling stream, unique to this service.
 pub const REFUSALS_CONSUMER: &str = "registration-refusals";
@@ -64,24 +60,4 @@ impl Projection for RefusalProjection {
             .await?;
         Ok(())
     }
-}
-
-/// Every refusal of a person.
-pub async fn refusals_of(
-    pool: &PgPool,
-    job_seeker_id: &str,
-) -> Result<Vec<RefusalRecord>, sqlx::Error> {
-    let rows: Vec<(Instant, Instant)> = sqlx::query_as(
-        "SELECT refused_at, lifted_at FROM online_services_refusals WHERE job_seeker_id = $1",
-    )
-    .bind(job_seeker_id)
-    .fetch_all(pool)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|(refused_at, lifted_at)| RefusalRecord {
-            refused_at,
-            lifted_at,
-        })
-        .collect())
 }

@@ -63,19 +63,34 @@ pub fn decode(
     payload: &[u8],
     key: Option<&DataKey>,
 ) -> Result<Event, CodecError> {
+    decode_with(event_type, payload, |message| match key {
+        None => Ok(PersonalData::Erased),
+        Some(key) => Ok(PersonalData::Known(Personal {
+            name: open(key, NAME, message.sealed_name.as_ref())?,
+            date_of_birth: open(key, DATE_OF_BIRTH, message.sealed_date_of_birth.as_ref())?,
+            contact: open(key, CONTACT, message.sealed_contact.as_ref())?,
+        })),
+    })
+}
+
+/// The event of a stored payload with a registration's personal data left
+/// sealed ([`PersonalData::Unopened`]): for reads that need only the facts,
+/// with no data key fetched and nothing personal in memory.
+pub fn decode_unopened(event_type: &str, payload: &[u8]) -> Result<Event, CodecError> {
+    decode_with(event_type, payload, |_| Ok(PersonalData::Unopened))
+}
+
+fn decode_with(
+    event_type: &str,
+    payload: &[u8],
+    personal: impl FnOnce(&JobSeekerRegistered) -> Result<PersonalData, CodecError>,
+) -> Result<Event, CodecError> {
     if event_type != REGISTERED {
         return Event::decode(event_type, payload).map_err(CodecError::Decode);
     }
     let message =
         JobSeekerRegistered::decode(payload).map_err(|e| CodecError::Decode(e.to_string()))?;
-    let personal = match key {
-        None => PersonalData::Erased,
-        Some(key) => PersonalData::Known(Personal {
-            name: open(key, NAME, message.sealed_name.as_ref())?,
-            date_of_birth: open(key, DATE_OF_BIRTH, message.sealed_date_of_birth.as_ref())?,
-            contact: open(key, CONTACT, message.sealed_contact.as_ref())?,
-        }),
-    };
+    let personal = personal(&message)?;
     Ok(Event::Registered(Registered::from_facts(
         &message, personal,
     )))
@@ -199,6 +214,29 @@ mod tests {
 
     fn contains(haystack: &[u8], needle: &[u8]) -> bool {
         haystack.windows(needle.len()).any(|w| w == needle)
+    }
+
+    #[test]
+    fn art_8_a_registration_read_for_its_facts_is_unopened_not_erased() {
+        let key = key();
+        let event = registered(personal("山田", "太郎", "t@example.jp", "", 1));
+        let payload = encode(&event, Some(&key)).unwrap();
+        let Event::Registered(unopened) = decode_unopened(REGISTERED, &payload).unwrap() else {
+            panic!("not a registration");
+        };
+        assert_eq!(unopened.personal, PersonalData::Unopened);
+        assert!(!unopened.personal.is_erased());
+        let Event::Registered(opened) = event else {
+            unreachable!()
+        };
+        assert_eq!(
+            Registered {
+                personal: PersonalData::Unopened,
+                ..opened
+            },
+            unopened,
+            "every fact but the personal data as stored"
+        );
     }
 
     #[test]

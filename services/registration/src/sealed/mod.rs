@@ -6,10 +6,13 @@
 //! - [`codec`]: events to and from their stored and published payloads,
 //!   personal fields sealed.
 //! - [`repository`]: loading and saving a job seeker through the codec.
+//! - [`facts`]: a person's record with their personal data left sealed, kept
+//!   in memory for eligibility.
 //! - [`upgrade`]: the start-up reseal of registrations stored in clear
 //!   before Step 8, in the store and on the stream.
 
 pub mod codec;
+pub mod facts;
 pub mod keys;
 pub mod repository;
 pub mod upgrade;

@@ -50,6 +50,10 @@ impl SealedRepository {
         &self.keys
     }
 
+    pub fn store(&self) -> &EventStore {
+        &self.store
+    }
+
     /// Reads and opens the person's stream; their registration's personal
     /// data is erased once their key is gone.
     pub async fn open(&self, id: JobSeekerId) -> Result<Opened, ServiceError> {

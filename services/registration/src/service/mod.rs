@@ -19,7 +19,7 @@ mod requests;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use hellowork_eventstore::{EventMetadata, StoreError};
+use hellowork_eventstore::{CommitFollower, EventMetadata, FollowConfig, StoreError};
 use hellowork_platform::{Caller, ServiceError};
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -30,8 +30,8 @@ use crate::{
         DomainError, EraseJobSeeker, Event, JobSeekerId, UnmetCondition,
     },
     metrics,
-    projections::{consents_of, refusals_of},
-    sealed::SealedRepository,
+    projections::{PeerRecords, peer_records},
+    sealed::{SealedRepository, facts::KeptFacts, repository::stream_of},
     settings::RegistrationSettings,
 };
 
@@ -79,6 +79,8 @@ pub struct Eligibility {
 #[derive(Debug, Clone)]
 pub struct Registrations {
     repository: SealedRepository,
+    /// People's records for eligibility, personal data unopened.
+    facts: KeptFacts,
     pool: PgPool,
     settings: Arc<RegistrationSettings>,
 }
@@ -111,9 +113,17 @@ fn database(error: sqlx::Error) -> ServiceError {
     StoreError::Database(error).into()
 }
 
+/// The memory people's records for eligibility may take: about 100,000
+/// people's facts.
+const FACTS_KEPT: u64 = 128 << 20;
+
 impl Registrations {
+    /// Must be called inside a Tokio runtime: the commit follower starts.
     pub fn new(repository: SealedRepository, pool: PgPool, settings: RegistrationSettings) -> Self {
+        let store = repository.store();
+        let follower = CommitFollower::start(store, FollowConfig::default());
         Self {
+            facts: KeptFacts::new(store.clone(), FACTS_KEPT).followed(follower),
             repository,
             pool,
             settings: Arc::new(settings),
@@ -267,11 +277,14 @@ impl Registrations {
         if caller.service().is_none() {
             self.require_reader(caller, id).await?;
         }
-        let history = self.registered(id).await?;
-        let key = id.to_string();
-        let consents = consents_of(&self.pool, &key).await.map_err(database)?;
-        let refusals = refusals_of(&self.pool, &key).await.map_err(database)?;
-        let unmet = domain::eligibility(&history.state, &consents, &refusals, at);
+        let facts = self.facts.read_followed(&stream_of(id)?).await?.0;
+        if facts.registration().is_none() {
+            return Err(DomainError::NotRegistered(id).into());
+        }
+        let PeerRecords { consents, refusals } = peer_records(&self.pool, &id.to_string())
+            .await
+            .map_err(database)?;
+        let unmet = domain::eligibility(&facts, &consents, &refusals, at);
         metrics::record_eligibility(&unmet);
         Ok(Eligibility {
             job_seeker_id: id,
@@ -290,6 +303,14 @@ impl Registrations {
     ) -> Result<Vec<Event>, ServiceError> {
         let events = self.repository.execute(id, command, cx.metadata).await?;
         metrics::record(&events);
+        if !events.is_empty() {
+            // What the caller changed is in their next eligibility answer,
+            // not only once the commit follower reaches it. The command
+            // stands if this read fails; the follower then catches up.
+            if let Err(error) = self.facts.read(&stream_of(id)?).await {
+                tracing::warn!(%error, "kept facts not refreshed after a command");
+            }
+        }
         Ok(events)
     }
 
