@@ -38,8 +38,16 @@ impl SchemaName {
     }
 }
 
+/// A pooled connection idle this long is pinged before it is lent: one that
+/// died idle (a database restart, a dropped route) is replaced instead of
+/// failing a request. One in steady use is not, as a ping before every
+/// query would double its round trips; if it dies, that one request fails
+/// (UNAVAILABLE, retried by the caller) and the pool replaces it.
+const PING_AFTER_IDLE: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// Opens a pool (sized and timed by `pool`) whose connections work in
-/// `schema`, which is created if missing.
+/// `schema`, which is created if missing; only connections idle for
+/// [`PING_AFTER_IDLE`] are pinged before they are lent.
 pub async fn connect(
     options: PgConnectOptions,
     schema: &SchemaName,
@@ -53,6 +61,15 @@ pub async fn connect(
     admin.close().await?;
 
     let pool = pool
+        .test_before_acquire(false)
+        .before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for >= PING_AFTER_IDLE {
+                    conn.ping().await?;
+                }
+                Ok(true)
+            })
+        })
         .connect_with(options.options([("search_path", schema.as_str())]))
         .await?;
     Ok(pool)

@@ -2,10 +2,10 @@
 
 mod common;
 
-use std::sync::Arc;
+use std::{str::FromStr, sync::Arc};
 
 use common::{deposited, store};
-use hellowork_eventstore::{AppendError, ExpectedVersion, InvalidInput, StreamId};
+use hellowork_eventstore::{AppendError, ExpectedVersion, InvalidInput, StreamId, connect};
 use hellowork_testing::TestSchema;
 use tokio::sync::Barrier;
 
@@ -349,4 +349,39 @@ async fn an_append_survives_its_writer_connection_dying_while_idle() {
         .unwrap();
     assert_eq!(after.stream_version, 2);
     assert!(!after.already_recorded);
+}
+
+/// A connection lent by a pool from [`connect`] is pinged only after it has
+/// been idle a while: one that died idle is replaced before a read uses it.
+#[tokio::test]
+async fn a_pooled_connection_that_died_idle_is_replaced_before_it_is_lent() {
+    let db = TestSchema::create("idle_death").await;
+    let marked = format!("idle-dies-{}", uuid::Uuid::new_v4().simple());
+    let options = sqlx::postgres::PgConnectOptions::from_str(&hellowork_testing::database_url())
+        .unwrap()
+        .application_name(&marked);
+    let pool = connect(
+        options,
+        &db.name,
+        sqlx::postgres::PgPoolOptions::new().max_connections(1),
+    )
+    .await
+    .unwrap();
+    let before: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    let killed: bool = sqlx::query_scalar("SELECT pg_terminate_backend($1)")
+        .bind(before)
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert!(killed, "the pool's connection was open");
+    tokio::time::sleep(std::time::Duration::from_millis(1_200)).await;
+    let after: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+        .fetch_one(&pool)
+        .await
+        .expect("a read after the idle connection died");
+    assert_ne!(after, before, "a new connection");
+    pool.close().await;
 }
