@@ -31,7 +31,11 @@ use std::{
 
 use sqlx::{PgPool, Row};
 
-use crate::{model::GlobalPosition, store::EventStore};
+use crate::{
+    error::StoreError,
+    model::GlobalPosition,
+    store::{EventStore, position_of},
+};
 
 /// How a [`CommitFollower`] reads and how far behind it may be.
 #[derive(Debug, Clone, Copy)]
@@ -202,7 +206,7 @@ async fn follow(store: EventStore, seen: Weak<Mutex<Seen>>, config: FollowConfig
 }
 
 /// Where the commit order stands: everything at or before it is visible.
-async fn head(pool: &PgPool) -> Result<GlobalPosition, sqlx::Error> {
+async fn head(pool: &PgPool) -> Result<GlobalPosition, StoreError> {
     let row = sqlx::query(
         "SELECT transaction_id, position FROM events \
          WHERE transaction_id < pg_snapshot_xmin(pg_current_snapshot())::text::bigint \
@@ -210,12 +214,7 @@ async fn head(pool: &PgPool) -> Result<GlobalPosition, sqlx::Error> {
     )
     .fetch_optional(pool)
     .await?;
-    row.map_or(Ok(GlobalPosition::START), |row| {
-        Ok(GlobalPosition {
-            transaction_id: row.try_get("transaction_id")?,
-            position: row.try_get("position")?,
-        })
-    })
+    row.map_or(Ok(GlobalPosition::START), |row| position_of(&row))
 }
 
 /// The next events' streams and versions in commit order, as
@@ -224,7 +223,7 @@ async fn page(
     pool: &PgPool,
     after: GlobalPosition,
     limit: u32,
-) -> Result<Vec<(GlobalPosition, String, u64)>, sqlx::Error> {
+) -> Result<Vec<(GlobalPosition, String, u64)>, StoreError> {
     let rows = sqlx::query(
         "SELECT transaction_id, position, stream_id, stream_version FROM events \
          WHERE (transaction_id, position) > ($1, $2) \
@@ -238,13 +237,9 @@ async fn page(
     .await?;
     rows.iter()
         .map(|row| {
-            let position = GlobalPosition {
-                transaction_id: row.try_get("transaction_id")?,
-                position: row.try_get("position")?,
-            };
             let version: i64 = row.try_get("stream_version")?;
             Ok((
-                position,
+                position_of(row)?,
                 row.try_get("stream_id")?,
                 u64::try_from(version).unwrap_or_default(),
             ))
